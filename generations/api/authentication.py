@@ -1,0 +1,28 @@
+"""API authentication: personal tokens in ``Authorization: Bearer <key>``."""
+from __future__ import annotations
+
+from rest_framework import authentication, exceptions
+
+from ..services.tokens import authenticate_key
+
+
+class BearerTokenAuthentication(authentication.BaseAuthentication):
+    keyword = "Bearer"
+
+    def authenticate(self, request):
+        header = authentication.get_authorization_header(request).decode("latin-1")
+        if not header:
+            return None
+        scheme, _, key = header.partition(" ")
+        if scheme.lower() != self.keyword.lower():
+            return None
+        key = key.strip()
+        if not key or " " in key:
+            raise exceptions.AuthenticationFailed("Malformed Authorization header: use 'Bearer <token>'.")
+        token = authenticate_key(key)
+        if token is None:
+            raise exceptions.AuthenticationFailed("The API token is invalid or has been revoked.")
+        return token.user, token
+
+    def authenticate_header(self, request):
+        return self.keyword

@@ -1,0 +1,66 @@
+"""Turns every API error into JSON ``{"detail", "code", ...}``."""
+from __future__ import annotations
+
+import logging
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from ..exceptions import GenerationError, PayloadInvalid, QuotaExceeded
+from ..gmi.errors import GMIConfigurationError
+
+logger = logging.getLogger("generations.api")
+
+
+def _first_code(codes) -> str:
+    if isinstance(codes, str):
+        return codes
+    if isinstance(codes, dict):
+        for value in codes.values():
+            return _first_code(value)
+    if isinstance(codes, list) and codes:
+        return _first_code(codes[0])
+    return "invalid"
+
+
+def api_exception_handler(exc, context):
+    if isinstance(exc, GenerationError):
+        body = {"detail": exc.message, "code": exc.code}
+        if isinstance(exc, QuotaExceeded):
+            body.update(limit=exc.limit, scope=exc.scope,
+                        resets_at=exc.resets_at.isoformat() if exc.resets_at else None)
+        if isinstance(exc, PayloadInvalid):
+            body["errors"] = {"payload": exc.errors}
+            body["payload"] = exc.errors
+        response = Response(body, status=exc.status_code)
+        if isinstance(exc, QuotaExceeded) and exc.resets_at is not None:
+            from django.utils import timezone
+
+            response["Retry-After"] = str(max(1, int((exc.resets_at - timezone.now()).total_seconds())))
+        return response
+    if isinstance(exc, GMIConfigurationError):
+        logger.error("GMI is not configured: %s", exc)
+        return Response({"detail": "The site is not connected to GMI yet.", "code": "not_configured"},
+                        status=status.HTTP_503_SERVICE_UNAVAILABLE)
+    if isinstance(exc, (Http404, exceptions.NotFound)):
+        return Response({"detail": "Not found.", "code": "not_found"}, status=status.HTTP_404_NOT_FOUND)
+    if isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        errors = response.data if isinstance(response.data, dict) else {"non_field_errors": response.data}
+        body = {"detail": "Invalid input: see errors.", "code": _first_code(exc.get_codes()), "errors": errors}
+        for key, value in errors.items():
+            body.setdefault(key, value)
+        response.data = body
+        return response
+    if isinstance(exc, exceptions.APIException):
+        detail = response.data.get("detail", exc.detail) if isinstance(response.data, dict) else exc.detail
+        code = detail.code if hasattr(detail, "code") else exc.default_code
+        response.data = {"detail": str(detail), "code": code or exc.default_code}
+    return response

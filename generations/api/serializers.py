@@ -1,0 +1,199 @@
+"""API serializers: input shapes are validated here; behaviour lives in services."""
+from __future__ import annotations
+
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from ..gmi import schema
+from ..models import Generation, Membership, Team, VideoModel
+
+
+class ParameterSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    label = serializers.CharField()
+    help = serializers.CharField(allow_blank=True)
+    kind = serializers.CharField()
+    widget = serializers.CharField()
+    required = serializers.BooleanField()
+    default = serializers.JSONField(allow_null=True)
+    options = serializers.ListField(child=serializers.JSONField(), allow_null=True)
+    minimum = serializers.FloatField(allow_null=True)
+    maximum = serializers.FloatField(allow_null=True)
+    step = serializers.FloatField(allow_null=True)
+
+
+class VideoModelSerializer(serializers.ModelSerializer):
+    parameters = serializers.SerializerMethodField()
+    raw_parameters = serializers.JSONField(source="parameters", read_only=True)
+    payload_schema = serializers.SerializerMethodField()
+    price_credits = serializers.DecimalField(max_digits=10, decimal_places=2, coerce_to_string=False, read_only=True)
+
+    class Meta:
+        model = VideoModel
+        fields = ["id", "display_name", "brief_description", "detailed_description", "modalities", "parameters",
+                  "raw_parameters", "payload_schema", "price_credits", "price_unit", "available"]
+
+    @extend_schema_field(ParameterSerializer(many=True))
+    def get_parameters(self, obj: VideoModel) -> list[dict]:
+        return [p.to_dict() for p in schema.read_parameters(obj.parameters)]
+
+    @extend_schema_field(serializers.DictField())
+    def get_payload_schema(self, obj: VideoModel) -> dict:
+        return schema.payload_json_schema(schema.read_parameters(obj.parameters))
+
+
+class GenerationInputSerializer(serializers.Serializer):
+    model = serializers.CharField(max_length=200)
+    payload = serializers.JSONField(help_text="Parameters for the model, as described by its parameter schema.")
+    team = serializers.CharField(required=False, allow_null=True, allow_blank=True,
+                                 help_text="Slug of one of your teams.")
+    visibility = serializers.ChoiceField(choices=Generation.Visibility.choices, required=False, allow_null=True)
+
+    def validate_payload(self, value):
+        if not isinstance(value, dict):
+            raise serializers.ValidationError("Must be a JSON object of parameter names to values.",
+                                              code="invalid_payload")
+        return value
+
+
+class GenerationSerializer(serializers.ModelSerializer):
+    model = serializers.CharField(source="model_id")
+    team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    owner = serializers.SerializerMethodField()
+    queue_position = serializers.SerializerMethodField()
+    video_url = serializers.SerializerMethodField()
+    thumbnail_url = serializers.SerializerMethodField()
+    removed = serializers.SerializerMethodField()
+    credits = serializers.DecimalField(max_digits=12, decimal_places=2, coerce_to_string=False)
+    video = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Generation
+        fields = ["id", "model", "payload", "prompt", "status", "error", "error_code", "upstream_request_id",
+                  "queue_position", "team", "visibility", "owner", "moderation", "moderation_reason", "removed",
+                  "video_seconds", "credits", "created_at", "updated_at", "dispatched_at", "finished_at",
+                  "video_url", "thumbnail_url", "video", "rerun_of"]
+        read_only_fields = fields
+
+    def get_owner(self, obj: Generation) -> str:
+        return obj.owner.get_username()
+
+    def get_queue_position(self, obj: Generation) -> int | None:
+        positions = self.context.get("queue_positions")
+        if positions is None:
+            from ..services.dispatching import queue_positions
+
+            positions = queue_positions([obj])
+        return positions.get(obj.pk)
+
+    def get_removed(self, obj: Generation) -> bool:
+        return obj.is_removed
+
+    def _file_url(self, obj: Generation, name: str, route: str) -> str | None:
+        if not name or obj.status != Generation.Status.SUCCEEDED or obj.is_removed:
+            return None
+        url = reverse(f"generations:api:{route}", args=[obj.pk])
+        request = self.context.get("request")
+        return request.build_absolute_uri(url) if request is not None else url
+
+    def get_video_url(self, obj: Generation) -> str | None:
+        return self._file_url(obj, obj.video_name, "generation-video")
+
+    def get_thumbnail_url(self, obj: Generation) -> str | None:
+        return self._file_url(obj, obj.thumbnail_name, "generation-thumbnail")
+
+    @extend_schema_field(serializers.DictField(allow_null=True))
+    def get_video(self, obj: Generation) -> dict | None:
+        if not obj.video_name or obj.is_removed:
+            return None
+        return {"size": obj.video_size, "content_type": obj.video_content_type, "sha256": obj.video_sha256}
+
+    def to_representation(self, obj):
+        data = super().to_representation(obj)
+        if obj.moderation != Generation.Moderation.REJECTED:
+            data["moderation_reason"] = ""
+        return data
+
+
+class QuoteSerializer(serializers.Serializer):
+    credits = serializers.FloatField()
+    video_seconds = serializers.IntegerField()
+    accepted = serializers.BooleanField()
+    will_wait = serializers.BooleanField()
+    refusal = serializers.DictField(allow_null=True)
+    usage = serializers.DictField()
+
+
+class UsageSerializer(serializers.Serializer):
+    limits = serializers.DictField()
+    used = serializers.DictField()
+    remaining = serializers.DictField()
+    resets_at = serializers.DictField()
+    teams = serializers.ListField(child=serializers.DictField())
+
+
+class UploadInputSerializer(serializers.Serializer):
+    file = serializers.FileField(allow_empty_file=False)
+
+
+class UploadSerializer(serializers.Serializer):
+    url = serializers.CharField(source="public_url")
+    file_type = serializers.CharField()
+    size = serializers.IntegerField()
+    sha256 = serializers.CharField()
+
+
+class MemberSerializer(serializers.ModelSerializer):
+    username = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Membership
+        fields = ["username", "role", "joined_at"]
+
+    def get_username(self, obj: Membership) -> str:
+        return obj.user.get_username()
+
+
+class TeamSerializer(serializers.ModelSerializer):
+    role = serializers.SerializerMethodField()
+    members = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Team
+        fields = ["name", "slug", "role", "members", "monthly_video_seconds", "monthly_credits", "created_at"]
+        read_only_fields = ["slug", "role", "members", "monthly_video_seconds", "monthly_credits", "created_at"]
+
+    def get_role(self, obj: Team) -> str | None:
+        user = self.context["request"].user
+        for membership in obj.memberships.all():
+            if membership.user_id == user.pk:
+                return membership.role
+        return None
+
+    @extend_schema_field(MemberSerializer(many=True))
+    def get_members(self, obj: Team) -> list[dict]:
+        return MemberSerializer(obj.memberships.all(), many=True).data
+
+
+class TeamInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=120)
+
+
+class MemberInputSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    role = serializers.ChoiceField(choices=[("admin", "admin"), ("member", "member")], default="member")
+
+
+class FlagInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000)
+
+
+class ModerateInputSerializer(serializers.Serializer):
+    decision = serializers.ChoiceField(choices=[("approve", "approve"), ("reject", "reject")])
+    reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+class ErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    code = serializers.CharField()

@@ -1,0 +1,294 @@
+"""REST API views: parse input, call one service or selector, serialize."""
+from __future__ import annotations
+
+from django.db.models import Prefetch
+from django.http import Http404
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from .. import selectors
+from ..models import Generation, Membership, Team
+from ..serving import serve_file
+from ..services import moderation, quotas, submissions, teams, uploads
+from ..services.dispatching import queue_positions
+from . import serializers as s
+from .authentication import BearerTokenAuthentication
+from .errors import api_exception_handler
+
+ERRORS = {
+    400: OpenApiResponse(s.ErrorSerializer, description="Invalid input (see `errors`)."),
+    401: OpenApiResponse(s.ErrorSerializer, description="Not authenticated."),
+    404: OpenApiResponse(s.ErrorSerializer, description="Not found (or not yours)."),
+}
+
+
+class ApiView(APIView):
+    """Settings of the app's API, independent of the host site's REST_FRAMEWORK."""
+
+    authentication_classes = [BearerTokenAuthentication, SessionAuthentication]
+    permission_classes = [IsAuthenticated]
+    renderer_classes = [JSONRenderer]
+    parser_classes = [JSONParser, FormParser, MultiPartParser]
+
+    def get_exception_handler(self):
+        return api_exception_handler
+
+    def visible_generation(self, pk, *, staff_sees_all: bool = True) -> Generation:
+        generation = selectors.get_visible_generation(self.request.user, pk, staff_sees_all=staff_sees_all)
+        if generation is None:
+            raise Http404
+        return generation
+
+
+class Pagination(PageNumberPagination):
+    page_size = 20
+    page_size_query_param = "page_size"
+    max_page_size = 100
+
+
+class ModelListView(ApiView):
+    @extend_schema(responses={200: s.VideoModelSerializer(many=True), **ERRORS}, tags=["models"])
+    def get(self, request):
+        return Response(s.VideoModelSerializer(selectors.enabled_models(), many=True).data)
+
+
+class ModelDetailView(ApiView):
+    @extend_schema(responses={200: s.VideoModelSerializer, **ERRORS}, tags=["models"])
+    def get(self, request, model_id: str):
+        model = selectors.enabled_models().filter(pk=model_id).first()
+        if model is None:
+            raise Http404
+        return Response(s.VideoModelSerializer(model).data)
+
+
+class GenerationListView(ApiView):
+    pagination_class = Pagination
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("status", str, description="Comma-separated statuses."),
+            OpenApiParameter("model", str),
+            OpenApiParameter("team", str, description="Team slug."),
+            OpenApiParameter("q", str, description="Search in prompts."),
+            OpenApiParameter("page", int),
+            OpenApiParameter("page_size", int),
+        ],
+        responses={200: s.GenerationSerializer(many=True), **ERRORS},
+        tags=["generations"],
+    )
+    def get(self, request):
+        qs = selectors.filter_generations(
+            selectors.visible_generations(request.user),
+            status=request.query_params.get("status", ""), model=request.query_params.get("model", ""),
+            q=request.query_params.get("q", ""), team=request.query_params.get("team", ""),
+        )
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(qs, request, view=self)
+        context = {"request": request, "queue_positions": queue_positions(page)}
+        return paginator.get_paginated_response(s.GenerationSerializer(page, many=True, context=context).data)
+
+    @extend_schema(
+        request=s.GenerationInputSerializer,
+        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER,
+                                     description="Retrying with the same key returns the first generation.")],
+        responses={201: s.GenerationSerializer, 422: s.ErrorSerializer, 429: s.ErrorSerializer, **ERRORS},
+        tags=["generations"],
+    )
+    def post(self, request):
+        data = s.GenerationInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        key = request.headers.get("Idempotency-Key") or None
+        generation = submissions.submit_generation(
+            user=request.user, model_id=values["model"], payload=values["payload"],
+            team=values.get("team") or None, visibility=values.get("visibility") or None,
+            idempotency_key=key[:200] if key else None,
+        )
+        return Response(s.GenerationSerializer(generation, context={"request": request}).data,
+                        status=status.HTTP_201_CREATED)
+
+
+class QuoteView(ApiView):
+    @extend_schema(request=s.GenerationInputSerializer, responses={200: s.QuoteSerializer, **ERRORS},
+                   tags=["generations"])
+    def post(self, request):
+        data = s.GenerationInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        result = submissions.quote_generation(user=request.user, model_id=values["model"],
+                                              payload=values["payload"], team=values.get("team") or None)
+        return Response(result)
+
+
+class GenerationDetailView(ApiView):
+    @extend_schema(responses={200: s.GenerationSerializer, **ERRORS}, tags=["generations"])
+    def get(self, request, pk):
+        generation = self.visible_generation(pk)
+        return Response(s.GenerationSerializer(generation, context={"request": request}).data)
+
+    @extend_schema(responses={204: None, 409: s.ErrorSerializer, **ERRORS}, tags=["generations"])
+    def delete(self, request, pk):
+        generation = self.visible_generation(pk, staff_sees_all=False)
+        if generation.owner_id != request.user.pk:
+            raise Http404
+        submissions.delete_generation(generation=generation, actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class CancelView(ApiView):
+    @extend_schema(request=None, responses={200: s.GenerationSerializer, 409: s.ErrorSerializer, **ERRORS},
+                   tags=["generations"])
+    def post(self, request, pk):
+        generation = self.visible_generation(pk)
+        if generation.owner_id != request.user.pk and not request.user.is_staff:
+            raise Http404
+        submissions.cancel_generation(generation=generation, actor=request.user)
+        return Response(s.GenerationSerializer(generation, context={"request": request}).data)
+
+
+class RerunView(ApiView):
+    @extend_schema(request=None, responses={201: s.GenerationSerializer, 429: s.ErrorSerializer, **ERRORS},
+                   tags=["generations"])
+    def post(self, request, pk):
+        generation = self.visible_generation(pk, staff_sees_all=False)
+        key = request.headers.get("Idempotency-Key") or None
+        new = submissions.rerun_generation(generation=generation, user=request.user, idempotency_key=key)
+        return Response(s.GenerationSerializer(new, context={"request": request}).data, status=201)
+
+
+class FileView(ApiView):
+    kind = "video"
+
+    @extend_schema(responses={(200, "application/octet-stream"): OpenApiResponse(description="The file's bytes."),
+                              206: OpenApiResponse(description="Partial content (Range)."),
+                              302: OpenApiResponse(description="Redirect to a signed storage URL."),
+                              **ERRORS},
+                   parameters=[OpenApiParameter("download", bool)], tags=["generations"])
+    def get(self, request, pk):
+        generation = self.visible_generation(pk)
+        if generation.status != Generation.Status.SUCCEEDED or (
+            generation.is_removed and not request.user.is_staff
+        ):
+            raise Http404
+        name = generation.video_name if self.kind == "video" else generation.thumbnail_name
+        content_type = generation.video_content_type if self.kind == "video" else generation.thumbnail_content_type
+        extension = name.rsplit(".", 1)[-1] if "." in name else "bin"
+        return serve_file(request, name=name, content_type=content_type or "application/octet-stream",
+                          filename=f"{generation.model_id}-{generation.pk}.{extension}",
+                          attachment=request.query_params.get("download") in ("1", "true"))
+
+
+class VideoView(FileView):
+    kind = "video"
+
+
+class ThumbnailView(FileView):
+    kind = "thumbnail"
+
+
+class QuotaView(ApiView):
+    @extend_schema(responses={200: s.UsageSerializer, **ERRORS}, tags=["quota"])
+    def get(self, request):
+        return Response(quotas.usage_for_user(request.user))
+
+
+class UploadView(ApiView):
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(request={"multipart/form-data": s.UploadInputSerializer},
+                   responses={201: s.UploadSerializer, 502: s.ErrorSerializer, **ERRORS}, tags=["uploads"])
+    def post(self, request):
+        data = s.UploadInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        upload = uploads.upload_reference(user=request.user, uploaded_file=data.validated_data["file"])
+        return Response(s.UploadSerializer(upload).data, status=status.HTTP_201_CREATED)
+
+
+def _teams_for(user):
+    return selectors.teams_of(user).prefetch_related(
+        Prefetch("memberships", queryset=Membership.objects.select_related("user"))
+    )
+
+
+class TeamListView(ApiView):
+    @extend_schema(responses={200: s.TeamSerializer(many=True), **ERRORS}, tags=["teams"])
+    def get(self, request):
+        return Response(s.TeamSerializer(_teams_for(request.user), many=True, context={"request": request}).data)
+
+    @extend_schema(request=s.TeamInputSerializer, responses={201: s.TeamSerializer, **ERRORS}, tags=["teams"])
+    def post(self, request):
+        data = s.TeamInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        team = teams.create_team(user=request.user, name=data.validated_data["name"])
+        team = _teams_for(request.user).get(pk=team.pk)
+        return Response(s.TeamSerializer(team, context={"request": request}).data, status=201)
+
+
+class TeamMixin:
+    def my_team(self, slug: str) -> Team:
+        team = _teams_for(self.request.user).filter(slug=slug).first()
+        if team is None:
+            raise Http404
+        return team
+
+
+class TeamDetailView(TeamMixin, ApiView):
+    @extend_schema(responses={200: s.TeamSerializer, **ERRORS}, tags=["teams"])
+    def get(self, request, slug):
+        return Response(s.TeamSerializer(self.my_team(slug), context={"request": request}).data)
+
+
+class TeamMembersView(TeamMixin, ApiView):
+    @extend_schema(request=s.MemberInputSerializer, responses={201: s.MemberSerializer, 403: s.ErrorSerializer,
+                                                               **ERRORS}, tags=["teams"])
+    def post(self, request, slug):
+        team = self.my_team(slug)
+        data = s.MemberInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        membership = teams.add_member(team=team, actor=request.user, username=data.validated_data["username"],
+                                      role=data.validated_data["role"])
+        return Response(s.MemberSerializer(membership).data, status=201)
+
+
+class TeamMemberView(TeamMixin, ApiView):
+    @extend_schema(responses={204: None, 403: s.ErrorSerializer, **ERRORS}, tags=["teams"])
+    def delete(self, request, slug, username):
+        team = self.my_team(slug)
+        teams.remove_member(team=team, actor=request.user, username=username)
+        return Response(status=204)
+
+
+class FlagView(ApiView):
+    @extend_schema(request=s.FlagInputSerializer, responses={201: OpenApiResponse(description="Flagged."), **ERRORS},
+                   tags=["moderation"])
+    def post(self, request, pk):
+        generation = self.visible_generation(pk)
+        data = s.FlagInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        flag = moderation.flag_generation(generation=generation, user=request.user,
+                                          reason=data.validated_data["reason"])
+        return Response({"id": flag.pk, "generation": str(generation.pk), "reason": flag.reason,
+                         "created_at": flag.created_at}, status=201)
+
+
+class ModerateView(ApiView):
+    @extend_schema(request=s.ModerateInputSerializer, responses={200: s.GenerationSerializer, **ERRORS},
+                   tags=["moderation"])
+    def post(self, request, pk):
+        if not request.user.is_staff:
+            raise Http404  # the endpoint's existence is not disclosed to members
+        generation = self.visible_generation(pk)
+        data = s.ModerateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        moderation.moderate_generation(generation=generation, moderator=request.user,
+                                       decision=data.validated_data["decision"],
+                                       reason=data.validated_data["reason"])
+        generation.refresh_from_db()
+        return Response(s.GenerationSerializer(generation, context={"request": request}).data)

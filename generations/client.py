@@ -1,0 +1,60 @@
+"""Builds the configured GMI backend from GENERATIONS (the only place that reads upstream settings)."""
+from __future__ import annotations
+
+import threading
+
+from django.utils.module_loading import import_string
+
+from .conf import app_settings
+from .gmi.base import GMIBackend
+from .gmi.errors import GMIConfigurationError
+
+BACKENDS = {
+    "requestqueue": "generations.gmi.requestqueue.RequestQueueBackend",
+    "legacy": "generations.gmi.legacy.LegacyBackend",
+}
+
+_local = threading.local()
+
+
+def backend_class(api: str | None = None) -> type[GMIBackend]:
+    api = api or app_settings.API
+    path = BACKENDS.get(api, api)
+    try:
+        cls = import_string(path)
+    except ImportError as exc:
+        raise GMIConfigurationError(
+            f"GENERATIONS['API'] = {api!r} is neither one of {sorted(BACKENDS)} nor an importable backend class."
+        ) from exc
+    if not (isinstance(cls, type) and issubclass(cls, GMIBackend)):
+        raise GMIConfigurationError(f"{path} is not a GMIBackend subclass.")
+    return cls
+
+
+def get_client() -> GMIBackend:
+    """The backend for the current settings, one per thread so its Session keeps connections alive."""
+    config = (
+        app_settings.API,
+        app_settings.API_KEY,
+        app_settings.BASE_URL,
+        app_settings.ORG_ID,
+        app_settings.MODELS_URL,
+        float(app_settings.CONNECT_TIMEOUT),
+        float(app_settings.READ_TIMEOUT),
+    )
+    cached = getattr(_local, "client", None)
+    if cached is not None and cached[0] == config:
+        return cached[1]
+    api, key, base_url, org_id, models_url, connect_timeout, read_timeout = config
+    if not key:
+        raise GMIConfigurationError("GENERATIONS['API_KEY'] (GMI_API_KEY) is not set.")
+    client = backend_class(api)(
+        api_key=key,
+        base_url=base_url,
+        org_id=org_id or None,
+        models_url=models_url,
+        connect_timeout=connect_timeout,
+        read_timeout=read_timeout,
+    )
+    _local.client = (config, client)
+    return client

@@ -1,0 +1,78 @@
+"""The app's settings: one ``GENERATIONS`` dict over DEFAULTS, read on every access."""
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+
+SIMULATOR_HINT = "simulator"
+
+DEFAULTS: dict[str, Any] = {
+    # Upstream
+    "API": "requestqueue",  # "requestqueue", "legacy", or a dotted path to a GMIBackend subclass
+    "API_KEY": "",
+    "ORG_ID": "",
+    "BASE_URL": None,  # None: the chosen backend's production URL
+    "MODELS_URL": None,  # legacy API only
+    "CONNECT_TIMEOUT": 5.0,
+    "READ_TIMEOUT": 30.0,
+    # Lifecycle
+    "POLL_INTERVAL": 5.0,  # seconds between polls of one job
+    "MAX_POLL_INTERVAL": 60.0,  # backoff ceiling after upstream errors
+    "POLLER_SECONDS": 85.0,  # how long one scheduled poller task keeps polling
+    "POLLER_TICK": 0.25,  # seconds between passes of the poller
+    "POLL_LEASE": 30.0,  # a claimed job is not polled by anyone else for this long
+    "MAX_JOB_AGE": 6 * 3600,  # a job still running upstream after this is failed
+    "RECONCILE_AFTER": 30.0,  # an unconfirmed submission is reconciled after this
+    "RECONCILE_GIVE_UP": 600.0,  # ... and failed (never re-sent) after this
+    "MAX_IN_FLIGHT": 20,  # jobs at GMI at once, site-wide
+    # Mirroring
+    "STORAGE_ALIAS": "generations",
+    "MIRROR_ALLOWED_HOSTS": ["storage.googleapis.com", ".gmi-serving.com", ".gmicloud.ai"],
+    "MIRROR_MAX_BYTES": 1024 * 1024 * 1024,
+    "MIRROR_DEADLINE": 600.0,
+    "MIRROR_LEASE": 900.0,  # a mirroring job untouched this long is picked up again
+    "MIRROR_ATTEMPTS": 5,
+    # Uploads (reference files), bytes per kind
+    "UPLOAD_MAX_BYTES": {"image": 10 * 1024 * 1024, "video": 100 * 1024 * 1024, "audio": 20 * 1024 * 1024},
+    # Quotas: site defaults; None is unlimited
+    "DEFAULT_LIMITS": {
+        "daily_jobs": 50,
+        "concurrent_jobs": 3,
+        "monthly_video_seconds": 3600,
+        "monthly_credits": None,
+    },
+    "DEFAULT_TEAM_LIMITS": {"monthly_video_seconds": None, "monthly_credits": None},
+    # Moderation: "post" (visible at once) or "pre" (visible after approval)
+    "MODERATION": "post",
+    # Accounts: "open", "approval" (new accounts wait for staff) or "invite"
+    "SIGNUP": "open",
+    # Embedding
+    "BASE_TEMPLATE": "generations/base.html",
+    "SUBMIT_POLICY": "generations.policies.SubmitPolicy",
+    "QUOTA_POLICY": "generations.policies.QuotaPolicy",
+    "PAGE_SIZE": 24,
+}
+
+
+class AppSettings:
+    """Attribute access to ``settings.GENERATIONS`` over DEFAULTS.
+
+    Read on every access (never cached) so ``override_settings`` just works.
+    """
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in DEFAULTS:
+            raise AttributeError(f"Unknown GENERATIONS setting {name!r}")
+        user = getattr(settings, "GENERATIONS", {}) or {}
+        value = user.get(name, DEFAULTS[name])
+        if isinstance(DEFAULTS[name], dict) and isinstance(value, dict):
+            return {**DEFAULTS[name], **value}
+        return value
+
+    @property
+    def user_settings(self) -> dict[str, Any]:
+        return dict(getattr(settings, "GENERATIONS", {}) or {})
+
+
+app_settings = AppSettings()

@@ -1,0 +1,97 @@
+"""Exceptions of the generations app: one root, each with a stable machine code."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from .gmi.errors import (  # noqa: F401  (re-exported: one import site for callers)
+    ContentPolicyRefused,
+    GMIConfigurationError,
+    GMIError,
+    RateLimited,
+    UpstreamRejected,
+    UpstreamUnavailable,
+)
+
+
+class GenerationError(Exception):
+    """Root of the app's own errors. ``code`` is what the API returns as ``code``."""
+
+    code = "error"
+    status_code = 400
+    default_message = "The request could not be completed."
+
+    def __init__(self, message: str | None = None) -> None:
+        self.message = message or self.default_message
+        super().__init__(self.message)
+
+
+class QuotaExceeded(GenerationError):
+    code = "quota_exceeded"
+    status_code = 429
+
+    def __init__(self, *, limit: str, resets_at: datetime | None = None, scope: str = "user",
+                 message: str | None = None) -> None:
+        self.limit = limit
+        self.resets_at = resets_at
+        self.scope = scope
+        label = limit.replace("_", " ")
+        who = "your team's" if scope == "team" else "your"
+        default = f"This job would exceed {who} {label} limit."
+        if resets_at is not None:
+            default += f" It resets at {resets_at.isoformat()}."
+        super().__init__(message or default)
+
+
+class PromptBlocked(GenerationError):
+    code = "prompt_blocked"
+    default_message = "The prompt contains a term that is not allowed on this site."
+
+
+class PayloadInvalid(GenerationError):
+    code = "invalid_payload"
+    default_message = "Some parameters are invalid."
+
+    def __init__(self, errors: dict[str, list[str]], message: str | None = None) -> None:
+        self.errors = errors
+        super().__init__(message)
+
+
+class ModelUnavailable(GenerationError):
+    code = "model_unavailable"
+    default_message = "This model is not available."
+
+
+class NotAllowed(GenerationError):
+    code = "not_allowed"
+    status_code = 403
+    default_message = "You may not do this."
+
+
+class InvalidTransition(GenerationError):
+    code = "invalid_state"
+    status_code = 409
+    default_message = "The generation is not in a state that allows this."
+
+
+class IdempotencyConflict(GenerationError):
+    code = "idempotency_conflict"
+    status_code = 422
+    default_message = "This Idempotency-Key was already used with a different request body."
+
+
+class UploadRejected(GenerationError):
+    code = "upload_rejected"
+    default_message = "The file was refused."
+
+
+class MirrorError(GenerationError):
+    code = "mirror_failed"
+    default_message = "The video could not be copied into storage."
+
+
+class UpstreamFailure(GenerationError):
+    """GMI could not be reached or refused a synchronous call (uploads, sync)."""
+
+    code = "upstream_unavailable"
+    status_code = 502
+    default_message = "GMI could not be reached. Try again in a moment."

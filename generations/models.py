@@ -1,0 +1,426 @@
+"""The data of the portal: catalogue, generations and their history, teams, quotas, ledger, tokens, moderation."""
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class VideoModel(models.Model):
+    """A model in GMI's catalogue, as last synced, plus what staff decide about it."""
+
+    class PriceUnit(models.TextChoices):
+        JOB = "job", "per job"
+        SECOND = "second", "per second of video"
+
+    id = models.CharField("model id", max_length=200, primary_key=True)  # case-sensitive, as GMI spells it
+    api = models.CharField(max_length=32, default="requestqueue")
+    display_name = models.CharField(max_length=200, blank=True)
+    brief_description = models.TextField(blank=True)
+    detailed_description = models.TextField(blank=True, help_text="Markdown, as published by GMI.")
+    modalities = models.JSONField(default=dict, blank=True)
+    parameters = models.JSONField(default=list, blank=True, help_text="GMI's raw parameter schema.")
+    raw = models.JSONField(default=dict, blank=True)
+    enabled = models.BooleanField(default=True, help_text="Members may submit jobs to enabled models.")
+    available = models.BooleanField(default=True, help_text="False once the model disappeared upstream.")
+    position = models.PositiveIntegerField(default=100, help_text="Lower comes first in the model picker.")
+    price_credits = models.DecimalField(max_digits=10, decimal_places=2, default=0)
+    price_unit = models.CharField(max_length=10, choices=PriceUnit.choices, default=PriceUnit.JOB)
+    synced_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+        verbose_name = "model"
+
+    def __str__(self) -> str:
+        return self.display_name or self.id
+
+    @property
+    def label(self) -> str:
+        return self.display_name or self.id
+
+
+class Team(models.Model):
+    """A tenant: members share a gallery tab and pooled monthly limits."""
+
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=140, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Pools; null means the site default (GENERATIONS["DEFAULT_TEAM_LIMITS"]).
+    monthly_video_seconds = models.PositiveIntegerField(null=True, blank=True)
+    monthly_credits = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        OWNER = "owner", "Owner"
+        ADMIN = "admin", "Admin"
+        MEMBER = "member", "Member"
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="gmi_memberships")
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
+    joined_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["team", "user"], name="gen_membership_unique")]
+        ordering = ["team", "role", "user"]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.team} ({self.role})"
+
+    @property
+    def can_manage(self) -> bool:
+        return self.role in (self.Role.OWNER, self.Role.ADMIN)
+
+
+class TeamInvitation(models.Model):
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField(blank=True)
+    role = models.CharField(max_length=10, choices=Membership.Role.choices, default=Membership.Role.MEMBER)
+    token = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return f"Invitation to {self.team}"
+
+
+class UserProfile(models.Model):
+    """Per-user state of the app: quota overrides and account approval."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="gmi_profile")
+    # Overrides of the site defaults; null means "use the default".
+    daily_jobs = models.PositiveIntegerField(null=True, blank=True)
+    concurrent_jobs = models.PositiveIntegerField(null=True, blank=True)
+    monthly_video_seconds = models.PositiveIntegerField(null=True, blank=True)
+    monthly_credits = models.PositiveIntegerField(null=True, blank=True)
+    approved = models.BooleanField(default=True, help_text="False while a sign-up waits for staff approval.")
+    current_team = models.ForeignKey(Team, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+
+    def __str__(self) -> str:
+        return f"Profile of {self.user}"
+
+
+class Generation(models.Model):
+    """One video job. Its row is the truth: tasks only ever move it on."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        DISPATCHED = "dispatched", "Dispatched"
+        PROCESSING = "processing", "Processing"
+        MIRRORING = "mirroring", "Mirroring"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    class Visibility(models.TextChoices):
+        PRIVATE = "private", "Private"
+        TEAM = "team", "Team"
+
+    class Moderation(models.TextChoices):
+        NONE = "none", "Not reviewed"
+        PENDING = "pending", "Awaiting approval"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+
+    ACTIVE = (Status.QUEUED, Status.DISPATCHED, Status.PROCESSING, Status.MIRRORING)
+    AT_UPSTREAM = (Status.DISPATCHED, Status.PROCESSING)
+    TERMINAL = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED)
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="generations")
+    team = models.ForeignKey(Team, on_delete=models.SET_NULL, null=True, blank=True, related_name="generations")
+    visibility = models.CharField(max_length=10, choices=Visibility.choices, default=Visibility.PRIVATE)
+    model = models.ForeignKey(VideoModel, on_delete=models.PROTECT, related_name="generations")
+    payload = models.JSONField(default=dict)
+    prompt = models.TextField(blank=True, help_text="The prompt, copied from the payload for search and display.")
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    error = models.TextField(blank=True)
+    error_code = models.CharField(max_length=40, blank=True)
+
+    # What was reserved against the quotas when the job was accepted.
+    video_seconds = models.PositiveIntegerField(default=0)
+    credits = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+
+    # Upstream
+    api = models.CharField(max_length=32, default="requestqueue")
+    upstream_request_id = models.CharField(max_length=200, null=True, blank=True, unique=True)
+    upstream_status = models.CharField(max_length=60, blank=True)
+    upstream_response = models.JSONField(null=True, blank=True, help_text="GMI's last answer, for debugging.")
+    send_started_at = models.DateTimeField(
+        null=True, blank=True, help_text="Set just before the POST to GMI: marks the crash window."
+    )
+    send_attempts = models.PositiveSmallIntegerField(default=0)
+    attempt = models.PositiveSmallIntegerField(default=1, help_text="Raised each time staff retry the job.")
+    upstream_finished_at = models.DateTimeField(null=True, blank=True)
+
+    # Polling: next_poll_at doubles as the claim (a worker pushes it into the future
+    # before polling), so two pollers can never work on the same job at once.
+    next_poll_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    poll_failures = models.PositiveIntegerField(default=0)
+
+    # Mirroring
+    outcome_video_url = models.TextField(blank=True)
+    outcome_thumbnail_url = models.TextField(blank=True)
+    mirror_started_at = models.DateTimeField(null=True, blank=True)
+    mirror_attempts = models.PositiveSmallIntegerField(default=0)
+    video_name = models.CharField(max_length=300, blank=True)
+    video_size = models.BigIntegerField(null=True, blank=True)
+    video_content_type = models.CharField(max_length=100, blank=True)
+    video_sha256 = models.CharField(max_length=64, blank=True)
+    thumbnail_name = models.CharField(max_length=300, blank=True)
+    thumbnail_size = models.BigIntegerField(null=True, blank=True)
+    thumbnail_content_type = models.CharField(max_length=100, blank=True)
+    thumbnail_sha256 = models.CharField(max_length=64, blank=True)
+
+    # Moderation
+    moderation = models.CharField(max_length=10, choices=Moderation.choices, default=Moderation.NONE)
+    moderation_reason = models.TextField(blank=True)
+
+    rerun_of = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="reruns")
+    deleted_at = models.DateTimeField(null=True, blank=True, help_text="Deleted by its owner; kept for the ledger.")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["owner", "-created_at"], name="gen_owner_created"),
+            models.Index(fields=["team", "visibility", "-created_at"], name="gen_team_created"),
+            models.Index(fields=["status", "next_poll_at"], name="gen_status_poll"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(visibility="private") | Q(team__isnull=False), name="gen_team_visibility_needs_team"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model_id} {self.id} ({self.status})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in self.TERMINAL
+
+    @property
+    def has_video(self) -> bool:
+        return self.status == self.Status.SUCCEEDED and bool(self.video_name)
+
+    @property
+    def is_removed(self) -> bool:
+        return self.moderation == self.Moderation.REJECTED
+
+    @property
+    def duration(self):
+        if self.finished_at:
+            return self.finished_at - self.created_at
+        return None
+
+
+class GenerationEvent(models.Model):
+    """The status history of a generation, one row per transition."""
+
+    generation = models.ForeignKey(Generation, on_delete=models.CASCADE, related_name="events")
+    from_status = models.CharField(max_length=12, blank=True)
+    to_status = models.CharField(max_length=12)
+    note = models.TextField(blank=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.from_status or '∅'} → {self.to_status}"
+
+
+class UsageCounter(models.Model):
+    """Usage of one metric by one user or team in one period.
+
+    Reservations are a conditional UPDATE on this row (``used + n <= limit``), which
+    is exact under concurrency on SQLite and PostgreSQL alike.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, null=True, blank=True, related_name="usage_counters")
+    metric = models.CharField(max_length=40)
+    period = models.CharField(max_length=16, help_text="YYYY-MM-DD for daily metrics, YYYY-MM for monthly ones.")
+    used = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "metric", "period"], name="gen_usage_user_unique",
+                                    condition=Q(team__isnull=True)),
+            models.UniqueConstraint(fields=["team", "metric", "period"], name="gen_usage_team_unique",
+                                    condition=Q(user__isnull=True)),
+            models.CheckConstraint(condition=Q(used__gte=0), name="gen_usage_not_negative"),
+            models.CheckConstraint(
+                condition=(Q(user__isnull=False) & Q(team__isnull=True)) | (Q(user__isnull=True) & Q(team__isnull=False)),
+                name="gen_usage_one_subject",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user or self.team} {self.metric} {self.period}: {self.used}"
+
+
+class LedgerEntry(models.Model):
+    """Every reservation, charge and refund, readable by staff; sums to the counters."""
+
+    class Kind(models.TextChoices):
+        RESERVE = "reserve", "Reserved"
+        CHARGE = "charge", "Charged"
+        REFUND = "refund", "Refunded"
+
+    generation = models.ForeignKey(Generation, on_delete=models.CASCADE, related_name="ledger")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    team = models.ForeignKey(Team, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    subject = models.CharField(max_length=40, help_text='"user:<id>" or "team:<id>": whose counter moved.')
+    attempt = models.PositiveSmallIntegerField(default=1)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    metric = models.CharField(max_length=40)
+    period = models.CharField(max_length=16)
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    note = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "ledger entries"
+        constraints = [
+            # Exactly-once settlement: a second refund of the same thing cannot exist.
+            models.UniqueConstraint(fields=["generation", "attempt", "kind", "metric", "subject"],
+                                    name="gen_ledger_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.amount} {self.metric}"
+
+
+class ApiToken(models.Model):
+    """A personal API token. Only its SHA-256 is stored; the key is shown once."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="gmi_tokens")
+    name = models.CharField(max_length=100, default="API token")
+    prefix = models.CharField(max_length=12, db_index=True)
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class IdempotencyKey(models.Model):
+    """Makes a retried POST /generations/ return the first generation."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=200)
+    request_hash = models.CharField(max_length=64)
+    generation = models.ForeignKey(Generation, on_delete=models.CASCADE, null=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="gen_idempotency_unique")]
+
+
+class Upload(models.Model):
+    """A reference file sent through GMI's upload API."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="gmi_uploads")
+    public_url = models.TextField()
+    file_type = models.CharField(max_length=10)
+    size = models.BigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    original_name = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+
+class BlockedTerm(models.Model):
+    """A prompt term that refuses a submission (matched case- and spelling-insensitively)."""
+
+    term = models.CharField(max_length=200)
+    normalized = models.CharField(max_length=200, unique=True, editable=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["normalized"]
+
+    def __str__(self) -> str:
+        return self.term
+
+
+class Flag(models.Model):
+    """A member's report of a visible video, waiting in the staff's review queue."""
+
+    generation = models.ForeignKey(Generation, on_delete=models.CASCADE, related_name="flags")
+    reporter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    reason = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Flag on {self.generation_id}"
+
+
+class ModerationDecision(models.Model):
+    """Who approved or rejected a generation, when and why."""
+
+    class Decision(models.TextChoices):
+        APPROVE = "approve", "Approved"
+        REJECT = "reject", "Rejected"
+
+    generation = models.ForeignKey(Generation, on_delete=models.CASCADE, related_name="moderation_decisions")
+    moderator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    decision = models.CharField(max_length=10, choices=Decision.choices)
+    reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.decision} {self.generation_id}"
+
+
+class DispatchLock(models.Model):
+    """A single row locked while choosing which queued jobs go to GMI next."""
+
+    name = models.CharField(max_length=40, primary_key=True)

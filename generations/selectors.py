@@ -1,0 +1,78 @@
+"""Reads: which generations, teams and models a user may see."""
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db.models import Q, QuerySet
+
+from .conf import app_settings
+from .models import Generation, Membership, Team, VideoModel
+
+M = Generation.Moderation
+
+
+def team_visible_q() -> Q:
+    """Team videos teammates may see: never rejected; under pre-moderation, only approved."""
+    if app_settings.MODERATION == "pre":
+        return Q(visibility=Generation.Visibility.TEAM, moderation=M.APPROVED)
+    return Q(visibility=Generation.Visibility.TEAM) & ~Q(moderation=M.REJECTED)
+
+
+def team_ids_of(user: Any) -> list[int]:
+    if not getattr(user, "is_authenticated", False):
+        return []
+    return list(Membership.objects.filter(user=user).values_list("team_id", flat=True))
+
+
+def visible_generations(user: Any, *, include_all_for_staff: bool = False) -> QuerySet[Generation]:
+    """Everything ``user`` may open: their own (also when removed by moderation, to see why)
+    and their teams' shared videos that moderation allows. Staff may be given everything."""
+    base = Generation.objects.filter(deleted_at__isnull=True)
+    if include_all_for_staff and getattr(user, "is_staff", False):
+        return base
+    if not getattr(user, "is_authenticated", False):
+        return base.none()
+    return base.filter(Q(owner=user) | (Q(team_id__in=team_ids_of(user)) & team_visible_q()))
+
+
+def gallery(user: Any, *, tab: str = "mine", team: Team | None = None, status: str = "", model: str = "",
+            q: str = "") -> QuerySet[Generation]:
+    """The gallery list: own videos, or a team's shared ones, filtered; newest first."""
+    if tab == "team":
+        teams = [team.pk] if team is not None else team_ids_of(user)
+        qs = Generation.objects.filter(deleted_at__isnull=True, team_id__in=teams).filter(
+            team_visible_q() | Q(owner=user, visibility=Generation.Visibility.TEAM)
+        )
+    else:
+        qs = visible_generations(user).filter(owner=user)
+    return filter_generations(qs, status=status, model=model, q=q)
+
+
+def filter_generations(qs: QuerySet[Generation], *, status: str = "", model: str = "", q: str = "",
+                       team: str = "") -> QuerySet[Generation]:
+    if status:
+        qs = qs.filter(status__in=[s for s in status.split(",") if s])
+    if model:
+        qs = qs.filter(model_id=model)
+    if team:
+        qs = qs.filter(team__slug=team)
+    if q:
+        qs = qs.filter(Q(prompt__icontains=q) | Q(model_id__icontains=q))
+    return qs.select_related("owner", "team", "model").order_by("-created_at")
+
+
+def get_visible_generation(user: Any, pk: Any, *, staff_sees_all: bool = True) -> Generation | None:
+    try:
+        return visible_generations(user, include_all_for_staff=staff_sees_all).select_related(
+            "owner", "team", "model").get(pk=pk)
+    except (Generation.DoesNotExist, ValueError, ValidationError):
+        return None
+
+
+def enabled_models() -> QuerySet[VideoModel]:
+    return VideoModel.objects.filter(enabled=True, available=True).order_by("position", "id")
+
+
+def teams_of(user: Any) -> QuerySet[Team]:
+    return Team.objects.filter(memberships__user=user).order_by("name").distinct()

@@ -1,0 +1,71 @@
+"""The model catalogue: sync from GMI, keep staff decisions, never delete what generations point at."""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from django.db import transaction
+from django.utils import timezone
+
+from ..client import get_client
+from ..conf import app_settings
+from ..gmi.errors import GMIError
+from ..models import VideoModel
+
+logger = logging.getLogger("generations.catalogue")
+
+
+def sync_models(*, progress: Callable[[str], None] | None = None) -> dict[str, int]:
+    """Fetch every model's detail from GMI and store it.
+
+    New models are added enabled; staff settings (enabled, price, order) of known
+    models are kept; models GMI no longer lists are marked unavailable, not deleted.
+    One model whose detail cannot be read is reported and skipped, not fatal.
+    Raises ``GMIError`` only when the model list itself cannot be read.
+    """
+    say = progress or (lambda message: None)
+    client = get_client()
+    api = app_settings.API
+    ids = client.list_models()
+    say(f"GMI lists {len(ids)} models.")
+    counts = {"added": 0, "updated": 0, "failed": 0, "unavailable": 0}
+    now = timezone.now()
+    for index, model_id in enumerate(ids, start=1):
+        try:
+            info = client.get_model(model_id)
+        except GMIError as exc:
+            counts["failed"] += 1
+            say(f"[{index}/{len(ids)}] {model_id}: could not read its detail ({exc})")
+            continue
+        defaults = {
+            "api": api,
+            "brief_description": info.brief_description or "",
+            "detailed_description": info.detailed_description or "",
+            "modalities": info.modalities or {},
+            "parameters": info.parameters or [],
+            "raw": info.raw or {},
+            "available": True,
+            "synced_at": now,
+        }
+        with transaction.atomic():
+            _, created = VideoModel.objects.update_or_create(
+                pk=model_id, defaults=defaults, create_defaults={**defaults, "position": 100 + index}
+            )
+        counts["added" if created else "updated"] += 1
+        say(f"[{index}/{len(ids)}] {model_id}: {'added' if created else 'updated'}")
+    counts["unavailable"] = VideoModel.objects.filter(api=api, available=True).exclude(pk__in=ids).update(
+        available=False, synced_at=now
+    )
+    if counts["unavailable"]:
+        say(f"{counts['unavailable']} models are no longer offered and were marked unavailable.")
+    logger.info("model sync: %s", counts)
+    return counts
+
+
+def sync_models_safely() -> dict[str, int] | None:
+    """For schedules: log instead of raising, so django-q2 does not redeliver forever."""
+    try:
+        return sync_models()
+    except GMIError as exc:
+        logger.warning("model sync failed: %s", exc)
+        return None

@@ -1,0 +1,205 @@
+"""Sending queued jobs to GMI: fair round-robin under per-user and site-wide caps, sent exactly once."""
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models import Count, Max, Min, Q
+from django.utils import timezone
+
+from ..client import get_client
+from ..conf import app_settings
+from ..gmi.errors import ContentPolicyRefused, GMIError, RateLimited, UpstreamRejected, UpstreamUnavailable
+from ..models import DispatchLock, Generation
+from ..policies import quota_policy
+from .lifecycle import transition
+from .quotas import in_flight_q
+
+logger = logging.getLogger("generations.dispatch")
+
+S = Generation.Status
+
+
+def queue_positions(generations: list[Generation]) -> dict[Any, int]:
+    """1-based place in line of each waiting generation (by the dispatcher's own ordering).
+
+    The line is round-robin: a job's place is how many turns pass before its owner's
+    turn reaches it, counting one job per waiting user per round.
+    """
+    waiting = [g for g in generations if g.status == S.QUEUED and g.send_started_at is None]
+    if not waiting:
+        return {}
+    order = _waiting_order()
+    positions = {}
+    for g in waiting:
+        positions[g.pk] = order.get(g.pk)
+    return positions
+
+
+def _waiting_order() -> dict[Any, int]:
+    queued = list(
+        Generation.objects.filter(status=S.QUEUED, send_started_at__isnull=True)
+        .order_by("created_at").values_list("pk", "owner_id")
+    )
+    by_owner: dict[Any, list[Any]] = {}
+    for pk, owner in queued:
+        by_owner.setdefault(owner, []).append(pk)
+    owners = _owners_by_turn(list(by_owner))
+    order: dict[Any, int] = {}
+    position = 1
+    round_index = 0
+    while len(order) < len(queued):
+        for owner in owners:
+            jobs = by_owner[owner]
+            if round_index < len(jobs):
+                order[jobs[round_index]] = position
+                position += 1
+        round_index += 1
+    return order
+
+
+def _owners_by_turn(owner_ids: list[Any]) -> list[Any]:
+    """Least recently served first; among never-served users, whoever has waited longest."""
+    if not owner_ids:
+        return []
+    last_sent = dict(
+        Generation.objects.filter(owner_id__in=owner_ids, send_started_at__isnull=False)
+        .values("owner_id").annotate(last=Max("send_started_at")).values_list("owner_id", "last")
+    )
+    oldest = dict(
+        Generation.objects.filter(owner_id__in=owner_ids, status=S.QUEUED, send_started_at__isnull=True)
+        .values("owner_id").annotate(oldest=Min("created_at")).values_list("owner_id", "oldest")
+    )
+    epoch = timezone.now() - timedelta(days=36500)
+    return sorted(owner_ids, key=lambda o: (last_sent.get(o) or epoch, oldest.get(o) or epoch, o))
+
+
+def claim_next() -> Generation | None:
+    """Pick the next job to send and mark it as being sent, or None when nothing may go now.
+
+    Runs under a lock row so two dispatchers cannot both fill the last free slot;
+    the claim (``send_started_at``) counts as "at GMI" from that moment on.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        lock, _ = DispatchLock.objects.get_or_create(name="dispatch")
+        DispatchLock.objects.select_for_update().filter(pk=lock.pk).first()
+        in_flight = Generation.objects.filter(in_flight_q()).count()
+        if in_flight >= app_settings.MAX_IN_FLIGHT:
+            return None
+        ready = Generation.objects.filter(status=S.QUEUED, send_started_at__isnull=True).filter(
+            Q(next_poll_at__isnull=True) | Q(next_poll_at__lte=now)
+        )
+        owner_ids = list(ready.values_list("owner_id", flat=True).distinct())
+        if not owner_ids:
+            return None
+        busy = dict(
+            Generation.objects.filter(in_flight_q(), owner_id__in=owner_ids)
+            .values("owner_id").annotate(n=Count("pk")).values_list("owner_id", "n")
+        )
+        users = {u.pk: u for u in get_user_model().objects.filter(pk__in=owner_ids).select_related("gmi_profile")}
+        policy = quota_policy()
+        for owner_id in _owners_by_turn(owner_ids):
+            limit = policy.user_limits(users[owner_id])["concurrent_jobs"]
+            if limit is not None and busy.get(owner_id, 0) >= limit:
+                continue
+            candidate = ready.filter(owner_id=owner_id).order_by("created_at").first()
+            if candidate is None:
+                continue
+            claimed = Generation.objects.filter(
+                pk=candidate.pk, status=S.QUEUED, send_started_at__isnull=True
+            ).update(send_started_at=now, send_attempts=candidate.send_attempts + 1, next_poll_at=None)
+            if claimed:
+                candidate.send_started_at = now
+                candidate.send_attempts += 1
+                return candidate
+        return None
+
+
+def dispatch_queued(*, max_jobs: int = 50) -> int:
+    """Send waiting jobs while slots are free. Returns how many were sent."""
+    sent = 0
+    while sent < max_jobs:
+        generation = claim_next()
+        if generation is None:
+            break
+        send_generation(generation)
+        sent += 1
+    return sent
+
+
+def send_generation(generation: Generation) -> None:
+    """POST one claimed job to GMI, once, and record the outcome.
+
+    After a failure that provably never left (connect error, 429) the claim is
+    released and the job waits its turn again. After an ambiguous failure (timeout,
+    reset, 5xx) the job may exist at GMI: it keeps its claim and the poller
+    reconciles it through GMI's request list instead of sending it again.
+    """
+    now = timezone.now()
+    try:
+        job = get_client().create_request(generation.model_id, generation.payload)
+    except (RateLimited, UpstreamUnavailable) as exc:
+        if isinstance(exc, RateLimited) or not exc.maybe_sent:
+            delay = exc.retry_after or app_settings.POLL_INTERVAL
+            Generation.objects.filter(pk=generation.pk, status=S.QUEUED).update(
+                send_started_at=None, next_poll_at=now + timedelta(seconds=delay), upstream_status="",
+                error="",
+            )
+            logger.warning("generation %s not sent (%s); will try again in %ss", generation.pk, exc, delay)
+        else:
+            Generation.objects.filter(pk=generation.pk, status=S.QUEUED).update(
+                next_poll_at=now + timedelta(seconds=app_settings.RECONCILE_AFTER)
+            )
+            logger.warning("generation %s: submission outcome unknown (%s); will reconcile", generation.pk, exc)
+        return
+    except ContentPolicyRefused as exc:
+        transition(generation, S.FAILED, expected=S.QUEUED, note=str(exc), error=_refusal_text(exc),
+                   error_code="content_policy")
+        return
+    except UpstreamRejected as exc:
+        transition(generation, S.FAILED, expected=S.QUEUED, note=str(exc),
+                   error=f"GMI refused the job: {exc}", error_code="upstream_rejected")
+        return
+    except GMIError as exc:  # any other upstream error: treat as ambiguous, never resend blindly
+        Generation.objects.filter(pk=generation.pk, status=S.QUEUED).update(
+            next_poll_at=now + timedelta(seconds=app_settings.RECONCILE_AFTER)
+        )
+        logger.warning("generation %s: unexpected upstream error %s; will reconcile", generation.pk, exc)
+        return
+    record_dispatched(generation, job)
+
+
+def _refusal_text(exc: Exception) -> str:
+    return f"GMI refused the prompt or input under its content policy: {exc}"
+
+
+def record_dispatched(generation: Generation, job: Any) -> None:
+    """Store GMI's request id: the end of the crash window."""
+    now = timezone.now()
+    moved = transition(
+        generation, S.DISPATCHED, expected=S.QUEUED, note=f"GMI request {job.request_id}",
+        upstream_request_id=job.request_id, upstream_status=job.raw_status, upstream_response=job.raw,
+        dispatched_at=now, next_poll_at=now + timedelta(seconds=app_settings.POLL_INTERVAL), poll_failures=0,
+    )
+    if not moved:
+        # Cancelled while the POST was in flight: keep the id for the record and cancel upstream too.
+        Generation.objects.filter(pk=generation.pk, upstream_request_id__isnull=True).update(
+            upstream_request_id=job.request_id, upstream_response=job.raw
+        )
+        generation.refresh_from_db()
+        if generation.status == S.CANCELLED:
+            cancel_upstream(generation)
+
+
+def cancel_upstream(generation: Generation) -> None:
+    """Best-effort DELETE at GMI; failures are logged, never raised (the job is already cancelled here)."""
+    if not generation.upstream_request_id:
+        return
+    try:
+        get_client().cancel_request(generation.upstream_request_id, model_id=generation.model_id)
+    except GMIError as exc:
+        logger.warning("generation %s: upstream cancel failed: %s", generation.pk, exc)

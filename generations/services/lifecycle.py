@@ -1,0 +1,91 @@
+"""The one place a generation's status changes: allowed transitions, conditional writes, history, settlement."""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from .. import signals
+from ..exceptions import InvalidTransition
+from ..models import Generation, GenerationEvent
+
+logger = logging.getLogger("generations.lifecycle")
+
+S = Generation.Status
+
+ALLOWED: dict[str, frozenset[str]] = {
+    S.QUEUED: frozenset({S.DISPATCHED, S.FAILED, S.CANCELLED}),
+    # A job can succeed at GMI between two polls, so dispatched may skip processing.
+    S.DISPATCHED: frozenset({S.PROCESSING, S.MIRRORING, S.FAILED, S.CANCELLED}),
+    S.PROCESSING: frozenset({S.MIRRORING, S.FAILED, S.CANCELLED}),
+    S.MIRRORING: frozenset({S.SUCCEEDED, S.FAILED}),
+    S.SUCCEEDED: frozenset({S.MIRRORING}),  # staff re-mirror
+    S.FAILED: frozenset({S.QUEUED}),  # staff retry
+    S.CANCELLED: frozenset(),
+}
+
+
+def transition(
+    generation: Generation,
+    to: str,
+    *,
+    expected: str | None = None,
+    actor: Any = None,
+    note: str = "",
+    **fields: Any,
+) -> bool:
+    """Move ``generation`` from ``expected`` (default: its current status) to ``to``.
+
+    The write is conditional on the row still being in ``expected``, so of two
+    workers racing on the same job exactly one wins; the loser gets False and must
+    not act further. Raises ``InvalidTransition`` for a move the lifecycle forbids.
+    Reaching ``failed`` or ``cancelled`` refunds the job's quota usage and reaching
+    ``succeeded`` turns reservations into charges, in the same transaction.
+    ``fields`` are written in the same UPDATE and copied onto ``generation``.
+    """
+    from . import quotas  # quotas imports models only; imported here to keep the module graph flat
+
+    current = expected or generation.status
+    if to not in ALLOWED.get(current, ()):
+        raise InvalidTransition(f"A {current} generation cannot become {to}.")
+    now = timezone.now()
+    updates: dict[str, Any] = {"status": to, "updated_at": now, **fields}
+    if to in Generation.TERMINAL:
+        updates.setdefault("finished_at", now)
+        updates.setdefault("next_poll_at", None)
+    with transaction.atomic():
+        changed = Generation.objects.filter(pk=generation.pk, status=current).update(**updates)
+        if not changed:
+            return False
+        for key, value in updates.items():
+            setattr(generation, key, value)
+        GenerationEvent.objects.create(
+            generation=generation, from_status=current, to_status=to, note=note[:2000], actor=actor, created_at=now
+        )
+        if to in (S.FAILED, S.CANCELLED):
+            quotas.refund_generation(generation, note=f"{to}: {note}"[:200])
+        elif to == S.SUCCEEDED and current == S.MIRRORING:
+            quotas.charge_generation(generation)
+        transaction.on_commit(lambda: _announce(generation, to))
+    logger.info("generation %s: %s -> %s %s", generation.pk, current, to, note)
+    return True
+
+
+def _announce(generation: Generation, to: str) -> None:
+    signal = {
+        S.SUCCEEDED: signals.generation_succeeded,
+        S.FAILED: signals.generation_failed,
+        S.CANCELLED: signals.generation_cancelled,
+    }.get(to)
+    if signal is not None:
+        signal.send(sender=Generation, generation=generation)
+
+
+def record_event(generation: Generation, *, note: str, actor: Any = None) -> None:
+    """A history line that is not a status change (moderation, staff actions)."""
+    GenerationEvent.objects.create(
+        generation=generation, from_status=generation.status, to_status=generation.status, note=note[:2000],
+        actor=actor,
+    )

@@ -1,0 +1,211 @@
+"""Mirroring: copy a finished job's video and thumbnail into the site's storage, verified, then publish."""
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.core.files import File
+from django.core.files.storage import storages
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from .. import media
+from ..client import get_client
+from ..conf import app_settings
+from ..downloads import DownloadError, DownloadExpired, DownloadRefused, download
+from ..gmi.base import RemoteState
+from ..gmi.errors import GMIError
+from ..models import Generation
+from .lifecycle import transition
+
+logger = logging.getLogger("generations.mirroring")
+
+S = Generation.Status
+
+
+def generation_storage():
+    return storages[app_settings.STORAGE_ALIAS]
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    name: str
+    size: int
+    sha256: str
+    content_type: str
+
+
+def schedule_mirror(generation: Generation) -> None:
+    """Queue the mirror task after commit; the job's lease keeps others from queueing it again."""
+    from .. import tasks
+
+    Generation.objects.filter(pk=generation.pk, status=S.MIRRORING).update(
+        next_poll_at=timezone.now() + timedelta(seconds=app_settings.MIRROR_LEASE)
+    )
+    transaction.on_commit(lambda: tasks.enqueue_mirror(generation.pk))
+
+
+def schedule_due_mirrors(*, now=None) -> int:
+    """Re-queue mirroring jobs whose task was lost or whose retry time has come."""
+    now = now or timezone.now()
+    due = list(
+        Generation.objects.filter(status=S.MIRRORING).filter(Q(next_poll_at__isnull=True) | Q(next_poll_at__lte=now))
+        .values_list("pk", "next_poll_at")[:50]
+    )
+    count = 0
+    for pk, old in due:
+        won = Generation.objects.filter(pk=pk, status=S.MIRRORING, next_poll_at=old).update(
+            next_poll_at=now + timedelta(seconds=app_settings.MIRROR_LEASE)
+        )
+        if won:
+            from .. import tasks
+
+            transaction.on_commit(lambda pk=pk: tasks.enqueue_mirror(pk))
+            count += 1
+    return count
+
+
+def mirror_generation(generation_id: Any) -> bool:
+    """Copy the outcome files of a ``mirroring`` job into storage and mark it ``succeeded``.
+
+    Files are downloaded to a temporary file (host allow-list, address checks, size
+    cap, deadline), verified (complete MP4 / JPEG / PNG), saved under a new unique
+    name, checked in storage, and only then does the row point at them. Returns True
+    when the job ended (succeeded or failed), False when it will be tried again.
+    """
+    now = timezone.now()
+    claimed = Generation.objects.filter(pk=generation_id, status=S.MIRRORING).filter(
+        Q(mirror_started_at__isnull=True) | Q(mirror_started_at__lt=now - timedelta(seconds=app_settings.MIRROR_LEASE))
+    ).update(mirror_started_at=now, next_poll_at=now + timedelta(seconds=app_settings.MIRROR_LEASE))
+    if not claimed:
+        return False
+    generation = Generation.objects.get(pk=generation_id)
+    Generation.objects.filter(pk=generation.pk).update(mirror_attempts=generation.mirror_attempts + 1)
+    generation.mirror_attempts += 1
+    stored: list[StoredFile] = []
+    try:
+        try:
+            video = _mirror_one(generation, generation.outcome_video_url, kind="video")
+        except DownloadExpired:
+            if not _refresh_outcome_urls(generation):
+                raise
+            video = _mirror_one(generation, generation.outcome_video_url, kind="video")
+        stored.append(video)
+        thumbnail = None
+        if generation.outcome_thumbnail_url:
+            try:
+                thumbnail = _mirror_one(generation, generation.outcome_thumbnail_url, kind="thumbnail")
+                stored.append(thumbnail)
+            except (DownloadError, media.MediaInvalid) as exc:
+                # A missing thumbnail must not cost the member their video.
+                logger.warning("generation %s: thumbnail not mirrored: %s", generation.pk, exc)
+    except DownloadRefused as exc:
+        _discard(stored)
+        transition(generation, S.FAILED, expected=S.MIRRORING, note=str(exc), error_code="mirror_refused",
+                   error=f"The finished video could not be copied: {exc}", mirror_started_at=None)
+        return True
+    except (DownloadError, media.MediaInvalid, OSError) as exc:
+        _discard(stored)
+        return _mirror_failed(generation, exc)
+    old_names = [generation.video_name, generation.thumbnail_name]
+    fields: dict[str, Any] = {
+        "video_name": video.name, "video_size": video.size, "video_sha256": video.sha256,
+        "video_content_type": video.content_type, "mirror_started_at": None,
+        "thumbnail_name": thumbnail.name if thumbnail else "", "thumbnail_size": thumbnail.size if thumbnail else None,
+        "thumbnail_sha256": thumbnail.sha256 if thumbnail else "",
+        "thumbnail_content_type": thumbnail.content_type if thumbnail else "",
+    }
+    if not transition(generation, S.SUCCEEDED, expected=S.MIRRORING, note=f"Mirrored {video.size} bytes", **fields):
+        _discard(stored)  # someone else finished or failed it meanwhile
+        return True
+    transaction.on_commit(lambda: delete_files([n for n in old_names if n]))
+    return True
+
+
+def _mirror_failed(generation: Generation, exc: Exception) -> bool:
+    if generation.mirror_attempts >= app_settings.MIRROR_ATTEMPTS:
+        transition(generation, S.FAILED, expected=S.MIRRORING, note=str(exc), error_code="mirror_failed",
+                   error=f"The finished video could not be copied after {generation.mirror_attempts} attempts: {exc}",
+                   mirror_started_at=None)
+        return True
+    delay = min(300.0, float(app_settings.POLL_INTERVAL) * (2 ** generation.mirror_attempts))
+    Generation.objects.filter(pk=generation.pk, status=S.MIRRORING).update(
+        mirror_started_at=None, next_poll_at=timezone.now() + timedelta(seconds=delay)
+    )
+    logger.warning("generation %s: mirroring failed (%s); retry in %.0fs", generation.pk, exc, delay)
+    return False
+
+
+def _refresh_outcome_urls(generation: Generation) -> bool:
+    """Outcome URLs are signed and expire: ask GMI for fresh ones."""
+    try:
+        job = get_client().get_request(generation.upstream_request_id, model_id=generation.model_id)
+    except GMIError as exc:
+        logger.warning("generation %s: could not refresh outcome URLs: %s", generation.pk, exc)
+        return False
+    if job.state != RemoteState.SUCCEEDED or not job.video_url:
+        return False
+    generation.outcome_video_url = job.video_url
+    generation.outcome_thumbnail_url = job.thumbnail_url or ""
+    Generation.objects.filter(pk=generation.pk).update(
+        outcome_video_url=job.video_url, outcome_thumbnail_url=job.thumbnail_url or "", upstream_response=job.raw
+    )
+    return True
+
+
+def _mirror_one(generation: Generation, url: str, *, kind: str) -> StoredFile:
+    expected = ("mp4",) if kind == "video" else ("jpeg", "png")
+    with download(
+        url,
+        allowed_hosts=app_settings.MIRROR_ALLOWED_HOSTS,
+        max_bytes=int(app_settings.MIRROR_MAX_BYTES),
+        connect_timeout=float(app_settings.CONNECT_TIMEOUT),
+        read_timeout=float(app_settings.READ_TIMEOUT),
+        deadline=float(app_settings.MIRROR_DEADLINE),
+    ) as fetched:
+        fetched.file.seek(0)
+        file_type = media.sniff(fetched.file.read(64))
+        if file_type not in expected:
+            raise media.MediaInvalid(f"The {kind} is not a {' or '.join(expected).upper()} file.")
+        fetched.file.seek(0)
+        media.verify(fetched.file, file_type)
+        extension = "mp4" if file_type == "mp4" else ("jpg" if file_type == "jpeg" else "png")
+        name = f"{generation.owner_id}/{generation.pk}/{kind}-{uuid.uuid4().hex[:12]}.{extension}"
+        storage = generation_storage()
+        fetched.file.seek(0)
+        saved = storage.save(name, File(fetched.file, name=name))
+        if storage.size(saved) != fetched.size:
+            storage.delete(saved)
+            raise media.MediaInvalid("The stored copy does not match the downloaded size.")
+        return StoredFile(name=saved, size=fetched.size, sha256=fetched.sha256,
+                          content_type=media.CONTENT_TYPES[file_type])
+
+
+def _discard(stored: list[StoredFile]) -> None:
+    delete_files([f.name for f in stored])
+
+
+def delete_files(names: list[str]) -> None:
+    storage = generation_storage()
+    for name in names:
+        if not name:
+            continue
+        try:
+            storage.delete(name)
+        except Exception:  # storage hiccups must not undo the state change that already happened
+            logger.exception("could not delete %s from storage", name)
+
+
+def remirror_generation(*, generation: Generation, actor: Any) -> Generation:
+    """Staff: copy a succeeded job's files again (e.g. after storage loss)."""
+    if not transition(generation, S.MIRRORING, actor=actor, note="Re-mirror requested by staff",
+                      mirror_started_at=None, mirror_attempts=0):
+        from ..exceptions import InvalidTransition
+
+        raise InvalidTransition("The generation changed meanwhile; reload and try again.")
+    schedule_mirror(generation)
+    return generation

@@ -1,0 +1,119 @@
+"""Moderation: blocked prompt terms, flags, and staff decisions on what teams may see."""
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from ..conf import app_settings
+from ..exceptions import InvalidTransition, PromptBlocked
+from ..models import BlockedTerm, Flag, Generation, ModerationDecision
+from .lifecycle import record_event
+
+# Characters people swap in to dodge a filter: digits and symbols that read as letters.
+_LOOKALIKES = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s",
+                             "!": "i", "|": "i", "€": "e"})
+_NON_ALNUM = re.compile(r"[^0-9a-z]+")
+
+
+def normalize_text(text: str) -> str:
+    """Fold case, accents, compatibility forms (full-width, ligatures) and look-alike symbols.
+
+    "Ｖｉｏｌｅｎｃｅ", "vïolence" and "v1olence" all become "violence"; word
+    separators collapse to single spaces so "v.i.o" tricks need the term itself to
+    be written that way to match.
+    """
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = text.casefold().translate(_LOOKALIKES)
+    # Zero-width characters split a word invisibly.
+    text = re.sub(r"[\u200b-\u200f\u2060\ufeff\u00ad]", "", text)
+    return " ".join(_NON_ALNUM.sub(" ", text).split())
+
+
+def squeeze(text: str) -> str:
+    return normalize_text(text).replace(" ", "")
+
+
+def blocked_term_in(text: str) -> str | None:
+    """The first blocked term found in ``text``, else None.
+
+    Matches whole words of the normalized text, and also the text with separators
+    removed (so "v i o l e n c e" and "vio-lence" are caught).
+    """
+    terms = list(BlockedTerm.objects.values_list("normalized", flat=True))
+    if not terms:
+        return None
+    normalized = f" {normalize_text(text)} "
+    squeezed = squeeze(text)
+    for term in terms:
+        if f" {term} " in normalized or (len(term.replace(' ', '')) >= 4 and term.replace(" ", "") in squeezed):
+            return term
+    return None
+
+
+def check_prompt(text: str) -> None:
+    if blocked_term_in(text):
+        raise PromptBlocked()
+
+
+def add_blocked_terms(*, terms: list[str], user: Any = None) -> list[BlockedTerm]:
+    created = []
+    for term in terms:
+        normalized = normalize_text(term)
+        if not normalized:
+            continue
+        obj, was_created = BlockedTerm.objects.get_or_create(
+            normalized=normalized, defaults={"term": term.strip(), "created_by": user}
+        )
+        if was_created:
+            created.append(obj)
+    return created
+
+
+def remove_blocked_terms(*, terms: list[str]) -> int:
+    normalized = [normalize_text(t) for t in terms]
+    return BlockedTerm.objects.filter(normalized__in=normalized).delete()[0]
+
+
+def initial_moderation(*, visibility: str) -> str:
+    """Team videos under pre-moderation wait for approval; everything else starts unreviewed."""
+    if visibility == Generation.Visibility.TEAM and app_settings.MODERATION == "pre":
+        return Generation.Moderation.PENDING
+    return Generation.Moderation.NONE
+
+
+def flag_generation(*, generation: Generation, user: Any, reason: str) -> Flag:
+    """A member reports a video they can see; it joins the staff's review queue."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidTransition("Say why you are flagging this video.")
+    flag = Flag.objects.create(generation=generation, reporter=user, reason=reason[:2000])
+    record_event(generation, note=f"Flagged by {user}: {reason}"[:2000], actor=user)
+    return flag
+
+
+@transaction.atomic
+def moderate_generation(*, generation: Generation, moderator: Any, decision: str, reason: str = "") -> ModerationDecision:
+    """Approve or reject. Rejected videos vanish for everyone but staff; the owner sees why."""
+    if decision not in ModerationDecision.Decision.values:
+        raise InvalidTransition("Decision must be 'approve' or 'reject'.")
+    if decision == ModerationDecision.Decision.REJECT and not (reason or "").strip():
+        raise InvalidTransition("Give a reason when rejecting: the owner will see it.")
+    state = Generation.Moderation.APPROVED if decision == "approve" else Generation.Moderation.REJECTED
+    Generation.objects.filter(pk=generation.pk).update(moderation=state, moderation_reason=(reason or "").strip(),
+                                                       updated_at=timezone.now())
+    generation.moderation = state
+    generation.moderation_reason = (reason or "").strip()
+    record = ModerationDecision.objects.create(
+        generation=generation, moderator=moderator, decision=decision, reason=(reason or "").strip()
+    )
+    Flag.objects.filter(generation=generation, resolved_at__isnull=True).update(
+        resolved_at=timezone.now(), resolved_by=moderator
+    )
+    record_event(generation, note=f"{record.get_decision_display()} by {moderator}: {reason}".strip(": "),
+                 actor=moderator)
+    return record

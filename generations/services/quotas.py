@@ -1,0 +1,263 @@
+"""Quotas: exact reservations on usage counters, settlement and refunds through the ledger."""
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Count, F, Q, Sum
+from django.utils import timezone
+
+from ..exceptions import QuotaExceeded
+from ..models import Generation, LedgerEntry, Team, UsageCounter
+from ..policies import quota_policy
+
+DAILY = ("daily_jobs",)
+
+
+@dataclass(frozen=True)
+class Charge:
+    """One amount a job takes from one counter."""
+
+    metric: str
+    amount: Decimal
+    limit: int | None
+    user: Any = None
+    team: Team | None = None
+
+    @property
+    def subject(self) -> str:
+        return f"team:{self.team.pk}" if self.team is not None else f"user:{self.user.pk}"
+
+    @property
+    def scope(self) -> str:
+        return "team" if self.team is not None else "user"
+
+
+def period_for(metric: str, now: datetime | None = None) -> str:
+    """Periods follow the site time zone: calendar days and calendar months."""
+    today = timezone.localdate(now or timezone.now())
+    return today.isoformat() if metric in DAILY else today.strftime("%Y-%m")
+
+
+def resets_at(metric: str, now: datetime | None = None) -> datetime | None:
+    if metric == "concurrent_jobs":
+        return None
+    today = timezone.localdate(now or timezone.now())
+    if metric in DAILY:
+        start = today + timedelta(days=1)
+    else:
+        days = calendar.monthrange(today.year, today.month)[1]
+        start = today.replace(day=1) + timedelta(days=days)
+    return timezone.make_aware(datetime.combine(start, time.min))
+
+
+def charges_for(*, user: Any, team: Team | None, video_seconds: int, credits: Decimal) -> list[Charge]:
+    policy = quota_policy()
+    limits = policy.user_limits(user)
+    charges = [
+        Charge("daily_jobs", Decimal(1), limits["daily_jobs"], user=user),
+        Charge("monthly_video_seconds", Decimal(video_seconds), limits["monthly_video_seconds"], user=user),
+        Charge("monthly_credits", Decimal(credits), limits["monthly_credits"], user=user),
+    ]
+    if team is not None:
+        team_limits = policy.team_limits(team)
+        charges += [
+            Charge("monthly_video_seconds", Decimal(video_seconds), team_limits["monthly_video_seconds"], team=team),
+            Charge("monthly_credits", Decimal(credits), team_limits["monthly_credits"], team=team),
+        ]
+    return charges
+
+
+def _counter_qs(charge: Charge, period: str):
+    if charge.team is not None:
+        return UsageCounter.objects.filter(team=charge.team, user__isnull=True, metric=charge.metric, period=period)
+    return UsageCounter.objects.filter(user=charge.user, team__isnull=True, metric=charge.metric, period=period)
+
+
+def _ensure_counter(charge: Charge, period: str) -> None:
+    if _counter_qs(charge, period).exists():
+        return
+    try:
+        with transaction.atomic():
+            UsageCounter.objects.create(
+                user=None if charge.team is not None else charge.user, team=charge.team,
+                metric=charge.metric, period=period,
+            )
+    except IntegrityError:
+        pass  # another request created it first
+
+
+def reserve_generation(generation: Generation, charges: list[Charge]) -> None:
+    """Take the job's usage from every counter, or raise ``QuotaExceeded`` and take nothing.
+
+    Must run inside the transaction that creates the generation. Each counter moves
+    by one conditional UPDATE (``used <= limit - amount``): the database decides, so
+    N concurrent submissions against a remaining quota of Q accept exactly min(N, Q).
+    """
+    now = timezone.now()
+    for charge in charges:
+        if charge.amount == 0 and charge.limit is None:
+            continue
+        period = period_for(charge.metric, now)
+        _ensure_counter(charge, period)
+        qs = _counter_qs(charge, period)
+        if charge.limit is not None:
+            qs = qs.filter(used__lte=Decimal(charge.limit) - charge.amount)
+        if charge.limit is not None and charge.amount > charge.limit:
+            updated = 0
+        else:
+            updated = qs.update(used=F("used") + charge.amount)
+        if not updated:
+            raise QuotaExceeded(limit=charge.metric, resets_at=resets_at(charge.metric, now), scope=charge.scope)
+        LedgerEntry.objects.create(
+            generation=generation, user=generation.owner, team=charge.team, subject=charge.subject,
+            attempt=generation.attempt, kind=LedgerEntry.Kind.RESERVE, metric=charge.metric, period=period,
+            amount=charge.amount, created_at=now,
+        )
+
+
+def refund_generation(generation: Generation, *, note: str = "") -> int:
+    """Give back everything the current attempt reserved. Exactly once per reservation.
+
+    The unique ledger key (generation, attempt, kind, metric, subject) makes a second
+    refund impossible even if two workers get here at once.
+    """
+    refunded = 0
+    reservations = LedgerEntry.objects.filter(
+        generation=generation, attempt=generation.attempt, kind=LedgerEntry.Kind.RESERVE
+    )
+    for entry in reservations:
+        try:
+            with transaction.atomic():
+                LedgerEntry.objects.create(
+                    generation=generation, user=entry.user, team=entry.team, subject=entry.subject,
+                    attempt=entry.attempt, kind=LedgerEntry.Kind.REFUND, metric=entry.metric, period=entry.period,
+                    amount=-entry.amount, note=note,
+                )
+                counters = UsageCounter.objects.filter(metric=entry.metric, period=entry.period)
+                if entry.subject.startswith("team:"):
+                    counters = counters.filter(team_id=entry.team_id, user__isnull=True)
+                else:
+                    counters = counters.filter(user_id=entry.user_id, team__isnull=True)
+                counters.filter(used__gte=entry.amount).update(used=F("used") - entry.amount)
+                refunded += 1
+        except IntegrityError:
+            continue  # already refunded
+    return refunded
+
+
+def charge_generation(generation: Generation) -> None:
+    """Record that a finished job's reservations became charges (the counters stay as they are)."""
+    reservations = LedgerEntry.objects.filter(
+        generation=generation, attempt=generation.attempt, kind=LedgerEntry.Kind.RESERVE
+    )
+    for entry in reservations:
+        try:
+            with transaction.atomic():
+                LedgerEntry.objects.create(
+                    generation=generation, user=entry.user, team=entry.team, subject=entry.subject,
+                    attempt=entry.attempt, kind=LedgerEntry.Kind.CHARGE, metric=entry.metric, period=entry.period,
+                    amount=entry.amount,
+                )
+        except IntegrityError:
+            continue
+
+
+def in_flight_count(user: Any) -> int:
+    """Jobs of ``user`` at GMI now, counted from job state so a crashed worker never leaks a slot."""
+    return Generation.objects.filter(in_flight_q(), owner=user).count()
+
+
+def in_flight_q() -> Q:
+    return Q(status__in=Generation.AT_UPSTREAM) | Q(status=Generation.Status.QUEUED, send_started_at__isnull=False)
+
+
+def usage_for_user(user: Any, now: datetime | None = None) -> dict[str, Any]:
+    """Limits, usage, what remains and when each resets, for the user and each of their teams."""
+    now = now or timezone.now()
+    policy = quota_policy()
+    limits = policy.user_limits(user)
+    used: dict[str, Decimal | int] = {}
+    for metric in ("daily_jobs", "monthly_video_seconds", "monthly_credits"):
+        counter = UsageCounter.objects.filter(
+            user=user, team__isnull=True, metric=metric, period=period_for(metric, now)
+        ).first()
+        used[metric] = counter.used if counter else Decimal(0)
+    used["concurrent_jobs"] = in_flight_count(user)
+    result = _describe(limits, used, now)
+    teams = []
+    for team in Team.objects.filter(memberships__user=user).order_by("name"):
+        teams.append({"team": team.slug, "name": team.name, **usage_for_team(team, now)})
+    result["teams"] = teams
+    return result
+
+
+def usage_for_team(team: Team, now: datetime | None = None) -> dict[str, Any]:
+    now = now or timezone.now()
+    limits = quota_policy().team_limits(team)
+    used: dict[str, Decimal | int] = {}
+    for metric in limits:
+        counter = UsageCounter.objects.filter(
+            team=team, user__isnull=True, metric=metric, period=period_for(metric, now)
+        ).first()
+        used[metric] = counter.used if counter else Decimal(0)
+    return _describe(limits, used, now)
+
+
+def _describe(limits: dict[str, int | None], used: dict[str, Any], now: datetime) -> dict[str, Any]:
+    def number(value: Any) -> int | float:
+        value = Decimal(value)
+        return int(value) if value == value.to_integral_value() else float(value)
+
+    remaining = {
+        metric: None if limit is None else number(max(Decimal(limit) - Decimal(used.get(metric, 0)), Decimal(0)))
+        for metric, limit in limits.items()
+    }
+    resets = {metric: resets_at(metric, now) for metric in limits}
+    return {
+        "limits": dict(limits),
+        "used": {metric: number(used.get(metric, 0)) for metric in limits},
+        "remaining": remaining,
+        "resets_at": {k: v.isoformat() if v else None for k, v in resets.items()},
+    }
+
+
+def quote(*, user: Any, team: Team | None, video_seconds: int, credits: Decimal) -> dict[str, Any]:
+    """What a job would cost and whether it would be accepted now, without reserving anything."""
+    now = timezone.now()
+    refusal = None
+    for charge in charges_for(user=user, team=team, video_seconds=video_seconds, credits=credits):
+        if charge.limit is None:
+            continue
+        counter = _counter_qs(charge, period_for(charge.metric, now)).first()
+        used = counter.used if counter else Decimal(0)
+        if used + charge.amount > charge.limit:
+            refusal = {
+                "code": "quota_exceeded", "limit": charge.metric, "scope": charge.scope,
+                "resets_at": resets_at(charge.metric, now).isoformat(),
+            }
+            break
+    limits = quota_policy().user_limits(user)
+    waits = limits["concurrent_jobs"] is not None and in_flight_count(user) >= limits["concurrent_jobs"]
+    return {
+        "credits": float(credits) if credits != credits.to_integral_value() else int(credits),
+        "video_seconds": video_seconds,
+        "accepted": refusal is None,
+        "refusal": refusal,
+        "will_wait": refusal is None and waits,
+        "usage": usage_for_user(user, now),
+    }
+
+
+def ledger_totals(*, user: Any | None = None, team: Team | None = None) -> dict[tuple[str, str], Decimal]:
+    """Sum of ledger reservations and refunds per (metric, period): equals the counters."""
+    qs = LedgerEntry.objects.exclude(kind=LedgerEntry.Kind.CHARGE)
+    qs = qs.filter(subject=f"team:{team.pk}") if team is not None else qs.filter(subject=f"user:{user.pk}")
+    return {
+        (row["metric"], row["period"]): row["total"]
+        for row in qs.values("metric", "period").annotate(total=Sum("amount"), n=Count("id"))
+    }

@@ -1,0 +1,226 @@
+"""Submitting, quoting, cancelling, deleting and re-running generations."""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from .. import signals
+from ..exceptions import IdempotencyConflict, InvalidTransition, ModelUnavailable, NotAllowed, PayloadInvalid
+from ..gmi import schema
+from ..models import Generation, IdempotencyKey, Membership, Team, VideoModel
+from ..policies import quota_policy, submit_policy
+from . import moderation, quotas
+from .lifecycle import transition
+
+logger = logging.getLogger("generations.submissions")
+
+
+def _enabled_model(model_id: str) -> VideoModel:
+    try:
+        model = VideoModel.objects.get(pk=model_id)
+    except VideoModel.DoesNotExist:
+        raise ModelUnavailable(f"There is no model {model_id!r}. Pick one from the catalogue.") from None
+    if not model.enabled or not model.available:
+        raise ModelUnavailable(f"The model {model_id!r} is not available at the moment.")
+    return model
+
+
+def _team_for(user: Any, team: Team | str | None) -> Team | None:
+    if team in (None, ""):
+        return None
+    if not isinstance(team, Team):
+        team = Team.objects.filter(slug=team).first()
+    if team is None or not Membership.objects.filter(team=team, user=user).exists():
+        # Same answer for "no such team" and "not yours": membership is not disclosed.
+        raise NotAllowed("You are not a member of this team.")
+    return team
+
+
+def prepare(*, user: Any, model_id: str, payload: Any, team: Team | str | None = None) -> dict[str, Any]:
+    """Validate a submission without creating anything; shared by submit and quote."""
+    model = _enabled_model(model_id)
+    team_obj = _team_for(user, team)
+    submit_policy().check_submit(user=user, model=model, team=team_obj)
+    params = schema.read_parameters(model.parameters)
+    cleaned, errors = schema.validate_payload(params, payload)
+    if errors:
+        raise PayloadInvalid(errors)
+    moderation.check_prompt(schema.all_prompt_text(params, cleaned))
+    video_seconds = schema.requested_seconds(params, cleaned) or 0
+    credits = quota_policy().price(model=model, video_seconds=video_seconds)
+    return {
+        "model": model, "team": team_obj, "payload": cleaned, "video_seconds": int(video_seconds),
+        "credits": credits, "prompt": schema.prompt_text(cleaned),
+    }
+
+
+def quote_generation(*, user: Any, model_id: str, payload: Any, team: Team | str | None = None) -> dict[str, Any]:
+    """What the job would cost and whether it would be accepted now. Creates nothing."""
+    prepared = prepare(user=user, model_id=model_id, payload=payload, team=team)
+    return quotas.quote(
+        user=user, team=prepared["team"], video_seconds=prepared["video_seconds"], credits=prepared["credits"]
+    )
+
+
+def _request_hash(model_id: str, payload: Any, team: Any, visibility: Any) -> str:
+    body = json.dumps({"model": model_id, "payload": payload, "team": team, "visibility": visibility},
+                      sort_keys=True, default=str)
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def submit_generation(
+    *,
+    user: Any,
+    model_id: str,
+    payload: Any,
+    team: Team | str | None = None,
+    visibility: str | None = None,
+    idempotency_key: str | None = None,
+    rerun_of: Generation | None = None,
+) -> Generation:
+    """Accept a job: validate it, reserve its quota and queue it for GMI.
+
+    Raises ``PayloadInvalid``, ``ModelUnavailable``, ``NotAllowed``, ``PromptBlocked``,
+    ``QuotaExceeded`` or ``IdempotencyConflict`` and then creates nothing. Nothing is
+    sent to GMI here: the dispatcher sends queued jobs fairly once the transaction
+    has committed. With ``idempotency_key``, a repeated call with the same body
+    returns the first generation instead of creating another.
+    """
+    team_key = team.slug if isinstance(team, Team) else team
+    request_hash = _request_hash(model_id, payload, team_key or None, visibility)
+    if idempotency_key:
+        existing = _idempotent_replay(user, idempotency_key, request_hash)
+        if existing is not None:
+            return existing
+    prepared = prepare(user=user, model_id=model_id, payload=payload, team=team)
+    team_obj = prepared["team"]
+    if visibility in (None, ""):
+        visibility = Generation.Visibility.TEAM if team_obj else Generation.Visibility.PRIVATE
+    if visibility not in Generation.Visibility.values:
+        raise PayloadInvalid({"visibility": ["Must be 'private' or 'team'."]})
+    if visibility == Generation.Visibility.TEAM and team_obj is None:
+        raise PayloadInvalid({"visibility": ["Choose a team to share this video with, or make it private."]})
+    try:
+        with transaction.atomic():
+            if idempotency_key:
+                key_row = IdempotencyKey.objects.create(user=user, key=idempotency_key, request_hash=request_hash)
+            generation = Generation.objects.create(
+                owner=user, team=team_obj, visibility=visibility, model=prepared["model"],
+                api=prepared["model"].api, payload=prepared["payload"], prompt=prepared["prompt"][:5000],
+                video_seconds=prepared["video_seconds"], credits=prepared["credits"],
+                moderation=moderation.initial_moderation(visibility=visibility), rerun_of=rerun_of,
+            )
+            generation.events.create(from_status="", to_status=Generation.Status.QUEUED, note="Accepted", actor=user)
+            charges = quotas.charges_for(
+                user=user, team=team_obj, video_seconds=prepared["video_seconds"], credits=prepared["credits"]
+            )
+            quotas.reserve_generation(generation, charges)
+            if idempotency_key:
+                IdempotencyKey.objects.filter(pk=key_row.pk).update(generation=generation)
+            transaction.on_commit(lambda: _after_submit(generation))
+    except IntegrityError:
+        if idempotency_key:
+            existing = _idempotent_replay(user, idempotency_key, request_hash)
+            if existing is not None:
+                return existing
+        raise
+    return generation
+
+
+def _idempotent_replay(user: Any, key: str, request_hash: str) -> Generation | None:
+    row = IdempotencyKey.objects.filter(user=user, key=key).select_related("generation").first()
+    if row is None:
+        return None
+    if row.request_hash != request_hash:
+        raise IdempotencyConflict()
+    return row.generation
+
+
+def _after_submit(generation: Generation) -> None:
+    from .. import tasks
+
+    signals.generation_submitted.send(sender=Generation, generation=generation)
+    tasks.enqueue_dispatch()
+
+
+def cancel_generation(*, generation: Generation, actor: Any = None) -> Generation:
+    """Cancel a job that has not ended. Best effort upstream; usage is refunded at once."""
+    from .dispatching import cancel_upstream
+
+    for _ in range(3):  # the status may move under us (dispatched -> processing); try again
+        generation.refresh_from_db()
+        if generation.status not in (Generation.Status.QUEUED, *Generation.AT_UPSTREAM):
+            raise InvalidTransition(f"A {generation.get_status_display().lower()} generation cannot be cancelled.")
+        if transition(generation, Generation.Status.CANCELLED, actor=actor, note="Cancelled",
+                      error="Cancelled by " + ("staff" if actor is not None and actor != generation.owner and
+                                               getattr(actor, "is_staff", False) else "its owner")):
+            if generation.upstream_request_id:
+                transaction.on_commit(lambda: cancel_upstream(generation))
+            return generation
+    raise InvalidTransition("The generation changed while cancelling; try again.")
+
+
+def delete_generation(*, generation: Generation, actor: Any = None) -> None:
+    """Remove a generation for its owner. Active jobs are cancelled first; files are deleted.
+
+    The row stays (soft-deleted) so the ledger keeps adding up.
+    """
+    from .mirroring import delete_files
+
+    if generation.status in (Generation.Status.QUEUED, *Generation.AT_UPSTREAM):
+        try:
+            cancel_generation(generation=generation, actor=actor)
+        except InvalidTransition:
+            generation.refresh_from_db()
+    if generation.status == Generation.Status.MIRRORING:
+        raise InvalidTransition("The video is being copied right now; delete it in a moment.")
+    names = [generation.video_name, generation.thumbnail_name]
+    Generation.objects.filter(pk=generation.pk).update(
+        deleted_at=timezone.now(), video_name="", thumbnail_name="", updated_at=timezone.now()
+    )
+    transaction.on_commit(lambda: delete_files(names))
+
+
+def rerun_generation(*, generation: Generation, user: Any, idempotency_key: str | None = None) -> Generation:
+    """Submit the same model and payload again as ``user`` (who must be able to see it)."""
+    team = generation.team if generation.team_id and Membership.objects.filter(
+        team_id=generation.team_id, user=user).exists() else None
+    return submit_generation(
+        user=user, model_id=generation.model_id, payload=generation.payload, team=team,
+        visibility=generation.visibility if team else Generation.Visibility.PRIVATE,
+        idempotency_key=idempotency_key, rerun_of=generation,
+    )
+
+
+def retry_generation(*, generation: Generation, actor: Any) -> Generation:
+    """Staff: send a failed job again as a new attempt, reserving its quota anew."""
+    if generation.status != Generation.Status.FAILED:
+        raise InvalidTransition("Only failed generations can be retried.")
+    with transaction.atomic():
+        attempt = generation.attempt + 1
+        if not transition(
+            generation, Generation.Status.QUEUED, actor=actor, note=f"Retried by staff (attempt {attempt})",
+            attempt=attempt, error="", error_code="", upstream_request_id=None, upstream_status="",
+            send_started_at=None, finished_at=None, next_poll_at=None, poll_failures=0, mirror_attempts=0,
+            mirror_started_at=None,
+        ):
+            raise InvalidTransition("The generation changed meanwhile; reload and try again.")
+        charges = quotas.charges_for(
+            user=generation.owner, team=generation.team, video_seconds=generation.video_seconds,
+            credits=Decimal(generation.credits),
+        )
+        quotas.reserve_generation(generation, charges)
+        transaction.on_commit(lambda: _after_submit_retry())
+    return generation
+
+
+def _after_submit_retry() -> None:
+    from .. import tasks
+
+    tasks.enqueue_dispatch()

@@ -1,0 +1,101 @@
+"""Teams: creation, membership and invitations."""
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from ..exceptions import InvalidTransition, NotAllowed
+from ..models import Membership, Team, TeamInvitation
+
+Role = Membership.Role
+
+
+def membership_of(user: Any, team: Team) -> Membership | None:
+    return Membership.objects.filter(team=team, user=user).first()
+
+
+def _require_manager(user: Any, team: Team) -> Membership:
+    membership = membership_of(user, team)
+    if membership is None or not membership.can_manage:
+        raise NotAllowed("Only the team's owners and admins can manage its members.")
+    return membership
+
+
+@transaction.atomic
+def create_team(*, user: Any, name: str) -> Team:
+    """A new team with ``user`` as its owner. The slug is derived from the name and unique."""
+    name = (name or "").strip()
+    if not name:
+        raise InvalidTransition("Give the team a name.")
+    base = slugify(name)[:120] or "team"
+    slug = base
+    for n in range(2, 1000):
+        if not Team.objects.filter(slug=slug).exists():
+            break
+        slug = f"{base}-{n}"
+    team = Team.objects.create(name=name[:120], slug=slug)
+    Membership.objects.create(team=team, user=user, role=Role.OWNER)
+    return team
+
+
+def add_member(*, team: Team, actor: Any, username: str, role: str = Role.MEMBER) -> Membership:
+    """Owners and admins add an existing user. Only owners may make admins."""
+    manager = _require_manager(actor, team)
+    if role not in (Role.ADMIN, Role.MEMBER):
+        raise InvalidTransition("Role must be 'admin' or 'member'.")
+    if role == Role.ADMIN and manager.role != Role.OWNER and not getattr(actor, "is_staff", False):
+        raise NotAllowed("Only the team's owners can make admins.")
+    User = get_user_model()
+    user = User.objects.filter(**{User.USERNAME_FIELD: username}).first()
+    if user is None:
+        raise InvalidTransition(f"There is no user named {username!r}.")
+    try:
+        with transaction.atomic():
+            membership, created = Membership.objects.get_or_create(team=team, user=user, defaults={"role": role})
+    except IntegrityError:
+        membership, created = Membership.objects.get(team=team, user=user), False
+    if not created and membership.role != Role.OWNER and membership.role != role:
+        membership.role = role
+        membership.save(update_fields=["role"])
+    return membership
+
+
+def remove_member(*, team: Team, actor: Any, username: str) -> None:
+    """Managers remove members; anyone may leave. The last owner cannot leave."""
+    User = get_user_model()
+    target = Membership.objects.filter(team=team, **{f"user__{User.USERNAME_FIELD}": username}).select_related("user").first()
+    if target is None:
+        raise InvalidTransition(f"{username!r} is not a member of this team.")
+    if target.user != actor:
+        manager = _require_manager(actor, team)
+        if target.role == Role.OWNER and manager.role != Role.OWNER:
+            raise NotAllowed("Only owners can remove an owner.")
+    if target.role == Role.OWNER and not Membership.objects.filter(team=team, role=Role.OWNER).exclude(pk=target.pk).exists():
+        raise InvalidTransition("A team needs an owner: make someone else owner first.")
+    target.delete()
+
+
+def invite(*, team: Team, actor: Any, email: str = "", role: str = Role.MEMBER) -> TeamInvitation:
+    _require_manager(actor, team)
+    if role not in (Role.ADMIN, Role.MEMBER):
+        raise InvalidTransition("Role must be 'admin' or 'member'.")
+    return TeamInvitation.objects.create(team=team, email=email.strip(), role=role,
+                                         token=secrets.token_urlsafe(24), invited_by=actor)
+
+
+@transaction.atomic
+def accept_invitation(*, token: str, user: Any) -> Membership:
+    invitation = TeamInvitation.objects.select_for_update().filter(token=token, accepted_at__isnull=True).first()
+    if invitation is None:
+        raise InvalidTransition("This invitation is not valid any more.")
+    membership, _ = Membership.objects.get_or_create(team=invitation.team, user=user,
+                                                     defaults={"role": invitation.role})
+    invitation.accepted_at = timezone.now()
+    invitation.accepted_by = user
+    invitation.save(update_fields=["accepted_at", "accepted_by"])
+    return membership

@@ -1,0 +1,117 @@
+"""Shared fixtures: a GMI simulator over real HTTP, settings pointing at it, and isolated storage."""
+from __future__ import annotations
+
+import os
+
+import pytest
+from django.test import override_settings
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # live_server + Playwright
+
+TEST_API_KEY = "sk-test-7d1f0c2b9a"
+
+
+@pytest.fixture(autouse=True)
+def isolated_storage(tmp_path, settings):
+    """Each test writes mirrored files into its own directory."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "generations": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "generations")},
+        },
+    }
+    from django.core.files.storage import storages
+
+    storages._storages = {}  # the handler caches backends; settings changed under it
+    yield tmp_path / "generations"
+    storages._storages = {}
+
+
+@pytest.fixture(scope="session")
+def simulator():
+    """A GMI simulator on 127.0.0.1, shared by the session; faults are reset for each test by ``gmi``."""
+    from generations.gmi.simulator.testing import running_simulator
+
+    with running_simulator(job_seconds=0.6) as sim:
+        yield sim
+
+
+def simulator_settings(sim, **extra):
+    return {
+        "API": "requestqueue",
+        "API_KEY": TEST_API_KEY,
+        "BASE_URL": sim.base_url,
+        "MODELS_URL": sim.legacy_models_url,
+        "MIRROR_ALLOWED_HOSTS": ["127.0.0.1"],
+        "POLL_INTERVAL": 0.1,
+        "MAX_POLL_INTERVAL": 0.5,
+        "POLL_LEASE": 5.0,
+        "RECONCILE_AFTER": 0.5,
+        "RECONCILE_GIVE_UP": 3.0,
+        "CONNECT_TIMEOUT": 2.0,
+        "READ_TIMEOUT": 2.0,
+        "MIRROR_LEASE": 5.0,
+        **extra,
+    }
+
+
+@pytest.fixture
+def gmi(simulator, settings):
+    """Point the app at the simulator (request-queue API) with fast timings; yields the simulator."""
+    simulator.reset()
+    settings.GENERATIONS = simulator_settings(simulator)
+    yield simulator
+    simulator.reset()
+
+
+@pytest.fixture
+def gmi_legacy(simulator, settings):
+    simulator.reset()
+    settings.GENERATIONS = simulator_settings(simulator, API="legacy", BASE_URL=simulator.legacy_base_url)
+    yield simulator
+    simulator.reset()
+
+
+@pytest.fixture
+def catalogue(gmi, db):
+    """The simulator's catalogue, synced into the database."""
+    from generations.services.catalogue import sync_models
+
+    sync_models()
+    return gmi
+
+
+@pytest.fixture
+def user(db):
+    from tests.factories import UserFactory
+
+    return UserFactory(username="alice")
+
+
+@pytest.fixture
+def other_user(db):
+    from tests.factories import UserFactory
+
+    return UserFactory(username="bob")
+
+
+@pytest.fixture
+def staff_user(db):
+    from tests.factories import UserFactory
+
+    return UserFactory(username="staffer", staff=True)
+
+
+@pytest.fixture
+def api_client():
+    from rest_framework.test import APIClient
+
+    return APIClient()
+
+
+def override_generations(**values):
+    """Decorator/context manager: change a few GENERATIONS keys on top of the current ones."""
+    from django.conf import settings
+
+    return override_settings(GENERATIONS={**getattr(settings, "GENERATIONS", {}), **values})
