@@ -115,3 +115,37 @@ def override_generations(**values):
     from django.conf import settings
 
     return override_settings(GENERATIONS={**getattr(settings, "GENERATIONS", {}), **values})
+
+
+def run_concurrently(count: int, func, *, timeout: float = 120.0) -> list:
+    """Run ``func(i)`` in ``count`` real threads released at the same instant; return results or exceptions."""
+    import threading
+
+    from django.db import connections
+
+    barrier = threading.Barrier(count)
+    results: list = [None] * count
+
+    def worker(index: int) -> None:
+        try:
+            barrier.wait(timeout=timeout)
+            results[index] = func(index)
+        except BaseException as exc:  # collected for the assertion, not swallowed
+            results[index] = exc
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout)
+    return results
+
+
+@pytest.fixture
+def no_auto_dispatch(monkeypatch):
+    """Keep accepted jobs in the queue (tests about acceptance, not about sending)."""
+    from generations import tasks
+
+    monkeypatch.setattr(tasks, "enqueue_dispatch", lambda: None)

@@ -1,0 +1,103 @@
+"""Accounts: sign-up under the site's SIGNUP mode, profiles, approval and the current team."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+
+from ..conf import app_settings
+from ..exceptions import NotAllowed
+from ..models import Membership, Team, TeamInvitation, UserProfile
+from . import teams
+
+SIGNUP_MODES = ("open", "approval", "invite")
+
+
+@dataclass(frozen=True)
+class SignupResult:
+    """What a sign-up produced: the user, whether they may work at once, and the team they joined."""
+
+    user: Any
+    approved: bool
+    membership: Membership | None = None
+
+
+def profile_for(user: Any) -> UserProfile:
+    """The user's profile, created on first use (users made before the app was installed have none)."""
+    profile, _ = UserProfile.objects.get_or_create(user=user)
+    return profile
+
+
+def signup_mode() -> str:
+    mode = app_settings.SIGNUP
+    return mode if mode in SIGNUP_MODES else "open"
+
+
+def open_invitation(token: str | None) -> TeamInvitation | None:
+    """The not-yet-accepted invitation for ``token``, or None."""
+    if not token:
+        return None
+    return TeamInvitation.objects.select_related("team").filter(token=token, accepted_at__isnull=True).first()
+
+
+def sign_up(*, user: Any, invitation_token: str = "") -> SignupResult:
+    """Create an account from an unsaved user (its password already set) under the SIGNUP mode.
+
+    - ``open``: the account is active and approved at once.
+    - ``approval``: the account exists but its profile waits for staff approval
+      (the submit policy refuses unapproved users).
+    - ``invite``: only with a valid team invitation; the account is approved and joins
+      the team.
+
+    A valid invitation also joins its team in the other modes. Raises ``NotAllowed``
+    when sign-up needs an invitation that was not given or is not valid any more;
+    then nothing is created.
+    """
+    mode = signup_mode()
+    with transaction.atomic():
+        invitation = None
+        if invitation_token:
+            invitation = (TeamInvitation.objects.select_for_update()
+                          .filter(token=invitation_token, accepted_at__isnull=True).first())
+        if mode == "invite" and invitation is None:
+            raise NotAllowed("Sign-up on this site needs a valid team invitation.")
+        user.is_active = True
+        user.save()
+        approved = mode != "approval"
+        UserProfile.objects.update_or_create(user=user, defaults={"approved": approved})
+        membership = None
+        if invitation is not None:
+            membership = teams.accept_invitation(token=invitation.token, user=user)
+            UserProfile.objects.filter(user=user).update(current_team=membership.team)
+    return SignupResult(user=user, approved=approved, membership=membership)
+
+
+def approve_user(*, user: Any) -> UserProfile:
+    """Staff: let a user who signed up under ``approval`` submit jobs."""
+    profile = profile_for(user)
+    if not profile.approved:
+        profile.approved = True
+        profile.save(update_fields=["approved"])
+    return profile
+
+
+def set_current_team(*, user: Any, team: Team | None) -> UserProfile:
+    """Remember the team the user works in (the submit form preselects it); None for personal work."""
+    if team is not None and not Membership.objects.filter(team=team, user=user).exists():
+        raise NotAllowed("You are not a member of this team.")
+    profile = profile_for(user)
+    if profile.current_team_id != (team.pk if team else None):
+        profile.current_team = team
+        profile.save(update_fields=["current_team"])
+    return profile
+
+
+def current_team_of(user: Any) -> Team | None:
+    """The remembered team while the user is still a member of it."""
+    profile = UserProfile.objects.filter(user=user).select_related("current_team").first()
+    team = profile.current_team if profile is not None else None
+    if team is None or not Membership.objects.filter(team=team, user=user).exists():
+        return None
+    return team
+
