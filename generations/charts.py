@@ -165,7 +165,7 @@ def _horizontal(points: list[tuple[str, float]], *, title: str, unit: str, color
     chart_id = f"gmi-chart-{next(_ids)}"
     row_h, top = 24, 30
     label_w = min(200, max([len(label) for label, _ in points] + [6]) * 7 + 12)
-    value_w = 70
+    value_w = 100
     left = label_w
     plot_w = WIDTH - left - value_w
     height = top + max(1, len(points)) * row_h + 8

@@ -64,6 +64,9 @@ class Answer:
     content_type: str = "application/json"
     headers: dict[str, str] = field(default_factory=dict)
     spoil: tuple[str, dict[str, Any]] | None = None
+    #: Set on answers that no post fault may spoil (refused credentials, pre faults).
+    final: bool = False
+    fault: str | None = None
 
 
 def _json(status: int, data: Any, headers: dict[str, str] | None = None) -> Answer:
@@ -218,12 +221,12 @@ class _Handler(BaseHTTPRequestHandler):
         )
         answer = self._answer(method, api, endpoint, args, query, raw)
         spoil = answer.spoil
-        if spoil is None and endpoint is not None and api != "storage" or (endpoint and spoil is None):
+        if spoil is None and endpoint is not None and not answer.final:
             spoil = next(
-                ((name, params) for name in _POST_FAULTS if (params := self.state.faults.draw(name, endpoint))),
+                ((name, params) for name in _POST_FAULTS if (params := self.state.faults.draw(name, endpoint)) is not None),
                 None,
             )
-        fault = spoil[0] if spoil else entry["fault"]
+        fault = spoil[0] if spoil else answer.fault
         self.state.update_entry(entry, status=None if fault == "lost_response" else answer.status, fault=fault)
         self.simulator.log(f"{method} {parts.path} -> {answer.status}" + (f" [{fault}]" if fault else ""))
         self._deliver(answer, spoil, head=method == "HEAD")
@@ -262,12 +265,14 @@ class _Handler(BaseHTTPRequestHandler):
         if api in ("requestqueue", "legacy"):
             refusal = self._authenticate(api, endpoint)
             if refusal is not None:
+                refusal.final = True
                 return refusal
         for name in _PRE_FAULTS:
             params = self.state.faults.draw(name, endpoint)
             if params is not None:
-                self.state.update_entry(self.state.journal_tail(), fault=name)
-                return self._fault_answer(api, name, params)
+                answer = self._fault_answer(api, name, params)
+                answer.final, answer.fault = True, name
+                return answer
         handler: Callable[..., Answer] = getattr(self, f"_ep_{endpoint}")
         return handler(*args, query=query, raw=raw, method=method)
 
@@ -323,7 +328,7 @@ class _Handler(BaseHTTPRequestHandler):
                 specs = data.get("faults", [data]) if isinstance(data, dict) else data
                 if not isinstance(specs, list) or not all(isinstance(spec, dict) for spec in specs):
                     raise ValueError('send {"name": ...}, a list of those, or {"faults": [...]}')
-                rules = [make_rule(**{"name": spec.get("name"), **{k: v for k, v in spec.items() if k != "name"}}) for spec in specs]
+                rules = [make_rule(**spec) for spec in specs]
                 for rule in rules:
                     simulator.state.faults.add(rule)
                 return _json(200, {"faults": simulator.active_faults()})

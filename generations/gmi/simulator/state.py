@@ -175,10 +175,11 @@ class SimulatorState:
     def new_request_id(self) -> str:
         return str(uuid.uuid4())
 
-    def job(self, api: str, request_id: str) -> Job | None:
+    def job(self, api: str | None, request_id: str) -> Job | None:
+        """The job with this id as seen by one API (each API sees only its own jobs), or by any."""
         with self._lock:
             job = self._jobs.get(request_id)
-            return job if job is not None and job.api == api else None
+            return job if job is not None and api in (None, job.api) else None
 
     def jobs(self, api: str | None = None, model: str | None = None) -> list[Job]:
         """Jobs newest first."""

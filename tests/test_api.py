@@ -1,0 +1,236 @@
+"""The REST API contract: auth, errors as JSON with a code, tenant isolation, files, idempotency."""
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from generations.models import Generation, UserProfile
+from generations.services import tokens
+from tests.factories import GenerationFactory, MembershipFactory, TeamFactory, UserFactory, VideoModelFactory
+
+API = "/api/v1"
+
+
+@pytest.fixture
+def veo(db):
+    return VideoModelFactory(id="Veo3")
+
+
+@pytest.fixture
+def member(api_client, user):
+    _, key = tokens.create_token(user=user, name="tests")
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
+    return user
+
+
+def post_generation(client, body, **headers):
+    return client.post(f"{API}/generations/", body, format="json", **headers)
+
+
+def test_unauthenticated_request_gets_json_error_with_code(api_client, db):
+    response = api_client.get(f"{API}/generations/")
+    assert response.status_code in (401, 403)
+    assert response.json()["code"] == "not_authenticated" and response.json()["detail"]
+
+
+def test_revoked_token_is_refused(api_client, user):
+    token, key = tokens.create_token(user=user)
+    tokens.revoke_token(token=token)
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
+    response = api_client.get(f"{API}/generations/")
+    assert response.status_code == 401 and response.json()["code"] == "authentication_failed"
+
+
+def test_token_is_stored_hashed_only(user):
+    token, key = tokens.create_token(user=user)
+    assert key not in (token.key_hash, token.prefix) and len(token.key_hash) == 64
+
+
+def test_models_list_includes_normalized_parameter_schema(api_client, member, veo):
+    response = api_client.get(f"{API}/models/")
+    assert response.status_code == 200
+    [model] = response.json()
+    names = {p["name"]: p for p in model["parameters"]}
+    assert names["durationSeconds"]["options"] == [4, 6, 8]
+    assert model["payload_schema"]["type"] == "object"
+    assert api_client.get(f"{API}/models/Unknown/").json()["code"] == "not_found"
+
+
+def test_invalid_payload_is_refused_per_field_before_anything_is_sent(api_client, member, veo):
+    response = post_generation(api_client, {"model": "Veo3", "payload": {"durationSeconds": 5, "bogus": 1}})
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "invalid_payload"
+    assert set(body["errors"]["payload"]) >= {"prompt", "durationSeconds", "bogus"}
+    assert Generation.objects.count() == 0
+
+
+def test_payload_must_be_an_object(api_client, member, veo):
+    response = post_generation(api_client, {"model": "Veo3", "payload": "a cat"})
+    assert response.status_code == 400 and "payload" in response.json()["errors"]
+
+
+def test_create_returns_the_generation_and_idempotency_key_replays_it(api_client, member, veo, no_auto_dispatch):
+    body = {"model": "Veo3", "payload": {"prompt": "a snail racing a turtle"}}
+    first = post_generation(api_client, body, HTTP_IDEMPOTENCY_KEY="k-1")
+    assert first.status_code == 201
+    data = first.json()
+    assert data["status"] == "queued" and data["model"] == "Veo3" and data["video_url"] is None
+    assert data["queue_position"] == 1
+    again = post_generation(api_client, body, HTTP_IDEMPOTENCY_KEY="k-1")
+    assert again.status_code == 201 and again.json()["id"] == data["id"]
+    conflict = post_generation(api_client, {**body, "payload": {"prompt": "else"}}, HTTP_IDEMPOTENCY_KEY="k-1")
+    assert conflict.status_code == 422 and conflict.json()["code"] == "idempotency_conflict"
+    assert Generation.objects.count() == 1
+
+
+def test_over_quota_answers_429_with_limit_and_reset(api_client, member, veo, no_auto_dispatch):
+    UserProfile.objects.create(user=member, daily_jobs=0)
+    response = post_generation(api_client, {"model": "Veo3", "payload": {"prompt": "x"}})
+    assert response.status_code == 429
+    body = response.json()
+    assert body["code"] == "quota_exceeded" and body["limit"] == "daily_jobs" and body["resets_at"]
+
+
+def test_blocked_prompt_is_refused_with_prompt_blocked(api_client, member, veo):
+    from generations.services.moderation import add_blocked_terms
+
+    add_blocked_terms(terms=["forbidden fruit"])
+    response = post_generation(api_client, {"model": "Veo3", "payload": {"prompt": "A FORBIDDEN  Fruit tart"}})
+    assert response.status_code == 400 and response.json()["code"] == "prompt_blocked"
+    assert Generation.objects.count() == 0
+
+
+def test_list_shows_own_and_team_visible_only_and_filters(api_client, member, veo):
+    team = TeamFactory()
+    MembershipFactory(team=team, user=member)
+    mine = GenerationFactory(owner=member)
+    shared = GenerationFactory(team=team, visibility="team")
+    GenerationFactory(team=team, visibility="private")  # a teammate's private one
+    GenerationFactory()  # a stranger's
+    response = api_client.get(f"{API}/generations/")
+    body = response.json()
+    assert set(body) >= {"count", "next", "previous", "results"}
+    assert {r["id"] for r in body["results"]} == {str(mine.pk), str(shared.pk)}
+    filtered = api_client.get(f"{API}/generations/", {"team": team.slug}).json()
+    assert [r["id"] for r in filtered["results"]] == [str(shared.pk)]
+
+
+def test_list_query_count_does_not_grow_with_results(api_client, member, veo, django_assert_max_num_queries):
+    for _ in range(15):
+        GenerationFactory(owner=member)
+    with django_assert_max_num_queries(12):
+        response = api_client.get(f"{API}/generations/")
+    assert response.json()["count"] == 15
+
+
+@pytest.mark.parametrize("method, suffix", [("get", ""), ("post", "cancel/"), ("delete", ""), ("get", "video/"),
+                                            ("get", "thumbnail/"), ("post", "flag/")])
+def test_other_users_generation_is_404_everywhere(api_client, member, method, suffix):
+    theirs = GenerationFactory(succeeded=True)
+    response = getattr(api_client, method)(f"{API}/generations/{theirs.pk}/{suffix}", {"reason": "x"}, format="json")
+    assert response.status_code == 404 and response.json()["code"] == "not_found"
+    theirs.refresh_from_db()
+    assert theirs.status == "succeeded" and theirs.deleted_at is None
+
+
+def test_moderate_is_404_for_members_and_works_for_staff(api_client, member, staff_user):
+    generation = GenerationFactory(owner=member, succeeded=True)
+    url = f"{API}/generations/{generation.pk}/moderate/"
+    assert api_client.post(url, {"decision": "reject", "reason": "no"}, format="json").status_code == 404
+    api_client.credentials()
+    api_client.force_authenticate(staff_user)
+    response = api_client.post(url, {"decision": "reject", "reason": "Violates the team rules"}, format="json")
+    assert response.status_code == 200 and response.json()["moderation"] == "rejected"
+
+
+def test_video_is_served_with_range_support(api_client, member, isolated_storage):
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import storages
+
+    data = bytes(range(256)) * 40
+    name = storages["generations"].save("x/video.mp4", ContentFile(data))
+    generation = GenerationFactory(owner=member, succeeded=True, video_name=name, video_size=len(data))
+    url = f"{API}/generations/{generation.pk}/video/"
+    full = api_client.get(url)
+    assert full.status_code == 200 and b"".join(full.streaming_content) == data
+    assert full["Accept-Ranges"] == "bytes"
+    part = api_client.get(url, HTTP_RANGE="bytes=100-199")
+    assert part.status_code == 206 and b"".join(part.streaming_content) == data[100:200]
+    assert part["Content-Range"] == f"bytes 100-199/{len(data)}"
+    assert api_client.get(url, HTTP_RANGE=f"bytes={len(data) + 5}-").status_code == 416
+    detail = api_client.get(f"{API}/generations/{generation.pk}/").json()
+    assert detail["video_url"] == f"http://testserver{url}"
+
+
+def test_delete_removes_files_and_hides_the_generation(api_client, member, isolated_storage,
+                                                      django_capture_on_commit_callbacks):
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import storages
+
+    name = storages["generations"].save("x/v.mp4", ContentFile(b"data"))
+    generation = GenerationFactory(owner=member, succeeded=True, video_name=name)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert api_client.delete(f"{API}/generations/{generation.pk}/").status_code == 204
+    assert not storages["generations"].exists(name)
+    assert api_client.get(f"{API}/generations/{generation.pk}/").status_code == 404
+
+
+def test_cancel_of_a_finished_job_is_a_clear_conflict(api_client, member):
+    generation = GenerationFactory(owner=member, succeeded=True)
+    response = api_client.post(f"{API}/generations/{generation.pk}/cancel/")
+    assert response.status_code == 409 and response.json()["code"] == "invalid_state"
+
+
+def test_quota_endpoint_reports_limits_usage_remaining_and_resets(api_client, member, veo, no_auto_dispatch):
+    post_generation(api_client, {"model": "Veo3", "payload": {"prompt": "x", "durationSeconds": 6}})
+    body = api_client.get(f"{API}/quota/").json()
+    assert body["used"]["daily_jobs"] == 1 and body["used"]["monthly_video_seconds"] == 6
+    assert body["remaining"]["daily_jobs"] == body["limits"]["daily_jobs"] - 1
+    assert set(body["resets_at"]) == {"daily_jobs", "concurrent_jobs", "monthly_video_seconds", "monthly_credits"}
+
+
+def test_quote_endpoint_prices_without_creating(api_client, member, veo):
+    response = api_client.post(f"{API}/generations/quote/", {"model": "Veo3", "payload": {"prompt": "x"}},
+                               format="json")
+    assert response.status_code == 200 and response.json()["credits"] == 10 and response.json()["accepted"]
+    assert Generation.objects.count() == 0
+
+
+def test_teams_create_add_and_remove_members(api_client, member):
+    UserFactory(username="carol")
+    created = api_client.post(f"{API}/teams/", {"name": "Blue Whales"}, format="json")
+    assert created.status_code == 201 and created.json()["slug"] == "blue-whales"
+    assert created.json()["role"] == "owner"
+    added = api_client.post(f"{API}/teams/blue-whales/members/", {"username": "carol", "role": "member"},
+                            format="json")
+    assert added.status_code == 201
+    assert api_client.delete(f"{API}/teams/blue-whales/members/carol/").status_code == 204
+    assert api_client.post(f"{API}/teams/nope/members/", {"username": "carol"}, format="json").status_code == 404
+
+
+def test_plain_member_cannot_add_members(api_client, member):
+    team = TeamFactory()
+    MembershipFactory(team=team, user=member, role="member")
+    UserFactory(username="dave")
+    response = api_client.post(f"{API}/teams/{team.slug}/members/", {"username": "dave"}, format="json")
+    assert response.status_code == 403 and response.json()["code"] == "not_allowed"
+
+
+def test_flag_a_team_video(api_client, member):
+    team = TeamFactory()
+    MembershipFactory(team=team, user=member)
+    generation = GenerationFactory(team=team, visibility="team", succeeded=True)
+    response = api_client.post(f"{API}/generations/{generation.pk}/flag/", {"reason": "Off-topic"}, format="json")
+    assert response.status_code == 201
+    assert generation.flags.count() == 1
+
+
+def test_openapi_schema_and_docs_are_served_without_cdn(api_client, member):
+    schema = api_client.get(f"{API}/schema/")
+    assert schema.status_code == 200 and b"/api/v1/generations/" in schema.content
+    docs = api_client.get(f"{API}/docs/")
+    assert docs.status_code == 200
+    html = docs.content.decode()
+    assert "cdn" not in html.lower() and "unpkg" not in html.lower()
+    assert reverse("generations:api:docs") == f"{API}/docs/"

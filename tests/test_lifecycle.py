@@ -1,0 +1,221 @@
+"""The whole journey over real HTTP: submit → GMI (simulator) → polling → mirrored storage."""
+from __future__ import annotations
+
+import hashlib
+import threading
+
+import pytest
+import requests
+from django.core.files.storage import storages
+from django.utils import timezone
+
+from generations.models import Generation, GenerationEvent, UsageCounter
+from generations.services import polling, submissions
+from generations.services.lifecycle import transition
+from tests.conftest import override_generations, run_concurrently
+from tests.factories import GenerationFactory, UserFactory
+from tests.lifecycle_helpers import drive
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+S = Generation.Status
+
+
+def submit(user, prompt="a paper boat drifting on a pond", **payload):
+    return submissions.submit_generation(
+        user=user, model_id="Veo3", payload={"prompt": prompt, "durationSeconds": 4, **payload}
+    )
+
+
+def stored_bytes(name: str) -> bytes:
+    with storages["generations"].open(name, "rb") as handle:
+        return handle.read()
+
+
+def upstream_bytes(url: str) -> bytes:
+    response = requests.get(url, timeout=5)
+    response.raise_for_status()
+    return response.content
+
+
+def test_job_succeeds_and_mirrored_video_is_byte_identical_to_upstream(catalogue):
+    user = UserFactory()
+    generation = drive(submit(user))
+    assert generation.status == S.SUCCEEDED, generation.error
+    video = stored_bytes(generation.video_name)
+    assert video == upstream_bytes(generation.outcome_video_url)
+    assert hashlib.sha256(video).hexdigest() == generation.video_sha256
+    assert generation.video_size == len(video) and generation.video_content_type == "video/mp4"
+    assert stored_bytes(generation.thumbnail_name) == upstream_bytes(generation.outcome_thumbnail_url)
+    assert generation.thumbnail_content_type == "image/jpeg"
+    history = list(GenerationEvent.objects.filter(generation=generation).values_list("to_status", flat=True))
+    assert history[0] == S.QUEUED and history[-2:] == [S.MIRRORING, S.SUCCEEDED]
+    assert S.DISPATCHED in history
+
+
+@pytest.mark.parametrize("strings", [False, True])
+def test_envelope_outcome_shape_is_mirrored_byte_identically(catalogue, strings):
+    catalogue.set_fault("envelope", count=1, strings=strings)
+    generation = drive(submit(UserFactory()))
+    assert generation.status == S.SUCCEEDED, generation.error
+    assert "media_urls" in (generation.upstream_response.get("outcome") or {})
+    assert stored_bytes(generation.video_name) == upstream_bytes(generation.outcome_video_url)
+
+
+def test_upstream_failure_ends_failed_with_its_reason_and_refunds(catalogue):
+    catalogue.set_fault("failed_job", count=1, error="GPU exploded while rendering")
+    user = UserFactory()
+    generation = drive(submit(user))
+    assert generation.status == S.FAILED
+    assert "GPU exploded while rendering" in generation.error
+    assert UsageCounter.objects.get(user=user, metric="daily_jobs").used == 0
+
+
+def test_content_policy_refusal_fails_the_job_and_refunds(catalogue):
+    catalogue.set_fault("content_policy", count=1)
+    user = UserFactory()
+    generation = drive(submit(user))
+    assert generation.status == S.FAILED and generation.error_code == "content_policy"
+    assert UsageCounter.objects.get(user=user, metric="daily_jobs").used == 0
+
+
+def test_rate_limited_submission_waits_and_is_sent_once(catalogue):
+    catalogue.set_fault("rate_limit", count=1, endpoints=["create"], retry_after=1)
+    generation = drive(submit(UserFactory()))
+    assert generation.status == S.SUCCEEDED
+    creates = catalogue.journal(endpoint="create")
+    assert [entry["status"] for entry in creates] == [429, 201] or [e["status"] for e in creates][-1] in (200, 201)
+    assert len([e for e in creates if e["status"] in (200, 201)]) == 1
+
+
+def test_lost_submission_response_is_reconciled_not_resent(catalogue):
+    catalogue.set_fault("lost_response", count=1, endpoints=["create"])
+    generation = drive(submit(UserFactory()), timeout=20)
+    assert generation.status == S.SUCCEEDED, generation.error
+    assert len(catalogue.journal(endpoint="create")) == 1  # the one POST, whose answer was lost
+    assert len(catalogue.jobs()) == 1
+    assert catalogue.journal(endpoint="list"), "reconciliation should have listed GMI's requests"
+
+
+def test_submission_timeout_is_reconciled_not_resent(catalogue, settings):
+    settings.GENERATIONS = {**settings.GENERATIONS, "READ_TIMEOUT": 0.5}
+    catalogue.set_fault("timeout", count=1, endpoints=["create"], seconds=2)
+    generation = drive(submit(UserFactory()), timeout=20)
+    assert generation.status == S.SUCCEEDED, generation.error
+    assert len(catalogue.jobs()) == 1
+
+
+def test_poll_errors_back_off_and_the_job_still_finishes(catalogue):
+    generation = submit(UserFactory())
+    catalogue.set_fault("server_error", count=3, endpoints=["get"])
+    generation = drive(generation)
+    assert generation.status == S.SUCCEEDED
+
+
+def test_unknown_status_word_is_treated_as_still_running(catalogue):
+    catalogue.set_fault("unknown_status", count=1, word="warming_up")
+    generation = drive(submit(UserFactory()))
+    assert generation.status == S.SUCCEEDED
+
+
+def test_download_from_disallowed_host_is_refused_without_connecting(catalogue, settings):
+    settings.GENERATIONS = {**settings.GENERATIONS, "MIRROR_ALLOWED_HOSTS": ["storage.googleapis.com"]}
+    generation = drive(submit(UserFactory()))
+    assert generation.status == S.FAILED and generation.error_code == "mirror_refused"
+    assert catalogue.journal(endpoint="media") == []  # no request ever reached the file host
+    assert not storages["generations"].exists(f"{generation.owner_id}")
+
+
+def test_cancel_at_gmi_sends_delete_and_refunds(catalogue):
+    user = UserFactory()
+    generation = drive(submit(user), until=lambda g: g.upstream_request_id is not None)
+    submissions.cancel_generation(generation=generation, actor=user)
+    generation.refresh_from_db()
+    assert generation.status == S.CANCELLED
+    assert [e["method"] for e in catalogue.journal(endpoint="cancel")] == ["DELETE"]
+    assert UsageCounter.objects.get(user=user, metric="daily_jobs").used == 0
+
+
+def test_two_pollers_cannot_claim_the_same_job(catalogue):
+    generations = [GenerationFactory(dispatched=True, next_poll_at=timezone.now()) for _ in range(6)]
+    results = run_concurrently(2, lambda i: [g.pk for g in polling.claim_due(limit=10)])
+    claimed = [pk for batch in results for pk in batch]
+    assert sorted(claimed) == sorted(g.pk for g in generations)  # each claimed exactly once
+    assert len(set(claimed)) == len(claimed)
+
+
+def test_two_workers_racing_on_one_transition_only_one_wins(db):
+    generation = GenerationFactory(processing=True)
+    results = run_concurrently(
+        8, lambda i: transition(Generation.objects.get(pk=generation.pk), S.MIRRORING, expected=S.PROCESSING,
+                                outcome_video_url=f"http://x/{i}")
+    )
+    assert results.count(True) == 1 and results.count(False) == 7
+    assert GenerationEvent.objects.filter(generation=generation, to_status=S.MIRRORING).count() == 1
+
+
+def test_sweep_restarts_a_job_nothing_is_driving(catalogue):
+    generation = drive(submit(UserFactory()), until=lambda g: g.status in (S.DISPATCHED, S.PROCESSING))
+    Generation.objects.filter(pk=generation.pk).update(next_poll_at=None)  # as if its poller died
+    assert polling.sweep()["rescheduled"] == 1
+    assert drive(generation).status == S.SUCCEEDED
+
+
+def test_job_older_than_max_age_fails_and_is_cancelled_upstream(catalogue):
+    generation = drive(submit(UserFactory()), until=lambda g: g.upstream_request_id is not None)
+    Generation.objects.filter(pk=generation.pk).update(created_at=timezone.now() - timezone.timedelta(hours=7))
+    catalogue.set_fault("server_error", count=50, endpoints=["get"])
+    generation = drive(generation)
+    assert generation.status == S.FAILED and generation.error_code == "timeout"
+
+
+def test_status_change_is_seen_within_one_poll_interval(catalogue, settings):
+    settings.GENERATIONS = {**settings.GENERATIONS, "POLL_INTERVAL": 0.3}
+    generation = submit(UserFactory())
+    generation.refresh_from_db()
+    assert generation.status == S.DISPATCHED  # sent on commit
+    stop = threading.Event()
+
+    def poller():
+        from django.db import connections
+
+        while not stop.is_set():
+            polling.poll_due()
+            stop.wait(0.05)
+        connections.close_all()
+
+    thread = threading.Thread(target=poller)
+    thread.start()
+    try:
+        finished = None
+        deadline = timezone.now() + timezone.timedelta(seconds=10)
+        while timezone.now() < deadline:
+            generation.refresh_from_db()
+            if generation.status == S.SUCCEEDED:
+                finished = timezone.now()
+                break
+    finally:
+        stop.set()
+        thread.join()
+    assert finished is not None
+    upstream_done = generation.upstream_finished_at
+    assert (finished - upstream_done).total_seconds() <= 0.3 + 1
+
+
+def test_legacy_api_job_runs_end_to_end_with_key_header(gmi_legacy, db):
+    from generations.services.catalogue import sync_models
+
+    sync_models()
+    model_id = gmi_legacy.journal(endpoint="legacy_models") and None
+    from generations.models import VideoModel
+
+    model = VideoModel.objects.filter(api="legacy").first()
+    assert model is not None
+    payload = {"prompt": "a kite over the dunes", "image_url": f"{gmi_legacy.url}/public/sample.png"}
+    generation = submissions.submit_generation(user=UserFactory(), model_id=model.pk, payload=payload)
+    generation = drive(generation)
+    assert generation.status == S.SUCCEEDED, generation.error
+    assert stored_bytes(generation.video_name) == upstream_bytes(generation.outcome_video_url)
+    queue_calls = [e for e in gmi_legacy.journal(api="legacy") if e["endpoint"] != "legacy_models"]
+    assert queue_calls and all(e["auth_scheme"] == "Key" for e in queue_calls)
+    del model_id
