@@ -1,0 +1,64 @@
+"""Template context of the app's pages: the base template to extend and the member's teams.
+
+Optional in ``TEMPLATES``: every page view of the app passes the same values itself
+(``page_context``), and templates fall back to ``generations/base.html``.
+Add ``"generations.context_processors.generations"`` only for templates of your own
+that extend ``generations_base_template`` outside the app's views.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.http import HttpRequest
+
+from .conf import app_settings
+from .models import Team, UserProfile
+
+_CACHE_ATTR = "_generations_member_state"
+
+
+@dataclass
+class MemberState:
+    """The signed-in member's teams and the team they work in; read once per request."""
+
+    teams: list[Team] = field(default_factory=list)
+    current_team: Team | None = None
+
+    def team(self, slug: str | None) -> Team | None:
+        return next((t for t in self.teams if t.slug == slug), None) if slug else None
+
+
+def member_state(request: HttpRequest) -> MemberState:
+    cached = getattr(request, _CACHE_ATTR, None)
+    if cached is not None:
+        return cached
+    user = getattr(request, "user", None)
+    state = MemberState()
+    if user is not None and user.is_authenticated:
+        from . import selectors
+
+        state.teams = list(selectors.teams_of(user))
+        profile = UserProfile.objects.filter(user=user).only("current_team_id").first()
+        current_id = profile.current_team_id if profile is not None else None
+        state.current_team = next((t for t in state.teams if t.pk == current_id), None)
+    setattr(request, _CACHE_ATTR, state)
+    return state
+
+
+def forget_member_state(request: HttpRequest) -> None:
+    """After the member's teams changed within the request."""
+    if hasattr(request, _CACHE_ATTR):
+        delattr(request, _CACHE_ATTR)
+
+
+def page_context(request: HttpRequest | None = None) -> dict[str, Any]:
+    return {
+        "generations_base_template": app_settings.BASE_TEMPLATE or "generations/base.html",
+        "generations_own_base": (app_settings.BASE_TEMPLATE or "generations/base.html") == "generations/base.html",
+    }
+
+
+def generations(request: HttpRequest) -> dict[str, Any]:
+    """Context processor: ``generations_base_template`` (and whether it is the app's own)."""
+    return page_context(request)

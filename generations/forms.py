@@ -1,0 +1,513 @@
+"""HTML forms of the member pages: the schema-driven parameter form, submission options, teams, tokens, sign-up.
+
+Forms only parse and convert input. Whether a payload is acceptable is decided by
+``services.submissions`` (through ``gmi.schema.validate_payload``), whose per-field
+errors the views attach back to these forms.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.contrib.auth.forms import UserCreationForm, UsernameField
+from django.db import models as db_models
+
+from .gmi.schema import Parameter
+from .models import Generation, Membership, VideoModel
+
+logger = logging.getLogger("generations.forms")
+
+#: MIME types and extensions the upload API takes, per media kind (SPEC 2.1: jpeg, png, mp4, mp3, wav).
+ACCEPT_BY_MEDIA = {
+    "image": ("image/png", "image/jpeg", ".png", ".jpg", ".jpeg"),
+    "video": ("video/mp4", ".mp4"),
+    "audio": ("audio/mpeg", "audio/wav", ".mp3", ".wav"),
+}
+ACCEPT_BY_FILE_TYPE = {
+    "png": ("image/png", ".png"),
+    "jpeg": ("image/jpeg", ".jpg", ".jpeg"),
+    "jpg": ("image/jpeg", ".jpg", ".jpeg"),
+    "mp4": ("video/mp4", ".mp4"),
+    "mp3": ("audio/mpeg", ".mp3"),
+    "wav": ("audio/wav", ".wav"),
+}
+FREEFORM_PROMPT = "prompt"
+FREEFORM_EXTRA = "__payload_json"
+UPLOAD_SUFFIX = "__file"
+_INTEGER_TEXT = re.compile(r"[+-]?\d+")
+
+
+def json_text(value: Any) -> str:
+    """A value as JSON text: how select options travel, so ``"5"`` and ``5`` stay apart."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def display_value(value: Any) -> str:
+    """A payload value as a person would type it."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, (str, int, float)):
+        return str(value)
+    return json.dumps(value, ensure_ascii=False)
+
+
+def accept_attribute(param: Parameter) -> str:
+    """The ``accept`` of a file input: the file types the schema names, else those of its media kinds."""
+    file_types = param.extra.get("file_types") or param.extra.get("accept") or param.extra.get("formats")
+    found: list[str] = []
+    if isinstance(file_types, (list, tuple)):
+        for item in file_types:
+            found.extend(ACCEPT_BY_FILE_TYPE.get(str(item).lower().lstrip("."), ()))
+    if not found:
+        for media in param.accept or ACCEPT_BY_MEDIA:
+            found.extend(ACCEPT_BY_MEDIA.get(media, ()))
+    return ",".join(dict.fromkeys(found))
+
+
+def _number_text(value: Any) -> str:
+    return display_value(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else ""
+
+
+def _hint(param: Parameter) -> str:
+    """A short line about the value's rules that the schema's own description may not say."""
+    parts = []
+    if param.kind in ("integer", "number") and not param.multiple:
+        if param.minimum is not None and param.maximum is not None:
+            parts.append(f"{display_value(param.minimum)} to {display_value(param.maximum)}")
+        elif param.minimum is not None:
+            parts.append(f"at least {display_value(param.minimum)}")
+        elif param.maximum is not None:
+            parts.append(f"at most {display_value(param.maximum)}")
+        if param.step:
+            parts.append(f"step {display_value(param.step)}")
+    if param.multiple:
+        if param.widget == "textarea" or param.kind == "file":
+            parts.append("one link per line")
+        elif param.widget == "text":
+            parts.append("separate values with commas")
+    if param.kind == "unknown":
+        parts.append(f"type {param.raw_type!r}, sent as typed" if param.raw_type else "sent as typed")
+    if param.default is not None and param.kind != "boolean":
+        parts.append(f"default {display_value(param.default)}")
+    return "; ".join(parts)
+
+
+class ParameterForm(forms.Form):
+    """A form built only from a model's parameters (``gmi.schema.read_parameters``).
+
+    Widgets follow ``Parameter.widget``: textarea, select, number (min/max/step),
+    checkbox, file-or-URL, URL and a plain text input for anything unknown. Fields
+    are lenient: they keep what the user typed, and ``payload()`` converts it to
+    JSON types. With no readable parameters the form offers a prompt and a JSON
+    object of extra parameters, so a model with a broken schema stays usable.
+    """
+
+    prefix = "p"
+
+    def __init__(self, params: Sequence[Parameter], *args: Any, payload: Mapping[str, Any] | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.params = list(params)
+        self.by_name = {p.name: p for p in self.params}
+        self.freeform = not self.params
+        payload = payload if isinstance(payload, Mapping) else None
+        if self.freeform:
+            self._add_freeform_fields(payload)
+            return
+        for param in self.params:
+            try:
+                field = self._field_for(param)
+            except Exception:  # a schema we misread must cost one control, never the page
+                logger.warning("Falling back to a text input for parameter %s", param.name, exc_info=True)
+                field = forms.CharField(required=False, label=param.label or param.name)
+                field.gmi_widget = "text"
+            field.gmi_param = param
+            field.gmi_hint = _safe_hint(param)
+            field.initial = self._initial_for(param, field, payload)
+            field.widget.attrs.update({"data-param": param.name, "data-kind": field.gmi_widget_kind})
+            if param.required:
+                field.widget.attrs["aria-required"] = "true"
+            self.fields[param.name] = field
+
+    # ------------------------------------------------------------------ building
+
+    def _field_for(self, param: Parameter) -> forms.Field:
+        widget = param.widget
+        label = param.label or param.name
+        # Browsers may block only what they can check themselves; a file field can be met by an upload.
+        browser_required = param.required and param.default is None and param.kind != "file"
+        attrs: dict[str, Any] = {"required": True} if browser_required else {}
+        if widget == "select":
+            choices = [(json_text(value), text) for value, text in param.choices]
+            if param.multiple:
+                field: forms.Field = forms.MultipleChoiceField(
+                    choices=choices, required=False, label=label, widget=forms.SelectMultiple(attrs=attrs))
+                field.gmi_widget_kind = "select-multiple"
+            else:
+                blank = "Choose…" if param.required and param.default is None else "— GMI's default —"
+                if param.default is None or not param.required:
+                    choices = [("", blank), *choices]
+                field = forms.ChoiceField(choices=choices, required=False, label=label, widget=forms.Select(attrs=attrs))
+                field.gmi_widget_kind = "select"
+        elif widget == "checkbox":
+            field = forms.BooleanField(required=False, label=label)
+            field.gmi_widget_kind = "boolean"
+        elif widget == "number":
+            attrs["step"] = _number_text(param.step) or ("1" if param.kind == "integer" else "any")
+            if param.minimum is not None:
+                attrs["min"] = _number_text(param.minimum)
+            if param.maximum is not None:
+                attrs["max"] = _number_text(param.maximum)
+            attrs["inputmode"] = "numeric" if param.kind == "integer" else "decimal"
+            field = forms.CharField(required=False, label=label, widget=forms.NumberInput(attrs=attrs))
+            field.gmi_widget_kind = param.kind  # "integer" or "number"
+        elif widget == "file":
+            attrs.update({"placeholder": "https://… or upload a file", "autocomplete": "off"})
+            if param.multiple:
+                field = forms.CharField(required=False, label=label, widget=forms.Textarea(attrs={**attrs, "rows": 2}))
+                field.gmi_widget_kind = "url-list"
+            else:
+                field = forms.CharField(required=False, label=label, widget=forms.URLInput(attrs=attrs))
+                field.gmi_widget_kind = "url"
+        elif widget == "url" or (param.kind == "url"):
+            attrs.update({"placeholder": "https://…", "autocomplete": "off"})
+            if param.multiple:
+                field = forms.CharField(required=False, label=label, widget=forms.Textarea(attrs={**attrs, "rows": 2}))
+                field.gmi_widget_kind = "url-list"
+            else:
+                field = forms.CharField(required=False, label=label, widget=forms.URLInput(attrs=attrs))
+                field.gmi_widget_kind = "url"
+        elif widget == "textarea":
+            if param.max_length:
+                attrs["maxlength"] = param.max_length
+            field = forms.CharField(required=False, label=label, strip=False,
+                                    widget=forms.Textarea(attrs={**attrs, "rows": 4 if param.kind == "text" else 2}))
+            field.gmi_widget_kind = "url-list" if param.multiple and param.kind == "url" else (
+                "text-list" if param.multiple else "text")
+        else:
+            if param.max_length and not param.multiple:
+                attrs["maxlength"] = param.max_length
+            field = forms.CharField(required=False, label=label, widget=forms.TextInput(attrs=attrs))
+            if param.kind == "unknown":
+                field.gmi_widget_kind = "unknown"
+            elif param.multiple:
+                field.gmi_widget_kind = {"integer": "integer-list", "number": "number-list",
+                                         "boolean": "boolean-list"}.get(param.kind, "text-csv")
+            else:
+                field.gmi_widget_kind = "text"
+        field.gmi_widget = widget
+        field.help_text = param.help
+        return field
+
+    def _initial_for(self, param: Parameter, field: forms.Field, payload: Mapping[str, Any] | None) -> Any:
+        value = payload.get(param.name) if payload is not None and param.name in payload else param.default
+        if value is None:
+            return None
+        kind = field.gmi_widget_kind
+        if kind == "boolean":
+            return bool(value) if isinstance(value, bool) else str(value).strip().lower() in ("1", "true", "yes", "on")
+        if kind == "select":
+            return self._option_key(param, value)
+        if kind == "select-multiple":
+            values = value if isinstance(value, (list, tuple)) else [value]
+            return [key for key in (self._option_key(param, v) for v in values) if key]
+        if kind in ("url-list", "text-list") and isinstance(value, (list, tuple)):
+            return "\n".join(display_value(v) for v in value)
+        if kind.endswith("-list") or kind == "text-csv":
+            if isinstance(value, (list, tuple)):
+                return ", ".join(display_value(v) for v in value)
+        return display_value(value)
+
+    @staticmethod
+    def _option_key(param: Parameter, value: Any) -> str:
+        keys = [json_text(option) for option in param.options]
+        if json_text(value) in keys:
+            return json_text(value)
+        for option in param.options:  # "5" where the option is 5, and the like
+            if display_value(option) == display_value(value):
+                return json_text(option)
+        return ""
+
+    def _add_freeform_fields(self, payload: Mapping[str, Any] | None) -> None:
+        payload = dict(payload or {})
+        prompt = payload.pop(FREEFORM_PROMPT, "")
+        field = forms.CharField(required=False, label="Prompt", strip=False,
+                                widget=forms.Textarea(attrs={"rows": 4, "data-param": FREEFORM_PROMPT,
+                                                             "data-kind": "text"}))
+        field.initial = display_value(prompt)
+        field.gmi_widget = "textarea"
+        field.gmi_hint = ""
+        self.fields[FREEFORM_PROMPT] = field
+        extra = forms.CharField(
+            required=False, label="Other parameters (JSON object)",
+            help_text='This model publishes no readable parameter list. Add parameters as JSON, '
+                      'for example {"duration": 5}.',
+            widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false", "data-kind": "payload-json",
+                                         "class": "gmi-mono"}),
+        )
+        extra.initial = json.dumps(payload, indent=2, ensure_ascii=False) if payload else ""
+        extra.gmi_widget = "textarea"
+        extra.gmi_hint = ""
+        self.fields[FREEFORM_EXTRA] = extra
+
+    # ------------------------------------------------------------------ reading
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if self.freeform:
+            text = (cleaned.get(FREEFORM_EXTRA) or "").strip()
+            if text:
+                try:
+                    extra = json.loads(text)
+                except ValueError as exc:
+                    self.add_error(FREEFORM_EXTRA, f"This is not valid JSON: {exc.msg} (line {exc.lineno}).")
+                else:
+                    if not isinstance(extra, dict):
+                        self.add_error(FREEFORM_EXTRA, 'Write a JSON object, such as {"duration": 5}.')
+        return cleaned
+
+    def payload(self) -> dict[str, Any]:
+        """The JSON payload the form describes. Blank values are left out, so GMI's defaults apply."""
+        if self.freeform:
+            payload: dict[str, Any] = {}
+            text = (self.cleaned_data.get(FREEFORM_EXTRA) or "").strip()
+            if text:
+                payload.update(json.loads(text))
+            prompt = self.cleaned_data.get(FREEFORM_PROMPT) or ""
+            if prompt.strip():
+                payload[FREEFORM_PROMPT] = prompt
+            return payload
+        payload = {}
+        for name, field in self.fields.items():
+            value = _convert(field.gmi_widget_kind, self.cleaned_data.get(name))
+            if value is not None:
+                payload[name] = value
+        return payload
+
+    def uploads(self, files: Any) -> dict[str, list[Any]]:
+        """Files chosen for file parameters when the page posted them itself (no JavaScript)."""
+        found: dict[str, list[Any]] = {}
+        if files is None:
+            return found
+        for param in self.params:
+            if param.kind != "file":
+                continue
+            chosen = [f for f in files.getlist(self.upload_name(param.name)) if f]
+            if chosen:
+                found[param.name] = chosen if param.multiple else chosen[:1]
+        return found
+
+    def upload_name(self, name: str) -> str:
+        return self.add_prefix(name + UPLOAD_SUFFIX)
+
+    def add_service_errors(self, errors: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:
+        """Attach the service's per-parameter messages to their fields; return those with no field."""
+        left: dict[str, list[str]] = {}
+        for name, messages in errors.items():
+            messages = [str(m) for m in (messages if isinstance(messages, (list, tuple)) else [messages])]
+            if name in self.fields and name != FREEFORM_EXTRA:
+                for message in messages:
+                    self.add_error(name, message)
+            elif self.freeform and name not in self.fields:
+                for message in messages:
+                    self.add_error(FREEFORM_EXTRA, f"{name}: {message}")
+            else:
+                left[name] = messages
+        return left
+
+    def rows(self) -> list[forms.BoundField]:
+        return [self[name] for name in self.fields]
+
+
+def _safe_hint(param: Parameter) -> str:
+    try:
+        return _hint(param)
+    except Exception:
+        return ""
+
+
+def _convert(kind: str, value: Any) -> Any:
+    """One field's input as a JSON value, or None to leave the parameter out."""
+    if kind == "boolean":
+        return bool(value)
+    if kind == "select":
+        return json.loads(value) if value else None
+    if kind == "select-multiple":
+        return [json.loads(v) for v in value] if value else None
+    if value is None:
+        return None
+    text = str(value)
+    if not text.strip():
+        return None
+    if kind == "integer":
+        return _to_number(text.strip(), integer=True)
+    if kind == "number":
+        return _to_number(text.strip(), integer=False)
+    if kind == "url":
+        return text.strip()
+    if kind == "url-list":
+        return text.split()
+    if kind == "text-list":
+        return [line.strip() for line in text.splitlines() if line.strip()]
+    if kind == "text-csv":
+        return [part.strip() for part in text.split(",") if part.strip()]
+    if kind in ("integer-list", "number-list"):
+        return [_to_number(part.strip(), integer=kind == "integer-list") for part in text.split(",") if part.strip()]
+    if kind == "boolean-list":
+        return [part.strip() for part in text.split(",") if part.strip()]
+    if kind == "unknown":
+        stripped = text.strip()
+        if stripped[:1] in "[{":
+            try:
+                return json.loads(stripped)
+            except ValueError:
+                pass
+        return text
+    return text
+
+
+def _to_number(text: str, *, integer: bool) -> Any:
+    """A number where the text is one (whole numbers as ints); otherwise the text, which the service explains."""
+    if _INTEGER_TEXT.fullmatch(text):
+        return int(text)
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    if not math.isfinite(number):
+        return text
+    return int(number) if integer and number.is_integer() else number
+
+
+class SubmitForm(forms.Form):
+    """What goes around the payload: the model, the team and who may see the video."""
+
+    model = forms.ChoiceField(label="Model")
+    team = forms.ChoiceField(label="Team", required=False)
+    visibility = forms.ChoiceField(label="Who can see it", choices=Generation.Visibility.choices,
+                                   widget=forms.RadioSelect, initial=Generation.Visibility.PRIVATE)
+    rerun_of = forms.UUIDField(required=False, widget=forms.HiddenInput)
+    idempotency_key = forms.CharField(required=False, max_length=200, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, models: Sequence[VideoModel] = (), teams: Sequence[Any] = (),
+                 **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["model"].choices = [(m.pk, m.label) for m in models]
+        self.fields["team"].choices = [("", "No team (personal)")] + [(t.slug, t.name) for t in teams]
+        self.fields["visibility"].choices = [
+            (Generation.Visibility.PRIVATE, "Only me"),
+            (Generation.Visibility.TEAM, "My team"),
+        ]
+
+
+class GalleryFilterForm(forms.Form):
+    status = forms.ChoiceField(required=False, label="Status")
+    model = forms.ChoiceField(required=False, label="Model")
+    q = forms.CharField(required=False, label="Search", max_length=200,
+                        widget=forms.SearchInput(attrs={"placeholder": "Search prompts"}))
+
+    ACTIVE = ",".join(Generation.ACTIVE)
+
+    def __init__(self, *args: Any, models: Sequence[VideoModel] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["status"].choices = [("", "Any status"), (self.ACTIVE, "In progress")] + list(
+            Generation.Status.choices)
+        self.fields["model"].choices = [("", "Any model")] + [(m.pk, m.label) for m in models]
+
+    def filters(self) -> dict[str, str]:
+        if not self.is_bound or not self.is_valid():
+            return {"status": "", "model": "", "q": ""}
+        return {k: (self.cleaned_data.get(k) or "").strip() for k in ("status", "model", "q")}
+
+
+class FlagForm(forms.Form):
+    reason = forms.CharField(label="What is wrong with this video?", max_length=2000,
+                             widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class TeamCreateForm(forms.Form):
+    name = forms.CharField(label="Team name", max_length=120)
+
+
+class MemberAddForm(forms.Form):
+    username = forms.CharField(label="Username", max_length=150)
+    role = forms.ChoiceField(label="Role", choices=[(Membership.Role.MEMBER, "Member"),
+                                                    (Membership.Role.ADMIN, "Admin")],
+                             initial=Membership.Role.MEMBER)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        User = get_user_model()
+        try:
+            self.fields["username"].label = str(User._meta.get_field(User.USERNAME_FIELD).verbose_name).capitalize()
+        except Exception:
+            pass
+
+
+class MemberRoleForm(forms.Form):
+    role = forms.ChoiceField(label="Role", choices=[(Membership.Role.MEMBER, "Member"),
+                                                    (Membership.Role.ADMIN, "Admin")])
+
+
+class InviteForm(forms.Form):
+    email = forms.EmailField(label="Email (optional, for your records)", required=False)
+    role = forms.ChoiceField(label="Role", choices=[(Membership.Role.MEMBER, "Member"),
+                                                    (Membership.Role.ADMIN, "Admin")],
+                             initial=Membership.Role.MEMBER)
+
+
+class TokenCreateForm(forms.Form):
+    name = forms.CharField(label="Token name", max_length=100, initial="API token",
+                           help_text="Say where you will use it, e.g. “render script”.")
+
+
+class TeamSwitchForm(forms.Form):
+    team = forms.CharField(required=False, max_length=140)
+    next = forms.CharField(required=False, max_length=2000)
+
+
+def signup_form_class() -> type[UserCreationForm]:
+    """A ``UserCreationForm`` for the active user model (custom models included).
+
+    Built on demand: the user model is only known once settings are loaded, and
+    tests may swap it.
+    """
+    User = get_user_model()
+    username_field = User.USERNAME_FIELD
+    concrete = {f.name: f for f in User._meta.get_fields() if getattr(f, "concrete", False)}
+    fields = [username_field]
+    if "email" in concrete and username_field != "email":
+        fields.append("email")
+    for name in getattr(User, "REQUIRED_FIELDS", ()):
+        field = concrete.get(name)
+        if field is not None and name not in fields and not field.is_relation:
+            fields.append(name)
+    # UsernameField normalizes Unicode; it suits only a text username.
+    is_text = isinstance(concrete.get(username_field), db_models.CharField) and not isinstance(
+        concrete.get(username_field), db_models.EmailField)
+    field_classes = {username_field: UsernameField} if is_text else {}
+
+    meta = type("Meta", (UserCreationForm.Meta,), {"model": User, "fields": tuple(fields),
+                                                   "field_classes": field_classes})
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        UserCreationForm.__init__(self, *args, **kwargs)
+        if "email" in self.fields:
+            self.fields["email"].help_text = "Used to reset your password."
+
+    return type("SignupForm", (UserCreationForm,), {
+        "Meta": meta,
+        "__init__": __init__,
+        "invitation": forms.CharField(required=False, widget=forms.HiddenInput, max_length=64),
+        "__module__": __name__,
+    })

@@ -1,0 +1,172 @@
+"""The backend for GMI's current request-queue API (``GMI_API=requestqueue``)."""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+from urllib.parse import quote
+
+from .base import GMIBackend, ModelInfo, RemoteJob, RemoteState
+from .errors import AuthenticationFailed, InvalidRequest, UpstreamRejected, UpstreamUnavailable
+from .http import HTTPClient, message_from, normalize_status, outcome_media, parse_time
+
+DEFAULT_BASE_URL = "https://console.gmicloud.ai/api/v1/ie/requestqueue/apikey"
+
+UPLOAD_CONTENT_TYPES: dict[str, str] = {
+    "png": "image/png",
+    "jpeg": "image/jpeg",
+    "jpg": "image/jpeg",
+    "mp4": "video/mp4",
+    "mp3": "audio/mpeg",
+    "wav": "audio/wav",
+}
+
+#: A cancel answered with one of these means the job had already ended (or vanished).
+_ENDED_JOB_STATUSES = frozenset({400, 404, 409, 410, 422})
+
+
+class RequestQueueBackend(GMIBackend):
+    """``{base}/models``, ``{base}/requests`` and ``{base}/upload-url`` with a Bearer key."""
+
+    name = "requestqueue"
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.base_url = (self.base_url or DEFAULT_BASE_URL).rstrip("/")
+        self.http = HTTPClient(
+            connect_timeout=self.connect_timeout, read_timeout=self.read_timeout, secrets=[self.api_key]
+        )
+
+    def __repr__(self) -> str:
+        return f"<RequestQueueBackend {self.base_url}>"
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        headers = {"Authorization": f"Bearer {self.api_key}", "Accept": "application/json"}
+        if self.org_id:
+            headers["X-Organization-ID"] = self.org_id
+        return self.http.request(method, f"{self.base_url}/{path}", headers=headers, **kwargs)
+
+    def list_models(self) -> list[str]:
+        body = self._call("GET", "models")
+        entries = _items(body, "model_ids", "models", "data")
+        ids = [entry if isinstance(entry, str) else _first(entry, "id", "model", "model_id", "name") for entry in entries]
+        return [model_id for model_id in ids if model_id]
+
+    def get_model(self, model_id: str) -> ModelInfo:
+        body = _object(self._call("GET", f"models/{quote(model_id, safe='')}"), "model detail")
+        parameters = body.get("parameters") or []
+        if isinstance(parameters, dict):
+            # Some answers key parameters by name; the portal expects GMI's list form.
+            parameters = [{"name": name, **(spec if isinstance(spec, dict) else {})} for name, spec in parameters.items()]
+        return ModelInfo(
+            id=_first(body, "model", "id", "model_id") or model_id,
+            brief_description=str(body.get("brief_description") or ""),
+            detailed_description=str(body.get("detailed_description") or ""),
+            modalities=body.get("modalities") if isinstance(body.get("modalities"), dict) else {},
+            parameters=parameters if isinstance(parameters, list) else [],
+            raw=body,
+        )
+
+    def create_request(self, model_id: str, payload: dict[str, Any]) -> RemoteJob:
+        body = _object(self._call("POST", "requests", json_body={"model": model_id, "payload": payload}), "submission")
+        job = job_from(body, model_id=model_id, payload=payload)
+        if not job.request_id:
+            # Something was accepted, but we cannot tell what: reconcile, never resend.
+            raise UpstreamUnavailable(f"GMI answered the submission without a request id (keys: {_keys(body)})")
+        if not job.raw_status:
+            return dataclasses.replace(job, state=RemoteState.QUEUED)  # accepted, nothing more said
+        return job
+
+    def get_request(self, request_id: str, *, model_id: str = "") -> RemoteJob:
+        body = _object(self._call("GET", f"requests/{quote(request_id, safe='')}"), "request")
+        return job_from(body, model_id=model_id, request_id=request_id)
+
+    def list_requests(self, model_id: str) -> list[RemoteJob]:
+        body = self._call("GET", "requests", params={"model_id": model_id})
+        jobs = [job_from(entry, model_id=model_id) for entry in _items(body, "requests", "data", "items") if isinstance(entry, dict)]
+        return [job for job in jobs if job.request_id]
+
+    def cancel_request(self, request_id: str, *, model_id: str = "") -> None:
+        try:
+            self._call("DELETE", f"requests/{quote(request_id, safe='')}", expect_json=False)
+        except UpstreamRejected as exc:
+            if exc.status_code not in _ENDED_JOB_STATUSES:
+                raise
+
+    def upload_file(self, data: bytes, *, file_type: str) -> str:
+        file_type = file_type.lower()
+        content_type = UPLOAD_CONTENT_TYPES.get(file_type)
+        if content_type is None:
+            raise InvalidRequest(f"GMI accepts uploads of {', '.join(UPLOAD_CONTENT_TYPES)} only, not {file_type!r}")
+        body = _object(self._call("POST", "upload-url", json_body={"file_type": file_type}), "upload URL")
+        upload_url, public_url = body.get("upload_url"), body.get("public_url")
+        if not isinstance(upload_url, str) or not isinstance(public_url, str):
+            raise UpstreamUnavailable(f"GMI's upload-url answer lacks upload_url or public_url (keys: {_keys(body)})")
+        try:
+            # The pre-signed URL is the credential: GMI's key must not travel to the storage host.
+            self.http.request("PUT", upload_url, headers={"Content-Type": content_type}, data=data, expect_json=False)
+        except AuthenticationFailed as exc:
+            raise UpstreamRejected(
+                f"GMI's storage refused the upload: {exc.message}", status_code=exc.status_code, body=exc.body
+            ) from None
+        return public_url
+
+
+def job_from(
+    data: dict[str, Any],
+    *,
+    model_id: str = "",
+    payload: dict[str, Any] | None = None,
+    request_id: str = "",
+) -> RemoteJob:
+    """A ``RemoteJob`` from one request object of the request-queue API."""
+    raw_status = str(_first(data, "status", "state") or "")
+    outcome = data.get("outcome")
+    videos, thumbnail = outcome_media(outcome)
+    error = message_from(data.get("error")) or (
+        message_from({key: outcome.get(key) for key in ("error", "error_message")}) if isinstance(outcome, dict) else ""
+    )
+    stored_payload = data.get("payload")
+    return RemoteJob(
+        request_id=str(_first(data, "request_id", "id", "requestId") or request_id),
+        state=normalize_status(raw_status),
+        raw_status=raw_status,
+        model=str(_first(data, "model", "model_id") or model_id),
+        video_urls=videos,
+        thumbnail_url=thumbnail,
+        error=error or None,
+        payload=stored_payload if isinstance(stored_payload, dict) else payload,
+        created_at=parse_time(data.get("created_at")),
+        updated_at=parse_time(data.get("updated_at")),
+        raw=data,
+    )
+
+
+# Shape errors name the keys they saw rather than quoting bodies, which keeps them short
+# and free of anything sensitive.
+
+
+def _keys(body: Any) -> str:
+    return ", ".join(map(str, body)) if isinstance(body, dict) else type(body).__name__
+
+
+def _object(body: Any, what: str) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise UpstreamUnavailable(f"GMI sent an unexpected {what} answer: {_keys(body)}, not an object")
+    return body
+
+
+def _items(body: Any, *keys: str) -> list[Any]:
+    """The list in a bare-list answer or under the first of ``keys`` holding one."""
+    if isinstance(body, list):
+        return body
+    if isinstance(body, dict):
+        for key in keys:
+            if isinstance(body.get(key), list):
+                return body[key]
+    raise UpstreamUnavailable(f"GMI sent an unexpected list answer (keys: {_keys(body)})")
+
+
+def _first(data: Any, *keys: str) -> Any:
+    if not isinstance(data, dict):
+        return None
+    return next((data[key] for key in keys if data.get(key) not in (None, "")), None)
