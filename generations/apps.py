@@ -1,4 +1,4 @@
-"""App configuration: registers system checks and nothing else."""
+"""App configuration: registers system checks and the worker start-up hook."""
 from django.apps import AppConfig
 
 
@@ -8,4 +8,10 @@ class GenerationsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from django_q.signals import post_spawn
+
         from . import checks  # noqa: F401
+        from .tasks import on_worker_spawn
+
+        # The one receiver the app connects: worker start-up revives pollers.
+        post_spawn.connect(on_worker_spawn, dispatch_uid="generations.poller_on_spawn")

@@ -21,7 +21,9 @@ DEFAULTS: dict[str, Any] = {
     "MAX_POLL_INTERVAL": 60.0,  # backoff ceiling after upstream errors
     "POLLER_SECONDS": 85.0,  # how long one scheduled poller task keeps polling
     "POLLER_TICK": 0.25,  # seconds between passes of the poller
-    "POLL_LEASE": 30.0,  # a claimed job is not polled by anyone else for this long
+    "POLL_LEASE": 30.0,
+    "POLLERS": 2,  # poller tasks running at once, site-wide (each claims its jobs)
+    "POLLER_STALE": 6.0,  # a poller silent this long is presumed dead and replaced  # a claimed job is not polled by anyone else for this long
     "MAX_JOB_AGE": 6 * 3600,  # a job still running upstream after this is failed
     "RECONCILE_AFTER": 30.0,  # an unconfirmed submission is reconciled after this
     "RECONCILE_GIVE_UP": 600.0,  # ... and failed (never re-sent) after this

@@ -424,3 +424,14 @@ class DispatchLock(models.Model):
     """A single row locked while choosing which queued jobs go to GMI next."""
 
     name = models.CharField(max_length=40, primary_key=True)
+
+
+class PollerSlot(models.Model):
+    """A seat for one running poller task; its heartbeat tells whether the seat is taken."""
+
+    slot = models.PositiveSmallIntegerField(primary_key=True)
+    owner = models.CharField(max_length=64, blank=True)
+    beat_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"poller slot {self.slot}"

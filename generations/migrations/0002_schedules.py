@@ -3,7 +3,7 @@ from django.db import migrations
 
 SCHEDULES = [
     # name, func, schedule_type, minutes
-    ("gmi-poller", "generations.tasks.run_poller", "I", 1),
+    ("gmi-poller", "generations.tasks.start_poller", "I", 1),
     ("gmi-sync-models", "generations.tasks.sync_models", "D", None),
 ]
 
