@@ -96,7 +96,17 @@ def serve() -> Iterator[Callable[[dict[str, Route]], Server]]:
         server.server_close()
 
 
-def body(data: bytes, content_type: str = "application/octet-stream", length: bool = True) -> Route:
+@pytest.fixture
+def download_dir(tmp_path: Path) -> Path:
+    """Where downloads put their temporary files, to prove none is left behind."""
+    directory = tmp_path / "downloads"
+    directory.mkdir()
+    return directory
+
+
+def body(
+    data: bytes, content_type: str = "application/octet-stream", length: bool = True
+) -> Route:
     def route(handler: BaseHTTPRequestHandler) -> None:
         handler.send_response(200)
         handler.send_header("Content-Type", content_type)
@@ -131,7 +141,9 @@ def status(code: int) -> Route:
     return route
 
 
-def resolver(table: dict[str, list[str]], calls: list[str] | None = None):  # type: ignore[no-untyped-def]
+def resolver(
+    table: dict[str, list[str]], calls: list[str] | None = None
+) -> Callable[[str, int], list[str]]:
     def resolve(host: str, port: int) -> list[str]:
         if calls is not None:
             calls.append(host)
@@ -143,7 +155,9 @@ def resolver(table: dict[str, list[str]], calls: list[str] | None = None):  # ty
 # --- Happy path --------------------------------------------------------------
 
 
-def test_download_is_byte_exact_with_size_sha256_and_content_type(serve, tmp_path: Path) -> None:
+def test_download_is_byte_exact_with_size_sha256_and_content_type(
+    serve, download_dir: Path
+) -> None:
     data = os.urandom(300_000)  # several chunks
     server = serve({"/video.mp4": body(data, "video/mp4; charset=binary")})
 
@@ -152,15 +166,15 @@ def test_download_is_byte_exact_with_size_sha256_and_content_type(serve, tmp_pat
         allowed_hosts=LOCAL,
         max_bytes=1_000_000,
         chunk_size=8192,
-        tmp_dir=str(tmp_path),
+        tmp_dir=str(download_dir),
     ) as result:
         assert result.file.read() == data
         assert result.size == len(data)
         assert result.sha256 == hashlib.sha256(data).hexdigest()
         assert result.content_type == "video/mp4"
         assert result.final_url.endswith("/video.mp4?X-Amz-Signature=abc")
-        assert Path(result.path).parent == tmp_path
-    assert list(tmp_path.iterdir()) == []  # closing removed the temp file
+        assert Path(result.path).parent == download_dir
+    assert list(download_dir.iterdir()) == []  # closing removed the temp file
 
 
 def test_body_without_content_length_is_read_to_the_end(serve) -> None:
@@ -297,7 +311,11 @@ def test_name_resolving_to_public_and_private_addresses_is_refused() -> None:
 
 @pytest.mark.parametrize(
     "url",
-    ["http://169.254.169.254/latest/meta-data/", "http://[::ffff:127.0.0.1]/", "http://127.0.0.1/"],
+    [
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::ffff:127.0.0.1]/",
+        "http://127.0.0.1/",
+    ],
 )
 def test_ip_literals_only_match_exact_entries(url: str) -> None:
     with pytest.raises(DownloadRefused, match="not in the allowed hosts"):
@@ -346,7 +364,9 @@ def test_too_many_redirects_are_refused(serve) -> None:
 # --- Limits ------------------------------------------------------------------
 
 
-def test_content_length_over_cap_is_refused_before_reading_body(serve, tmp_path: Path) -> None:
+def test_content_length_over_cap_is_refused_before_reading_body(
+    serve, download_dir: Path
+) -> None:
     def announce_then_stall(handler: BaseHTTPRequestHandler) -> None:
         handler.send_response(200)
         handler.send_header("Content-Length", str(10_000_000))
@@ -362,18 +382,22 @@ def test_content_length_over_cap_is_refused_before_reading_body(serve, tmp_path:
             max_bytes=1000,
             read_timeout=10,
             deadline=10,
-            tmp_dir=str(tmp_path),
+            tmp_dir=str(download_dir),
         )
     # Reading the body would have waited for the stalled server.
     assert time.monotonic() - started < 2
-    assert list(tmp_path.iterdir()) == []
+    assert list(download_dir.iterdir()) == []
 
 
-def test_body_growing_past_cap_without_content_length_is_aborted(serve, tmp_path: Path) -> None:
+def test_body_growing_past_cap_without_content_length_is_aborted(
+    serve, download_dir: Path
+) -> None:
     server = serve({"/big": body(os.urandom(1_000_000), length=False)})
     with pytest.raises(DownloadTooLarge, match="more than the 100000 bytes"):
-        download(server.url("/big"), allowed_hosts=LOCAL, max_bytes=100_000, tmp_dir=str(tmp_path))
-    assert list(tmp_path.iterdir()) == []
+        download(
+            server.url("/big"), allowed_hosts=LOCAL, max_bytes=100_000, tmp_dir=str(download_dir)
+        )
+    assert list(download_dir.iterdir()) == []
 
 
 def trickle(*, headers_too: bool = False, content_length: bool = True) -> Route:
@@ -403,7 +427,9 @@ def trickle(*, headers_too: bool = False, content_length: bool = True) -> Route:
     [trickle(), trickle(content_length=False), trickle(headers_too=True)],
     ids=["body", "body-without-length", "headers"],
 )
-def test_trickling_server_is_stopped_by_the_deadline(serve, route: Route, tmp_path: Path) -> None:
+def test_trickling_server_is_stopped_by_the_deadline(
+    serve, route: Route, download_dir: Path
+) -> None:
     server = serve({"/slow": route})
     started = time.monotonic()
     with pytest.raises(DownloadFailed, match="did not finish within 1 s"):
@@ -413,10 +439,10 @@ def test_trickling_server_is_stopped_by_the_deadline(serve, route: Route, tmp_pa
             max_bytes=10_000,
             read_timeout=5,
             deadline=1,
-            tmp_dir=str(tmp_path),
+            tmp_dir=str(download_dir),
         )
     assert time.monotonic() - started < 2
-    assert list(tmp_path.iterdir()) == []
+    assert list(download_dir.iterdir()) == []
 
 
 def test_silent_server_trips_the_read_timeout(serve) -> None:
@@ -485,7 +511,9 @@ def test_unresolvable_host_raises_download_failed() -> None:
         raise OSError("Name or service not known")
 
     with pytest.raises(DownloadFailed, match="Could not resolve"):
-        download("https://gone.example.com/f", allowed_hosts=[".example.com"], max_bytes=1, resolve=fail)
+        download(
+            "https://gone.example.com/f", allowed_hosts=[".example.com"], max_bytes=1, resolve=fail
+        )
 
 
 def test_errors_never_show_credentials_or_query() -> None:
@@ -501,12 +529,17 @@ def test_errors_never_show_credentials_or_query() -> None:
 # --- TLS: connect to the checked address, verify the certificate for the name ---
 
 
-def test_https_verifies_certificate_and_sni_for_the_name_while_pinned(serve, tmp_path: Path) -> None:
+def test_https_verifies_certificate_and_sni_for_the_name_while_pinned(
+    serve, tmp_path: Path
+) -> None:
     cert_path, key_path = make_certificate(tmp_path, "files.sim.test")
     server_names: list[str | None] = []
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert_path, key_path)
-    context.sni_callback = lambda sock, name, ctx: server_names.append(name)  # type: ignore[assignment,func-returns-value]
+    def record_sni(sock: ssl.SSLObject, name: str | None, ctx: ssl.SSLContext) -> None:
+        server_names.append(name)
+
+    context.sni_callback = record_sni  # type: ignore[assignment]
     server = serve({"/f": body(b"over tls")})
     server.socket = context.wrap_socket(server.socket, server_side=True)
     table = {"files.sim.test": ["127.0.0.1"], "other.sim.test": ["127.0.0.1"]}
@@ -533,13 +566,12 @@ def test_https_verifies_certificate_and_sni_for_the_name_while_pinned(serve, tmp
 
 
 def make_certificate(directory: Path, hostname: str) -> tuple[Path, Path]:
-    crypto = pytest.importorskip("cryptography")
+    pytest.importorskip("cryptography")
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import NameOID
 
-    assert crypto
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hostname)])
     now = datetime.datetime.now(datetime.timezone.utc)
@@ -572,7 +604,8 @@ def make_certificate(directory: Path, hostname: str) -> tuple[Path, Path]:
 
 
 def test_parse_allowed_hosts_tolerates_whitespace_case_and_wildcards() -> None:
-    assert parse_allowed_hosts(" CDN.Example.com , *.gmi-serving.com,,.storage.googleapis.com ,127.0.0.1, [::1] ") == [
+    value = " CDN.Example.com , *.gmi-serving.com,,.storage.googleapis.com ,127.0.0.1, [::1] "
+    assert parse_allowed_hosts(value) == [
         "cdn.example.com",
         ".gmi-serving.com",
         ".storage.googleapis.com",

@@ -23,7 +23,7 @@ S = Generation.Status
 
 def submit(user, prompt="a paper boat drifting on a pond", **payload):
     return submissions.submit_generation(
-        user=user, model_id="Veo3", payload={"prompt": prompt, "durationSeconds": 4, **payload}
+        user=user, model_id="Veo3", payload={"prompt": prompt, "durationSeconds": 8, **payload}
     )
 
 

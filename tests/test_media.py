@@ -70,7 +70,7 @@ def make_mp3(*, id3: bool = True, frames: int = 3) -> bytes:
     if id3:
         body = b"TIT2\x00\x00\x00\x05\x00\x00\x03test"
         size = len(body)
-        syncsafe = bytes([(size >> 21) & 0x7F, (size >> 14) & 0x7F, (size >> 7) & 0x7F, size & 0x7F])
+        syncsafe = bytes((size >> shift) & 0x7F for shift in (21, 14, 7, 0))
         tag = b"ID3\x04\x00\x00" + syncsafe + body
     return tag + frame * frames
 

@@ -1,0 +1,55 @@
+"""Fixtures for the GMI client tests: a fresh simulator per test, and backends pointed at it."""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from generations.gmi.base import GMIBackend, RemoteJob
+from generations.gmi.legacy import LegacyBackend
+from generations.gmi.requestqueue import RequestQueueBackend
+from generations.gmi.simulator import GMISimulator
+from generations.gmi.simulator.testing import running_simulator
+
+API_KEY = "sk-gmi-9f3b7c21d4e8a6"
+
+
+@pytest.fixture
+def simulator() -> Iterator[GMISimulator]:
+    """A simulator of its own for each test, so faults and jobs never leak between tests."""
+    with running_simulator(job_seconds=0.4) as sim:
+        yield sim
+
+
+@pytest.fixture
+def backend(simulator: GMISimulator) -> RequestQueueBackend:
+    return RequestQueueBackend(api_key=API_KEY, base_url=simulator.base_url, connect_timeout=2, read_timeout=2)
+
+
+@pytest.fixture
+def legacy(simulator: GMISimulator) -> LegacyBackend:
+    return LegacyBackend(
+        api_key=API_KEY,
+        base_url=simulator.legacy_base_url,
+        models_url=simulator.legacy_models_url,
+        connect_timeout=2,
+        read_timeout=2,
+    )
+
+
+@pytest.fixture
+def poll_until_done() -> Callable[..., list[RemoteJob]]:
+    """Poll a job in real time until it ends; returns every observation."""
+
+    def poll(backend: GMIBackend, request_id: str, *, model_id: str = "", timeout: float = 5.0) -> list[RemoteJob]:
+        seen: list[RemoteJob] = []
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            seen.append(backend.get_request(request_id, model_id=model_id))
+            if seen[-1].state.is_terminal:
+                return seen
+            time.sleep(0.05)
+        raise AssertionError(f"job {request_id} did not end; last state {seen[-1].state}")
+
+    return poll
