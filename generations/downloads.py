@@ -244,7 +244,8 @@ def _check(url: str, entries: Sequence[str], resolve: Resolver) -> _Target:
         addresses: tuple[str, ...] = (host,)
     else:
         try:
-            addresses = tuple(resolve(host, port))
+            # Normalized to IP addresses so that nothing downstream resolves again.
+            addresses = tuple(str(ipaddress.ip_address(a)) for a in resolve(host, port))
         except (OSError, UnicodeError):
             raise DownloadFailed(f"Could not resolve host {host}.", url=url) from None
         if not addresses:
@@ -330,9 +331,19 @@ class _PinnedConnectionMixin:
 
     port: int
     timeout: Any
-    pinned_addresses: Sequence[str] = ()
-    connect_timeout: float = 5.0
-    deadline: _Deadline
+
+    def __init__(
+        self,
+        *args: Any,
+        pinned_addresses: Sequence[str],
+        connect_timeout: float,
+        deadline: _Deadline,
+        **kwargs: Any,
+    ) -> None:
+        self.pinned_addresses = pinned_addresses
+        self.connect_timeout = connect_timeout
+        self.deadline = deadline
+        super().__init__(*args, **kwargs)
 
     def _new_conn(self) -> socket.socket:
         error: OSError = OSError("no address to connect to")
@@ -368,6 +379,11 @@ def _connect(
     read_timeout: float,
     ca_bundle: str | None,
 ) -> tuple[HTTPConnection, urllib3.BaseHTTPResponse]:
+    pinning = {
+        "pinned_addresses": target.addresses,
+        "connect_timeout": connect_timeout,
+        "deadline": deadline,
+    }
     connection: HTTPConnection
     if target.scheme == "https":
         connection = _PinnedHTTPSConnection(
@@ -376,12 +392,12 @@ def _connect(
             timeout=read_timeout,
             cert_reqs="CERT_REQUIRED",
             ca_certs=ca_bundle or certifi.where(),
+            **pinning,
         )
     else:
-        connection = _PinnedHTTPConnection(target.host, target.port, timeout=read_timeout)
-    connection.pinned_addresses = target.addresses  # type: ignore[attr-defined]
-    connection.connect_timeout = connect_timeout  # type: ignore[attr-defined]
-    connection.deadline = deadline  # type: ignore[attr-defined]
+        connection = _PinnedHTTPConnection(
+            target.host, target.port, timeout=read_timeout, **pinning
+        )
     try:
         connection.request(
             "GET",

@@ -119,8 +119,8 @@ def verify(source: PathOrFile, expected: str) -> None:
         f.seek(0)
         found = sniff(f.read(HEAD_SIZE))
         if found != kind:
-            looks_like = f"looks like {found.upper()}" if found else "is not a recognised media file"
-            raise MediaInvalid(f"Expected a {kind.upper()} file, but the content {looks_like}.")
+            looks = f"looks like {found.upper()}" if found else "is not a recognised media file"
+            raise MediaInvalid(f"Expected a {kind.upper()} file, but the content {looks}.")
         checker(f, size)
 
 
