@@ -163,7 +163,7 @@ STORAGES = {
 # job (the sweeper moves it on). retry must exceed timeout, and the poller runs
 # for most of a minute, hence the generous timeout.
 Q_CLUSTER = {
-    "name": "gmi_portal",
+    "name": os.environ.get("Q_CLUSTER_NAME", "gmi_portal"),
     "workers": int(os.environ.get("Q_WORKERS", "4")),
     "timeout": 150,
     "retry": 200,
