@@ -148,3 +148,39 @@ def test_team_pool_is_exact_when_several_members_submit_at_once(no_auto_dispatch
     assert len(accepted) == 5, [r for r in results if not isinstance(r, (Generation, QuotaExceeded))]
     assert all(isinstance(r, (Generation, QuotaExceeded)) for r in results)
     assert UsageCounter.objects.get(team=team, metric="monthly_video_seconds").used == 20
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.timeout(180)
+def test_fifty_submissions_from_five_processes_accept_exactly_five(tmp_path):
+    """The same race across processes (separate connections, separate interpreters)."""
+    import json
+    import subprocess
+    import sys
+    import time
+    import uuid
+    from pathlib import Path
+
+    from tests.test_worker_crash import database_url
+
+    VideoModelFactory(id="Veo3")
+    user = UserFactory(username="procracer")
+    UserProfile.objects.create(user=user, daily_jobs=5)
+    root = Path(__file__).resolve().parent.parent
+    env = {**__import__("os").environ, "DJANGO_SETTINGS_MODULE": "gmi_project.settings", "DJANGO_DEBUG": "1",
+           "DATABASE_URL": database_url(), "Q_CLUSTER_NAME": f"race-{uuid.uuid4().hex[:8]}"}
+    start_at = time.time() + 6  # every process is up and connected by then
+    processes = [
+        subprocess.Popen([sys.executable, "-m", "tests.submit_worker", "procracer", "Veo3", "10", str(start_at)],
+                         cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(5)
+    ]
+    outcomes = []
+    for process in processes:
+        out, err = process.communicate(timeout=150)
+        assert process.returncode == 0, err[-2000:]
+        outcomes.append(json.loads(out.strip().splitlines()[-1]))
+    assert [e for o in outcomes for e in o["errors"]] == []
+    assert sum(o["accepted"] for o in outcomes) == 5
+    assert sum(o["refused"] for o in outcomes) == 45
+    assert Generation.objects.filter(owner=user).count() == 5
