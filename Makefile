@@ -34,7 +34,7 @@ check: $(STAMP)
 	  DJANGO_ALLOWED_HOSTS=portal.example.com GMI_API_KEY=x $(PY) manage.py check --deploy --fail-level WARNING
 
 schema: $(STAMP)
-	DJANGO_DEBUG=1 $(PY) manage.py spectacular --file /tmp/gmi-schema.yml --validate --fail-on-warn
+	DJANGO_DEBUG=1 GMI_API_KEY=x $(PY) manage.py spectacular --file /tmp/gmi-schema.yml --validate --fail-on-warn
 
 clean:
 	rm -rf $(VENV) .test-db.sqlite3* staticfiles

@@ -234,3 +234,20 @@ def test_openapi_schema_and_docs_are_served_without_cdn(api_client, member):
     html = docs.content.decode()
     assert "cdn" not in html.lower() and "unpkg" not in html.lower()
     assert reverse("generations:api:docs") == f"{API}/docs/"
+
+
+def test_openapi_schema_validates_without_warnings(tmp_path):
+    from django.core.management import call_command
+
+    call_command("spectacular", "--file", str(tmp_path / "schema.yml"), "--validate", "--fail-on-warn")
+    assert "personalToken" in (tmp_path / "schema.yml").read_text()
+
+
+def test_gmi_key_never_appears_in_api_responses(api_client, member, veo, settings, no_auto_dispatch):
+    secret = "sk-live-DO-NOT-LEAK-42"
+    settings.GENERATIONS = {**settings.GENERATIONS, "API_KEY": secret}
+    created = post_generation(api_client, {"model": "Veo3", "payload": {"prompt": "x"}})
+    bodies = [created.content]
+    for path in ("/models/", "/generations/", f"/generations/{created.json()['id']}/", "/quota/", "/schema/"):
+        bodies.append(api_client.get(API + path).content)
+    assert all(secret.encode() not in body for body in bodies)

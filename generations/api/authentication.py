@@ -26,3 +26,18 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request):
         return self.keyword
+
+
+try:
+    from drf_spectacular.extensions import OpenApiAuthenticationExtension
+except ImportError:  # pragma: no cover - drf-spectacular is a dependency, but keep auth importable without it
+    OpenApiAuthenticationExtension = None
+
+if OpenApiAuthenticationExtension is not None:
+
+    class BearerTokenScheme(OpenApiAuthenticationExtension):
+        target_class = "generations.api.authentication.BearerTokenAuthentication"
+        name = "personalToken"
+
+        def get_security_definition(self, auto_schema):
+            return {"type": "http", "scheme": "bearer", "description": "A personal API token (see the tokens page)."}
