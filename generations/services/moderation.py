@@ -34,24 +34,27 @@ def normalize_text(text: str) -> str:
     return " ".join(_NON_ALNUM.sub(" ", text).split())
 
 
-def squeeze(text: str) -> str:
-    return normalize_text(text).replace(" ", "")
-
-
 def blocked_term_in(text: str) -> str | None:
     """The first blocked term found in ``text``, else None.
 
-    Matches whole words of the normalized text, and also the text with separators
-    removed (so "v i o l e n c e" and "vio-lence" are caught).
+    A term matches whole words of the normalized text; it also matches when run of
+    consecutive words glues together into it ("d r a g o n", "dra-gon"), but never
+    inside a longer word ("snapdragon" does not contain the term "dragon").
     """
     terms = list(BlockedTerm.objects.values_list("normalized", flat=True))
     if not terms:
         return None
-    normalized = f" {normalize_text(text)} "
-    squeezed = squeeze(text)
+    words = normalize_text(text).split()
     for term in terms:
-        if f" {term} " in normalized or (len(term.replace(' ', '')) >= 4 and term.replace(" ", "") in squeezed):
-            return term
+        target = term.replace(" ", "")
+        for start in range(len(words)):
+            glued = ""
+            for word in words[start:]:
+                glued += word
+                if len(glued) >= len(target):
+                    break
+            if glued == target:
+                return term
     return None
 
 

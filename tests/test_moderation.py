@@ -1,0 +1,83 @@
+"""Moderation rules: blocked terms resist spelling tricks; rejected and pre-moderated videos stay hidden."""
+from __future__ import annotations
+
+import pytest
+
+from generations import selectors
+from generations.exceptions import PromptBlocked
+from generations.models import Generation
+from generations.services import moderation, submissions
+from tests.conftest import override_generations
+from tests.factories import GenerationFactory, MembershipFactory, TeamFactory, UserFactory, VideoModelFactory
+
+
+@pytest.mark.parametrize("prompt", [
+    "A Dragon fight", "a DRAGON", "ｄｒａｇｏｎ at dawn", "drägon", "dr4g0n", "d r a g o n", "dra-gon!", "dra\u200bgon",
+    "a big, dragon.",
+])
+def test_blocked_term_is_found_through_spelling_tricks(db, prompt):
+    moderation.add_blocked_terms(terms=["dragon"])
+    assert moderation.blocked_term_in(prompt) == "dragon"
+
+
+@pytest.mark.parametrize("prompt", ["a snapdragon flower", "a dragonfly", "a wagon", "dragon"])
+def test_innocent_words_are_not_blocked(db, prompt):
+    moderation.add_blocked_terms(terms=["dragon fire", "dragons"])
+    assert moderation.blocked_term_in(prompt) is None
+
+
+def test_blocked_prompt_refuses_submission_and_sends_nothing(db, no_auto_dispatch):
+    VideoModelFactory(id="Veo3")
+    moderation.add_blocked_terms(terms=["Forbidden"])
+    with pytest.raises(PromptBlocked):
+        submissions.submit_generation(user=UserFactory(), model_id="Veo3", payload={"prompt": "FORBIDDEN thing"})
+    assert Generation.objects.count() == 0
+
+
+def _team_video(**kwargs):
+    team = TeamFactory()
+    owner = MembershipFactory(team=team).user
+    mate = MembershipFactory(team=team).user
+    generation = GenerationFactory(owner=owner, team=team, visibility="team", succeeded=True, **kwargs)
+    return generation, owner, mate
+
+
+def test_rejected_video_disappears_for_teammates_but_owner_sees_why(db):
+    generation, owner, mate = _team_video()
+    assert selectors.visible_generations(mate).filter(pk=generation.pk).exists()
+    moderation.moderate_generation(generation=generation, moderator=UserFactory(staff=True), decision="reject",
+                                   reason="Contains a logo we may not use")
+    assert not selectors.visible_generations(mate).filter(pk=generation.pk).exists()
+    mine = selectors.visible_generations(owner).get(pk=generation.pk)
+    assert mine.is_removed and mine.moderation_reason == "Contains a logo we may not use"
+    assert generation.moderation_decisions.get().moderator.is_staff
+
+
+def test_pre_moderation_hides_team_video_until_approved(db, no_auto_dispatch):
+    VideoModelFactory(id="Veo3")
+    team = TeamFactory()
+    owner = MembershipFactory(team=team).user
+    mate = MembershipFactory(team=team).user
+    with override_generations(MODERATION="pre"):
+        generation = submissions.submit_generation(user=owner, model_id="Veo3", payload={"prompt": "x"},
+                                                   team=team.slug)
+        assert generation.moderation == Generation.Moderation.PENDING
+        assert not selectors.visible_generations(mate).filter(pk=generation.pk).exists()
+        assert selectors.visible_generations(owner).filter(pk=generation.pk).exists()
+        moderation.moderate_generation(generation=generation, moderator=UserFactory(staff=True), decision="approve")
+        assert selectors.visible_generations(mate).filter(pk=generation.pk).exists()
+
+
+def test_flag_requires_a_reason_and_joins_the_queue(db):
+    generation, _, mate = _team_video()
+    with pytest.raises(Exception):
+        moderation.flag_generation(generation=generation, user=mate, reason="  ")
+    flag = moderation.flag_generation(generation=generation, user=mate, reason="Not safe for work")
+    assert flag.resolved_at is None and generation.flags.count() == 1
+
+
+def test_reject_requires_a_reason(db):
+    generation, _, _ = _team_video()
+    with pytest.raises(Exception):
+        moderation.moderate_generation(generation=generation, moderator=UserFactory(staff=True),
+                                       decision="reject", reason="")
