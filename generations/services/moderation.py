@@ -19,7 +19,7 @@ _LOOKALIKES = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 
 
-def normalize_text(text: str) -> str:
+def normalize_text(text: str, *, lookalikes: bool = True) -> str:
     """Fold case, accents, compatibility forms (full-width, ligatures) and look-alike symbols.
 
     "Ｖｉｏｌｅｎｃｅ", "vïolence" and "v1olence" all become "violence"; word
@@ -28,7 +28,9 @@ def normalize_text(text: str) -> str:
     """
     text = unicodedata.normalize("NFKD", text)
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    text = text.casefold().translate(_LOOKALIKES)
+    text = text.casefold()
+    if lookalikes:
+        text = text.translate(_LOOKALIKES)
     # Zero-width characters split a word invisibly.
     text = re.sub(r"[\u200b-\u200f\u2060\ufeff\u00ad]", "", text)
     return " ".join(_NON_ALNUM.sub(" ", text).split())
@@ -44,17 +46,19 @@ def blocked_term_in(text: str) -> str | None:
     terms = list(BlockedTerm.objects.values_list("normalized", flat=True))
     if not terms:
         return None
-    words = normalize_text(text).split()
+    # Both readings: "dr4g0n" needs look-alikes, "dragon!" must not turn "!" into "i".
+    readings = {tuple(normalize_text(text).split()), tuple(normalize_text(text, lookalikes=False).split())}
     for term in terms:
         target = term.replace(" ", "")
-        for start in range(len(words)):
-            glued = ""
-            for word in words[start:]:
-                glued += word
-                if len(glued) >= len(target):
-                    break
-            if glued == target:
-                return term
+        for words in readings:
+            for start in range(len(words)):
+                glued = ""
+                for word in words[start:]:
+                    glued += word
+                    if len(glued) >= len(target):
+                        break
+                if glued == target:
+                    return term
     return None
 
 
