@@ -192,6 +192,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "generations.api.openapi.add_model_payloads",
+    ],
 }
 
 GMI_API = os.environ.get("GMI_API", "requestqueue")

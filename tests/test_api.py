@@ -236,7 +236,7 @@ def test_openapi_schema_and_docs_are_served_without_cdn(api_client, member):
     assert reverse("generations:api:docs") == f"{API}/docs/"
 
 
-def test_openapi_schema_validates_without_warnings(tmp_path):
+def test_openapi_schema_validates_without_warnings(tmp_path, veo):
     from django.core.management import call_command
 
     call_command("spectacular", "--file", str(tmp_path / "schema.yml"), "--validate", "--fail-on-warn")
@@ -251,3 +251,14 @@ def test_gmi_key_never_appears_in_api_responses(api_client, member, veo, setting
     for path in ("/models/", "/generations/", f"/generations/{created.json()['id']}/", "/quota/", "/schema/"):
         bodies.append(api_client.get(API + path).content)
     assert all(secret.encode() not in body for body in bodies)
+
+
+def test_openapi_describes_each_enabled_models_payload(api_client, member, veo):
+    import yaml
+
+    schema = yaml.safe_load(api_client.get(f"{API}/schema/").content)
+    payload = schema["components"]["schemas"]["Payload_Veo3"]
+    assert payload["properties"]["durationSeconds"]["enum"] == [4, 6, 8]
+    assert "prompt" in payload["required"]
+    submission = schema["components"]["schemas"]["GenerationInputRequest"]["properties"]["payload"]
+    assert {"$ref": "#/components/schemas/Payload_Veo3"} in submission["anyOf"]
