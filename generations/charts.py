@@ -47,7 +47,7 @@ def bar_chart(
     unit: str = "",
     color: str = PALETTE[0],
     horizontal: bool | None = None,
-    y_label: str = "",
+    x_label: str = "",
 ) -> SafeString:
     """One bar per ``(label, value)`` point.
 
@@ -60,8 +60,8 @@ def bar_chart(
     if horizontal:
         return _horizontal(points, title=title, unit=unit, color=color)
     return stacked_bar_chart(
-        [label for label, _ in points], {y_label or title: [value for _, value in points]},
-        title=title, unit=unit, colors={y_label or title: color}, legend=False, y_label=y_label,
+        [label for label, _ in points], {title: [value for _, value in points]},
+        title=title, unit=unit, colors={title: color}, legend=False, x_label=x_label,
     )
 
 
@@ -73,12 +73,13 @@ def stacked_bar_chart(
     unit: str = "",
     colors: Mapping[str, str] | None = None,
     legend: bool = True,
-    y_label: str = "",
+    x_label: str = "",
 ) -> SafeString:
     """Vertical bars, one per label, each stacked from the series (in the mapping's order).
 
     Every series must have one value per label. ``colors`` maps series names to
-    colours; the others take the palette in order.
+    colours; the others take the palette in order. ``unit`` names the values (above
+    the value axis and in every tooltip); ``x_label`` is a caption under the axis.
     """
     labels = [str(label) for label in labels]
     names = list(series)
@@ -92,7 +93,7 @@ def stacked_bar_chart(
 
     top, left, right = 36, 52, 12
     plot_h = 180
-    x_axis_h = 34 if y_label else 24
+    x_axis_h = 34 if x_label else 24
     legend_rows = _legend_rows(names, WIDTH - left - right) if legend and names else []
     height = top + plot_h + x_axis_h + len(legend_rows) * 18 + (8 if legend_rows else 0)
     plot_w = WIDTH - left - right
@@ -145,9 +146,9 @@ def stacked_bar_chart(
             cx = left + i * slot + slot / 2
             out.append(f'<text x="{cx:.1f}" y="{bottom + 16}" font-size="11" text-anchor="middle" '
                        f'fill="currentColor" fill-opacity=".75">{escape(_short(label))}</text>')
-    if y_label:
+    if x_label:
         out.append(f'<text x="{left + plot_w / 2:.1f}" y="{bottom + 31}" font-size="11" text-anchor="middle" '
-                   f'fill="currentColor" fill-opacity=".75">{escape(y_label)}</text>')
+                   f'fill="currentColor" fill-opacity=".75">{escape(x_label)}</text>')
     # Legend.
     y = bottom + x_axis_h + 12
     for row in legend_rows:
@@ -235,7 +236,7 @@ def _legend_rows(names: list[str], width: float) -> list[list[tuple[str, float]]
 
 def _colors(names: list[str], colors: Mapping[str, str] | None) -> dict[str, str]:
     chosen = dict(colors or {})
-    spare = (c for c in itertools.cycle(PALETTE))
+    spare = itertools.cycle(PALETTE)
     result = {}
     for name in names:
         result[name] = escape(chosen.get(name) or next(spare))

@@ -12,7 +12,6 @@ from django.utils import timezone
 
 from generations import selectors
 from generations.models import (
-    ApiToken,
     BlockedTerm,
     Flag,
     Generation,
@@ -20,7 +19,6 @@ from generations.models import (
     LedgerEntry,
     ModerationDecision,
     UsageCounter,
-    UserProfile,
     VideoModel,
 )
 from generations.services import moderation, quotas, submissions, tokens

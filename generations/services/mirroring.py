@@ -202,10 +202,13 @@ def delete_files(names: list[str]) -> None:
 
 def remirror_generation(*, generation: Generation, actor: Any) -> Generation:
     """Staff: copy a succeeded job's files again (e.g. after storage loss)."""
+    from ..exceptions import InvalidTransition
+
+    if not generation.outcome_video_url:
+        # Without GMI's outcome URL the copy could only fail, and failing would refund the job.
+        raise InvalidTransition("GMI's outcome URL is not known, so there is nothing to copy from.")
     if not transition(generation, S.MIRRORING, actor=actor, note="Re-mirror requested by staff",
                       mirror_started_at=None, mirror_attempts=0):
-        from ..exceptions import InvalidTransition
-
         raise InvalidTransition("The generation changed meanwhile; reload and try again.")
     schedule_mirror(generation)
     return generation

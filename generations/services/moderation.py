@@ -124,3 +124,16 @@ def moderate_generation(*, generation: Generation, moderator: Any, decision: str
     record_event(generation, note=f"{record.get_decision_display()} by {moderator}: {reason}".strip(": "),
                  actor=moderator)
     return record
+
+
+def resolve_flag(*, flag: Flag, moderator: Any) -> bool:
+    """Close one flag without a moderation decision (the video stays as it is).
+
+    A conditional update, so two moderators resolving at once record one resolution.
+    """
+    closed = Flag.objects.filter(pk=flag.pk, resolved_at__isnull=True).update(
+        resolved_at=timezone.now(), resolved_by=moderator
+    )
+    if closed:
+        record_event(flag.generation, note=f"Flag resolved by {moderator}", actor=moderator)
+    return bool(closed)

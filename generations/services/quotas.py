@@ -261,3 +261,47 @@ def ledger_totals(*, user: Any | None = None, team: Team | None = None) -> dict[
         (row["metric"], row["period"]): row["total"]
         for row in qs.values("metric", "period").annotate(total=Sum("amount"), n=Count("id"))
     }
+
+
+def refund_by_staff(*, generation: Generation, actor: Any) -> int:
+    """Staff give an ended job's usage back (e.g. GMI's fault). Exactly once, like every refund."""
+    from ..exceptions import InvalidTransition
+    from .lifecycle import record_event
+
+    if not generation.is_terminal:
+        raise InvalidTransition("Only ended jobs can be refunded (cancel it first).")
+    with transaction.atomic():
+        refunded = refund_generation(generation, note=f"Refunded by staff ({actor})"[:200])
+        if refunded:
+            record_event(generation, note=f"Usage refunded by {actor}", actor=actor)
+    return refunded
+
+
+def set_user_limits(*, user: Any, limits: dict[str, int | None]) -> Any:
+    """Override a user's limits; a None value clears the override (back to the site default)."""
+    from ..models import UserProfile
+    from ..policies import USER_LIMITS
+
+    unknown = set(limits) - set(USER_LIMITS)
+    if unknown:
+        raise ValueError(f"Unknown limits: {', '.join(sorted(unknown))}")
+    profile, _ = UserProfile.objects.get_or_create(user=user)
+    for name, value in limits.items():
+        setattr(profile, name, value)
+    if limits:
+        profile.save(update_fields=list(limits))
+    return profile
+
+
+def set_team_limits(*, team: Team, limits: dict[str, int | None]) -> Team:
+    """Set a team's pools; None clears the override (back to the site default)."""
+    from ..policies import TEAM_LIMITS
+
+    unknown = set(limits) - set(TEAM_LIMITS)
+    if unknown:
+        raise ValueError(f"Teams have no {', '.join(sorted(unknown))} pool")
+    for name, value in limits.items():
+        setattr(team, name, value)
+    if limits:
+        team.save(update_fields=list(limits))
+    return team
