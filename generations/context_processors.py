@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.contrib.messages import get_messages
 from django.http import HttpRequest
 
 from .conf import app_settings
@@ -53,10 +54,15 @@ def forget_member_state(request: HttpRequest) -> None:
 
 
 def page_context(request: HttpRequest | None = None) -> dict[str, Any]:
-    return {
-        "generations_base_template": app_settings.BASE_TEMPLATE or "generations/base.html",
-        "generations_own_base": (app_settings.BASE_TEMPLATE or "generations/base.html") == "generations/base.html",
+    base = app_settings.BASE_TEMPLATE or "generations/base.html"
+    context: dict[str, Any] = {
+        "generations_base_template": base,
+        "generations_own_base": base == "generations/base.html",
     }
+    if request is not None:
+        # The pages show messages themselves, also in hosts without the messages context processor.
+        context["messages"] = get_messages(request)
+    return context
 
 
 def generations(request: HttpRequest) -> dict[str, Any]:

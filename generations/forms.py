@@ -91,9 +91,11 @@ def _hint(param: Parameter) -> str:
         if param.step:
             parts.append(f"step {display_value(param.step)}")
     if param.multiple:
-        if param.widget == "textarea" or param.kind == "file":
+        if param.kind in ("file", "url"):
             parts.append("one link per line")
-        elif param.widget == "text":
+        elif param.widget == "textarea":
+            parts.append("one per line")
+        elif param.widget == "text" and param.kind != "unknown":
             parts.append("separate values with commas")
     if param.kind == "unknown":
         parts.append(f"type {param.raw_type!r}, sent as typed" if param.raw_type else "sent as typed")
@@ -127,14 +129,17 @@ class ParameterForm(forms.Form):
         for param in self.params:
             try:
                 field = self._field_for(param)
+                field.initial = self._initial_for(param, field, payload)
             except Exception:  # a schema we misread must cost one control, never the page
                 logger.warning("Falling back to a text input for parameter %s", param.name, exc_info=True)
                 field = forms.CharField(required=False, label=param.label or param.name)
-                field.gmi_widget = "text"
+                field.gmi_widget, field.gmi_widget_kind = "text", "unknown"
             field.gmi_param = param
             field.gmi_hint = _safe_hint(param)
-            field.initial = self._initial_for(param, field, payload)
             field.widget.attrs.update({"data-param": param.name, "data-kind": field.gmi_widget_kind})
+            if param.kind == "file":
+                field.gmi_upload_name = self.add_prefix(param.name + UPLOAD_SUFFIX)
+                field.gmi_accept = _safe_accept(param)
             if param.required:
                 field.widget.attrs["aria-required"] = "true"
             self.fields[param.name] = field
@@ -179,7 +184,7 @@ class ParameterForm(forms.Form):
             else:
                 field = forms.CharField(required=False, label=label, widget=forms.URLInput(attrs=attrs))
                 field.gmi_widget_kind = "url"
-        elif widget == "url" or (param.kind == "url"):
+        elif widget == "url" or param.kind == "url":
             attrs.update({"placeholder": "https://…", "autocomplete": "off"})
             if param.multiple:
                 field = forms.CharField(required=False, label=label, widget=forms.Textarea(attrs={**attrs, "rows": 2}))
@@ -327,6 +332,13 @@ class ParameterForm(forms.Form):
 
     def rows(self) -> list[forms.BoundField]:
         return [self[name] for name in self.fields]
+
+
+def _safe_accept(param: Parameter) -> str:
+    try:
+        return accept_attribute(param)
+    except Exception:
+        return ""
 
 
 def _safe_hint(param: Parameter) -> str:

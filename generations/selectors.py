@@ -58,7 +58,7 @@ def filter_generations(qs: QuerySet[Generation], *, status: str = "", model: str
     if team:
         qs = qs.filter(team__slug=team)
     if q:
-        qs = qs.filter(Q(prompt__icontains=q) | Q(model_id__icontains=q))
+        qs = qs.filter(Q(prompt__icontains=q) | Q(model__id__icontains=q))
     return qs.select_related("owner", "team", "model").order_by("-created_at")
 
 

@@ -12,7 +12,7 @@ from django.utils import timezone
 from generations.models import Generation, GenerationEvent, UsageCounter
 from generations.services import polling, submissions
 from generations.services.lifecycle import transition
-from tests.conftest import override_generations, run_concurrently
+from tests.conftest import run_concurrently
 from tests.factories import GenerationFactory, UserFactory
 from tests.lifecycle_helpers import drive
 

@@ -1,6 +1,8 @@
 """Member pages: gallery, live status, detail, usage and API tokens."""
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 from django.urls import reverse
 
@@ -415,6 +417,70 @@ def test_another_users_generation_gives_no_status_even_to_a_teammate_when_privat
     client.force_login(other_user)
 
     assert client.get(reverse("generations:status"), {"ids": str(generation.pk)}).json() == {"items": []}
+
+
+
+# --------------------------------------------------------------------------- in a browser
+
+
+@pytest.fixture
+def browser_page(live_server, transactional_db):
+    """A Chromium page (Playwright) signed in as alice, the live server's URL and the user."""
+    import os
+    import shutil
+
+    sync_api = pytest.importorskip("playwright.sync_api")
+    from django.conf import settings as django_settings
+    from django.test import Client
+
+    user = UserFactory(username="alice")
+    client = Client()
+    client.force_login(user)
+    executable = os.environ.get("PLAYWRIGHT_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    with sync_api.sync_playwright() as playwright:
+        try:
+            browser = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"])
+        except Exception as exc:  # no browser installed here
+            pytest.skip(f"Chromium is not available: {exc}")
+        context = browser.new_context()
+        context.add_cookies([{"name": django_settings.SESSION_COOKIE_NAME,
+                              "value": client.cookies[django_settings.SESSION_COOKIE_NAME].value,
+                              "url": live_server.url}])
+        yield SimpleNamespace(page=context.new_page(), url=live_server.url, user=user)
+        browser.close()
+
+
+@pytest.mark.browser
+def test_gallery_cards_update_live_and_show_the_thumbnail_when_done(browser_page):
+    page = browser_page.page
+    generation = GenerationFactory(owner=browser_page.user, processing=True, prompt="live fox")
+    page.goto(browser_page.url + reverse("generations:gallery"))
+    badge = page.locator(f"[data-generation-id='{generation.pk}'] [data-status-badge]")
+    assert badge.inner_text() == "Processing"
+
+    Generation.objects.filter(pk=generation.pk).update(status=Generation.Status.SUCCEEDED, thumbnail_name="t.jpg",
+                                                       video_name="v.mp4")
+
+    page.wait_for_function(
+        f"document.querySelector(\"[data-generation-id='{generation.pk}'] [data-status-badge]\").textContent"
+        " === 'Succeeded'", timeout=10000)
+    card = page.locator(f"[data-generation-id='{generation.pk}']")
+    assert card.get_attribute("data-active") == "0"
+    assert f"/generations/{generation.pk}/thumbnail/" in card.locator("img").get_attribute("src")
+
+
+@pytest.mark.browser
+def test_submit_page_shows_the_payload_and_a_live_quote(browser_page):
+    page = browser_page.page
+    VideoModelFactory(id="Veo3")
+    page.goto(browser_page.url + reverse("generations:submit"))
+
+    page.fill("textarea[name='p-prompt']", "a kite over the dunes")
+
+    page.wait_for_function(
+        "document.querySelector('[data-quote]').textContent.includes('This job costs 10 credits')", timeout=10000)
+    summary = page.inner_text("[data-summary]")
+    assert '"prompt": "a kite over the dunes"' in summary and '"durationSeconds": 8' in summary
 
 
 # Lets test_pages_work_under_any_url_prefix mount the app under /studio/.

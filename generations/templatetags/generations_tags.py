@@ -1,0 +1,147 @@
+"""Template tags of the app's pages: API URLs, the navigation, markdown, values and meters."""
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+import markdown as markdown_lib
+import nh3
+from django import template
+from django.urls import NoReverseMatch, reverse
+from django.utils.dateparse import parse_datetime
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+
+from ..conf import app_settings
+from ..context_processors import member_state, page_context
+
+register = template.Library()
+
+# Where the REST API's routes live under the app's mount point, for when its URL
+# names cannot be reversed (a project that mounts the pages without the API).
+_API_FALLBACK_PATHS = {
+    "generation-list": "generations/",
+    "generation-quote": "generations/quote/",
+    "generation-detail": "generations/{pk}/",
+    "generation-video": "generations/{pk}/video/",
+    "generation-thumbnail": "generations/{pk}/thumbnail/",
+    "upload": "uploads/",
+    "quota": "quota/",
+}
+
+
+def api_url(name: str, pk: Any = None) -> str:
+    """The path of a REST API route (namespace ``generations:api``), wherever the app is mounted."""
+    try:
+        if pk is None:
+            return reverse(f"generations:api:{name}")
+        return reverse(f"generations:api:{name}", kwargs={"pk": pk})
+    except NoReverseMatch:
+        pass
+    path = _API_FALLBACK_PATHS.get(name)
+    if path is None:
+        return ""
+    try:
+        root = reverse("generations:gallery")
+    except NoReverseMatch:
+        root = "/"
+    return root + "api/v1/" + path.format(pk=pk)
+
+
+@register.simple_tag(name="api_url")
+def api_url_tag(name: str, pk: Any = None) -> str:
+    return api_url(name, pk)
+
+
+@register.simple_tag
+def optional_url(name: str, *args: Any) -> str:
+    """``{% url %}`` that answers "" when the name is not routed (host sites choose their URLs)."""
+    try:
+        return reverse(name, args=args or None)
+    except NoReverseMatch:
+        return ""
+
+
+@register.inclusion_tag("generations/_nav.html", takes_context=True)
+def generations_nav(context: template.Context) -> dict[str, Any]:
+    """The app's navigation bar: pages, team switcher, admin link for staff, log-out form."""
+    request = context.get("request")
+    user = context.get("user") or getattr(request, "user", None)
+    state = member_state(request) if request is not None else None
+    return {
+        "request": request,
+        "user": user,
+        "teams": state.teams if state else [],
+        "current_team": state.current_team if state else None,
+        "logout_url": optional_url("logout"),
+        "login_url": optional_url("login"),
+        # Invite-only sites have no sign-up page to offer: invitation links lead to it.
+        "signup_url": optional_url("signup") if app_settings.SIGNUP != "invite" else "",
+        "admin_url": optional_url("admin:index"),
+        "active": context.get("generations_nav_active", ""),
+    }
+
+
+@register.inclusion_tag("generations/_app_header.html", takes_context=True)
+def generations_app_header(context: template.Context) -> dict[str, Any]:
+    """Inside a host site's base template, the app's own links above its pages."""
+    own = context.get("generations_own_base")
+    if own is None:
+        own = page_context()["generations_own_base"]
+    user = context.get("user") or getattr(context.get("request"), "user", None)
+    return {"show": not own, "active": context.get("generations_nav_active", ""), "user": user}
+
+
+@register.filter
+def markdown_html(text: Any) -> SafeString:
+    """Markdown (a model's description, written upstream) as sanitised HTML."""
+    if not text:
+        return mark_safe("")
+    try:
+        html = markdown_lib.markdown(str(text), extensions=["extra", "sane_lists"], output_format="html")
+    except Exception:
+        return mark_safe(f"<p>{escape(text)}</p>")
+    return mark_safe(nh3.clean(html))
+
+
+@register.filter
+def json_value(value: Any) -> str:
+    """A payload value for reading: text as is, everything else as JSON."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    try:
+        return json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+@register.filter
+def is_http_url(value: Any) -> bool:
+    return isinstance(value, str) and value.strip().lower().startswith(("http://", "https://")) and \
+        not any(c.isspace() for c in value.strip())
+
+
+@register.filter
+def as_datetime(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str):
+        return parse_datetime(value)
+    return None
+
+
+@register.filter
+def number(value: Any) -> str:
+    """Whole numbers without decimals, others with at most two."""
+    if value is None:
+        return "—"
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if value.is_integer():
+        return f"{int(value):,}"
+    return f"{value:,.2f}".rstrip("0").rstrip(".")

@@ -1,0 +1,249 @@
+"""Team pages: creating teams, managing members by role, invitations, the team's usage and videos."""
+from __future__ import annotations
+
+from html import unescape
+
+import pytest
+from django.urls import reverse
+
+from generations.models import Generation, Membership, Team, TeamInvitation
+from tests.factories import GenerationFactory, MembershipFactory, TeamFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+Role = Membership.Role
+
+
+@pytest.fixture
+def team():
+    return TeamFactory(name="Studio", slug="studio")
+
+
+@pytest.fixture
+def owner(team, user):
+    MembershipFactory(team=team, user=user, role=Role.OWNER)
+    return user
+
+
+@pytest.fixture
+def admin_user(team):
+    user = UserFactory(username="adam")
+    MembershipFactory(team=team, user=user, role=Role.ADMIN)
+    return user
+
+
+@pytest.fixture
+def plain_member(team):
+    user = UserFactory(username="mia")
+    MembershipFactory(team=team, user=user, role=Role.MEMBER)
+    return user
+
+
+def _as(client, user):
+    client.force_login(user)
+    return client
+
+
+def _membership(team, username):
+    return Membership.objects.filter(team=team, user__username=username).first()
+
+
+def test_creating_a_team_makes_the_creator_its_owner(client, user):
+    response = _as(client, user).post(reverse("generations:teams"), {"name": "Night Shift"})
+
+    team = Team.objects.get(name="Night Shift")
+    assert response["Location"] == reverse("generations:team", args=[team.slug])
+    assert _membership(team, "alice").role == Role.OWNER
+
+
+def test_a_team_needs_a_name(client, user):
+    response = _as(client, user).post(reverse("generations:teams"), {"name": "   "})
+
+    assert response.status_code == 200
+    assert not Team.objects.exists()
+
+
+def test_teams_page_lists_the_members_teams_with_roles(client, owner, team):
+    TeamFactory(name="Not mine")
+
+    html = _as(client, owner).get(reverse("generations:teams")).content.decode()
+
+    assert "Studio" in html and "Owner" in html
+    assert "Not mine" not in html
+
+
+def test_team_page_shows_members_roles_pool_and_recent_videos(client, owner, team, plain_member):
+    GenerationFactory(owner=plain_member, team=team, visibility=Generation.Visibility.TEAM, prompt="team clip",
+                      succeeded=True)
+    GenerationFactory(owner=plain_member, prompt="mia's private clip")
+
+    response = _as(client, owner).get(reverse("generations:team", args=["studio"]))
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "mia" in html and "Owner" in html
+    assert "Monthly pool" in html and "Credits this month" in html and "<svg" in html
+    assert "team clip" in html and "private clip" not in html
+    assert reverse("generations:team-member-add", args=["studio"]) in html  # owners manage
+
+
+def test_team_page_is_404_for_someone_outside_the_team(client, team, other_user):
+    assert _as(client, other_user).get(reverse("generations:team", args=["studio"])).status_code == 404
+
+
+def test_plain_members_see_no_management_forms(client, team, owner, plain_member):
+    html = _as(client, plain_member).get(reverse("generations:team", args=["studio"])).content.decode()
+
+    assert f'action="{reverse("generations:team-member-add", args=["studio"])}"' not in html
+    assert f'action="{reverse("generations:team-invite", args=["studio"])}"' not in html
+
+
+def test_owner_adds_a_member_and_an_admin(client, owner, team, other_user):
+    client = _as(client, owner)
+    UserFactory(username="zed")
+
+    client.post(reverse("generations:team-member-add", args=["studio"]), {"username": "bob", "role": "member"})
+    client.post(reverse("generations:team-member-add", args=["studio"]), {"username": "zed", "role": "admin"})
+
+    assert _membership(team, "bob").role == Role.MEMBER
+    assert _membership(team, "zed").role == Role.ADMIN
+
+
+def test_adding_an_unknown_user_says_so(client, owner, team):
+    response = _as(client, owner).post(reverse("generations:team-member-add", args=["studio"]),
+                                       {"username": "ghost", "role": "member"}, follow=True)
+
+    assert "There is no user named" in response.content.decode()
+
+
+def test_plain_member_cannot_add_members(client, team, owner, plain_member, other_user):
+    response = _as(client, plain_member).post(reverse("generations:team-member-add", args=["studio"]),
+                                              {"username": "bob", "role": "member"}, follow=True)
+
+    assert _membership(team, "bob") is None
+    assert "Only the team's owners and admins" in unescape(response.content.decode())
+
+
+def test_admin_adds_members_but_cannot_make_admins(client, team, owner, admin_user, other_user):
+    client = _as(client, admin_user)
+    UserFactory(username="zed")
+
+    client.post(reverse("generations:team-member-add", args=["studio"]), {"username": "bob", "role": "member"})
+    response = client.post(reverse("generations:team-member-add", args=["studio"]),
+                           {"username": "zed", "role": "admin"}, follow=True)
+
+    assert _membership(team, "bob").role == Role.MEMBER
+    assert _membership(team, "zed") is None
+    assert "Only the team's owners can make admins" in unescape(response.content.decode())
+
+
+def test_owner_changes_a_members_role(client, owner, team, plain_member):
+    member = _membership(team, "mia")
+
+    _as(client, owner).post(reverse("generations:team-member-role", args=["studio", member.pk]), {"role": "admin"})
+
+    member.refresh_from_db()
+    assert member.role == Role.ADMIN
+
+
+def test_plain_member_cannot_change_roles(client, team, owner, plain_member, admin_user):
+    target = _membership(team, "adam")
+
+    _as(client, plain_member).post(reverse("generations:team-member-role", args=["studio", target.pk]),
+                                   {"role": "member"})
+
+    target.refresh_from_db()
+    assert target.role == Role.ADMIN
+
+
+def test_an_owners_role_is_not_changed_from_the_page(client, team, owner, admin_user):
+    owner_membership = _membership(team, "alice")
+
+    _as(client, admin_user).post(reverse("generations:team-member-role", args=["studio", owner_membership.pk]),
+                                 {"role": "member"})
+
+    owner_membership.refresh_from_db()
+    assert owner_membership.role == Role.OWNER
+
+
+def test_admin_removes_a_member(client, team, owner, admin_user, plain_member):
+    target = _membership(team, "mia")
+
+    _as(client, admin_user).post(reverse("generations:team-member-remove", args=["studio", target.pk]))
+
+    assert _membership(team, "mia") is None
+
+
+def test_admin_cannot_remove_the_owner(client, team, owner, admin_user):
+    target = _membership(team, "alice")
+
+    response = _as(client, admin_user).post(reverse("generations:team-member-remove", args=["studio", target.pk]),
+                                            follow=True)
+
+    assert _membership(team, "alice") is not None
+    assert "Only owners can remove an owner" in response.content.decode()
+
+
+def test_plain_member_cannot_remove_others_but_can_leave(client, team, owner, plain_member, admin_user):
+    client = _as(client, plain_member)
+
+    client.post(reverse("generations:team-member-remove", args=["studio", _membership(team, "adam").pk]))
+    response = client.post(reverse("generations:team-member-remove", args=["studio", _membership(team, "mia").pk]))
+
+    assert _membership(team, "adam") is not None
+    assert _membership(team, "mia") is None
+    assert response["Location"] == reverse("generations:teams")
+
+
+def test_the_last_owner_cannot_leave(client, team, owner):
+    response = _as(client, owner).post(
+        reverse("generations:team-member-remove", args=["studio", _membership(team, "alice").pk]), follow=True)
+
+    assert _membership(team, "alice") is not None
+    assert "needs an owner" in response.content.decode()
+
+
+def test_member_actions_on_another_teams_member_are_404(client, owner, team):
+    other_team = TeamFactory(slug="other")
+    stranger = MembershipFactory(team=other_team)
+
+    response = _as(client, owner).post(reverse("generations:team-member-remove", args=["studio", stranger.pk]))
+
+    assert response.status_code == 404
+    assert Membership.objects.filter(pk=stranger.pk).exists()
+
+
+def test_admin_creates_an_invitation_link_that_a_user_accepts(client, team, owner, admin_user, other_user):
+    _as(client, admin_user).post(reverse("generations:team-invite", args=["studio"]),
+                                 {"email": "bob@example.com", "role": "member"})
+    invitation = TeamInvitation.objects.get(team=team)
+    html = client.get(reverse("generations:team", args=["studio"])).content.decode()
+    link = f"http://testserver{reverse('generations:team-join', args=[invitation.token])}"
+    assert link in html
+
+    client.force_login(other_user)
+    page = client.get(reverse("generations:team-join", args=[invitation.token])).content.decode()
+    response = client.post(reverse("generations:team-join", args=[invitation.token]))
+
+    assert "Join Studio" in page
+    assert response["Location"] == reverse("generations:team", args=["studio"])
+    assert _membership(team, "bob").role == Role.MEMBER
+    invitation.refresh_from_db()
+    assert invitation.accepted_by == other_user
+    assert client.get(reverse("generations:team-join", args=[invitation.token])).status_code == 404
+
+
+def test_plain_member_cannot_create_invitations(client, team, owner, plain_member):
+    _as(client, plain_member).post(reverse("generations:team-invite", args=["studio"]), {"role": "member"})
+
+    assert not TeamInvitation.objects.exists()
+
+
+def test_a_team_named_join_keeps_its_member_pages(client, user, other_user):
+    _as(client, user).post(reverse("generations:teams"), {"name": "Join"})
+    team = Team.objects.get(slug="join")
+
+    client.post(reverse("generations:team-member-add", args=["join"]), {"username": "bob", "role": "member"})
+
+    assert _membership(team, "bob") is not None
+    assert client.get(reverse("generations:team", args=["join"])).status_code == 200
