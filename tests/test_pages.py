@@ -422,6 +422,9 @@ def test_another_users_generation_gives_no_status_even_to_a_teammate_when_privat
 
 # --------------------------------------------------------------------------- in a browser
 
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
 
 @pytest.fixture
 def browser_page(live_server, transactional_db):
@@ -439,7 +442,7 @@ def browser_page(live_server, transactional_db):
     executable = os.environ.get("PLAYWRIGHT_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
     with sync_api.sync_playwright() as playwright:
         try:
-            browser = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"])
+            browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         except Exception as exc:  # no browser installed here
             pytest.skip(f"Chromium is not available: {exc}")
         context = browser.new_context()

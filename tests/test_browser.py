@@ -1,0 +1,85 @@
+"""In Chromium: log in, submit a job through the form, watch it finish and play it."""
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import pytest
+
+from generations.models import Generation
+from generations.services import polling
+from tests.factories import UserFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
+
+SHOTS = Path(os.environ.get("SCREENSHOT_DIR", Path(__file__).resolve().parent.parent / "test-results"))
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {
+        **browser_type_launch_args,
+        "executable_path": "/usr/bin/chromium",
+        "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"],
+    }
+
+
+@pytest.fixture
+def poller():
+    """The poller task's work, in a thread beside the live server (tasks run inline in tests)."""
+    from django.db import connections
+
+    stop = threading.Event()
+
+    def loop():
+        while not stop.is_set():
+            try:
+                polling.poll_due()
+                polling.sweep()
+            finally:
+                connections.close_all()
+            stop.wait(0.1)
+
+    thread = threading.Thread(target=loop, daemon=True)
+    thread.start()
+    yield
+    stop.set()
+    thread.join(5)
+
+
+def test_job_submitted_in_the_browser_plays_when_done(catalogue, live_server, page, poller, transactional_db):
+    if not Path("/usr/bin/chromium").exists():
+        pytest.skip("Debian's chromium is not installed")
+    UserFactory(username="carmen")
+    page.goto(live_server.url + "/accounts/login/")
+    page.fill("input[name='username']", "carmen")
+    page.fill("input[name='password']", "pass-word-123")
+    page.click("button[type='submit'], input[type='submit']")
+    page.wait_for_url(live_server.url + "/")
+
+    page.goto(live_server.url + "/generations/new/?model=Veo3")
+    page.fill("textarea[name='p-prompt']", "a lantern floating over a lake at night")
+    page.wait_for_function("document.querySelector('[data-quote]').textContent.includes('credits')", timeout=10000)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "submit.png"), full_page=True)
+    page.click("[data-submit-button]")
+    page.wait_for_url("**/generations/*/", timeout=10000)
+
+    generation = Generation.objects.get(owner__username="carmen")
+    # The page reloads itself when the job is done; then the player loads the mirrored MP4.
+    page.wait_for_selector("video.gmi-player", timeout=30000)
+    page.wait_for_function("document.querySelector('video.gmi-player').readyState >= 2", timeout=20000)
+    duration = page.evaluate("document.querySelector('video.gmi-player').duration")
+    assert duration > 0
+    page.screenshot(path=str(SHOTS / "detail.png"), full_page=True)
+    generation.refresh_from_db()
+    assert generation.status == Generation.Status.SUCCEEDED
+
+    page.goto(live_server.url + "/")
+    card = page.locator(f"[data-generation-id='{generation.pk}']")
+    assert "Succeeded" in card.inner_text()
+    page.wait_for_function(
+        f"document.querySelector(\"[data-generation-id='{generation.pk}'] img\").naturalWidth > 0", timeout=10000)
+    page.screenshot(path=str(SHOTS / "gallery.png"), full_page=True)
