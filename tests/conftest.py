@@ -11,6 +11,17 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # live_server + Play
 TEST_API_KEY = "sk-test-7d1f0c2b9a"
 
 
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    """pytest-playwright drives Debian's Chromium (Playwright's own download is not available)."""
+    return {
+        **browser_type_launch_args,
+        "executable_path": "/usr/bin/chromium",
+        "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"],
+    }
+
+
 @pytest.fixture(autouse=True)
 def isolated_storage(tmp_path, settings):
     """Each test writes mirrored files into its own directory."""

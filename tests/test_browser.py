@@ -16,16 +16,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 SHOTS = Path(os.environ.get("SCREENSHOT_DIR", Path(__file__).resolve().parent.parent / "test-results"))
 
 
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args):
-    return {
-        **browser_type_launch_args,
-        "executable_path": "/usr/bin/chromium",
-        "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"],
-    }
-
-
 @pytest.fixture
 def poller():
     """The poller task's work, in a thread beside the live server (tasks run inline in tests)."""

@@ -422,35 +422,25 @@ def test_another_users_generation_gives_no_status_even_to_a_teammate_when_privat
 
 # --------------------------------------------------------------------------- in a browser
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
 @pytest.fixture
-def browser_page(live_server, transactional_db):
-    """A Chromium page (Playwright) signed in as alice, the live server's URL and the user."""
-    import os
-    import shutil
+def browser_page(live_server, transactional_db, context, page):
+    """A Chromium page (pytest-playwright, launched as tests/conftest.py says) signed in as alice."""
+    from pathlib import Path
 
-    sync_api = pytest.importorskip("playwright.sync_api")
     from django.conf import settings as django_settings
     from django.test import Client
 
+    if not Path("/usr/bin/chromium").exists():
+        pytest.skip("Debian's chromium is not installed")
     user = UserFactory(username="alice")
     client = Client()
     client.force_login(user)
-    executable = os.environ.get("PLAYWRIGHT_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
-    with sync_api.sync_playwright() as playwright:
-        try:
-            browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        except Exception as exc:  # no browser installed here
-            pytest.skip(f"Chromium is not available: {exc}")
-        context = browser.new_context()
-        context.add_cookies([{"name": django_settings.SESSION_COOKIE_NAME,
-                              "value": client.cookies[django_settings.SESSION_COOKIE_NAME].value,
-                              "url": live_server.url}])
-        yield SimpleNamespace(page=context.new_page(), url=live_server.url, user=user)
-        browser.close()
+    context.add_cookies([{"name": django_settings.SESSION_COOKIE_NAME,
+                          "value": client.cookies[django_settings.SESSION_COOKIE_NAME].value,
+                          "url": live_server.url}])
+    return SimpleNamespace(page=page, url=live_server.url, user=user)
 
 
 @pytest.mark.browser
