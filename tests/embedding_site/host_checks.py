@@ -1,0 +1,79 @@
+"""Checks run inside the host site (tests/embedding_site/settings.py); started by tests/test_embedding.py."""
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core import checks
+from django.test import Client, override_settings
+
+from generations import signals
+from generations.models import VideoModel
+from generations.services import tokens
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def member():
+    return get_user_model().objects.create_user("ada@example.com", "pw-12345678")
+
+
+@pytest.fixture
+def model():
+    return VideoModel.objects.create(id="Veo3", parameters=[{"name": "prompt", "type": "string", "required": True}])
+
+
+def test_system_checks_pass_for_the_host():
+    errors = [m for m in checks.run_checks() if m.level >= checks.ERROR]
+    assert errors == []
+
+
+def test_unknown_generations_key_is_a_system_check_error():
+    with override_settings(GENERATIONS={"API_KEY": "x", "POLL_INTERVALL": 3}):
+        ids = [m.id for m in checks.run_checks()]
+    assert "generations.E002" in ids
+
+
+def test_anonymous_visitor_is_sent_to_the_hosts_login_url():
+    response = Client().get("/studio/")
+    assert response.status_code == 302 and response["Location"].startswith("/signin/?next=/studio/")
+
+
+def test_pages_render_inside_the_hosts_base_template(member, model):
+    client = Client()
+    client.force_login(member)
+    for url in ("/studio/", "/studio/generations/new/?model=Veo3", "/studio/usage/", "/studio/tokens/",
+                "/studio/teams/"):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        html = response.content.decode()
+        assert "HOST-SITE-FRAME" in html, url
+        assert 'href="/studio/' in html
+
+
+def test_api_works_under_the_prefix_with_a_custom_user_model(member, model):
+    received = []
+    signals.generation_submitted.connect(lambda sender, generation, **kw: received.append(generation),
+                                         dispatch_uid="host-test", weak=False)
+    _, key = tokens.create_token(user=member)
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {key}")
+    from django.test.utils import CaptureQueriesContext  # noqa: F401  (keeps the import cost out of timing)
+
+    with pytest.MonkeyPatch.context() as patch:
+        from generations import tasks
+
+        patch.setattr(tasks, "enqueue_dispatch", lambda: None)  # no upstream in this check
+        from django.db import transaction
+
+        with transaction.atomic():
+            response = client.post("/studio/api/v1/generations/", {"model": "Veo3", "payload": {"prompt": "hi"}},
+                                   content_type="application/json")
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["owner"] == "ada@example.com"
+    assert client.get(f"/studio/api/v1/generations/{body['id']}/").status_code == 200
+    other = get_user_model().objects.create_user("bo@example.com", "pw-12345678")
+    created = client.post("/studio/api/v1/teams/", {"name": "Lab"}, content_type="application/json").json()
+    added = client.post(f"/studio/api/v1/teams/{created['slug']}/members/",
+                        {"username": other.email, "role": "member"}, content_type="application/json")
+    assert added.status_code == 201 and added.json()["username"] == "bo@example.com"
