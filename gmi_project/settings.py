@@ -223,7 +223,7 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "loggers": {
         "generations": {"handlers": ["console"], "level": os.environ.get("GMI_LOG_LEVEL", "INFO")},
-        "django_q": {"handlers": ["console"], "level": "WARNING"},
+        "django-q": {"handlers": ["console"], "level": os.environ.get("Q_LOG_LEVEL", "WARNING"), "propagate": False},
     },
 }
 
