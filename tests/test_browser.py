@@ -13,7 +13,7 @@ from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 
-SHOTS = Path(os.environ.get("SCREENSHOT_DIR", Path(__file__).resolve().parent.parent / "test-results"))
+SHOTS = Path(os.environ.get("SCREENSHOT_DIR", Path(__file__).resolve().parent.parent / "screenshots"))
 
 
 @pytest.fixture
