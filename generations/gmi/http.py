@@ -1,10 +1,11 @@
-"""HTTP for GMI backends (one keep-alive session, HTTP outcomes mapped to ``errors``) and tolerant readers of GMI's JSON.
+"""HTTP for GMI backends (one keep-alive session, outcomes mapped to ``errors``) and tolerant readers of GMI's JSON.
 
 This is the only module that touches ``requests``. It never puts the API key into an
 exception, a log line or a repr: messages and bodies are scrubbed of the secrets it is
 given, and request headers are never kept. The readers at the end accept the several
 spellings GMI's undocumented answers come in, for both API generations.
 """
+
 from __future__ import annotations
 
 import email.utils
@@ -55,9 +56,6 @@ class HTTPClient:
     def __repr__(self) -> str:
         return f"<HTTPClient timeout={self.timeout}>"
 
-    def close(self) -> None:
-        self.session.close()
-
     def request(
         self,
         method: str,
@@ -85,7 +83,11 @@ class HTTPClient:
                 params=params,
                 timeout=self.timeout,
             )
-        except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema) as exc:
+        except (
+            requests.exceptions.InvalidURL,
+            requests.exceptions.MissingSchema,
+            requests.exceptions.InvalidSchema,
+        ) as exc:
             raise GMIConfigurationError(self.scrub(f"GMI URL is invalid: {exc}")) from None
         except requests.exceptions.RequestException as exc:
             maybe_sent = not _never_sent(exc)
@@ -231,7 +233,7 @@ def _describe(exc: Exception) -> str:
 
 
 def _without_query(url: str) -> str:
-    # Only the path goes into messages: query strings of pre-signed URLs are credentials too.
+    # URLs go into messages without their query: that of a pre-signed URL is a credential too.
     return url.split("?", 1)[0]
 
 
@@ -300,3 +302,34 @@ def _url_and_kind(entry: Any) -> tuple[str | None, str]:
     if "image" in hint or (not hint and url.split("?", 1)[0].lower().endswith(_IMAGE_SUFFIXES)):
         return url, "image"
     return url, "video"
+
+
+# Shape errors name the keys they saw rather than quoting bodies, which keeps them short
+# and free of anything sensitive.
+
+
+def describe_keys(body: Any) -> str:
+    return ", ".join(map(str, body)) if isinstance(body, dict) else type(body).__name__
+
+
+def as_object(body: Any, what: str) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise UpstreamUnavailable(f"GMI sent an unexpected {what} answer: {describe_keys(body)}, not an object")
+    return body
+
+
+def list_in(body: Any, *keys: str) -> list[Any]:
+    """The list in a bare-list answer or under the first of ``keys`` holding one."""
+    if isinstance(body, list):
+        return body
+    if isinstance(body, dict):
+        for key in keys:
+            if isinstance(body.get(key), list):
+                return body[key]
+    raise UpstreamUnavailable(f"GMI sent an unexpected list answer (keys: {describe_keys(body)})")
+
+
+def first_of(data: Any, *keys: str) -> Any:
+    if not isinstance(data, dict):
+        return None
+    return next((data[key] for key in keys if data.get(key) not in (None, "")), None)

@@ -1,4 +1,5 @@
 """The backend for GMI's current request-queue API (``GMI_API=requestqueue``)."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -7,7 +8,17 @@ from urllib.parse import quote
 
 from .base import GMIBackend, ModelInfo, RemoteJob, RemoteState
 from .errors import AuthenticationFailed, InvalidRequest, UpstreamRejected, UpstreamUnavailable
-from .http import HTTPClient, message_from, normalize_status, outcome_media, parse_time
+from .http import (
+    HTTPClient,
+    as_object,
+    describe_keys,
+    first_of,
+    list_in,
+    message_from,
+    normalize_status,
+    outcome_media,
+    parse_time,
+)
 
 DEFAULT_BASE_URL = "https://console.gmicloud.ai/api/v1/ie/requestqueue/apikey"
 
@@ -47,42 +58,49 @@ class RequestQueueBackend(GMIBackend):
 
     def list_models(self) -> list[str]:
         body = self._call("GET", "models")
-        entries = _items(body, "model_ids", "models", "data")
-        ids = [entry if isinstance(entry, str) else _first(entry, "id", "model", "model_id", "name") for entry in entries]
+        entries = list_in(body, "model_ids", "models", "data")
+        ids = [
+            entry if isinstance(entry, str) else first_of(entry, "id", "model", "model_id", "name") for entry in entries
+        ]
         return [model_id for model_id in ids if model_id]
 
     def get_model(self, model_id: str) -> ModelInfo:
-        body = _object(self._call("GET", f"models/{quote(model_id, safe='')}"), "model detail")
-        parameters = body.get("parameters") or []
-        if isinstance(parameters, dict):
-            # Some answers key parameters by name; the portal expects GMI's list form.
-            parameters = [{"name": name, **(spec if isinstance(spec, dict) else {})} for name, spec in parameters.items()]
+        body = as_object(self._call("GET", f"models/{quote(model_id, safe='')}"), "model detail")
+        # Kept exactly as sent (a dict too, should GMI send one): ``schema.read_parameters``
+        # understands every shape, and reshaping here could only lose information.
+        parameters = body.get("parameters")
         return ModelInfo(
-            id=_first(body, "model", "id", "model_id") or model_id,
+            id=str(first_of(body, "model", "id", "model_id") or model_id),
             brief_description=str(body.get("brief_description") or ""),
             detailed_description=str(body.get("detailed_description") or ""),
             modalities=body.get("modalities") if isinstance(body.get("modalities"), dict) else {},
-            parameters=parameters if isinstance(parameters, list) else [],
+            parameters=parameters if isinstance(parameters, (list, dict)) else [],
             raw=body,
         )
 
     def create_request(self, model_id: str, payload: dict[str, Any]) -> RemoteJob:
-        body = _object(self._call("POST", "requests", json_body={"model": model_id, "payload": payload}), "submission")
+        body = as_object(
+            self._call("POST", "requests", json_body={"model": model_id, "payload": payload}), "submission"
+        )
         job = job_from(body, model_id=model_id, payload=payload)
         if not job.request_id:
             # Something was accepted, but we cannot tell what: reconcile, never resend.
-            raise UpstreamUnavailable(f"GMI answered the submission without a request id (keys: {_keys(body)})")
+            raise UpstreamUnavailable(f"GMI answered the submission without a request id (keys: {describe_keys(body)})")
         if not job.raw_status:
             return dataclasses.replace(job, state=RemoteState.QUEUED)  # accepted, nothing more said
         return job
 
     def get_request(self, request_id: str, *, model_id: str = "") -> RemoteJob:
-        body = _object(self._call("GET", f"requests/{quote(request_id, safe='')}"), "request")
+        body = as_object(self._call("GET", f"requests/{quote(request_id, safe='')}"), "request")
         return job_from(body, model_id=model_id, request_id=request_id)
 
     def list_requests(self, model_id: str) -> list[RemoteJob]:
         body = self._call("GET", "requests", params={"model_id": model_id})
-        jobs = [job_from(entry, model_id=model_id) for entry in _items(body, "requests", "data", "items") if isinstance(entry, dict)]
+        jobs = [
+            job_from(entry, model_id=model_id)
+            for entry in list_in(body, "requests", "data", "items")
+            if isinstance(entry, dict)
+        ]
         return [job for job in jobs if job.request_id]
 
     def cancel_request(self, request_id: str, *, model_id: str = "") -> None:
@@ -97,10 +115,12 @@ class RequestQueueBackend(GMIBackend):
         content_type = UPLOAD_CONTENT_TYPES.get(file_type)
         if content_type is None:
             raise InvalidRequest(f"GMI accepts uploads of {', '.join(UPLOAD_CONTENT_TYPES)} only, not {file_type!r}")
-        body = _object(self._call("POST", "upload-url", json_body={"file_type": file_type}), "upload URL")
+        body = as_object(self._call("POST", "upload-url", json_body={"file_type": file_type}), "upload URL")
         upload_url, public_url = body.get("upload_url"), body.get("public_url")
         if not isinstance(upload_url, str) or not isinstance(public_url, str):
-            raise UpstreamUnavailable(f"GMI's upload-url answer lacks upload_url or public_url (keys: {_keys(body)})")
+            raise UpstreamUnavailable(
+                f"GMI's upload-url answer lacks upload_url or public_url (keys: {describe_keys(body)})"
+            )
         try:
             # The pre-signed URL is the credential: GMI's key must not travel to the storage host.
             self.http.request("PUT", upload_url, headers={"Content-Type": content_type}, data=data, expect_json=False)
@@ -119,7 +139,7 @@ def job_from(
     request_id: str = "",
 ) -> RemoteJob:
     """A ``RemoteJob`` from one request object of the request-queue API."""
-    raw_status = str(_first(data, "status", "state") or "")
+    raw_status = str(first_of(data, "status", "state") or "")
     outcome = data.get("outcome")
     videos, thumbnail = outcome_media(outcome)
     error = message_from(data.get("error")) or (
@@ -127,10 +147,10 @@ def job_from(
     )
     stored_payload = data.get("payload")
     return RemoteJob(
-        request_id=str(_first(data, "request_id", "id", "requestId") or request_id),
+        request_id=str(first_of(data, "request_id", "id", "requestId") or request_id),
         state=normalize_status(raw_status),
         raw_status=raw_status,
-        model=str(_first(data, "model", "model_id") or model_id),
+        model=str(first_of(data, "model", "model_id") or model_id),
         video_urls=videos,
         thumbnail_url=thumbnail,
         error=error or None,
@@ -139,34 +159,3 @@ def job_from(
         updated_at=parse_time(data.get("updated_at")),
         raw=data,
     )
-
-
-# Shape errors name the keys they saw rather than quoting bodies, which keeps them short
-# and free of anything sensitive.
-
-
-def _keys(body: Any) -> str:
-    return ", ".join(map(str, body)) if isinstance(body, dict) else type(body).__name__
-
-
-def _object(body: Any, what: str) -> dict[str, Any]:
-    if not isinstance(body, dict):
-        raise UpstreamUnavailable(f"GMI sent an unexpected {what} answer: {_keys(body)}, not an object")
-    return body
-
-
-def _items(body: Any, *keys: str) -> list[Any]:
-    """The list in a bare-list answer or under the first of ``keys`` holding one."""
-    if isinstance(body, list):
-        return body
-    if isinstance(body, dict):
-        for key in keys:
-            if isinstance(body.get(key), list):
-                return body[key]
-    raise UpstreamUnavailable(f"GMI sent an unexpected list answer (keys: {_keys(body)})")
-
-
-def _first(data: Any, *keys: str) -> Any:
-    if not isinstance(data, dict):
-        return None
-    return next((data[key] for key in keys if data.get(key) not in (None, "")), None)

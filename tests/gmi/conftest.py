@@ -1,4 +1,5 @@
 """Fixtures for the GMI client tests: a fresh simulator per test, and backends pointed at it."""
+
 from __future__ import annotations
 
 import time

@@ -1,4 +1,5 @@
 """The legacy Video API backend over real HTTP against the simulator."""
+
 from __future__ import annotations
 
 import pytest
@@ -99,6 +100,18 @@ def test_failed_job_reports_its_error(legacy, simulator) -> None:
     failed = legacy.get_request(job.request_id)
 
     assert (failed.state, failed.raw_status, failed.error) == (RemoteState.FAILED, "FAILED", "out of GPUs")
+
+
+def test_failure_reported_fal_style_as_completed_with_an_error_result_is_failed(legacy, simulator) -> None:
+    simulator.set_fault("failed_job", endpoints=["legacy_submit"], error="the image could not be read")
+    job = legacy.create_request("Kling-Image2Video-V1.6-Pro", INPUT)
+    simulator.advance(5)
+
+    failed = legacy.get_request(job.request_id)
+
+    assert (failed.state, failed.raw_status) == (RemoteState.FAILED, "COMPLETED")
+    assert failed.error == "the image could not be read"
+    assert [call["status"] for call in simulator.journal(endpoint="legacy_result")] == [422]
 
 
 def test_unknown_status_word_is_unknown(legacy, simulator) -> None:

@@ -1,6 +1,8 @@
 """The request-queue backend over real HTTP against the simulator, and the tolerant readers it uses."""
+
 from __future__ import annotations
 
+import logging
 import socket
 from datetime import datetime, timedelta, timezone
 
@@ -110,7 +112,11 @@ def test_envelope_outcome_is_read_in_both_entry_forms(backend, simulator, string
     [
         ("Veo3", CAT, int),
         ("Wan2.1-I2V-14B-720P", {**CAT, "image_url": "https://example.com/a.png"}, float),
-        ("PixVerse-V4.5-Transition", {**CAT, "first_frame": "https://e.com/1.png", "last_frame": "https://e.com/2.png"}, str),
+        (
+            "PixVerse-V4.5-Transition",
+            {**CAT, "first_frame": "https://e.com/1.png", "last_frame": "https://e.com/2.png"},
+            str,
+        ),
     ],
     ids=["epoch-int", "epoch-float", "iso-8601"],
 )
@@ -300,7 +306,8 @@ def test_wrong_key_raises_authentication_failed_without_the_key_anywhere() -> No
     assert API_KEY not in f"{error} {error!r} {error.body} {error.args} {wrong!r}"
 
 
-def test_api_key_echoed_by_gmi_is_scrubbed_from_message_and_body(backend) -> None:
+def test_api_key_echoed_by_gmi_is_scrubbed_from_message_body_and_logs(backend, caplog) -> None:
+    caplog.set_level(logging.DEBUG, logger="generations.gmi")
     # The simulator quotes invalid values back, as many APIs do.
     with pytest.raises(InvalidRequest) as caught:
         backend.create_request(KLING_I2V, {**CAT, "image_url": "https://e.com/a.png", "duration": API_KEY})
@@ -308,6 +315,7 @@ def test_api_key_echoed_by_gmi_is_scrubbed_from_message_and_body(backend) -> Non
     error = caught.value
     assert "[redacted]" in error.message
     assert API_KEY not in f"{error} {error!r} {error.body} {error.args}"
+    assert caplog.records and API_KEY not in caplog.text
 
 
 def test_every_call_carries_bearer_auth_and_the_organization(simulator) -> None:
@@ -363,7 +371,12 @@ def test_upload_puts_the_bytes_with_the_matching_content_type_and_returns_the_pu
     [ask] = simulator.journal(endpoint="upload_url")
     [put] = simulator.journal(endpoint="upload")
     assert ask["body"] == {"file_type": "png"}
-    assert (put["method"], put["content_type"], put["body_bytes"], put["status"]) == ("PUT", "image/png", len(data), 200)
+    assert (put["method"], put["content_type"], put["body_bytes"], put["status"]) == (
+        "PUT",
+        "image/png",
+        len(data),
+        200,
+    )
     assert put["auth_scheme"] is None  # the key never travels to the storage host
     fetched = requests.get(public_url, timeout=5)
     assert fetched.content == data and fetched.headers["Content-Type"] == "image/png"
@@ -446,18 +459,49 @@ def test_status_words_are_normalized(word, state) -> None:
 @pytest.mark.parametrize(
     ("outcome", "videos", "thumbnail"),
     [
-        ({"video_url": "https://g.com/v.mp4", "thumbnail_image_url": "https://g.com/t.jpg"}, ("https://g.com/v.mp4",), "https://g.com/t.jpg"),
-        ({"video": {"url": "https://g.com/v.mp4"}, "thumbnail_url": "https://g.com/t.png", "seed": 3}, ("https://g.com/v.mp4",), "https://g.com/t.png"),
+        (
+            {"video_url": "https://g.com/v.mp4", "thumbnail_image_url": "https://g.com/t.jpg"},
+            ("https://g.com/v.mp4",),
+            "https://g.com/t.jpg",
+        ),
+        (
+            {"video": {"url": "https://g.com/v.mp4"}, "thumbnail_url": "https://g.com/t.png", "seed": 3},
+            ("https://g.com/v.mp4",),
+            "https://g.com/t.png",
+        ),
         ({"video": "https://g.com/v.mp4"}, ("https://g.com/v.mp4",), None),
-        ({"media_urls": [{"id": "0", "url": "https://g.com/a.mp4"}, {"id": "1", "url": "https://g.com/b.mp4"}]}, ("https://g.com/a.mp4", "https://g.com/b.mp4"), None),
-        ({"media_urls": ["https://g.com/a.mp4?X-Goog-Signature=1", "https://g.com/t.jpeg?sig=2"]}, ("https://g.com/a.mp4?X-Goog-Signature=1",), "https://g.com/t.jpeg?sig=2"),
-        ({"media_urls": [{"url": "https://g.com/x", "type": "image"}, {"url": "https://g.com/y"}]}, ("https://g.com/y",), "https://g.com/x"),
+        (
+            {"media_urls": [{"id": "0", "url": "https://g.com/a.mp4"}, {"id": "1", "url": "https://g.com/b.mp4"}]},
+            ("https://g.com/a.mp4", "https://g.com/b.mp4"),
+            None,
+        ),
+        (
+            {"media_urls": ["https://g.com/a.mp4?X-Goog-Signature=1", "https://g.com/t.jpeg?sig=2"]},
+            ("https://g.com/a.mp4?X-Goog-Signature=1",),
+            "https://g.com/t.jpeg?sig=2",
+        ),
+        (
+            {"media_urls": [{"url": "https://g.com/x", "type": "image"}, {"url": "https://g.com/y"}]},
+            ("https://g.com/y",),
+            "https://g.com/x",
+        ),
         ({"media_urls": [None, 3, {"id": "0"}, "not a url"]}, (), None),
         (["https://g.com/v.mp4"], ("https://g.com/v.mp4",), None),
         (None, (), None),
         ("garbage", (), None),
     ],
-    ids=["flat", "nested-video", "video-string", "envelope-objects", "envelope-strings", "type-hints", "junk-entries", "bare-list", "none", "string"],
+    ids=[
+        "flat",
+        "nested-video",
+        "video-string",
+        "envelope-objects",
+        "envelope-strings",
+        "type-hints",
+        "junk-entries",
+        "bare-list",
+        "none",
+        "string",
+    ],
 )
 def test_outcome_shapes_are_read_tolerantly(outcome, videos, thumbnail) -> None:
     assert outcome_media(outcome) == (videos, thumbnail)

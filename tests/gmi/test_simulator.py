@@ -1,4 +1,5 @@
 """The GMI simulator itself: media, signed URLs, uploads, auth, faults, control API and command."""
+
 from __future__ import annotations
 
 import io
@@ -15,7 +16,7 @@ import requests
 from PIL import Image
 
 from generations.gmi.simulator import FAULTS, PROMPT_TRIGGERS, GMISimulator, parse_fault_spec
-from generations.gmi.simulator.media import FRAME_SIZES, render_clip
+from generations.gmi.simulator.media import FPS, FRAME_SIZES, SECONDS, render_clip
 from generations.gmi.simulator.testing import running_simulator
 
 BEARER = {"Authorization": "Bearer any-key"}
@@ -37,7 +38,9 @@ def boxes(data: bytes, start: int = 0, end: int | None = None) -> dict[bytes, by
 
 
 def submit(sim: GMISimulator, payload: dict, model: str = "Veo3") -> dict:
-    answer = requests.post(f"{sim.base_url}/requests", json={"model": model, "payload": payload}, headers=BEARER, timeout=5)
+    answer = requests.post(
+        f"{sim.base_url}/requests", json={"model": model, "payload": payload}, headers=BEARER, timeout=5
+    )
     assert answer.status_code == 200, answer.text
     return answer.json()
 
@@ -69,12 +72,12 @@ def test_mp4_is_a_structurally_valid_h264_file(aspect) -> None:
     width, height = struct.unpack(">HH", stsd[8 + 8 + 24 : 8 + 8 + 28])
     assert (width, height) == FRAME_SIZES[aspect] == (clip.width, clip.height)
     _flags, uniform_size, sample_count, *sizes = struct.unpack(">" + "I" * (len(stbl[b"stsz"]) // 4), stbl[b"stsz"])
-    assert uniform_size == 0 and sample_count == len(sizes) == 36
+    assert uniform_size == 0 and sample_count == len(sizes) == FPS * SECONDS
     assert sum(sizes) == len(top[b"mdat"])
     (chunk_offset,) = struct.unpack(">I", stbl[b"stco"][8:12])
     assert clip.video[chunk_offset : chunk_offset + 5][4] & 0x1F == 5  # the first sample is an IDR slice
     timescale, duration = struct.unpack(">II", moov[b"mvhd"][12:20])
-    assert duration / timescale == clip.duration == 3.0
+    assert duration / timescale == clip.duration == SECONDS
 
 
 def test_thumbnail_is_a_jpeg_of_the_video_size() -> None:
@@ -154,7 +157,9 @@ def test_tampered_signature_is_refused(simulator) -> None:
 
 
 def test_upload_accepts_only_a_put_with_the_matching_content_type(simulator) -> None:
-    urls = requests.post(f"{simulator.base_url}/upload-url", json={"file_type": "jpg"}, headers=BEARER, timeout=5).json()
+    urls = requests.post(
+        f"{simulator.base_url}/upload-url", json={"file_type": "jpg"}, headers=BEARER, timeout=5
+    ).json()
 
     wrong = requests.put(urls["upload_url"], data=b"jpeg bytes", headers={"Content-Type": "image/png"}, timeout=5)
     before = requests.get(urls["public_url"], timeout=5)
@@ -242,14 +247,19 @@ def test_faults_are_scoped_to_endpoints(simulator) -> None:
     simulator.set_fault("rate_limit", count=1, endpoints=["create"])
 
     assert requests.get(f"{simulator.base_url}/models", headers=BEARER, timeout=5).status_code == 200
-    answer = requests.post(f"{simulator.base_url}/requests", json={"model": "Veo3", "payload": {"prompt": "x"}}, headers=BEARER, timeout=5)
+    answer = requests.post(
+        f"{simulator.base_url}/requests", json={"model": "Veo3", "payload": {"prompt": "x"}}, headers=BEARER, timeout=5
+    )
     assert answer.status_code == 429 and answer.headers["Retry-After"] == "2"
 
 
 def test_lost_response_creates_the_job_but_drops_the_connection(simulator) -> None:
     with pytest.raises(requests.ConnectionError):
         requests.post(
-            f"{simulator.base_url}/requests", json={"model": "Veo3", "payload": {"prompt": "x [lost]"}}, headers=BEARER, timeout=5
+            f"{simulator.base_url}/requests",
+            json={"model": "Veo3", "payload": {"prompt": "x [lost]"}},
+            headers=BEARER,
+            timeout=5,
         )
 
     [job] = simulator.jobs()
@@ -296,7 +306,10 @@ def test_prompt_triggers_shape_the_job(simulator, trigger, check) -> None:
 @pytest.mark.parametrize("trigger", ["[policy]", "[invalid]"])
 def test_prompt_triggers_refuse_the_submission(simulator, trigger) -> None:
     answer = requests.post(
-        f"{simulator.base_url}/requests", json={"model": "Veo3", "payload": {"prompt": trigger}}, headers=BEARER, timeout=5
+        f"{simulator.base_url}/requests",
+        json={"model": "Veo3", "payload": {"prompt": trigger}},
+        headers=BEARER,
+        timeout=5,
     )
 
     assert answer.status_code == 400
@@ -308,7 +321,9 @@ def test_list_requests_filters_by_model(simulator) -> None:
     submit(simulator, {"prompt": "a"})
     submit(simulator, {"prompt": "b"}, model="Luma-Ray2")
 
-    listed = requests.get(f"{simulator.base_url}/requests", params={"model_id": "Luma-Ray2"}, headers=BEARER, timeout=5).json()
+    listed = requests.get(
+        f"{simulator.base_url}/requests", params={"model_id": "Luma-Ray2"}, headers=BEARER, timeout=5
+    ).json()
 
     assert [job["payload"] for job in listed["requests"]] == [{"prompt": "b"}]
 
@@ -316,6 +331,7 @@ def test_list_requests_filters_by_model(simulator) -> None:
 def test_control_api_sets_faults_reads_the_journal_and_resets(simulator) -> None:
     control = f"{simulator.url}/_simulator"
 
+    simulator.configure(job_seconds=99, url_ttl=5)
     added = requests.post(f"{control}/faults", json={"name": "rate_limit", "count": 1, "retry_after": 9}, timeout=5)
     limited = requests.get(f"{simulator.base_url}/models", headers=BEARER, timeout=5)
     journal = requests.get(f"{control}/requests", params={"endpoint": "models"}, timeout=5).json()["requests"]
@@ -324,9 +340,12 @@ def test_control_api_sets_faults_reads_the_journal_and_resets(simulator) -> None
 
     assert added.status_code == 200 and added.json()["faults"][0]["retry_after"] == 9
     assert (limited.status_code, limited.headers["Retry-After"]) == (429, "9")
-    assert [(entry["path"], entry["fault"]) for entry in journal] == [("/api/v1/ie/requestqueue/apikey/models", "rate_limit")]
+    assert [(entry["path"], entry["fault"]) for entry in journal] == [
+        ("/api/v1/ie/requestqueue/apikey/models", "rate_limit")
+    ]
     assert bad.status_code == 400 and "meteor_strike" in bad.json()["error"]
     assert reset.status_code == 200 and simulator.journal() == [] and simulator.active_faults() == []
+    assert simulator.config() == {"job_seconds": 0.4, "url_ttl": 3600.0, "key_required": False}
 
 
 def test_control_api_moves_the_clock_and_describes_itself(simulator) -> None:

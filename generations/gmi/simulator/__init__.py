@@ -6,6 +6,7 @@ on at start, from Python (``GMISimulator.set_fault``) or over HTTP
 (``POST /_simulator/faults``); prompt markers (``PROMPT_TRIGGERS``, e.g. ``[fail]``,
 ``[policy]``) make single jobs misbehave without any of that.
 """
+
 from .faults import FAULTS, parse_fault_spec
 from .server import GMISimulator
 from .state import PROMPT_TRIGGERS

@@ -4,6 +4,7 @@ GMI does not document the ``parameters`` JSON field by field, and real models di
 (``options`` vs ``enum`` vs ``choices``, ``min`` vs ``minimum``, types nobody has seen
 yet). The catalogue mirrors that variety so clients are tested against it.
 """
+
 from __future__ import annotations
 
 import copy
@@ -182,7 +183,13 @@ MODELS: tuple[SimulatedModel, ...] = (
                     "default": "16:9",
                     "choices": ["16:9", "9:16"],
                 },
-                {"name": "generateAudio", "display_name": "Generate audio", "type": "boolean", "required": False, "default": False},
+                {
+                    "name": "generateAudio",
+                    "display_name": "Generate audio",
+                    "type": "boolean",
+                    "required": False,
+                    "default": False,
+                },
                 {"name": "seed", "display_name": "Seed", "type": "integer", "required": False},
             ],
             "pricing": {"unit": "second", "price_usd": 0.4},
@@ -312,8 +319,22 @@ MODELS: tuple[SimulatedModel, ...] = (
                     "max": 10,
                     "step": 0.5,
                 },
-                {"name": "num_inference_steps", "display_name": "Steps", "type": "integer", "required": False, "default": 30, "min": 10, "max": 50},
-                {"name": "enable_prompt_expansion", "display_name": "Expand prompt", "type": "boolean", "required": False, "default": True},
+                {
+                    "name": "num_inference_steps",
+                    "display_name": "Steps",
+                    "type": "integer",
+                    "required": False,
+                    "default": 30,
+                    "min": 10,
+                    "max": 50,
+                },
+                {
+                    "name": "enable_prompt_expansion",
+                    "display_name": "Expand prompt",
+                    "type": "boolean",
+                    "required": False,
+                    "default": True,
+                },
                 {"name": "seed", "display_name": "Seed", "type": "integer", "required": False, "default": -1},
             ],
         },
@@ -380,6 +401,10 @@ LEGACY_MODEL_IDS: tuple[str, ...] = (
     "Kling-Image2Video-V1.6-Pro",
     *(model.id for model in MODELS if model.legacy),
 )
+
+#: Legacy models that report a failure the way fal's queue does: status COMPLETED, then
+#: the result answers 422 with the reason. The others say FAILED with an error.
+LEGACY_FAL_STYLE_FAILURES = frozenset({"Kling-Image2Video-V1.6-Pro"})
 
 #: Fixed creation times for the legacy model list (epoch seconds).
 LEGACY_MODEL_CREATED = 1735689600

@@ -4,6 +4,7 @@ A fault fires either for the next ``count`` matching calls or on each matching c
 a ``probability``. Call faults change one HTTP answer; job faults mark the jobs created
 while they are active.
 """
+
 from __future__ import annotations
 
 import random
@@ -33,7 +34,7 @@ FAULTS: dict[str, str] = {
     "lost_response": "the call takes effect, then the connection is dropped without an answer",
     "malformed_json": "the call takes effect, the answer is cut-off JSON",
     "failed_job": "new jobs end 'failed' with a top-level error (error)",
-    "expired_urls": "new jobs' outcome URLs are already expired (403)",
+    "expired_urls": "new jobs' outcome URLs are already expired (403); with endpoints=upload_url, upload URLs",
     "envelope": "new jobs answer the media_urls envelope outcome (strings=true: plain URL strings)",
     "unknown_status": "new jobs report a status word no client knows while processing (word)",
 }
@@ -52,8 +53,7 @@ DEFAULT_PARAMS: dict[str, dict[str, Any]] = {
 }
 
 _DEFAULT_SCOPE: dict[str, frozenset[str]] = {
-    name: (SUBMIT_ENDPOINTS if name == "content_policy" or name in JOB_FAULTS else API_ENDPOINTS)
-    for name in FAULTS
+    name: (SUBMIT_ENDPOINTS if name == "content_policy" or name in JOB_FAULTS else API_ENDPOINTS) for name in FAULTS
 }
 
 

@@ -1,12 +1,13 @@
 """Playable H.264/MP4 clips and JPEG thumbnails for simulated outcomes, made in pure Python.
 
-No encoder is available on every machine the simulator runs on, so this module writes
-a tiny but standard H.264 stream itself: every changed macroblock is stored raw
+Machines that run the simulator need not have ffmpeg or any codec library, so this
+module writes a tiny but standard H.264 stream itself: every changed macroblock is stored raw
 (``I_PCM``) and unchanged ones are skipped in P slices. That needs no transform or
 entropy coding, stays small because only the moving parts change, and decodes in any
 conforming decoder (browsers included). The stream is wrapped in an ISO-BMFF (MP4)
 file with ``moov`` ahead of ``mdat`` so players can start before the download ends.
 """
+
 from __future__ import annotations
 
 import functools
@@ -27,7 +28,7 @@ FRAME_SIZES: dict[str, tuple[int, int]] = {
     "1:1": (240, 240),
 }
 
-#: (top colour, bottom colour, ball colour) of the background gradient per variant.
+#: Per variant: the gradient's top and bottom colours, and the ball's colour.
 PALETTES: tuple[tuple[tuple[int, int, int], tuple[int, int, int], tuple[int, int, int]], ...] = (
     ((18, 32, 84), (64, 140, 200), (250, 200, 60)),
     ((70, 16, 60), (230, 110, 90), (120, 240, 220)),
@@ -56,7 +57,7 @@ class Clip:
 
 
 def aspect_of(value: object) -> str:
-    """The supported aspect ratio closest to what a payload asked for (16:9 otherwise)."""
+    """The payload's aspect ratio if clips are rendered in it, else 16:9."""
     text = str(value or "").replace(" ", "")
     return text if text in FRAME_SIZES else "16:9"
 
@@ -298,9 +299,9 @@ def _macroblocks(planes: tuple[bytes, bytes, bytes], mbs_wide: int, mbs_high: in
     blocks = []
     for my in range(mbs_high):
         for mx in range(mbs_wide):
-            parts = [luma[(my * 16 + r) * stride + mx * 16:][:16] for r in range(16)]
+            parts = [luma[(my * 16 + r) * stride + mx * 16 :][:16] for r in range(16)]
             for plane in (cb, cr):
-                parts += [plane[(my * 8 + r) * cstride + mx * 8:][:8] for r in range(8)]
+                parts += [plane[(my * 8 + r) * cstride + mx * 8 :][:8] for r in range(8)]
             blocks.append(b"".join(parts))
     return blocks
 
@@ -359,12 +360,16 @@ def _encode_mp4(frames: list[Image.Image], width: int, height: int) -> bytes:
     avcc = _box(
         b"avcC",
         bytes([1, _PROFILE_BASELINE, _CONSTRAINTS, _LEVEL, 0xFF, 0xE1]),
-        struct.pack(">H", len(sps)), sps,
-        b"\x01", struct.pack(">H", len(pps)), pps,
+        struct.pack(">H", len(sps)),
+        sps,
+        b"\x01",
+        struct.pack(">H", len(pps)),
+        pps,
     )
     avc1 = _box(
         b"avc1",
-        b"\x00" * 6, struct.pack(">H", 1),  # reserved, data_reference_index
+        b"\x00" * 6,
+        struct.pack(">H", 1),  # reserved, data_reference_index
         b"\x00" * 16,  # pre_defined / reserved
         struct.pack(">HHIIIH", width, height, 0x00480000, 0x00480000, 0, 1),
         _COMPRESSOR_NAME,
@@ -395,14 +400,26 @@ def _encode_mp4(frames: list[Image.Image], width: int, height: int) -> bytes:
             minf,
         )
         tkhd = _full_box(
-            b"tkhd", 0, 3,  # enabled | in movie
-            struct.pack(">IIII", 0, 0, 1, 0), struct.pack(">I", movie_duration), b"\x00" * 8,
-            struct.pack(">hhhH", 0, 0, 0, 0), _MATRIX, struct.pack(">II", width << 16, height << 16),
+            b"tkhd",
+            0,
+            3,  # enabled | in movie
+            struct.pack(">IIII", 0, 0, 1, 0),
+            struct.pack(">I", movie_duration),
+            b"\x00" * 8,
+            struct.pack(">hhhH", 0, 0, 0, 0),
+            _MATRIX,
+            struct.pack(">II", width << 16, height << 16),
         )
         mvhd = _full_box(
-            b"mvhd", 0, 0,
-            struct.pack(">IIII", 0, 0, 1000, movie_duration), struct.pack(">IH", 0x00010000, 0x0100),
-            b"\x00" * 10, _MATRIX, b"\x00" * 24, struct.pack(">I", 2),
+            b"mvhd",
+            0,
+            0,
+            struct.pack(">IIII", 0, 0, 1000, movie_duration),
+            struct.pack(">IH", 0x00010000, 0x0100),
+            b"\x00" * 10,
+            _MATRIX,
+            b"\x00" * 24,
+            struct.pack(">I", 2),
         )
         return _box(b"moov", mvhd, _box(b"trak", tkhd, mdia))
 

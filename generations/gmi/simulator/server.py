@@ -7,6 +7,7 @@ Everything is served on one port:
 - ``/storage/...`` outcome files and uploads, authorised by signed, expiring query strings
 - ``/_simulator/...`` the control API (faults, journal, clock, reset), never journaled
 """
+
 from __future__ import annotations
 
 import email.utils
@@ -25,13 +26,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import IO, Any, Callable
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
-from . import catalogue
+from . import catalogue, media
 from .catalogue import MODELS, MODELS_BY_ID, SimulatedModel
 from .faults import (
     CALL_FAULTS,
     DEFAULT_PARAMS,
     FAULTS,
-    SUBMIT_ENDPOINTS,
     FaultBoard,
     FaultRule,
     make_rule,
@@ -75,10 +75,7 @@ def _json(status: int, data: Any, headers: dict[str, str] | None = None) -> Answ
 
 def _storage_error(status: int, code: str, message: str) -> Answer:
     # Shaped like Google Cloud Storage's XML errors, as GMI's outcome URLs are on GCS.
-    body = (
-        "<?xml version='1.0' encoding='UTF-8'?>"
-        f"<Error><Code>{code}</Code><Message>{message}</Message></Error>"
-    )
+    body = f"<?xml version='1.0' encoding='UTF-8'?><Error><Code>{code}</Code><Message>{message}</Message></Error>"
     return Answer(status, body.encode(), "application/xml; charset=UTF-8")
 
 
@@ -174,6 +171,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(payload)
 
     def _read_body(self) -> bytes | None:
+        """The request body; None when it cannot be read (too large, or chunked)."""
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            return None  # GMI's clients send a Content-Length; so do ours
         length = int(self.headers.get("Content-Length") or 0)
         if length > MAX_BODY:
             return None
@@ -193,14 +193,15 @@ class _Handler(BaseHTTPRequestHandler):
         query = dict(parse_qsl(parts.query, keep_blank_values=True))
         raw = self._read_body()
         if raw is None:
-            self.close_connection = True
-            self._send(_json(413, {"error": "request body too large"}))
+            self.close_connection = True  # the unread body would garble the next request
+            self._send(_json(413, {"error": f"send a Content-Length of at most {MAX_BODY} bytes"}))
             return
         if segments[:1] == [CONTROL] or not segments:
             self._send(self._control(method, segments[1:], query, raw), head=method == "HEAD")
             return
 
-        api, endpoint, args = _route(method, segments)
+        route = _route(method, segments)
+        api, endpoint = route.api, route.endpoint
         content_type = self.headers.get("Content-Type", "")
         entry = self.state.record(
             {
@@ -219,11 +220,15 @@ class _Handler(BaseHTTPRequestHandler):
                 "fault": None,
             }
         )
-        answer = self._answer(method, api, endpoint, args, query, raw)
+        answer = self._answer(method, route, query, raw)
         spoil = answer.spoil
         if spoil is None and endpoint is not None and not answer.final:
             spoil = next(
-                ((name, params) for name in _POST_FAULTS if (params := self.state.faults.draw(name, endpoint)) is not None),
+                (
+                    (name, params)
+                    for name in _POST_FAULTS
+                    if (params := self.state.faults.draw(name, endpoint)) is not None
+                ),
                 None,
             )
         fault = spoil[0] if spoil else answer.fault
@@ -250,18 +255,12 @@ class _Handler(BaseHTTPRequestHandler):
         except OSError:
             self.close_connection = True  # the client gave up (typically after its read timeout)
 
-    def _answer(
-        self,
-        method: str,
-        api: str | None,
-        endpoint: str | None,
-        args: list[str],
-        query: dict[str, str],
-        raw: bytes,
-    ) -> Answer:
+    def _answer(self, method: str, route: Route, query: dict[str, str], raw: bytes) -> Answer:
+        api, endpoint = route.api, route.endpoint
         if endpoint is None:
-            status = 405 if api == "method" else 404
-            return _json(status, {"error": "method not allowed" if status == 405 else "not found"})
+            if route.path_known:
+                return _json(405, {"error": f"{method} is not allowed here"})
+            return _json(404, {"error": "not found"})
         if api in ("requestqueue", "legacy"):
             refusal = self._authenticate(api, endpoint)
             if refusal is not None:
@@ -274,7 +273,7 @@ class _Handler(BaseHTTPRequestHandler):
                 answer.final, answer.fault = True, name
                 return answer
         handler: Callable[..., Answer] = getattr(self, f"_ep_{endpoint}")
-        return handler(*args, query=query, raw=raw, method=method)
+        return handler(*route.args, query=query, raw=raw, method=method)
 
     def _error(self, api: str | None, status: int, message: str, headers: dict[str, str] | None = None) -> Answer:
         # The legacy queue speaks fal's dialect ("detail"); the request-queue API says "error".
@@ -285,7 +284,9 @@ class _Handler(BaseHTTPRequestHandler):
         scheme, _, token = (self.headers.get("Authorization") or "").strip().partition(" ")
         token = token.strip()
         if scheme.lower() != expected.lower() or not token:
-            return self._error(api, 401, f"missing or malformed credentials: expected 'Authorization: {expected} <api key>'")
+            return self._error(
+                api, 401, f"missing or malformed credentials: expected 'Authorization: {expected} <api key>'"
+            )
         key = self.simulator.key
         if key is not None and not hmac.compare_digest(token.encode(), key.encode()):
             return self._error(api, 401, "invalid API key")
@@ -373,7 +374,9 @@ class _Handler(BaseHTTPRequestHandler):
         if not isinstance(payload, dict):
             return self._error("requestqueue", 400, "payload must be a JSON object")
         triggers = prompt_triggers(payload)
-        problem = _validate(model, payload) or ("prompt asks for an invalid request" if "[invalid]" in triggers else None)
+        problem = _validate(model, payload) or (
+            "prompt asks for an invalid request" if "[invalid]" in triggers else None
+        )
         if problem:
             return self._error("requestqueue", 400, problem)
         if "[policy]" in triggers:
@@ -418,6 +421,8 @@ class _Handler(BaseHTTPRequestHandler):
         if file_type not in UPLOAD_CONTENT_TYPES:
             return self._error("requestqueue", 400, f"file_type must be one of {', '.join(UPLOAD_CONTENT_TYPES)}")
         upload = self.state.new_upload(file_type)
+        if self.state.faults.draw("expired_urls", "upload_url") is not None:
+            upload.expires = int(self.state.now()) - 60
         path = f"/storage/{UPLOADS}/{upload.token}.{file_type}"
         signature = self.state.sign(path, upload.expires)
         return _json(
@@ -435,7 +440,7 @@ class _Handler(BaseHTTPRequestHandler):
         created = format_time(job.created, model.time_format)
         body: dict[str, Any] = {
             "request_id": job.request_id,
-            "org_id": catalogue.ORG_ID,
+            "org_id": self.headers.get("X-Organization-ID") or catalogue.ORG_ID,
             "model": job.model,
             "status": word,
             "payload": job.payload,
@@ -458,9 +463,9 @@ class _Handler(BaseHTTPRequestHandler):
                     {"id": "0", "url": video, "mime_type": "video/mp4"},
                     {"id": "1", "url": thumbnail, "mime_type": "image/jpeg"},
                 ],
-                "usage": {"video_seconds": 3},
+                "usage": {"video_seconds": media.SECONDS},
             }
-        return {"video_url": video, "thumbnail_image_url": thumbnail, "video_duration": 3.0}
+        return {"video_url": video, "thumbnail_image_url": thumbnail, "video_duration": float(media.SECONDS)}
 
     def _media_urls(self, job: Job) -> tuple[str, str]:
         # Signed when the job ended, like pre-signed cloud storage URLs; expired ones are in the past.
@@ -523,7 +528,12 @@ class _Handler(BaseHTTPRequestHandler):
             {
                 "object": "list",
                 "data": [
-                    {"id": model_id, "object": "model", "created": catalogue.LEGACY_MODEL_CREATED, "owned_by": "gmi-serving"}
+                    {
+                        "id": model_id,
+                        "object": "model",
+                        "created": catalogue.LEGACY_MODEL_CREATED,
+                        "owned_by": "gmi-serving",
+                    }
                     for model_id in catalogue.LEGACY_MODEL_IDS
                 ],
             },
@@ -536,13 +546,17 @@ class _Handler(BaseHTTPRequestHandler):
         if not isinstance(payload, dict):
             return self._error("legacy", 422, "Body must be a JSON object with the model's input")
         triggers = prompt_triggers(payload)
-        problem = _validate_legacy(payload) or ("Invalid input requested by the prompt" if "[invalid]" in triggers else None)
+        problem = _validate_legacy(payload) or (
+            "Invalid input requested by the prompt" if "[invalid]" in triggers else None
+        )
         if problem:
             return self._error("legacy", 422, problem)
         if "[policy]" in triggers:
             return self._error("legacy", 400, DEFAULT_PARAMS["content_policy"]["message"])
         job = self._new_job("legacy", model_id, payload, MODELS_BY_ID.get(model_id), "legacy_submit", triggers)
-        answer = _json(200, {"status": "IN_QUEUE", **self._legacy_links(job), "queue_position": self.state.queue_position(job)})
+        answer = _json(
+            200, {"status": "IN_QUEUE", **self._legacy_links(job), "queue_position": self.state.queue_position(job)}
+        )
         answer.spoil = _triggered_spoil(triggers)
         return answer
 
@@ -556,13 +570,13 @@ class _Handler(BaseHTTPRequestHandler):
             "dispatched": "IN_QUEUE",
             "processing": job.unknown_word.upper() if job.unknown_word else "IN_PROGRESS",
             "success": "COMPLETED",
-            "failed": "FAILED",
+            "failed": "COMPLETED" if job.model in catalogue.LEGACY_FAL_STYLE_FAILURES else "FAILED",
             "cancelled": "CANCELLED",
         }[phase]
         body: dict[str, Any] = {"status": status, **self._legacy_links(job), "logs": None}
         if status == "IN_QUEUE":
             body["queue_position"] = self.state.queue_position(job)
-        if phase == "failed":
+        if status == "FAILED":
             body["error"] = job.error
         return _json(200, body)
 
@@ -582,7 +596,12 @@ class _Handler(BaseHTTPRequestHandler):
         return _json(
             200,
             {
-                "video": {"url": video, "content_type": "video/mp4", "file_name": "video.mp4", "file_size": len(clip.video)},
+                "video": {
+                    "url": video,
+                    "content_type": "video/mp4",
+                    "file_name": "video.mp4",
+                    "file_size": len(clip.video),
+                },
                 "seed": job.variant,
             },
         )
@@ -597,7 +616,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _legacy_links(self, job: Job) -> dict[str, str]:
         base = f"{self._origin()}/video/requests/{quote(job.request_id)}"
-        return {"request_id": job.request_id, "response_url": base, "status_url": f"{base}/status", "cancel_url": f"{base}/cancel"}
+        return {
+            "request_id": job.request_id,
+            "response_url": base,
+            "status_url": f"{base}/status",
+            "cancel_url": f"{base}/cancel",
+        }
 
     # --- storage -------------------------------------------------------------------
 
@@ -656,7 +680,9 @@ class _Handler(BaseHTTPRequestHandler):
         start, end = max(start, 0), min(end, size - 1)
         if start > end:
             return Answer(416, b"", content_type, {**headers, "Content-Range": f"bytes */{size}"})
-        return Answer(206, data[start : end + 1], content_type, {**headers, "Content-Range": f"bytes {start}-{end}/{size}"})
+        return Answer(
+            206, data[start : end + 1], content_type, {**headers, "Content-Range": f"bytes {start}-{end}/{size}"}
+        )
 
 
 def _aspect(job: Job) -> str:
@@ -678,52 +704,64 @@ def _auth_scheme(header: str | None) -> str | None:
     return _KNOWN_SCHEMES.get(scheme.lower(), "other") if rest.strip() else "other"
 
 
-def _route(method: str, segments: list[str]) -> tuple[str | None, str | None, list[str]]:
-    """(api, endpoint, path arguments); endpoint None for unknown paths (api "method": wrong method)."""
+@dataclass(frozen=True)
+class Route:
+    """Where a call goes: its API, endpoint name (None if none matched) and path arguments."""
+
+    api: str | None
+    endpoint: str | None = None
+    args: tuple[str, ...] = ()
+    #: The path exists, with another method (405 rather than 404).
+    path_known: bool = False
+
+
+#: (method, endpoint, path pattern after the API's prefix; None matches any segment).
+_ROUTES: dict[str, list[tuple[str, str, tuple[str | None, ...]]]] = {
+    "requestqueue": [
+        ("GET", "models", ("models",)),
+        ("GET", "model", ("models", None)),
+        ("POST", "create", ("requests",)),
+        ("GET", "list", ("requests",)),
+        ("GET", "get", ("requests", None)),
+        ("DELETE", "cancel", ("requests", None)),
+        ("POST", "upload_url", ("upload-url",)),
+    ],
+    "legacy": [
+        ("GET", "legacy_models", ("models",)),
+        ("GET", "legacy_status", ("requests", None, "status")),
+        ("GET", "legacy_result", ("requests", None)),
+        ("PUT", "legacy_cancel", ("requests", None, "cancel")),
+        ("DELETE", "legacy_cancel", ("requests", None, "cancel")),
+        ("POST", "legacy_submit", (None,)),
+    ],
+    "storage": [
+        ("GET", "media", (OUTPUTS, None, None)),
+        ("HEAD", "media", (OUTPUTS, None, None)),
+        ("PUT", "upload", (UPLOADS, None)),
+        ("GET", "uploaded_file", (UPLOADS, None)),
+        ("HEAD", "uploaded_file", (UPLOADS, None)),
+    ],
+}
+
+
+def _route(method: str, segments: list[str]) -> Route:
     prefix = REQUEST_QUEUE_PATH.strip("/").split("/")
-    routes: list[tuple[str, str, list[str | None], str]] = []
     if segments[: len(prefix)] == prefix:
-        rest = segments[len(prefix) :]
-        routes = [
-            ("GET", "models", ["models"], "requestqueue"),
-            ("GET", "model", ["models", None], "requestqueue"),
-            ("POST", "create", ["requests"], "requestqueue"),
-            ("GET", "list", ["requests"], "requestqueue"),
-            ("GET", "get", ["requests", None], "requestqueue"),
-            ("DELETE", "cancel", ["requests", None], "requestqueue"),
-            ("POST", "upload_url", ["upload-url"], "requestqueue"),
-        ]
-    elif segments[:1] == ["video"]:
-        rest = segments[1:]
-        routes = [
-            ("GET", "legacy_models", ["models"], "legacy"),
-            ("GET", "legacy_status", ["requests", None, "status"], "legacy"),
-            ("GET", "legacy_result", ["requests", None], "legacy"),
-            ("PUT", "legacy_cancel", ["requests", None, "cancel"], "legacy"),
-            ("DELETE", "legacy_cancel", ["requests", None, "cancel"], "legacy"),
-            ("POST", "legacy_submit", [None], "legacy"),
-        ]
-    elif segments[:1] == ["storage"]:
-        rest = segments[1:]
-        routes = [
-            ("GET", "media", [OUTPUTS, None, None], "storage"),
-            ("HEAD", "media", [OUTPUTS, None, None], "storage"),
-            ("PUT", "upload", [UPLOADS, None], "storage"),
-            ("GET", "uploaded_file", [UPLOADS, None], "storage"),
-            ("HEAD", "uploaded_file", [UPLOADS, None], "storage"),
-        ]
+        api, rest = "requestqueue", segments[len(prefix) :]
+    elif segments[:1] in (["video"], ["storage"]):
+        api, rest = ("legacy" if segments[0] == "video" else "storage"), segments[1:]
     else:
-        return None, None, []
-    path_matched = False
-    for route_method, endpoint, pattern, api in routes:
+        return Route(None)
+    path_known = False
+    for route_method, endpoint, pattern in _ROUTES[api]:
         if len(pattern) != len(rest) or any(p is not None and p != s for p, s in zip(pattern, rest)):
             continue
         if endpoint == "legacy_submit" and rest[0] in ("models", "requests"):
-            continue
-        path_matched = True
+            continue  # model ids share the path level with these words
+        path_known = True
         if route_method == method:
-            return api, endpoint, [s for p, s in zip(pattern, rest) if p is None]
-    return ("method" if path_matched else None), None, []
+            return Route(api, endpoint, tuple(s for p, s in zip(pattern, rest) if p is None))
+    return Route(api, path_known=path_known)
 
 
 def _validate(model: SimulatedModel, payload: dict[str, Any]) -> str | None:
@@ -786,10 +824,12 @@ class GMISimulator:
         self.quiet = quiet
         self.log_stream = log_stream or sys.stderr
         self.state = SimulatorState(job_seconds=job_seconds, url_ttl=url_ttl, faults=FaultBoard(seed))
+        self._timings = {"job_seconds": job_seconds, "url_ttl": url_ttl}
         for rule in faults:
             self.state.faults.add(rule)
         self.stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        self._serving = False
         self._closed = False
         self.httpd = _HTTPServer((host, port), self)
 
@@ -798,7 +838,15 @@ class GMISimulator:
     @property
     def host(self) -> str:
         host = str(self.httpd.server_address[0])
-        return "127.0.0.1" if host in ("0.0.0.0", "") else "[::1]" if host == "::" else f"[{host}]" if ":" in host else host
+        return (
+            "127.0.0.1"
+            if host in ("0.0.0.0", "")
+            else "[::1]"
+            if host == "::"
+            else f"[{host}]"
+            if ":" in host
+            else host
+        )
 
     @property
     def port(self) -> int:
@@ -835,15 +883,20 @@ class GMISimulator:
         return self
 
     def serve_forever(self) -> None:
+        self._serving = True
         try:
-            self.httpd.serve_forever(poll_interval=0.1)
+            # A short poll keeps stop() quick, which matters with a simulator per test.
+            self.httpd.serve_forever(poll_interval=0.02)
         finally:
+            self._serving = False
             self._close()
 
     def stop(self) -> None:
         self.stopping.set()
-        if self._thread is not None:
+        # shutdown() waits for the serving loop, so only ask when one runs or is about to.
+        if self._thread is not None or self._serving:
             self.httpd.shutdown()
+        if self._thread is not None:
             self._thread.join(timeout=5)
         self._close()
 
@@ -869,7 +922,8 @@ class GMISimulator:
 
     def log(self, line: str) -> None:
         if not self.quiet:
-            print(f"[gmi-simulator] {line}", file=self.log_stream, flush=True)
+            self.log_stream.write(f"[gmi-simulator] {line}\n")
+            self.log_stream.flush()
 
     # --- control -------------------------------------------------------------------
 
@@ -911,8 +965,9 @@ class GMISimulator:
         self.state.advance(seconds)
 
     def reset(self) -> None:
-        """Forget jobs, uploads, journal and faults, and rewind the clock."""
+        """Forget jobs, uploads, journal and faults, rewind the clock and restore the start-up timings."""
         self.state.reset()
+        self.configure(**self._timings)
 
     @property
     def job_seconds(self) -> float:
@@ -930,7 +985,11 @@ class GMISimulator:
             self.state.url_ttl = float(url_ttl)
 
     def config(self) -> dict[str, Any]:
-        return {"job_seconds": self.state.job_seconds, "url_ttl": self.state.url_ttl, "key_required": self.key is not None}
+        return {
+            "job_seconds": self.state.job_seconds,
+            "url_ttl": self.state.url_ttl,
+            "key_required": self.key is not None,
+        }
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -943,8 +1002,10 @@ class GMISimulator:
             "control": {
                 "GET /_simulator/requests[?endpoint=&api=]": "the journal of received calls",
                 "DELETE /_simulator/requests": "clear the journal",
-                "GET|POST|DELETE /_simulator/faults": 'list / add {"name", "count"|"probability", "endpoints", params} / clear (?name=)',
-                "POST /_simulator/reset": "forget jobs, uploads, journal and faults",
+                "GET|POST|DELETE /_simulator/faults": (
+                    'list / add {"name", "count"|"probability", "endpoints", params} / clear (?name=)'
+                ),
+                "POST /_simulator/reset": "forget jobs, uploads, journal, faults; restore clock and timings",
                 "POST /_simulator/advance": 'move the clock: {"seconds": N}',
                 "GET /_simulator/jobs": "jobs with their phase",
                 "GET|POST /_simulator/config": '{"job_seconds", "url_ttl"}',

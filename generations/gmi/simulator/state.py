@@ -3,6 +3,7 @@
 Job status is computed from elapsed time on the simulator's clock, which tests can move
 forward (``advance``) instead of sleeping.
 """
+
 from __future__ import annotations
 
 import copy
@@ -12,10 +13,11 @@ import secrets
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from .faults import FaultBoard
+from .media import PALETTES
 
 #: Prompt markers that make a job behave in a fixed way (checked in every string value
 #: of the payload, case-insensitively), so tests in other processes need no fault API.
@@ -74,7 +76,8 @@ class Job:
 
     @property
     def variant(self) -> int:
-        return int(hashlib.sha256(self.request_id.encode()).hexdigest(), 16) % 4
+        """Which look its video gets: stable per job, varied across jobs."""
+        return int(hashlib.sha256(self.request_id.encode()).hexdigest(), 16) % len(PALETTES)
 
     @property
     def ends_at(self) -> float:
@@ -111,6 +114,8 @@ class Job:
 
 @dataclass
 class Upload:
+    """A file announced through upload-url, with its bytes once they were PUT."""
+
     token: str
     file_type: str
     content_type: str
@@ -118,19 +123,19 @@ class Upload:
     data: bytes | None = None
 
 
-@dataclass
 class SimulatorState:
     """All mutable simulator state; every method is safe to call from request threads."""
 
-    job_seconds: float = 6.0
-    url_ttl: float = 3600.0
-    faults: FaultBoard = field(default_factory=FaultBoard)
-    _jobs: dict[str, Job] = field(default_factory=dict)
-    _uploads: dict[str, Upload] = field(default_factory=dict)
-    _journal: list[dict[str, Any]] = field(default_factory=list)
-    _offset: float = 0.0
-    _secret: bytes = field(default_factory=lambda: secrets.token_bytes(16))
-    _lock: threading.RLock = field(default_factory=threading.RLock)
+    def __init__(self, *, job_seconds: float = 6.0, url_ttl: float = 3600.0, faults: FaultBoard | None = None) -> None:
+        self.job_seconds = job_seconds
+        self.url_ttl = url_ttl
+        self.faults = faults or FaultBoard()
+        self._jobs: dict[str, Job] = {}
+        self._uploads: dict[str, Upload] = {}
+        self._journal: list[dict[str, Any]] = []
+        self._offset = 0.0
+        self._secret = secrets.token_bytes(16)
+        self._lock = threading.RLock()
 
     # --- clock ---------------------------------------------------------------------
 
@@ -193,11 +198,7 @@ class SimulatorState:
 
     def queue_position(self, job: Job) -> int:
         now = self.now()
-        return sum(
-            1
-            for other in self.jobs(job.api)
-            if other.created < job.created and other.phase(now)[0] == "queued"
-        )
+        return sum(1 for other in self.jobs(job.api) if other.created < job.created and other.phase(now)[0] == "queued")
 
     def cancel(self, job: Job) -> bool:
         """Cancel a running job; False when it had already ended."""

@@ -1,4 +1,5 @@
 """Test helper: a GMI simulator on 127.0.0.1, on a free port, in a background thread."""
+
 from __future__ import annotations
 
 import contextlib
