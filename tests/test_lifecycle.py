@@ -219,3 +219,22 @@ def test_legacy_api_job_runs_end_to_end_with_key_header(gmi_legacy, db):
     queue_calls = [e for e in gmi_legacy.journal(api="legacy") if e["endpoint"] != "legacy_models"]
     assert queue_calls and all(e["auth_scheme"] == "Key" for e in queue_calls)
     del model_id
+
+
+def test_legacy_lost_submission_is_never_resent_and_fails_refunded(gmi_legacy, db):
+    """The legacy API cannot list requests, so a lost answer can't be proven absent: no second POST."""
+    from generations.models import VideoModel
+    from generations.services.catalogue import sync_models
+
+    sync_models()
+    model = VideoModel.objects.filter(api="legacy").first()
+    gmi_legacy.set_fault("lost_response", count=1, endpoints=["legacy_submit"])
+    user = UserFactory()
+    generation = submissions.submit_generation(
+        user=user, model_id=model.pk,
+        payload={"prompt": "a kite", "image_url": "https://example.com/frame.png"},
+    )
+    generation = drive(generation, timeout=20)
+    assert generation.status == S.FAILED and generation.error_code == "unconfirmed"
+    assert len(gmi_legacy.journal(endpoint="legacy_submit")) == 1
+    assert UsageCounter.objects.get(user=user, metric="daily_jobs").used == 0

@@ -72,6 +72,9 @@ class GMIBackend(abc.ABC):
 
     #: Short name used in settings (``GENERATIONS["API"]``).
     name: str = ""
+    #: Whether ``list_requests`` is authoritative. Without it a submission whose
+    #: answer was lost can never be proven absent, so it is never sent again.
+    can_list_requests: bool = True
 
     def __init__(
         self,

@@ -83,6 +83,7 @@ class LegacyBackend(GMIBackend):
     """Models from ``models_url`` (Bearer); jobs at ``{base}/video/...`` (``Authorization: Key``)."""
 
     name = "legacy"
+    can_list_requests = False
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)

@@ -169,7 +169,7 @@ def reconcile_submission(generation: Generation) -> None:
     except GMIError as exc:
         jobs = None
         logger.warning("generation %s: cannot list GMI requests to reconcile (%s)", generation.pk, exc)
-    if jobs is not None and getattr(client, "can_list_requests", True):
+    if jobs is not None and client.can_list_requests:
         match = _find_match(generation, jobs)
         if match is not None:
             logger.info("generation %s: reconciled with GMI request %s", generation.pk, match.request_id)
