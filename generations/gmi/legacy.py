@@ -19,61 +19,14 @@ from .http import (
     normalize_status,
     outcome_media,
 )
+from .schema import LEGACY_IMAGE_TO_VIDEO_PARAMETERS
 
 DEFAULT_BASE_URL = "https://queue.gmi-serving.com"
 DEFAULT_MODELS_URL = "https://api.gmi-serving.com/video/models"
 
-#: The legacy API publishes no parameter schema; this is its documented image-to-video
-#: input, in the same dialect the request-queue API uses for ``parameters``.
-IMAGE_TO_VIDEO_PARAMETERS: list[dict[str, Any]] = [
-    {
-        "name": "prompt",
-        "display_name": "Prompt",
-        "description": "What should happen in the video.",
-        "type": "string",
-        "required": True,
-    },
-    {
-        "name": "image_url",
-        "display_name": "Image",
-        "description": "The image to animate (public URL of a jpeg or png).",
-        "type": "image",
-        "required": True,
-    },
-    {
-        "name": "duration",
-        "display_name": "Duration",
-        "description": "Length of the video in seconds.",
-        "type": "string",
-        "required": False,
-        "default": "5",
-        "options": ["5", "10"],
-    },
-    {
-        "name": "aspect_ratio",
-        "display_name": "Aspect ratio",
-        "description": "Frame shape of the video.",
-        "type": "string",
-        "required": False,
-        "default": "16:9",
-        "options": ["16:9", "9:16", "1:1"],
-    },
-    {
-        "name": "negative_prompt",
-        "display_name": "Negative prompt",
-        "description": "What the video should not contain.",
-        "type": "string",
-        "required": False,
-        "default": "blur, distort, and low quality",
-    },
-    {
-        "name": "seed_value",
-        "display_name": "Seed",
-        "description": "The same seed and input give similar videos.",
-        "type": "string",
-        "required": False,
-    },
-]
+#: The legacy API publishes no parameter schema; its documented image-to-video input
+#: is described once, in the schema module, in the request-queue dialect.
+IMAGE_TO_VIDEO_PARAMETERS = LEGACY_IMAGE_TO_VIDEO_PARAMETERS
 
 #: A cancel answered with one of these means the job had already ended (or vanished).
 _ENDED_JOB_STATUSES = frozenset({400, 404, 409, 410, 422})
