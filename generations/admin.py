@@ -295,34 +295,26 @@ class OpenFlagsFilter(admin.SimpleListFilter):
         return queryset
 
 
-class FlagStateFilter(admin.SimpleListFilter):
-    title = "state"
-    parameter_name = "state"
+def null_state_filter(field: str, *, unset: tuple[str, str], set_: tuple[str, str]) -> type[admin.SimpleListFilter]:
+    """A two-state list filter on whether ``field`` is empty (open/resolved, active/revoked)."""
 
-    def lookups(self, request, model_admin):
-        return [("open", "Open"), ("resolved", "Resolved")]
+    class NullStateFilter(admin.SimpleListFilter):
+        title = "state"
+        parameter_name = "state"
 
-    def queryset(self, request, queryset):
-        if self.value() == "open":
-            return queryset.filter(resolved_at__isnull=True)
-        if self.value() == "resolved":
-            return queryset.filter(resolved_at__isnull=False)
-        return queryset
+        def lookups(self, request, model_admin):
+            return [unset, set_]
+
+        def queryset(self, request, queryset):
+            if self.value() in (unset[0], set_[0]):
+                return queryset.filter(**{f"{field}__isnull": self.value() == unset[0]})
+            return queryset
+
+    return NullStateFilter
 
 
-class TokenStateFilter(admin.SimpleListFilter):
-    title = "state"
-    parameter_name = "state"
-
-    def lookups(self, request, model_admin):
-        return [("active", "Active"), ("revoked", "Revoked")]
-
-    def queryset(self, request, queryset):
-        if self.value() == "active":
-            return queryset.filter(revoked_at__isnull=True)
-        if self.value() == "revoked":
-            return queryset.filter(revoked_at__isnull=False)
-        return queryset
+FlagStateFilter = null_state_filter("resolved_at", unset=("open", "Open"), set_=("resolved", "Resolved"))
+TokenStateFilter = null_state_filter("revoked_at", unset=("active", "Active"), set_=("revoked", "Revoked"))
 
 
 # --------------------------------------------------------------------------- read-only inlines
