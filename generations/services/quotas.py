@@ -120,51 +120,51 @@ def reserve_generation(generation: Generation, charges: list[Charge]) -> None:
         )
 
 
-def refund_generation(generation: Generation, *, note: str = "") -> int:
-    """Give back everything the current attempt reserved. Exactly once per reservation.
+def _settle(generation: Generation, kind: str, *, note: str = "", then=None) -> int:
+    """Write one ``kind`` ledger row per reservation of the current attempt, each at most once.
 
-    The unique ledger key (generation, attempt, kind, metric, subject) makes a second
-    refund impossible even if two workers get here at once.
+    The unique ledger key (generation, attempt, kind, metric, subject) turns a second
+    settlement into an IntegrityError, so two workers settling at once cannot both
+    count. ``then(entry)`` runs in the same savepoint as the row it follows.
     """
-    refunded = 0
+    settled = 0
     reservations = LedgerEntry.objects.filter(
         generation=generation, attempt=generation.attempt, kind=LedgerEntry.Kind.RESERVE
     )
+    sign = -1 if kind == LedgerEntry.Kind.REFUND else 1
     for entry in reservations:
         try:
             with transaction.atomic():
                 LedgerEntry.objects.create(
                     generation=generation, user=entry.user, team=entry.team, subject=entry.subject,
-                    attempt=entry.attempt, kind=LedgerEntry.Kind.REFUND, metric=entry.metric, period=entry.period,
-                    amount=-entry.amount, note=note,
+                    attempt=entry.attempt, kind=kind, metric=entry.metric, period=entry.period,
+                    amount=sign * entry.amount, note=note,
                 )
-                counters = UsageCounter.objects.filter(metric=entry.metric, period=entry.period)
-                if entry.subject.startswith("team:"):
-                    counters = counters.filter(team_id=entry.team_id, user__isnull=True)
-                else:
-                    counters = counters.filter(user_id=entry.user_id, team__isnull=True)
-                counters.filter(used__gte=entry.amount).update(used=F("used") - entry.amount)
-                refunded += 1
+                if then is not None:
+                    then(entry)
+                settled += 1
         except IntegrityError:
-            continue  # already refunded
-    return refunded
+            continue  # already settled
+    return settled
+
+
+def _give_back(entry: LedgerEntry) -> None:
+    counters = UsageCounter.objects.filter(metric=entry.metric, period=entry.period)
+    if entry.subject.startswith("team:"):
+        counters = counters.filter(team_id=entry.team_id, user__isnull=True)
+    else:
+        counters = counters.filter(user_id=entry.user_id, team__isnull=True)
+    counters.filter(used__gte=entry.amount).update(used=F("used") - entry.amount)
+
+
+def refund_generation(generation: Generation, *, note: str = "") -> int:
+    """Give back everything the current attempt reserved, exactly once. Returns rows refunded."""
+    return _settle(generation, LedgerEntry.Kind.REFUND, note=note, then=_give_back)
 
 
 def charge_generation(generation: Generation) -> None:
     """Record that a finished job's reservations became charges (the counters stay as they are)."""
-    reservations = LedgerEntry.objects.filter(
-        generation=generation, attempt=generation.attempt, kind=LedgerEntry.Kind.RESERVE
-    )
-    for entry in reservations:
-        try:
-            with transaction.atomic():
-                LedgerEntry.objects.create(
-                    generation=generation, user=entry.user, team=entry.team, subject=entry.subject,
-                    attempt=entry.attempt, kind=LedgerEntry.Kind.CHARGE, metric=entry.metric, period=entry.period,
-                    amount=entry.amount,
-                )
-        except IntegrityError:
-            continue
+    _settle(generation, LedgerEntry.Kind.CHARGE)
 
 
 def in_flight_count(user: Any) -> int:
