@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.checks import Error, Tags, Warning, register
+from django.core.checks import Error, Tags, register
 
+from .client import backend_class
 from .conf import DEFAULTS, app_settings
+from .gmi.errors import GMIConfigurationError
 
 
 @register(Tags.compatibility)
@@ -35,12 +37,10 @@ def check_generations_settings(app_configs, **kwargs):
                 id="generations.E005",
             )
         )
-    if not app_settings.API_KEY:
-        errors.append(
-            Warning(
-                "GENERATIONS['API_KEY'] is empty: jobs cannot be sent to GMI.",
-                hint="Set GMI_API_KEY, or run the bundled simulator (make run does this).",
-                id="generations.W001",
-            )
-        )
+    # An empty API_KEY is allowed (a site not connected yet; jobs wait in the queue and
+    # the dispatcher logs it), but a backend that cannot be loaded is a mistake.
+    try:
+        backend_class()
+    except GMIConfigurationError as exc:
+        errors.append(Error(str(exc), hint="Use 'requestqueue' or 'legacy'.", id="generations.E006"))
     return errors
