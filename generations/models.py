@@ -421,9 +421,14 @@ class ModerationDecision(models.Model):
 
 
 class DispatchLock(models.Model):
-    """A single row locked while choosing which queued jobs go to GMI next."""
+    """A single row locked while choosing which queued jobs go to GMI next.
+
+    It also carries the site-wide pause GMI asks for with 429 + Retry-After: every
+    worker honours it, not only the one that was told.
+    """
 
     name = models.CharField(max_length=40, primary_key=True)
+    paused_until = models.DateTimeField(null=True, blank=True)
 
 
 class PollerSlot(models.Model):

@@ -238,3 +238,51 @@ def test_legacy_lost_submission_is_never_resent_and_fails_refunded(gmi_legacy, d
     assert generation.status == S.FAILED and generation.error_code == "unconfirmed"
     assert len(gmi_legacy.journal(endpoint="legacy_submit")) == 1
     assert UsageCounter.objects.get(user=user, metric="daily_jobs").used == 0
+
+
+def test_unconfirmed_submission_is_failed_and_refunded_never_sent_twice(catalogue):
+    catalogue.set_fault("lost_response", count=1, endpoints=["create"])
+    catalogue.set_fault("server_error", count=1000, endpoints=["list"])  # GMI's list is down too
+    user = UserFactory()
+    generation = drive(submit(user), timeout=20)
+    assert generation.status == S.FAILED and generation.error_code == "unconfirmed"
+    assert len(catalogue.journal(endpoint="create")) == 1
+    assert UsageCounter.objects.get(user=user, metric="daily_jobs").used == 0
+
+
+def test_retry_after_pauses_every_send_not_just_one_job(catalogue, no_auto_dispatch):
+    from generations.services import dispatching, upstream
+
+    catalogue.set_fault("rate_limit", count=1, endpoints=["create"], retry_after=20)
+    user = UserFactory()
+    for n in range(5):
+        submissions.submit_generation(user=user, model_id="Veo3", payload={"prompt": f"burst {n}"})
+    for _ in range(5):
+        dispatching.dispatch_queued()
+        polling.poll_due()
+    assert len(catalogue.journal(endpoint="create")) == 1  # the one that was told 429
+    assert upstream.paused()
+    assert Generation.objects.filter(status=S.QUEUED, send_started_at__isnull=True).count() == 5
+
+
+def test_site_without_a_gmi_key_accepts_jobs_that_wait_without_holding_a_slot(catalogue, settings):
+    from generations.services import quotas
+
+    settings.GENERATIONS = {**settings.GENERATIONS, "API_KEY": ""}
+    user = UserFactory()
+    generation = submit(user)
+    drive(generation, timeout=1, until=lambda g: True)
+    generation.refresh_from_db()
+    assert generation.status == S.QUEUED and generation.send_started_at is None
+    assert quotas.usage_for_user(user)["used"]["concurrent_jobs"] == 0
+    settings.GENERATIONS = {**settings.GENERATIONS, "API_KEY": "sk-now-configured"}
+    assert drive(generation).status == S.SUCCEEDED
+
+
+def test_reconciliation_accepts_an_echo_with_gmis_added_defaults():
+    from generations.services.polling import _same_payload
+
+    sent = {"prompt": "a fox", "durationSeconds": 8}
+    assert _same_payload(sent, {**sent, "aspectRatio": "16:9"})
+    assert not _same_payload(sent, {"prompt": "a fox", "durationSeconds": 6})
+    assert not _same_payload(sent, None)

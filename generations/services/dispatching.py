@@ -16,6 +16,7 @@ from ..gmi.errors import ContentPolicyRefused, GMIError, RateLimited, UpstreamRe
 from ..models import DispatchLock, Generation
 from ..policies import quota_policy
 from .lifecycle import transition
+from . import upstream
 from .quotas import in_flight_q
 
 logger = logging.getLogger("generations.dispatch")
@@ -109,20 +110,33 @@ def claim_next() -> Generation | None:
             candidate = ready.filter(owner_id=owner_id).order_by("created_at").first()
             if candidate is None:
                 continue
+            # The claim carries a lease longer than the POST can take, so nothing else
+            # (reconciliation, the sweeper) looks at the job while it is being sent.
+            lease_until = now + timedelta(seconds=send_lease())
             claimed = Generation.objects.filter(
                 pk=candidate.pk, status=S.QUEUED, send_started_at__isnull=True
-            ).update(send_started_at=now, send_attempts=candidate.send_attempts + 1, next_poll_at=None)
+            ).update(send_started_at=now, send_attempts=candidate.send_attempts + 1, next_poll_at=lease_until)
             if claimed:
                 candidate.send_started_at = now
                 candidate.send_attempts += 1
+                candidate.next_poll_at = lease_until
                 return candidate
         return None
 
 
+def send_lease() -> float:
+    """Seconds a claimed job is left alone while its POST is in flight."""
+    return float(app_settings.CONNECT_TIMEOUT) + float(app_settings.READ_TIMEOUT) + 30.0
+
+
 def dispatch_queued(*, max_jobs: int = 50) -> int:
-    """Send waiting jobs while slots are free. Returns how many were sent."""
+    """Send waiting jobs while slots are free and GMI is ready. Returns how many were sent."""
+    if not upstream.ready():
+        return 0
     sent = 0
     while sent < max_jobs:
+        if sent and upstream.paused():  # GMI said 429 to the last one
+            break
         generation = claim_next()
         if generation is None:
             break
@@ -145,6 +159,8 @@ def send_generation(generation: Generation) -> None:
     except (RateLimited, UpstreamUnavailable) as exc:
         if isinstance(exc, RateLimited) or not exc.maybe_sent:
             delay = exc.retry_after or app_settings.POLL_INTERVAL
+            if isinstance(exc, RateLimited):
+                upstream.pause(delay)
             Generation.objects.filter(pk=generation.pk, status=S.QUEUED).update(
                 send_started_at=None, next_poll_at=now + timedelta(seconds=delay), upstream_status="",
                 error="",
@@ -157,12 +173,14 @@ def send_generation(generation: Generation) -> None:
             logger.warning("generation %s: submission outcome unknown (%s); will reconcile", generation.pk, exc)
         return
     except ContentPolicyRefused as exc:
-        transition(generation, S.FAILED, expected=S.QUEUED, note=str(exc), error=_refusal_text(exc),
-                   error_code="content_policy")
+        transition(generation, S.FAILED, expected=S.QUEUED, note=str(exc), error_code="content_policy",
+                   error="GMI refused the prompt or an input under its content policy. Change the prompt and "
+                         "submit again; nothing was charged.")
         return
     except UpstreamRejected as exc:
-        transition(generation, S.FAILED, expected=S.QUEUED, note=str(exc),
-                   error=f"GMI refused the job: {exc}", error_code="upstream_rejected")
+        # The member sees GMI's own reason; the admin's history keeps the full answer.
+        transition(generation, S.FAILED, expected=S.QUEUED, note=str(exc), error_code="upstream_rejected",
+                   error=f"GMI refused the job: {upstream_reason(exc)}")
         return
     except GMIError as exc:  # any other upstream error: treat as ambiguous, never resend blindly
         Generation.objects.filter(pk=generation.pk, status=S.QUEUED).update(
@@ -173,8 +191,17 @@ def send_generation(generation: Generation) -> None:
     record_dispatched(generation, job)
 
 
-def _refusal_text(exc: Exception) -> str:
-    return f"GMI refused the prompt or input under its content policy: {exc}"
+def upstream_reason(exc: GMIError) -> str:
+    """GMI's own words from an error body, without our request line (URLs stay in the logs)."""
+    from ..gmi.http import message_from
+
+    try:
+        import json
+
+        text = message_from(json.loads(exc.body)) if exc.body else ""
+    except (ValueError, TypeError):
+        text = ""
+    return (text or "it did not say why").strip()[:500]
 
 
 def record_dispatched(generation: Generation, job: Any) -> None:

@@ -14,6 +14,7 @@ from ..conf import app_settings
 from ..gmi.base import RemoteJob, RemoteState
 from ..gmi.errors import GMIError, NotFound, RateLimited, UpstreamRejected
 from ..models import Generation
+from . import upstream
 from .dispatching import cancel_upstream, record_dispatched
 from .lifecycle import transition
 
@@ -53,7 +54,9 @@ def claim_due(*, now=None, limit: int = 25) -> list[Generation]:
 
 
 def poll_due(*, now=None, limit: int = 25) -> int:
-    """One pass: poll every due job once. Returns how many were polled."""
+    """One pass: poll every due job once (none while GMI asked us to wait). Returns how many were polled."""
+    if not upstream.ready():
+        return 0
     jobs = claim_due(now=now, limit=limit)
     for generation in jobs:
         try:
@@ -98,6 +101,8 @@ def _poll_failed(generation: Generation, exc: GMIError) -> None:
         return
     failures = generation.poll_failures + 1
     retry_after = exc.retry_after if isinstance(exc, RateLimited) else None
+    if isinstance(exc, RateLimited):
+        upstream.pause(retry_after or app_settings.POLL_INTERVAL)
     Generation.objects.filter(pk=generation.pk, status=generation.status).update(
         poll_failures=failures, next_poll_at=_next_poll(generation, failures=failures, retry_after=retry_after)
     )
@@ -154,35 +159,25 @@ def apply_remote_state(generation: Generation, job: RemoteJob) -> None:
 def reconcile_submission(generation: Generation) -> None:
     """Settle a job whose POST may or may not have reached GMI (the crash window).
 
-    Looks for the job in GMI's request list (same model, same payload, created after
-    the send began, not already adopted by another generation). Found: adopt its id.
-    Not found in a list GMI did return: it never arrived, so it goes back in line to
-    be sent (a verified resend, never a blind one). List unavailable for too long:
-    fail the job (refunded) rather than risk paying twice.
+    Looks for the job in GMI's request list: same model, a payload that contains
+    everything we sent (GMI may add its defaults), created after the send began, and
+    not already adopted by another generation. Found: adopt its id and carry on.
+    Never found by ``RECONCILE_GIVE_UP``: the job fails and its usage is refunded.
+    It is never sent again on absence alone: a list that paginates, or echoes the
+    payload differently, must not make us pay twice.
     """
     client = get_client()
     now = timezone.now()
-    started = generation.send_started_at or now
-    age = (now - started).total_seconds()
-    try:
-        jobs = client.list_requests(generation.model_id)
-    except GMIError as exc:
-        jobs = None
-        logger.warning("generation %s: cannot list GMI requests to reconcile (%s)", generation.pk, exc)
-    if jobs is not None and client.can_list_requests:
-        match = _find_match(generation, jobs)
+    age = (now - (generation.send_started_at or now)).total_seconds()
+    if client.can_list_requests:
+        try:
+            match = _find_match(generation, client.list_requests(generation.model_id))
+        except GMIError as exc:
+            match = None
+            logger.warning("generation %s: cannot list GMI requests to reconcile (%s)", generation.pk, exc)
         if match is not None:
             logger.info("generation %s: reconciled with GMI request %s", generation.pk, match.request_id)
             record_dispatched(generation, match)
-            return
-        if age >= app_settings.RECONCILE_AFTER:
-            logger.info("generation %s: not found at GMI; back in line", generation.pk)
-            Generation.objects.filter(pk=generation.pk, status=S.QUEUED, send_started_at=generation.send_started_at).update(
-                send_started_at=None, next_poll_at=None
-            )
-            from .. import tasks
-
-            transaction.on_commit(tasks.enqueue_dispatch)
             return
     if age >= app_settings.RECONCILE_GIVE_UP:
         transition(generation, S.FAILED, expected=S.QUEUED, note="Submission could not be confirmed",
@@ -195,13 +190,17 @@ def reconcile_submission(generation: Generation) -> None:
     )
 
 
+def _same_payload(sent: dict, echoed: dict | None) -> bool:
+    return isinstance(echoed, dict) and all(key in echoed and echoed[key] == value for key, value in sent.items())
+
+
 def _find_match(generation: Generation, jobs: list[RemoteJob]) -> RemoteJob | None:
     since = (generation.send_started_at or generation.created_at) - timedelta(minutes=2)
     candidates = [
         job for job in jobs
         if job.request_id
         and (not job.model or job.model == generation.model_id)
-        and job.payload == generation.payload
+        and _same_payload(generation.payload, job.payload)
         and (job.created_at is None or job.created_at >= since)
     ]
     if not candidates:
