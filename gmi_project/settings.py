@@ -186,13 +186,12 @@ STORAGES = {
 
 # django-q2: the ORM broker needs nothing else; REDIS_URL switches to Redis. The
 # truth about a generation lives in its row, so a lost task costs latency, not a
-# job (the sweeper moves it on). retry must exceed timeout, and the poller runs
-# for most of a minute, hence the generous timeout.
+# job (the sweeper moves it on). retry must exceed timeout.
 Q_CLUSTER = {
     "name": os.environ.get("Q_CLUSTER_NAME", "gmi_portal"),
     "workers": int(os.environ.get("Q_WORKERS", "4")),
-    "timeout": 150,
-    "retry": 200,
+    "timeout": 900,  # above MIRROR_DEADLINE (600 s): a long download is never killed mid-copy
+    "retry": 960,
     "max_attempts": 3,
     "catch_up": False,
     "ack_failures": True,

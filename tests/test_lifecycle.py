@@ -286,3 +286,50 @@ def test_reconciliation_accepts_an_echo_with_gmis_added_defaults():
     assert _same_payload(sent, {**sent, "aspectRatio": "16:9"})
     assert not _same_payload(sent, {"prompt": "a fox", "durationSeconds": 6})
     assert not _same_payload(sent, None)
+
+
+def test_expired_outcome_url_is_refreshed_from_gmi_and_mirrored(catalogue):
+    catalogue.configure(url_ttl=30)
+    generation = drive(submit(UserFactory()), until=lambda g: g.upstream_request_id is not None)
+    from generations import tasks
+
+    stale_urls = []
+    original = tasks.enqueue_mirror
+
+    def late_mirror(pk):  # the mirror task runs only after the signed URLs expired
+        stale_urls.append(Generation.objects.get(pk=pk).outcome_video_url)
+        catalogue.advance(60)
+        original(pk)
+
+    tasks.enqueue_mirror = late_mirror
+    try:
+        generation = drive(generation)
+    finally:
+        tasks.enqueue_mirror = original
+    assert generation.status == S.SUCCEEDED, generation.error
+    assert stale_urls and generation.outcome_video_url != stale_urls[0]
+    assert [e["status"] for e in catalogue.journal(endpoint="media")][0] == 403
+
+
+def test_failed_remirror_keeps_the_earlier_copy(catalogue, staff_user):
+    from generations.services.mirroring import remirror_generation
+
+    generation = drive(submit(UserFactory()))
+    original = stored_bytes(generation.video_name)
+    catalogue.advance(7200)  # every signed outcome URL has expired
+    catalogue.set_fault("server_error", count=1000, endpoints=["get"])  # and GMI cannot give new ones
+    remirror_generation(generation=generation, actor=staff_user)
+    generation = drive(generation, until=lambda g: g.status == S.SUCCEEDED and g.mirror_started_at is None)
+    assert generation.status == S.SUCCEEDED and stored_bytes(generation.video_name) == original
+    assert "earlier copy is kept" in generation.events.last().note
+
+
+def test_mirroring_interrupted_too_often_ends_instead_of_looping(db):
+    from generations.services.mirroring import mirror_generation
+
+    generation = GenerationFactory(processing=True)
+    Generation.objects.filter(pk=generation.pk).update(status=S.MIRRORING, mirror_attempts=5,
+                                                       outcome_video_url="http://127.0.0.1:9/v.mp4")
+    assert mirror_generation(generation.pk) is True
+    generation.refresh_from_db()
+    assert generation.status == S.FAILED and generation.error_code == "mirror_failed"

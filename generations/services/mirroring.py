@@ -84,6 +84,9 @@ def mirror_generation(generation_id: Any) -> bool:
     if not claimed:
         return False
     generation = Generation.objects.get(pk=generation_id)
+    if generation.mirror_attempts >= app_settings.MIRROR_ATTEMPTS:
+        # Earlier attempts died without reporting (a killed worker): stop here rather than loop.
+        return _give_up(generation, "The copy was interrupted too many times.")
     Generation.objects.filter(pk=generation.pk).update(mirror_attempts=generation.mirror_attempts + 1)
     generation.mirror_attempts += 1
     stored: list[StoredFile] = []
@@ -105,9 +108,7 @@ def mirror_generation(generation_id: Any) -> bool:
                 logger.warning("generation %s: thumbnail not mirrored: %s", generation.pk, exc)
     except DownloadRefused as exc:
         _discard(stored)
-        transition(generation, S.FAILED, expected=S.MIRRORING, note=str(exc), error_code="mirror_refused",
-                   error=f"The finished video could not be copied: {exc}", mirror_started_at=None)
-        return True
+        return _give_up(generation, f"The finished video could not be copied: {exc}", code="mirror_refused")
     except (DownloadError, media.MediaInvalid, OSError) as exc:
         _discard(stored)
         return _mirror_failed(generation, exc)
@@ -126,12 +127,25 @@ def mirror_generation(generation_id: Any) -> bool:
     return True
 
 
+def _give_up(generation: Generation, reason: str, *, code: str = "mirror_failed") -> bool:
+    """End a mirroring job that cannot be copied.
+
+    A re-mirror of a video that is already stored goes back to ``succeeded`` with the
+    earlier copy (the member keeps a good video); a first copy fails, refunded.
+    """
+    if generation.video_name and generation_storage().exists(generation.video_name):
+        transition(generation, S.SUCCEEDED, expected=S.MIRRORING, mirror_started_at=None,
+                   note=f"Re-mirror failed, the earlier copy is kept: {reason}")
+        return True
+    transition(generation, S.FAILED, expected=S.MIRRORING, note=reason, error_code=code, error=reason,
+               mirror_started_at=None)
+    return True
+
+
 def _mirror_failed(generation: Generation, exc: Exception) -> bool:
     if generation.mirror_attempts >= app_settings.MIRROR_ATTEMPTS:
-        transition(generation, S.FAILED, expected=S.MIRRORING, note=str(exc), error_code="mirror_failed",
-                   error=f"The finished video could not be copied after {generation.mirror_attempts} attempts: {exc}",
-                   mirror_started_at=None)
-        return True
+        return _give_up(generation, f"The finished video could not be copied after "
+                                    f"{generation.mirror_attempts} attempts: {exc}")
     delay = min(300.0, float(app_settings.POLL_INTERVAL) * (2 ** generation.mirror_attempts))
     Generation.objects.filter(pk=generation.pk, status=S.MIRRORING).update(
         mirror_started_at=None, next_poll_at=timezone.now() + timedelta(seconds=delay)

@@ -468,8 +468,11 @@ class _Handler(BaseHTTPRequestHandler):
         return {"video_url": video, "thumbnail_image_url": thumbnail, "video_duration": float(media.SECONDS)}
 
     def _media_urls(self, job: Job) -> tuple[str, str]:
-        # Signed when the job ended, like pre-signed cloud storage URLs; expired ones are in the past.
-        expires = int(job.ends_at) - 60 if job.expired_urls else int(job.ends_at + self.state.url_ttl)
+        # Signed afresh on every answer, valid for url_ttl: a client holding an expired link
+        # gets a working one by asking for the job again. The expired-URLs fault signs
+        # every link in the past, so asking again never helps.
+        now = self.state.now()
+        expires = int(job.ends_at) - 60 if job.expired_urls else int(max(now, job.ends_at) + self.state.url_ttl)
         urls = []
         for name in ("video.mp4", "thumbnail.jpg"):
             path = f"/storage/{OUTPUTS}/{quote(job.request_id)}/{name}"
