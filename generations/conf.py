@@ -45,6 +45,8 @@ DEFAULTS: dict[str, Any] = {
         "monthly_credits": None,
     },
     "DEFAULT_TEAM_LIMITS": {"monthly_video_seconds": None, "monthly_credits": None},
+    # Seconds counted for a model whose parameters name no duration (so the video quota still applies).
+    "DEFAULT_VIDEO_SECONDS": 5,
     # Moderation: "post" (visible at once) or "pre" (visible after approval)
     "MODERATION": "post",
     # Accounts: "open", "approval" (new accounts wait for staff) or "invite"

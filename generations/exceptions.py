@@ -20,8 +20,10 @@ class GenerationError(Exception):
     status_code = 400
     default_message = "The request could not be completed."
 
-    def __init__(self, message: str | None = None) -> None:
+    def __init__(self, message: str | None = None, *, code: str | None = None) -> None:
         self.message = message or self.default_message
+        if code:
+            self.code = code
         super().__init__(self.message)
 
 
@@ -54,6 +56,24 @@ class PayloadInvalid(GenerationError):
     def __init__(self, errors: dict[str, list[str]], message: str | None = None) -> None:
         self.errors = errors
         super().__init__(message)
+
+
+class InvalidInput(GenerationError):
+    """Field errors outside the payload (``visibility``, ``username`` ...), keyed by field."""
+
+    code = "invalid"
+
+    def __init__(self, errors: dict[str, list[str]], message: str | None = None) -> None:
+        self.errors = errors
+        super().__init__(message or " ".join(problem for problems in errors.values() for problem in problems))
+
+
+class NotFound(GenerationError):
+    """Something the caller may not see, or that does not exist: the same answer for both."""
+
+    code = "not_found"
+    status_code = 404
+    default_message = "Not found."
 
 
 class ModelUnavailable(GenerationError):

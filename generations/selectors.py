@@ -76,3 +76,21 @@ def enabled_models() -> QuerySet[VideoModel]:
 
 def teams_of(user: Any) -> QuerySet[Team]:
     return Team.objects.filter(memberships__user=user).order_by("name").distinct()
+
+
+# Who may do what with a generation they can see: one place for each rule.
+
+
+def may_cancel(user: Any, generation: Generation) -> bool:
+    """The owner, and staff (who run the queue)."""
+    return generation.owner_id == getattr(user, "pk", None) or getattr(user, "is_staff", False)
+
+
+def may_delete(user: Any, generation: Generation) -> bool:
+    """Only the owner deletes; staff reject instead, which keeps the record."""
+    return generation.owner_id == getattr(user, "pk", None)
+
+
+def shows_files(user: Any, generation: Generation) -> bool:
+    """Whether the video and thumbnail may be served to ``user`` (already allowed to see the row)."""
+    return generation.has_video and (not generation.is_removed or getattr(user, "is_staff", False))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect, JsonResponse, StreamingHttpResponse
 
 from .services.mirroring import generation_storage
 
@@ -68,7 +68,8 @@ def serve_file(request, *, name: str, content_type: str, filename: str, attachme
         end = min(end, size - 1)
         if start > end or start >= size:
             handle.close()
-            response = HttpResponse(status=416)
+            response = JsonResponse({"detail": f"The range starts beyond the end of the file ({size} bytes).",
+                                     "code": "range_not_satisfiable"}, status=416)
             response["Content-Range"] = f"bytes */{size}"
             return response
         response = StreamingHttpResponse(_iter_range(handle, start, end - start + 1), status=206,

@@ -7,7 +7,6 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render, resolve_url
@@ -22,6 +21,7 @@ from .context_processors import forget_member_state, member_state, page_context
 from .exceptions import (
     GenerationError,
     IdempotencyConflict,
+    InvalidInput,
     InvalidTransition,
     PayloadInvalid,
     QuotaExceeded,
@@ -42,7 +42,16 @@ from .forms import (
 )
 from .gmi import schema
 from .models import ApiToken, Generation, Membership, Team
-from .services import accounts, dispatching, moderation, quotas, submissions, teams, tokens, uploads
+from .services import (
+    accounts,
+    dispatching,
+    moderation,
+    quotas,
+    submissions,
+    teams,
+    tokens,
+    uploads,
+)
 from .templatetags.generations_tags import api_url
 
 STATUS_POLL_LIMIT = 100
@@ -115,8 +124,7 @@ def gallery(request: HttpRequest) -> HttpResponse:
 
 
 def _status_item(request: HttpRequest, generation: Generation, positions: dict[Any, int]) -> dict[str, Any]:
-    shows_files = generation.status == Generation.Status.SUCCEEDED and (
-        not generation.is_removed or request.user.is_staff)
+    shows_files = selectors.shows_files(request.user, generation)
     return {
         "id": str(generation.pk),
         "status": generation.status,
@@ -277,6 +285,13 @@ def _submit(request: HttpRequest, *, model: Any, source: Generation | None, subm
                 top_errors.extend(f"{name}: {problem}" for problem in problems)
         if not top_errors:
             top_errors.append("Some parameters need another look: see the messages next to them.")
+    except InvalidInput as exc:
+        for name, problems in exc.errors.items():
+            for problem in problems:
+                if name in submit_form.fields:
+                    submit_form.add_error(name, problem)
+                else:
+                    top_errors.append(problem)
     except QuotaExceeded as exc:
         top_errors.append(_quota_message(exc))
     except IdempotencyConflict:
@@ -308,7 +323,7 @@ def _visible_or_404(request: HttpRequest, pk: Any) -> Generation:
 
 def _own_or_404(request: HttpRequest, pk: Any) -> Generation:
     generation = selectors.get_visible_generation(request.user, pk, staff_sees_all=False)
-    if generation is None or generation.owner_id != request.user.pk:
+    if generation is None or not selectors.may_delete(request.user, generation):
         raise Http404("No such generation.")
     return generation
 
@@ -326,7 +341,7 @@ def detail(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
     positions = dispatching.queue_positions([generation])
     is_owner = generation.owner_id == request.user.pk
     staff = request.user.is_staff
-    shows_video = generation.has_video and (not generation.is_removed or staff)
+    shows_video = selectors.shows_files(request.user, generation)
     return render_page(request, "generations/detail.html", {
         "generation": generation,
         "rows": rows,
@@ -335,9 +350,9 @@ def detail(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
         "is_owner": is_owner,
         "shows_video": shows_video,
         "removed_for_owner": generation.is_removed and is_owner and not staff,
-        "can_cancel": (is_owner or staff) and generation.status in (Generation.Status.QUEUED,
-                                                                     *Generation.AT_UPSTREAM),
-        "can_delete": is_owner,
+        "can_cancel": selectors.may_cancel(request.user, generation) and generation.status in (
+            Generation.Status.QUEUED, *Generation.AT_UPSTREAM),
+        "can_delete": selectors.may_delete(request.user, generation),
         "can_flag": not is_owner and generation.visibility == Generation.Visibility.TEAM,
         "flag_form": FlagForm(),
         "video_url": api_url("generation-video", generation.pk) if shows_video else "",
@@ -367,8 +382,8 @@ def delete(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
 @require_POST
 def cancel(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
     generation = _visible_or_404(request, pk)
-    if generation.owner_id != request.user.pk and not request.user.is_staff:
-        raise PermissionDenied("Only the owner can cancel this job.")
+    if not selectors.may_cancel(request.user, generation):
+        raise Http404("No such generation.")  # as the API answers: what you may not act on is not there
     try:
         submissions.cancel_generation(generation=generation, actor=request.user)
     except InvalidTransition as exc:

@@ -209,6 +209,60 @@ def test_teams_create_add_and_remove_members(api_client, member):
     assert api_client.post(f"{API}/teams/nope/members/", {"username": "carol"}, format="json").status_code == 404
 
 
+@pytest.mark.parametrize("path", ["/generations/not-a-uuid/", "/nothing/here/", "/generations/not-a-uuid/video/"])
+def test_unknown_api_paths_and_malformed_ids_answer_json_404(api_client, member, path):
+    response = api_client.get(API + path)
+    assert response.status_code == 404 and response.json()["code"] == "not_found"
+
+
+def test_post_without_trailing_slash_creates_instead_of_redirecting(api_client, member, veo, no_auto_dispatch):
+    response = api_client.post(f"{API}/generations", {"model": "Veo3", "payload": {"prompt": "x"}}, format="json")
+    assert response.status_code == 201
+
+
+def test_unsatisfiable_range_is_json(api_client, member, isolated_storage):
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import storages
+
+    name = storages["generations"].save("x/v.mp4", ContentFile(b"0123456789"))
+    generation = GenerationFactory(owner=member, succeeded=True, video_name=name)
+    response = api_client.get(f"{API}/generations/{generation.pk}/video/", HTTP_RANGE="bytes=50-")
+    assert response.status_code == 416 and response.json()["code"] == "range_not_satisfiable"
+
+
+def test_someone_elses_team_is_not_found_on_submit(api_client, member, veo):
+    other = TeamFactory(slug="others")
+    body = {"model": "Veo3", "payload": {"prompt": "x"}, "team": other.slug}
+    assert post_generation(api_client, body).status_code == 404
+    assert post_generation(api_client, {**body, "team": "nope"}).json()["code"] == "not_found"
+
+
+def test_team_visibility_without_team_is_a_field_error(api_client, member, veo):
+    response = post_generation(api_client, {"model": "Veo3", "payload": {"prompt": "x"}, "visibility": "team"})
+    assert response.status_code == 400 and "visibility" in response.json()["errors"]
+
+
+def test_idempotency_key_treats_spelled_out_defaults_as_the_same_request(api_client, member, veo, no_auto_dispatch):
+    first = post_generation(api_client, {"model": "Veo3", "payload": {"prompt": "x"}}, HTTP_IDEMPOTENCY_KEY="k")
+    again = post_generation(api_client, {"model": "Veo3", "payload": {"prompt": "x"}, "visibility": "private"},
+                            HTTP_IDEMPOTENCY_KEY="k")
+    assert again.status_code == 201 and again.json()["id"] == first.json()["id"]
+    too_long = post_generation(api_client, {"model": "Veo3", "payload": {"prompt": "x"}},
+                               HTTP_IDEMPOTENCY_KEY="k" * 201)
+    assert too_long.status_code == 400 and too_long.json()["code"] == "invalid"
+
+
+def test_team_member_errors_have_the_right_codes(api_client, member):
+    team = api_client.post(f"{API}/teams/", {"name": "Reds"}, format="json").json()["slug"]
+    unknown = api_client.post(f"{API}/teams/{team}/members/", {"username": "ghost"}, format="json")
+    assert unknown.status_code == 400 and "username" in unknown.json()["errors"]
+    assert api_client.delete(f"{API}/teams/{team}/members/ghost/").status_code == 404
+    UserFactory(username="erin")
+    api_client.post(f"{API}/teams/{team}/members/", {"username": "erin", "role": "member"}, format="json")
+    promoted = api_client.post(f"{API}/teams/{team}/members/", {"username": "erin", "role": "admin"}, format="json")
+    assert promoted.status_code == 201 and promoted.json()["role"] == "admin"
+
+
 def test_plain_member_cannot_add_members(api_client, member):
     team = TeamFactory()
     MembershipFactory(team=team, user=member, role="member")

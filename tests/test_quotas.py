@@ -184,3 +184,11 @@ def test_fifty_submissions_from_five_processes_accept_exactly_five(tmp_path):
     assert sum(o["accepted"] for o in outcomes) == 5
     assert sum(o["refused"] for o in outcomes) == 45
     assert Generation.objects.filter(owner=user).count() == 5
+
+
+def test_model_without_a_duration_parameter_still_counts_video_seconds(db, user, no_auto_dispatch):
+    VideoModelFactory(id="NoDuration", parameters=[{"name": "prompt", "type": "string", "required": True}])
+    with override_generations(DEFAULT_VIDEO_SECONDS=7):
+        generation = submissions.submit_generation(user=user, model_id="NoDuration", payload={"prompt": "x"})
+    assert generation.video_seconds == 7
+    assert quotas.usage_for_user(user)["used"]["monthly_video_seconds"] == 7

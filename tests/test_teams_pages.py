@@ -124,17 +124,19 @@ def test_plain_member_cannot_add_members(client, team, owner, plain_member, othe
     assert "Only the team's owners and admins" in unescape(response.content.decode())
 
 
-def test_admin_adds_members_but_cannot_make_admins(client, team, owner, admin_user, other_user):
+def test_admin_adds_members_and_admins_but_never_changes_an_owner(client, team, owner, admin_user, other_user):
     client = _as(client, admin_user)
     UserFactory(username="zed")
 
     client.post(reverse("generations:team-member-add", args=["studio"]), {"username": "bob", "role": "member"})
+    client.post(reverse("generations:team-member-add", args=["studio"]), {"username": "zed", "role": "admin"})
     response = client.post(reverse("generations:team-member-add", args=["studio"]),
-                           {"username": "zed", "role": "admin"}, follow=True)
+                           {"username": owner.username, "role": "member"}, follow=True)
 
     assert _membership(team, "bob").role == Role.MEMBER
-    assert _membership(team, "zed") is None
-    assert "Only the team's owners can make admins" in unescape(response.content.decode())
+    assert _membership(team, "zed").role == Role.ADMIN
+    assert _membership(team, owner.username).role == Role.OWNER
+    assert "ownership is not changed" in unescape(response.content.decode())
 
 
 def test_owner_changes_a_members_role(client, owner, team, plain_member):

@@ -79,3 +79,9 @@ def test_uploaded_public_url_is_used_in_a_job(catalogue, client_with_token):
     assert generation.status == Generation.Status.SUCCEEDED, generation.error
     [create] = catalogue.journal(endpoint="create")
     assert create["body"]["payload"]["image_url"] == url
+
+
+def test_legacy_api_has_no_uploads_and_says_to_paste_a_url(gmi_legacy, client_with_token):
+    response = upload(client_with_token, "frame.png", png_bytes(), "image/png")
+    assert response.status_code == 400 and response.json()["code"] == "upload_not_supported"
+    assert gmi_legacy.journal() == []

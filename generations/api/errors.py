@@ -9,7 +9,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from ..exceptions import GenerationError, PayloadInvalid, QuotaExceeded
+from ..exceptions import GenerationError, InvalidInput, PayloadInvalid, QuotaExceeded
 from ..gmi.errors import GMIConfigurationError
 
 logger = logging.getLogger("generations.api")
@@ -35,6 +35,10 @@ def api_exception_handler(exc, context):
         if isinstance(exc, PayloadInvalid):
             body["errors"] = {"payload": exc.errors}
             body["payload"] = exc.errors
+        if isinstance(exc, InvalidInput):
+            body["errors"] = exc.errors
+            for field, messages in exc.errors.items():
+                body.setdefault(field, messages)
         response = Response(body, status=exc.status_code)
         if isinstance(exc, QuotaExceeded) and exc.resets_at is not None:
             from django.utils import timezone
@@ -64,3 +68,11 @@ def api_exception_handler(exc, context):
         code = detail.code if hasattr(detail, "code") else exc.default_code
         response.data = {"detail": str(detail), "code": code or exc.default_code}
     return response
+
+
+def not_found(request, *args, **kwargs):
+    """JSON 404 for any path under the API prefix that matches no endpoint."""
+    from django.http import JsonResponse
+
+    return JsonResponse({"detail": "No API endpoint here. See the schema at api/v1/schema/.", "code": "not_found"},
+                        status=404)

@@ -5,6 +5,7 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from .. import selectors
 from ..gmi import schema
 from ..models import Generation, Membership, Team, VideoModel
 
@@ -91,10 +92,10 @@ class GenerationSerializer(serializers.ModelSerializer):
         return obj.is_removed
 
     def _file_url(self, obj: Generation, name: str, route: str) -> str | None:
-        if not name or obj.status != Generation.Status.SUCCEEDED or obj.is_removed:
+        request = self.context.get("request")
+        if not name or not selectors.shows_files(getattr(request, "user", None), obj):
             return None
         url = reverse(f"generations:api:{route}", args=[obj.pk])
-        request = self.context.get("request")
         return request.build_absolute_uri(url) if request is not None else url
 
     def get_video_url(self, obj: Generation) -> str | None:

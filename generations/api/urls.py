@@ -1,29 +1,48 @@
-"""REST API routes (mounted under api/v1/)."""
-from django.urls import path
+"""REST API routes (mounted under api/v1/). A trailing slash is optional; unknown paths answer JSON 404."""
+from django.urls import re_path
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from . import views
+from .errors import not_found
 
 app_name = "api"
 
-urlpatterns = [
-    path("models/", views.ModelListView.as_view(), name="model-list"),
-    path("models/<str:model_id>/", views.ModelDetailView.as_view(), name="model-detail"),
-    path("generations/", views.GenerationListView.as_view(), name="generation-list"),
-    path("generations/quote/", views.QuoteView.as_view(), name="generation-quote"),
-    path("generations/<uuid:pk>/", views.GenerationDetailView.as_view(), name="generation-detail"),
-    path("generations/<uuid:pk>/cancel/", views.CancelView.as_view(), name="generation-cancel"),
-    path("generations/<uuid:pk>/rerun/", views.RerunView.as_view(), name="generation-rerun"),
-    path("generations/<uuid:pk>/video/", views.VideoView.as_view(), name="generation-video"),
-    path("generations/<uuid:pk>/thumbnail/", views.ThumbnailView.as_view(), name="generation-thumbnail"),
-    path("generations/<uuid:pk>/flag/", views.FlagView.as_view(), name="generation-flag"),
-    path("generations/<uuid:pk>/moderate/", views.ModerateView.as_view(), name="generation-moderate"),
-    path("quota/", views.QuotaView.as_view(), name="quota"),
-    path("uploads/", views.UploadView.as_view(), name="upload"),
-    path("teams/", views.TeamListView.as_view(), name="team-list"),
-    path("teams/<slug:slug>/", views.TeamDetailView.as_view(), name="team-detail"),
-    path("teams/<slug:slug>/members/", views.TeamMembersView.as_view(), name="team-members"),
-    path("teams/<slug:slug>/members/<str:username>/", views.TeamMemberView.as_view(), name="team-member"),
-    path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="generations:api:schema"), name="docs"),
+# Any string is accepted as an id: a malformed one is simply not found (JSON 404, never HTML).
+ID = r"(?P<pk>[^/]+)"
+
+
+def route(pattern: str, view, name: str):
+    """The canonical URL ends with a slash; the same path without it is served too (no redirect
+    that would turn a POST into a GET) but left out of the OpenAPI description."""
+
+    @csrf_exempt  # as DRF's own views are: SessionAuthentication enforces CSRF itself
+    def without_slash(request, *args, **kwargs):
+        return view(request, *args, **kwargs)
+
+    return [re_path(rf"^{pattern}/$", view, name=name), re_path(rf"^{pattern}$", without_slash)]
+
+
+ROUTES = [
+    route("models", views.ModelListView.as_view(), "model-list"),
+    route(r"models/(?P<model_id>[^/]+)", views.ModelDetailView.as_view(), "model-detail"),
+    route("generations", views.GenerationListView.as_view(), "generation-list"),
+    route("generations/quote", views.QuoteView.as_view(), "generation-quote"),
+    route(f"generations/{ID}", views.GenerationDetailView.as_view(), "generation-detail"),
+    route(f"generations/{ID}/cancel", views.CancelView.as_view(), "generation-cancel"),
+    route(f"generations/{ID}/rerun", views.RerunView.as_view(), "generation-rerun"),
+    route(f"generations/{ID}/video", views.VideoView.as_view(), "generation-video"),
+    route(f"generations/{ID}/thumbnail", views.ThumbnailView.as_view(), "generation-thumbnail"),
+    route(f"generations/{ID}/flag", views.FlagView.as_view(), "generation-flag"),
+    route(f"generations/{ID}/moderate", views.ModerateView.as_view(), "generation-moderate"),
+    route("quota", views.QuotaView.as_view(), "quota"),
+    route("uploads", views.UploadView.as_view(), "upload"),
+    route("teams", views.TeamListView.as_view(), "team-list"),
+    route(r"teams/(?P<slug>[-\w]+)", views.TeamDetailView.as_view(), "team-detail"),
+    route(r"teams/(?P<slug>[-\w]+)/members", views.TeamMembersView.as_view(), "team-members"),
+    route(r"teams/(?P<slug>[-\w]+)/members/(?P<username>[^/]+)", views.TeamMemberView.as_view(), "team-member"),
+    route("schema", SpectacularAPIView.as_view(), "schema"),
+    route("docs", SpectacularSwaggerView.as_view(url_name="generations:api:schema"), "docs"),
+    [re_path(r"^.*$", not_found, name="not-found")],
 ]
+urlpatterns = [pattern for patterns in ROUTES for pattern in patterns]

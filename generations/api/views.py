@@ -109,7 +109,7 @@ class GenerationListView(ApiView):
         generation = submissions.submit_generation(
             user=request.user, model_id=values["model"], payload=values["payload"],
             team=values.get("team") or None, visibility=values.get("visibility") or None,
-            idempotency_key=key[:200] if key else None,
+            idempotency_key=key,
         )
         return Response(s.GenerationSerializer(generation, context={"request": request}).data,
                         status=status.HTTP_201_CREATED)
@@ -136,7 +136,7 @@ class GenerationDetailView(ApiView):
     @extend_schema(responses={204: None, 409: s.ErrorSerializer, **ERRORS}, tags=["generations"])
     def delete(self, request, pk):
         generation = self.visible_generation(pk, staff_sees_all=False)
-        if generation.owner_id != request.user.pk:
+        if not selectors.may_delete(request.user, generation):
             raise Http404
         submissions.delete_generation(generation=generation, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -147,7 +147,7 @@ class CancelView(ApiView):
                    tags=["generations"])
     def post(self, request, pk):
         generation = self.visible_generation(pk)
-        if generation.owner_id != request.user.pk and not request.user.is_staff:
+        if not selectors.may_cancel(request.user, generation):
             raise Http404
         submissions.cancel_generation(generation=generation, actor=request.user)
         return Response(s.GenerationSerializer(generation, context={"request": request}).data)
@@ -173,9 +173,7 @@ class FileView(ApiView):
                    parameters=[OpenApiParameter("download", bool)], tags=["generations"])
     def get(self, request, pk):
         generation = self.visible_generation(pk)
-        if generation.status != Generation.Status.SUCCEEDED or (
-            generation.is_removed and not request.user.is_staff
-        ):
+        if not selectors.shows_files(request.user, generation):
             raise Http404
         name = generation.video_name if self.kind == "video" else generation.thumbnail_name
         content_type = generation.video_content_type if self.kind == "video" else generation.thumbnail_content_type

@@ -75,6 +75,8 @@ class GMIBackend(abc.ABC):
     #: Whether ``list_requests`` is authoritative. Without it a submission whose
     #: answer was lost can never be proven absent, so it is never sent again.
     can_list_requests: bool = True
+    #: Whether ``upload_file`` exists (reference files go through GMI's upload API).
+    can_upload_files: bool = True
 
     def __init__(
         self,

@@ -37,6 +37,7 @@ class LegacyBackend(GMIBackend):
 
     name = "legacy"
     can_list_requests = False
+    can_upload_files = False
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)

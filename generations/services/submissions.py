@@ -11,7 +11,15 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from .. import signals
-from ..exceptions import IdempotencyConflict, InvalidTransition, ModelUnavailable, NotAllowed, PayloadInvalid
+from ..exceptions import (
+    IdempotencyConflict,
+    InvalidInput,
+    InvalidTransition,
+    ModelUnavailable,
+    NotFound,
+    PayloadInvalid,
+)
+from ..conf import app_settings
 from ..gmi import schema
 from ..models import Generation, IdempotencyKey, Membership, Team, VideoModel
 from ..policies import quota_policy, submit_policy
@@ -37,8 +45,8 @@ def _team_for(user: Any, team: Team | str | None) -> Team | None:
     if not isinstance(team, Team):
         team = Team.objects.filter(slug=team).first()
     if team is None or not Membership.objects.filter(team=team, user=user).exists():
-        # Same answer for "no such team" and "not yours": membership is not disclosed.
-        raise NotAllowed("You are not a member of this team.")
+        # Same answer for "no such team" and "not yours": other teams are not disclosed.
+        raise NotFound("You have no team with this slug.")
     return team
 
 
@@ -52,7 +60,7 @@ def prepare(*, user: Any, model_id: str, payload: Any, team: Team | str | None =
     if errors:
         raise PayloadInvalid(errors)
     moderation.check_prompt(schema.all_prompt_text(params, cleaned))
-    video_seconds = schema.requested_seconds(params, cleaned) or 0
+    video_seconds = schema.requested_seconds(params, cleaned) or int(app_settings.DEFAULT_VIDEO_SECONDS)
     credits = quota_policy().price(model=model, video_seconds=video_seconds)
     return {
         "model": model, "team": team_obj, "payload": cleaned, "video_seconds": int(video_seconds),
@@ -92,8 +100,12 @@ def submit_generation(
     has committed. With ``idempotency_key``, a repeated call with the same body
     returns the first generation instead of creating another.
     """
-    team_key = team.slug if isinstance(team, Team) else team
-    request_hash = _request_hash(model_id, payload, team_key or None, visibility)
+    team_key = (team.slug if isinstance(team, Team) else team) or None
+    if idempotency_key is not None and not (0 < len(idempotency_key) <= 200):
+        raise InvalidInput({"Idempotency-Key": ["Use a key of 1 to 200 characters."]})
+    # The defaults are resolved before hashing, so spelling out a default is the same request.
+    resolved_visibility = visibility or (Generation.Visibility.TEAM if team_key else Generation.Visibility.PRIVATE)
+    request_hash = _request_hash(model_id, payload, team_key, resolved_visibility)
     if idempotency_key:
         existing = _idempotent_replay(user, idempotency_key, request_hash)
         if existing is not None:
@@ -103,9 +115,9 @@ def submit_generation(
     if visibility in (None, ""):
         visibility = Generation.Visibility.TEAM if team_obj else Generation.Visibility.PRIVATE
     if visibility not in Generation.Visibility.values:
-        raise PayloadInvalid({"visibility": ["Must be 'private' or 'team'."]})
+        raise InvalidInput({"visibility": ["Must be 'private' or 'team'."]})
     if visibility == Generation.Visibility.TEAM and team_obj is None:
-        raise PayloadInvalid({"visibility": ["Choose a team to share this video with, or make it private."]})
+        raise InvalidInput({"visibility": ["Choose a team to share this video with, or make it private."]})
     try:
         with transaction.atomic():
             if idempotency_key:

@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from ..exceptions import InvalidTransition, NotAllowed
+from ..exceptions import InvalidInput, InvalidTransition, NotAllowed, NotFound
 from ..models import Membership, Team, TeamInvitation
 
 Role = Membership.Role
@@ -31,7 +31,7 @@ def create_team(*, user: Any, name: str) -> Team:
     """A new team with ``user`` as its owner. The slug is derived from the name and unique."""
     name = (name or "").strip()
     if not name:
-        raise InvalidTransition("Give the team a name.")
+        raise InvalidInput({"name": ["Give the team a name."]})
     base = slugify(name)[:120] or "team"
     slug = base
     for n in range(2, 1000):
@@ -44,22 +44,25 @@ def create_team(*, user: Any, name: str) -> Team:
 
 
 def add_member(*, team: Team, actor: Any, username: str, role: str = Role.MEMBER) -> Membership:
-    """Owners and admins add an existing user. Only owners may make admins."""
-    manager = _require_manager(actor, team)
+    """Owners and admins add an existing user as admin or member, or change a member's role.
+
+    An owner's role is never changed here (ownership is handed over explicitly).
+    """
+    _require_manager(actor, team)
     if role not in (Role.ADMIN, Role.MEMBER):
-        raise InvalidTransition("Role must be 'admin' or 'member'.")
-    if role == Role.ADMIN and manager.role != Role.OWNER and not getattr(actor, "is_staff", False):
-        raise NotAllowed("Only the team's owners can make admins.")
+        raise InvalidInput({"role": ["Must be 'admin' or 'member'."]})
     User = get_user_model()
     user = User.objects.filter(**{User.USERNAME_FIELD: username}).first()
     if user is None:
-        raise InvalidTransition(f"There is no user named {username!r}.")
+        raise InvalidInput({"username": [f"There is no user named {username!r}. Check the spelling."]})
     try:
         with transaction.atomic():
             membership, created = Membership.objects.get_or_create(team=team, user=user, defaults={"role": role})
     except IntegrityError:
         membership, created = Membership.objects.get(team=team, user=user), False
-    if not created and membership.role != Role.OWNER and membership.role != role:
+    if not created and membership.role != role:
+        if membership.role == Role.OWNER:
+            raise InvalidTransition("This member is an owner; ownership is not changed by adding them again.")
         membership.role = role
         membership.save(update_fields=["role"])
     return membership
@@ -70,7 +73,7 @@ def remove_member(*, team: Team, actor: Any, username: str) -> None:
     User = get_user_model()
     target = Membership.objects.filter(team=team, **{f"user__{User.USERNAME_FIELD}": username}).select_related("user").first()
     if target is None:
-        raise InvalidTransition(f"{username!r} is not a member of this team.")
+        raise NotFound(f"{username!r} is not a member of this team.")
     if target.user != actor:
         manager = _require_manager(actor, team)
         if target.role == Role.OWNER and manager.role != Role.OWNER:
@@ -83,7 +86,7 @@ def remove_member(*, team: Team, actor: Any, username: str) -> None:
 def invite(*, team: Team, actor: Any, email: str = "", role: str = Role.MEMBER) -> TeamInvitation:
     _require_manager(actor, team)
     if role not in (Role.ADMIN, Role.MEMBER):
-        raise InvalidTransition("Role must be 'admin' or 'member'.")
+        raise InvalidInput({"role": ["Must be 'admin' or 'member'."]})
     return TeamInvitation.objects.create(team=team, email=email.strip(), role=role,
                                          token=secrets.token_urlsafe(24), invited_by=actor)
 

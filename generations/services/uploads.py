@@ -40,8 +40,12 @@ def upload_reference(*, user: Any, uploaded_file: Any) -> Upload:
         media.verify(io.BytesIO(data), file_type)
     except media.MediaInvalid as exc:
         raise UploadRejected(f"The file is damaged or incomplete: {exc}") from exc
+    client = get_client()
+    if not client.can_upload_files:
+        raise UploadRejected("This site's GMI API takes no file uploads: paste a public http(s) URL instead.",
+                             code="upload_not_supported")
     try:
-        public_url = get_client().upload_file(data, file_type=file_type)
+        public_url = client.upload_file(data, file_type=file_type)
     except GMIError as exc:
         raise UpstreamFailure(f"GMI did not accept the upload: {exc}") from exc
     return Upload.objects.create(
