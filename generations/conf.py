@@ -28,6 +28,7 @@ DEFAULTS: dict[str, Any] = {
     "RECONCILE_AFTER": 30.0,  # an unconfirmed submission is reconciled after this
     "RECONCILE_GIVE_UP": 600.0,  # ... and failed (never re-sent) after this
     "MAX_IN_FLIGHT": 20,  # jobs at GMI at once, site-wide
+    "NEW_MODELS_ENABLED": True,  # False: models new in the catalogue wait for staff (and a price)
     # Mirroring
     "STORAGE_ALIAS": "generations",
     "MIRROR_ALLOWED_HOSTS": ["storage.googleapis.com", ".gmi-serving.com", ".gmicloud.ai"],

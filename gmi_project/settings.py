@@ -238,6 +238,7 @@ GENERATIONS = {
     "MAX_IN_FLIGHT": int(os.environ.get("GMI_MAX_IN_FLIGHT", "20")),
     "MODERATION": os.environ.get("GMI_MODERATION", "post"),
     "SIGNUP": os.environ.get("GMI_SIGNUP", "open"),
+    "NEW_MODELS_ENABLED": env_bool("GMI_NEW_MODELS_ENABLED", True),
 }
 
 LOGGING = {

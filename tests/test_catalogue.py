@@ -66,3 +66,11 @@ def test_disabled_model_is_refused(catalogue):
     VideoModel.objects.filter(pk="Veo3").update(enabled=False)
     with pytest.raises(ModelUnavailable):
         submissions.submit_generation(user=UserFactory(), model_id="Veo3", payload={"prompt": "x"})
+
+
+def test_new_models_can_wait_for_staff_before_they_are_offered(gmi, db):
+    from tests.conftest import override_generations
+
+    with override_generations(NEW_MODELS_ENABLED=False):
+        sync_models()
+    assert not VideoModel.objects.filter(enabled=True).exists()

@@ -18,7 +18,7 @@ logger = logging.getLogger("generations.catalogue")
 def sync_models(*, progress: Callable[[str], None] | None = None) -> dict[str, int]:
     """Fetch every model's detail from GMI and store it.
 
-    New models are added enabled; staff settings (enabled, price, order) of known
+    New models are added enabled unless ``NEW_MODELS_ENABLED`` is False; staff settings (enabled, price, order) of known
     models are kept; models GMI no longer lists are marked unavailable, not deleted.
     One model whose detail cannot be read is reported and skipped, not fatal.
     Raises ``GMIError`` only when the model list itself cannot be read.
@@ -49,7 +49,8 @@ def sync_models(*, progress: Callable[[str], None] | None = None) -> dict[str, i
         }
         with transaction.atomic():
             _, created = VideoModel.objects.update_or_create(
-                pk=model_id, defaults=defaults, create_defaults={**defaults, "position": 100 + index}
+                pk=model_id, defaults=defaults,
+                create_defaults={**defaults, "position": 100 + index, "enabled": bool(app_settings.NEW_MODELS_ENABLED)},
             )
         counts["added" if created else "updated"] += 1
         say(f"[{index}/{len(ids)}] {model_id}: {'added' if created else 'updated'}")

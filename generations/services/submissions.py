@@ -193,9 +193,12 @@ def delete_generation(*, generation: Generation, actor: Any = None) -> None:
     if generation.status == Generation.Status.MIRRORING:
         raise InvalidTransition("The video is being copied right now; delete it in a moment.")
     names = [generation.video_name, generation.thumbnail_name]
-    Generation.objects.filter(pk=generation.pk).update(
+    # Conditional on the status we saw: a re-mirror starting meanwhile must not publish onto a deleted row.
+    deleted = Generation.objects.filter(pk=generation.pk, status=generation.status, deleted_at__isnull=True).update(
         deleted_at=timezone.now(), video_name="", thumbnail_name="", updated_at=timezone.now()
     )
+    if not deleted:
+        raise InvalidTransition("The generation changed meanwhile; reload and try again.")
     transaction.on_commit(lambda: delete_files(names))
 
 

@@ -40,6 +40,10 @@ class Command(BaseCommand):
         parser.add_argument("--quiet", action="store_true", help="Do not log each call.")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if not 0 <= options["port"] <= 65535:
+            raise CommandError(f"--port must be between 0 and 65535, not {options['port']}.")
+        if options["key"] is not None and not options["key"].strip():
+            raise CommandError("--key must not be empty (leave it out to accept any key).")
         try:
             faults = [parse_fault_spec(spec) for spec in options["fault"]]
         except ValueError as exc:
@@ -56,7 +60,7 @@ class Command(BaseCommand):
                 quiet=options["quiet"],
                 log_stream=self.stdout,
             )
-        except OSError as exc:
+        except (OSError, OverflowError) as exc:
             raise CommandError(f"cannot listen on {options['host']}:{options['port']}: {exc}") from exc
 
         self.stdout.write(self.style.SUCCESS("GMI simulator running"))
