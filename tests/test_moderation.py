@@ -81,3 +81,33 @@ def test_reject_requires_a_reason(db):
     with pytest.raises(Exception):
         moderation.moderate_generation(generation=generation, moderator=UserFactory(staff=True),
                                        decision="reject", reason="")
+
+
+def test_rejected_video_is_gone_from_team_gallery_api_and_video_url_but_owner_sees_why(db, client, isolated_storage):
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import storages
+
+    team = TeamFactory()
+    owner = MembershipFactory(team=team).user
+    mate = MembershipFactory(team=team).user
+    name = storages["generations"].save("o/v.mp4", ContentFile(b"\x00" * 64))
+    generation = GenerationFactory(owner=owner, team=team, visibility="team", succeeded=True, video_name=name,
+                                   prompt="harbour at dusk")
+    video = f"/api/v1/generations/{generation.pk}/video/"
+    client.force_login(mate)
+    assert "harbour at dusk" in client.get(f"/?tab=team&team={team.slug}").content.decode()
+    assert client.get(video).status_code == 200
+    moderation.moderate_generation(generation=generation, moderator=UserFactory(staff=True), decision="reject",
+                                   reason="Shows a private address")
+    assert "harbour at dusk" not in client.get(f"/?tab=team&team={team.slug}").content.decode()
+    listed = client.get("/api/v1/generations/", {"team": team.slug}).json()
+    assert str(generation.pk) not in [r["id"] for r in listed["results"]]
+    assert client.get(video).status_code == 404
+    assert client.get(f"/generations/{generation.pk}/").status_code == 404
+    client.force_login(owner)
+    mine = client.get(f"/api/v1/generations/{generation.pk}/").json()
+    assert mine["removed"] is True and mine["video_url"] is None
+    assert mine["moderation_reason"] == "Shows a private address"
+    page = client.get(f"/generations/{generation.pk}/").content.decode()
+    assert "Removed by moderation" in page and "Shows a private address" in page
+    assert client.get(video).status_code == 404
