@@ -316,3 +316,38 @@ def test_openapi_describes_each_enabled_models_payload(api_client, member, veo):
     assert "prompt" in payload["required"]
     submission = schema["components"]["schemas"]["GenerationInputRequest"]["properties"]["payload"]
     assert {"$ref": "#/components/schemas/Payload_Veo3"} in submission["anyOf"]
+
+
+@pytest.mark.parametrize("body", [
+    '{"model": "Veo3", "payload": {"prompt": "cat \\ud800"}}',
+    '{"model": "Veo3", "payload": {"prompt": "cat", "k\\ud800": 1}}',
+    '{"model": "Veo3", "payload": {"prompt": "cat"}, "visibility": "t\\ud800"}',
+    '{"model": "Veo3", "payload": {"prompt": "a", "durationSeconds": 1' + "0" * 400 + '}}',
+    '{"model": "Veo3", "payload": {"x": ' + "[" * 5000 + "]" * 5000 + '}}',
+    '{"model": "Veo3", "payload": {"x": ' + "[" * 100 + "]" * 100 + '}}',
+    "not json at all",
+    "[1, 2, 3]",
+])
+def test_hostile_bodies_get_a_json_400_never_a_500(api_client, member, veo, body, no_auto_dispatch):
+    for path in ("/generations/", "/generations/quote/"):
+        response = api_client.post(API + path, body, content_type="application/json")
+        assert response.status_code == 400, (path, response.content[:300])
+        assert response.json()["code"]
+    assert Generation.objects.count() == 0
+
+
+def test_oversized_body_is_a_json_413(api_client, member, veo, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    response = api_client.post(f"{API}/generations/", '{"model": "Veo3", "payload": {"prompt": "' + "x" * 2000 + '"}}',
+                               content_type="application/json")
+    assert response.status_code == 413 and response.json()["code"] == "request_too_large"
+
+
+def test_unsafe_method_on_unknown_path_is_json_404_not_csrf(client, user):
+    client.force_login(user)
+    from django.test import Client
+
+    csrf_client = Client(enforce_csrf_checks=True)
+    csrf_client.force_login(user)
+    response = csrf_client.post(f"{API}/nonexistent/")
+    assert response.status_code == 404 and response.json()["code"] == "not_found"

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import logging
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.http import Http404
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -49,6 +50,10 @@ def api_exception_handler(exc, context):
         logger.error("GMI is not configured: %s", exc)
         return Response({"detail": "The site is not connected to GMI yet.", "code": "not_configured"},
                         status=status.HTTP_503_SERVICE_UNAVAILABLE)
+    if isinstance(exc, RequestDataTooBig):
+        return Response({"detail": "The request body is too large.", "code": "request_too_large"}, status=413)
+    if isinstance(exc, SuspiciousOperation):  # too many fields or files, malformed multipart ...
+        return Response({"detail": "The request could not be read.", "code": "bad_request"}, status=400)
     if isinstance(exc, (Http404, exceptions.NotFound)):
         return Response({"detail": "Not found.", "code": "not_found"}, status=status.HTTP_404_NOT_FOUND)
     if isinstance(exc, PermissionDenied):
@@ -70,6 +75,7 @@ def api_exception_handler(exc, context):
     return response
 
 
+@csrf_exempt  # any method on a path that does not exist is a 404, not a CSRF failure
 def not_found(request, *args, **kwargs):
     """JSON 404 for any path under the API prefix that matches no endpoint."""
     from django.http import JsonResponse

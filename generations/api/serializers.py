@@ -4,6 +4,7 @@ from __future__ import annotations
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.exceptions import ParseError
 
 from .. import selectors
 from ..gmi import schema
@@ -55,12 +56,27 @@ class GenerationInputSerializer(serializers.Serializer):
         if not isinstance(value, dict):
             raise serializers.ValidationError("Must be a JSON object of parameter names to values.",
                                               code="invalid_payload")
+        from .parsers import check_value
+
+        try:
+            check_value(value)  # form and multipart bodies did not go through the JSON parser
+        except ParseError as exc:
+            raise serializers.ValidationError(str(exc.detail), code="invalid_payload") from None
         return value
+
+    def validate(self, attrs):
+        from .parsers import check_value
+
+        try:
+            check_value({k: v for k, v in attrs.items() if k != "payload"})
+        except ParseError as exc:
+            raise serializers.ValidationError(str(exc.detail)) from None
+        return attrs
 
 
 class GenerationSerializer(serializers.ModelSerializer):
     model = serializers.CharField(source="model_id")
-    team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    team = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
     owner = serializers.SerializerMethodField()
     queue_position = serializers.SerializerMethodField()
     video_url = serializers.SerializerMethodField()
@@ -188,6 +204,13 @@ class MemberInputSerializer(serializers.Serializer):
 
 class FlagInputSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=2000)
+
+
+class FlagSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    generation = serializers.UUIDField()
+    reason = serializers.CharField()
+    created_at = serializers.DateTimeField()
 
 
 class ModerateInputSerializer(serializers.Serializer):

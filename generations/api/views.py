@@ -3,11 +3,12 @@ from __future__ import annotations
 
 from django.db.models import Prefetch
 from django.http import Http404
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
@@ -21,12 +22,26 @@ from ..services.dispatching import queue_positions
 from . import serializers as s
 from .authentication import BearerTokenAuthentication
 from .errors import api_exception_handler
+from .parsers import SafeJSONParser
 
 ERRORS = {
     400: OpenApiResponse(s.ErrorSerializer, description="Invalid input (see `errors`)."),
     401: OpenApiResponse(s.ErrorSerializer, description="Not authenticated."),
     404: OpenApiResponse(s.ErrorSerializer, description="Not found (or not yours)."),
 }
+WRITE_ERRORS = {
+    **ERRORS,
+    403: OpenApiResponse(s.ErrorSerializer, description="Not allowed (e.g. account awaiting approval)."),
+    409: OpenApiResponse(s.ErrorSerializer, description="The object's state does not allow this."),
+    413: OpenApiResponse(s.ErrorSerializer, description="Request body too large."),
+    422: OpenApiResponse(s.ErrorSerializer, description="Idempotency-Key reused with another body."),
+    429: OpenApiResponse(s.ErrorSerializer, description="Quota exceeded (`limit`, `resets_at`)."),
+}
+
+
+class AsciiJSONRenderer(JSONRenderer):
+    # \u-escapes any character, so even text that slipped past the parser renders.
+    ensure_ascii = True
 
 
 class ApiView(APIView):
@@ -34,8 +49,8 @@ class ApiView(APIView):
 
     authentication_classes = [BearerTokenAuthentication, SessionAuthentication]
     permission_classes = [IsAuthenticated]
-    renderer_classes = [JSONRenderer]
-    parser_classes = [JSONParser, FormParser, MultiPartParser]
+    renderer_classes = [AsciiJSONRenderer]
+    parser_classes = [SafeJSONParser, FormParser, MultiPartParser]
 
     def get_exception_handler(self):
         return api_exception_handler
@@ -98,7 +113,7 @@ class GenerationListView(ApiView):
         request=s.GenerationInputSerializer,
         parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER,
                                      description="Retrying with the same key returns the first generation.")],
-        responses={201: s.GenerationSerializer, 422: s.ErrorSerializer, 429: s.ErrorSerializer, **ERRORS},
+        responses={201: s.GenerationSerializer, **WRITE_ERRORS},
         tags=["generations"],
     )
     def post(self, request):
@@ -116,7 +131,7 @@ class GenerationListView(ApiView):
 
 
 class QuoteView(ApiView):
-    @extend_schema(request=s.GenerationInputSerializer, responses={200: s.QuoteSerializer, **ERRORS},
+    @extend_schema(request=s.GenerationInputSerializer, responses={200: s.QuoteSerializer, **WRITE_ERRORS},
                    tags=["generations"])
     def post(self, request):
         data = s.GenerationInputSerializer(data=request.data)
@@ -133,7 +148,7 @@ class GenerationDetailView(ApiView):
         generation = self.visible_generation(pk)
         return Response(s.GenerationSerializer(generation, context={"request": request}).data)
 
-    @extend_schema(responses={204: None, 409: s.ErrorSerializer, **ERRORS}, tags=["generations"])
+    @extend_schema(responses={204: None, **WRITE_ERRORS}, tags=["generations"])
     def delete(self, request, pk):
         generation = self.visible_generation(pk, staff_sees_all=False)
         if not selectors.may_delete(request.user, generation):
@@ -143,7 +158,7 @@ class GenerationDetailView(ApiView):
 
 
 class CancelView(ApiView):
-    @extend_schema(request=None, responses={200: s.GenerationSerializer, 409: s.ErrorSerializer, **ERRORS},
+    @extend_schema(request=None, responses={200: s.GenerationSerializer, **WRITE_ERRORS},
                    tags=["generations"])
     def post(self, request, pk):
         generation = self.visible_generation(pk)
@@ -154,7 +169,7 @@ class CancelView(ApiView):
 
 
 class RerunView(ApiView):
-    @extend_schema(request=None, responses={201: s.GenerationSerializer, 429: s.ErrorSerializer, **ERRORS},
+    @extend_schema(request=None, responses={201: s.GenerationSerializer, **WRITE_ERRORS},
                    tags=["generations"])
     def post(self, request, pk):
         generation = self.visible_generation(pk, staff_sees_all=False)
@@ -166,8 +181,10 @@ class RerunView(ApiView):
 class FileView(ApiView):
     kind = "video"
 
-    @extend_schema(responses={(200, "application/octet-stream"): OpenApiResponse(description="The file's bytes."),
-                              206: OpenApiResponse(description="Partial content (Range)."),
+    @extend_schema(responses={(200, "video/mp4"): OpenApiResponse(OpenApiTypes.BINARY, description="The bytes."),
+                              (200, "image/jpeg"): OpenApiResponse(OpenApiTypes.BINARY, description="The bytes."),
+                              (206, "video/mp4"): OpenApiResponse(OpenApiTypes.BINARY, description="A byte range."),
+                              416: OpenApiResponse(s.ErrorSerializer, description="Range not satisfiable."),
                               302: OpenApiResponse(description="Redirect to a signed storage URL."),
                               **ERRORS},
                    parameters=[OpenApiParameter("download", bool)], tags=["generations"])
@@ -201,7 +218,7 @@ class UploadView(ApiView):
     parser_classes = [MultiPartParser, FormParser]
 
     @extend_schema(request={"multipart/form-data": s.UploadInputSerializer},
-                   responses={201: s.UploadSerializer, 502: s.ErrorSerializer, **ERRORS}, tags=["uploads"])
+                   responses={201: s.UploadSerializer, 502: s.ErrorSerializer, **WRITE_ERRORS}, tags=["uploads"])
     def post(self, request):
         data = s.UploadInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -220,7 +237,7 @@ class TeamListView(ApiView):
     def get(self, request):
         return Response(s.TeamSerializer(_teams_for(request.user), many=True, context={"request": request}).data)
 
-    @extend_schema(request=s.TeamInputSerializer, responses={201: s.TeamSerializer, **ERRORS}, tags=["teams"])
+    @extend_schema(request=s.TeamInputSerializer, responses={201: s.TeamSerializer, **WRITE_ERRORS}, tags=["teams"])
     def post(self, request):
         data = s.TeamInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -244,8 +261,7 @@ class TeamDetailView(TeamMixin, ApiView):
 
 
 class TeamMembersView(TeamMixin, ApiView):
-    @extend_schema(request=s.MemberInputSerializer, responses={201: s.MemberSerializer, 403: s.ErrorSerializer,
-                                                               **ERRORS}, tags=["teams"])
+    @extend_schema(request=s.MemberInputSerializer, responses={201: s.MemberSerializer, **WRITE_ERRORS}, tags=["teams"])
     def post(self, request, slug):
         team = self.my_team(slug)
         data = s.MemberInputSerializer(data=request.data)
@@ -256,7 +272,7 @@ class TeamMembersView(TeamMixin, ApiView):
 
 
 class TeamMemberView(TeamMixin, ApiView):
-    @extend_schema(responses={204: None, 403: s.ErrorSerializer, **ERRORS}, tags=["teams"])
+    @extend_schema(responses={204: None, **WRITE_ERRORS}, tags=["teams"])
     def delete(self, request, slug, username):
         team = self.my_team(slug)
         teams.remove_member(team=team, actor=request.user, username=username)
@@ -264,7 +280,7 @@ class TeamMemberView(TeamMixin, ApiView):
 
 
 class FlagView(ApiView):
-    @extend_schema(request=s.FlagInputSerializer, responses={201: OpenApiResponse(description="Flagged."), **ERRORS},
+    @extend_schema(request=s.FlagInputSerializer, responses={201: s.FlagSerializer, **WRITE_ERRORS},
                    tags=["moderation"])
     def post(self, request, pk):
         generation = self.visible_generation(pk)
@@ -277,7 +293,7 @@ class FlagView(ApiView):
 
 
 class ModerateView(ApiView):
-    @extend_schema(request=s.ModerateInputSerializer, responses={200: s.GenerationSerializer, **ERRORS},
+    @extend_schema(request=s.ModerateInputSerializer, responses={200: s.GenerationSerializer, **WRITE_ERRORS},
                    tags=["moderation"])
     def post(self, request, pk):
         if not request.user.is_staff:

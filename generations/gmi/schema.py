@@ -651,16 +651,20 @@ def _number_or_none(value: Any) -> int | float | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
-        return value
+        # Beyond 64 bits no upstream takes it, and float arithmetic on it overflows.
+        return value if abs(value) < _LARGEST_INT else None
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, str) and _NUMERIC_TEXT.fullmatch(value.strip()):
         text = value.strip()
         if re.fullmatch(r"[+-]?\d+", text):
-            return int(text)
+            return int(text) if len(text) < 25 and abs(int(text)) < _LARGEST_INT else None
         number = float(text)
         return number if math.isfinite(number) else None
     return None
+
+
+_LARGEST_INT = 2**63
 
 
 def _length_or_none(value: Any) -> int | None:
@@ -845,7 +849,7 @@ def _clean_choice(param: Parameter, value: Any) -> tuple[Any, str | None]:
     if number is not None:
         for option in options:
             other = _number_or_none(option)
-            if other is not None and math.isclose(float(other), float(number), rel_tol=1e-9, abs_tol=1e-12):
+            if other is not None and _close(other, number):
                 return option, None
     flag = _bool_or_none(value) if isinstance(value, str) else None
     if flag is not None:
@@ -1035,17 +1039,27 @@ def requested_seconds(params: Sequence[Parameter], payload: object) -> int | Non
     return None
 
 
+def _close(a: int | float, b: int | float) -> bool:
+    try:
+        return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-12)
+    except OverflowError:  # an integer beyond any float: only exact equality can match
+        return a == b
+
+
 def _seconds(value: Any) -> int | None:
     if isinstance(value, bool) or value is None:
         return None
-    if isinstance(value, (int, float)):
-        number, unit = float(value), ""
-    elif isinstance(value, str):
-        match = _SECONDS_TEXT.fullmatch(value.strip())
-        if not match:
+    try:
+        if isinstance(value, (int, float)):
+            number, unit = float(value), ""
+        elif isinstance(value, str):
+            match = _SECONDS_TEXT.fullmatch(value.strip())
+            if not match:
+                return None
+            number, unit = float(match.group(1)), (match.group(2) or "").lower()
+        else:
             return None
-        number, unit = float(match.group(1)), (match.group(2) or "").lower()
-    else:
+    except OverflowError:
         return None
     if not math.isfinite(number) or number <= 0:
         return None
