@@ -3,7 +3,14 @@ from __future__ import annotations
 
 import re
 
-from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect, JsonResponse, StreamingHttpResponse
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpResponse,
+    HttpResponseRedirect,
+    JsonResponse,
+    StreamingHttpResponse,
+)
 
 from .services.mirroring import generation_storage
 
@@ -57,6 +64,8 @@ def serve_file(request, *, name: str, content_type: str, filename: str, attachme
     size = storage.size(name)
     disposition = "attachment" if attachment else "inline"
     match = _RANGE.match(request.headers.get("Range", "").strip())
+    if match and match.group(1) and match.group(2) and int(match.group(2)) < int(match.group(1)):
+        match = None  # a syntactically invalid range is ignored (RFC 9110 14.2): the whole file
     if match and (match.group(1) or match.group(2)):
         first, last = match.groups()
         if first:

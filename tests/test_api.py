@@ -6,7 +6,13 @@ from django.urls import reverse
 
 from generations.models import Generation, UserProfile
 from generations.services import tokens
-from tests.factories import GenerationFactory, MembershipFactory, TeamFactory, UserFactory, VideoModelFactory
+from tests.factories import (
+    GenerationFactory,
+    MembershipFactory,
+    TeamFactory,
+    UserFactory,
+    VideoModelFactory,
+)
 
 API = "/api/v1"
 
@@ -351,3 +357,30 @@ def test_unsafe_method_on_unknown_path_is_json_404_not_csrf(client, user):
     csrf_client.force_login(user)
     response = csrf_client.post(f"{API}/nonexistent/")
     assert response.status_code == 404 and response.json()["code"] == "not_found"
+
+
+def test_nul_character_is_refused_before_it_reaches_the_database(api_client, member, veo):
+    response = api_client.post(f"{API}/generations/", '{"model": "Veo3", "payload": {"prompt": "a\\u0000b"}}',
+                               content_type="application/json")
+    assert response.status_code == 400
+
+
+def test_reversed_range_is_ignored_and_the_whole_file_served(api_client, member, isolated_storage):
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import storages
+
+    name = storages["generations"].save("x/v.mp4", ContentFile(b"0123456789"))
+    generation = GenerationFactory(owner=member, succeeded=True, video_name=name)
+    response = api_client.get(f"{API}/generations/{generation.pk}/video/", HTTP_RANGE="bytes=5-2")
+    assert response.status_code == 200 and b"".join(response.streaming_content) == b"0123456789"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_teams_with_the_same_name_created_at_once_get_distinct_slugs():
+    from generations.services.teams import create_team
+    from tests.conftest import run_concurrently
+
+    users = [UserFactory() for _ in range(6)]
+    results = run_concurrently(6, lambda i: create_team(user=users[i], name="Night Shift"))
+    slugs = sorted(team.slug for team in results)
+    assert len(set(slugs)) == 6 and slugs[0] == "night-shift", results

@@ -12,11 +12,24 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from generations.models import ApiToken, BlockedTerm, Team, UsageCounter, UserProfile, VideoModel
+from generations.models import (
+    ApiToken,
+    BlockedTerm,
+    Team,
+    UsageCounter,
+    UserProfile,
+    VideoModel,
+)
 from generations.services import moderation, tokens
 from generations.services.quotas import period_for
 from tests.conftest import override_generations
-from tests.factories import MembershipFactory, ProfileFactory, TeamFactory, UserFactory, VideoModelFactory
+from tests.factories import (
+    MembershipFactory,
+    ProfileFactory,
+    TeamFactory,
+    UserFactory,
+    VideoModelFactory,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 

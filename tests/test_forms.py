@@ -10,7 +10,12 @@ from generations.forms import ParameterForm
 from generations.gmi.schema import read_parameters
 from generations.models import BlockedTerm, Generation, Membership
 from tests.conftest import override_generations
-from tests.factories import GenerationFactory, MembershipFactory, TeamFactory, VideoModelFactory
+from tests.factories import (
+    GenerationFactory,
+    MembershipFactory,
+    TeamFactory,
+    VideoModelFactory,
+)
 
 pytestmark = pytest.mark.django_db
 

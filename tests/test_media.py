@@ -13,7 +13,6 @@ from PIL import Image
 from generations import media
 from generations.media import MediaInvalid, sniff, sniff_file, verify
 
-
 # --- Fixtures built by hand --------------------------------------------------
 
 

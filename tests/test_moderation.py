@@ -8,7 +8,13 @@ from generations.exceptions import PromptBlocked
 from generations.models import Generation
 from generations.services import moderation, submissions
 from tests.conftest import override_generations
-from tests.factories import GenerationFactory, MembershipFactory, TeamFactory, UserFactory, VideoModelFactory
+from tests.factories import (
+    GenerationFactory,
+    MembershipFactory,
+    TeamFactory,
+    UserFactory,
+    VideoModelFactory,
+)
 
 
 @pytest.mark.parametrize("prompt", [

@@ -9,7 +9,13 @@ from django.urls import reverse
 from generations.models import ApiToken, Flag, Generation, Membership
 from generations.services import tokens
 from tests.conftest import override_generations
-from tests.factories import GenerationFactory, MembershipFactory, TeamFactory, UserFactory, VideoModelFactory
+from tests.factories import (
+    GenerationFactory,
+    MembershipFactory,
+    TeamFactory,
+    UserFactory,
+    VideoModelFactory,
+)
 
 pytestmark = pytest.mark.django_db
 

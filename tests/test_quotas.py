@@ -12,7 +12,12 @@ from generations.models import Generation, LedgerEntry, UsageCounter, UserProfil
 from generations.services import quotas, submissions
 from generations.services.lifecycle import transition
 from tests.conftest import override_generations, run_concurrently
-from tests.factories import MembershipFactory, TeamFactory, UserFactory, VideoModelFactory
+from tests.factories import (
+    MembershipFactory,
+    TeamFactory,
+    UserFactory,
+    VideoModelFactory,
+)
 
 PAYLOAD = {"prompt": "a lighthouse in a storm", "durationSeconds": 4}
 

@@ -11,7 +11,12 @@ from django.utils import timezone
 
 from generations import charts, reports
 from generations.models import Generation
-from tests.factories import GenerationFactory, TeamFactory, UserFactory, VideoModelFactory
+from tests.factories import (
+    GenerationFactory,
+    TeamFactory,
+    UserFactory,
+    VideoModelFactory,
+)
 
 pytestmark = pytest.mark.django_db
 

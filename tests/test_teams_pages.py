@@ -7,7 +7,12 @@ import pytest
 from django.urls import reverse
 
 from generations.models import Generation, Membership, Team, TeamInvitation
-from tests.factories import GenerationFactory, MembershipFactory, TeamFactory, UserFactory
+from tests.factories import (
+    GenerationFactory,
+    MembershipFactory,
+    TeamFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 

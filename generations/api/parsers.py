@@ -21,6 +21,8 @@ def check_value(value: Any, *, depth: int = 0) -> None:
             value.encode("utf-8")
         except UnicodeEncodeError:
             raise ParseError("Text contains characters that are not valid Unicode (lone surrogates).") from None
+        if "\x00" in value:  # PostgreSQL's jsonb cannot store it
+            raise ParseError("Text contains a NUL character.")
     elif isinstance(value, dict):
         for key, item in value.items():
             check_value(key, depth=depth + 1)

@@ -16,9 +16,9 @@ from rest_framework.views import APIView
 
 from .. import selectors
 from ..models import Generation, Membership, Team
-from ..serving import serve_file
 from ..services import moderation, quotas, submissions, teams, uploads
 from ..services.dispatching import queue_positions
+from ..serving import serve_file
 from . import serializers as s
 from .authentication import BearerTokenAuthentication
 from .errors import api_exception_handler

@@ -7,7 +7,12 @@ from typing import Any
 from urllib.parse import quote
 
 from .base import GMIBackend, ModelInfo, RemoteJob, RemoteState
-from .errors import AuthenticationFailed, InvalidRequest, UpstreamRejected, UpstreamUnavailable
+from .errors import (
+    AuthenticationFailed,
+    InvalidRequest,
+    UpstreamRejected,
+    UpstreamUnavailable,
+)
 from .http import (
     HTTPClient,
     as_object,

@@ -12,11 +12,17 @@ from django.utils import timezone
 
 from ..client import get_client
 from ..conf import app_settings
-from ..gmi.errors import ContentPolicyRefused, GMIError, RateLimited, UpstreamRejected, UpstreamUnavailable
+from ..gmi.errors import (
+    ContentPolicyRefused,
+    GMIError,
+    RateLimited,
+    UpstreamRejected,
+    UpstreamUnavailable,
+)
 from ..models import DispatchLock, Generation
 from ..policies import quota_policy
-from .lifecycle import transition
 from . import upstream
+from .lifecycle import transition
 from .quotas import in_flight_q
 
 logger = logging.getLogger("generations.dispatch")

@@ -45,7 +45,9 @@ def transition(
     ``succeeded`` turns reservations into charges, in the same transaction.
     ``fields`` are written in the same UPDATE and copied onto ``generation``.
     """
-    from . import quotas  # quotas imports models only; imported here to keep the module graph flat
+    from . import (
+        quotas,  # quotas imports models only; imported here to keep the module graph flat
+    )
 
     current = expected or generation.status
     if to not in ALLOWED.get(current, ()):

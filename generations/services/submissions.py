@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from .. import signals
+from ..conf import app_settings
 from ..exceptions import (
     IdempotencyConflict,
     InvalidInput,
@@ -19,7 +20,6 @@ from ..exceptions import (
     NotFound,
     PayloadInvalid,
 )
-from ..conf import app_settings
 from ..gmi import schema
 from ..models import Generation, IdempotencyKey, Membership, Team, VideoModel
 from ..policies import quota_policy, submit_policy

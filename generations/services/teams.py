@@ -26,21 +26,24 @@ def _require_manager(user: Any, team: Team) -> Membership:
     return membership
 
 
-@transaction.atomic
 def create_team(*, user: Any, name: str) -> Team:
-    """A new team with ``user`` as its owner. The slug is derived from the name and unique."""
+    """A new team with ``user`` as its owner. The slug is derived from the name and unique,
+    also when two teams of the same name are created at the same moment."""
     name = (name or "").strip()
     if not name:
         raise InvalidInput({"name": ["Give the team a name."]})
     base = slugify(name)[:120] or "team"
-    slug = base
-    for n in range(2, 1000):
-        if not Team.objects.filter(slug=slug).exists():
-            break
-        slug = f"{base}-{n}"
-    team = Team.objects.create(name=name[:120], slug=slug)
-    Membership.objects.create(team=team, user=user, role=Role.OWNER)
-    return team
+    taken = set(Team.objects.filter(slug__startswith=base).values_list("slug", flat=True))
+    candidates = [base] + [f"{base}-{n}" for n in range(2, 10000)]
+    for slug in (c for c in candidates if c not in taken):
+        try:
+            with transaction.atomic():
+                team = Team.objects.create(name=name[:120], slug=slug)
+                Membership.objects.create(team=team, user=user, role=Role.OWNER)
+            return team
+        except IntegrityError:
+            continue  # someone took this slug a moment ago; try the next
+    raise InvalidInput({"name": ["Too many teams have this name; choose another."]})
 
 
 def add_member(*, team: Team, actor: Any, username: str, role: str = Role.MEMBER) -> Membership:

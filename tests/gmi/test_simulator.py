@@ -15,7 +15,12 @@ import pytest
 import requests
 from PIL import Image
 
-from generations.gmi.simulator import FAULTS, PROMPT_TRIGGERS, GMISimulator, parse_fault_spec
+from generations.gmi.simulator import (
+    FAULTS,
+    PROMPT_TRIGGERS,
+    GMISimulator,
+    parse_fault_spec,
+)
 from generations.gmi.simulator.media import FPS, FRAME_SIZES, SECONDS, render_clip
 from generations.gmi.simulator.testing import running_simulator
 

@@ -37,7 +37,13 @@ from .faults import (
     make_rule,
 )
 from .media import aspect_of, render_clip
-from .state import PROMPT_TRIGGERS, UPLOAD_CONTENT_TYPES, Job, SimulatorState, prompt_triggers
+from .state import (
+    PROMPT_TRIGGERS,
+    UPLOAD_CONTENT_TYPES,
+    Job,
+    SimulatorState,
+    prompt_triggers,
+)
 
 REQUEST_QUEUE_PATH = "/api/v1/ie/requestqueue/apikey"
 LEGACY_MODELS_PATH = "/video/models"

@@ -6,7 +6,12 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from generations.gmi.simulator import FAULTS, PROMPT_TRIGGERS, GMISimulator, parse_fault_spec
+from generations.gmi.simulator import (
+    FAULTS,
+    PROMPT_TRIGGERS,
+    GMISimulator,
+    parse_fault_spec,
+)
 from generations.gmi.simulator.faults import FaultRule
 
 
