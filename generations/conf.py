@@ -52,6 +52,7 @@ DEFAULTS: dict[str, Any] = {
     "MODERATION": "post",
     # Accounts: "open", "approval" (new accounts wait for staff) or "invite"
     "SIGNUP": "open",
+    "INVITATION_DAYS": 14,  # an unused invitation link stops working after this
     # Embedding
     "BASE_TEMPLATE": "generations/base.html",
     "SUBMIT_POLICY": "generations.policies.SubmitPolicy",

@@ -23,6 +23,8 @@ urlpatterns = [
     path("teams/<slug:slug>/members/<int:membership_id>/remove/", views.team_member_remove,
          name="team-member-remove"),
     path("teams/<slug:slug>/invitations/", views.team_invite, name="team-invite"),
+    path("teams/<slug:slug>/invitations/<int:invitation_id>/revoke/", views.team_invite_revoke,
+         name="team-invite-revoke"),
     # After the team routes with fixed suffixes, so a team whose slug is "join" keeps all its pages.
     path("teams/join/<str:token>/", views.team_join, name="team-join"),
     path("switch-team/", views.switch_team, name="switch-team"),

@@ -557,7 +557,7 @@ def team_detail(request: HttpRequest, slug: str) -> HttpResponse:
     if can_manage:
         invitations = [
             {"invitation": inv, "url": request.build_absolute_uri(reverse("generations:team-join", args=[inv.token]))}
-            for inv in team.invitations.filter(accepted_at__isnull=True).order_by("-created_at")
+            for inv in team.invitations.filter(teams.open_invitations_q()).order_by("-created_at")
         ]
     return render_page(request, "generations/team_detail.html", {
         "team": team,
@@ -569,6 +569,7 @@ def team_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "invite_form": InviteForm(),
         "role_choices": MemberRoleForm.base_fields["role"].choices,
         "invitations": invitations,
+        "invitation_days": app_settings.INVITATION_DAYS,
         "meters": meters(quotas.usage_for_team(team)),
         "chart": usage_chart(metric="credits", team=team),
         "recent": recent,
@@ -655,6 +656,19 @@ def team_invite(request: HttpRequest, slug: str) -> HttpResponse:
             messages.success(request, "Invitation link created: copy it from the list below and send it.")
     else:
         messages.error(request, "Check the email address.")
+    return redirect("generations:team", slug=team.slug)
+
+
+@login_required
+@require_POST
+def team_invite_revoke(request: HttpRequest, slug: str, invitation_id: int) -> HttpResponse:
+    team, _ = _team_or_404(request, slug)
+    try:
+        teams.revoke_invitation(team=team, actor=request.user, invitation_id=invitation_id)
+    except GenerationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "The invitation link no longer works.")
     return redirect("generations:team", slug=team.slug)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from generations import selectors
-from generations.exceptions import PromptBlocked
+from generations.exceptions import InvalidTransition, PromptBlocked
 from generations.models import Generation
 from generations.services import moderation, submissions
 from tests.conftest import override_generations
@@ -76,7 +76,7 @@ def test_pre_moderation_hides_team_video_until_approved(db, no_auto_dispatch):
 
 def test_flag_requires_a_reason_and_joins_the_queue(db):
     generation, _, mate = _team_video()
-    with pytest.raises(Exception):
+    with pytest.raises(InvalidTransition):
         moderation.flag_generation(generation=generation, user=mate, reason="  ")
     flag = moderation.flag_generation(generation=generation, user=mate, reason="Not safe for work")
     assert flag.resolved_at is None and generation.flags.count() == 1
@@ -84,7 +84,7 @@ def test_flag_requires_a_reason_and_joins_the_queue(db):
 
 def test_reject_requires_a_reason(db):
     generation, _, _ = _team_video()
-    with pytest.raises(Exception):
+    with pytest.raises(InvalidTransition):
         moderation.moderate_generation(generation=generation, moderator=UserFactory(staff=True),
                                        decision="reject", reason="")
 

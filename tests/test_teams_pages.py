@@ -254,3 +254,25 @@ def test_a_team_named_join_keeps_its_member_pages(client, user, other_user):
 
     assert _membership(team, "bob") is not None
     assert client.get(reverse("generations:team", args=["join"])).status_code == 200
+
+
+def test_invitation_links_can_be_withdrawn_and_expire(client, owner, team):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from generations.models import TeamInvitation
+    from generations.services import teams as team_service
+
+    client = _as(client, owner)
+    first = team_service.invite(team=team, actor=owner)
+    client.post(reverse("generations:team-invite-revoke", args=[team.slug, first.pk]))
+    assert not TeamInvitation.objects.filter(pk=first.pk).exists()
+    old = team_service.invite(team=team, actor=owner)
+    TeamInvitation.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=30))
+    joiner = UserFactory(username="late")
+    from generations.exceptions import InvalidTransition
+
+    with pytest.raises(InvalidTransition):
+        team_service.accept_invitation(token=old.token, user=joiner)
+    assert _membership(team, "late") is None

@@ -94,11 +94,30 @@ def invite(*, team: Team, actor: Any, email: str = "", role: str = Role.MEMBER) 
                                          token=secrets.token_urlsafe(24), invited_by=actor)
 
 
+def open_invitations_q():
+    """Invitations still usable: not accepted, not older than INVITATION_DAYS."""
+    from datetime import timedelta
+
+    from django.db.models import Q
+
+    from ..conf import app_settings
+
+    return Q(accepted_at__isnull=True, created_at__gte=timezone.now() - timedelta(days=app_settings.INVITATION_DAYS))
+
+
+def revoke_invitation(*, team: Team, actor: Any, invitation_id: int) -> None:
+    """Owners and admins withdraw an unused invitation link."""
+    _require_manager(actor, team)
+    deleted = TeamInvitation.objects.filter(team=team, pk=invitation_id, accepted_at__isnull=True).delete()[0]
+    if not deleted:
+        raise NotFound("There is no open invitation with this id.")
+
+
 @transaction.atomic
 def accept_invitation(*, token: str, user: Any) -> Membership:
-    invitation = TeamInvitation.objects.select_for_update().filter(token=token, accepted_at__isnull=True).first()
+    invitation = TeamInvitation.objects.select_for_update().filter(open_invitations_q(), token=token).first()
     if invitation is None:
-        raise InvalidTransition("This invitation is not valid any more.")
+        raise InvalidTransition("This invitation is not valid any more: ask for a new link.")
     membership, _ = Membership.objects.get_or_create(team=invitation.team, user=user,
                                                      defaults={"role": invitation.role})
     invitation.accepted_at = timezone.now()
