@@ -776,8 +776,23 @@ class VideoModelAdmin(admin.ModelAdmin):
 # --------------------------------------------------------------------------- teams and people
 
 
+class MembershipFormSet(forms.BaseInlineFormSet):
+    """Staff edit memberships freely, but a team always keeps an owner."""
+
+    def clean(self):
+        super().clean()
+        owners = 0
+        for form in self.forms:
+            data = getattr(form, "cleaned_data", None) or {}
+            if data and not data.get("DELETE") and data.get("role") == Membership.Role.OWNER:
+                owners += 1
+        if self.forms and not owners:
+            raise forms.ValidationError("A team needs at least one owner: keep one, or make another member owner.")
+
+
 class MembershipInline(admin.TabularInline):
     model = Membership
+    formset = MembershipFormSet
     extra = 0
     raw_id_fields = ("user",)
     fields = ("user", "role", "joined_at")

@@ -699,3 +699,20 @@ def test_no_admin_page_shows_the_gmi_key(staff_client, settings, user):
         response = staff_client.get(url)
         assert response.status_code == 200, url
         assert SECRET_KEY not in response.content.decode(), url
+
+
+def test_team_admin_refuses_to_remove_the_last_owner(staff_client):
+    from generations.models import Membership
+
+    team = TeamFactory(slug="lonely")
+    owner = MembershipFactory(team=team, role="owner")
+    url = reverse("admin:generations_team_change", args=[team.pk])
+    data = {
+        "name": team.name, "slug": team.slug, "monthly_video_seconds": "", "monthly_credits": "",
+        "memberships-TOTAL_FORMS": "1", "memberships-INITIAL_FORMS": "1", "memberships-MIN_NUM_FORMS": "0",
+        "memberships-MAX_NUM_FORMS": "1000", "memberships-0-id": str(owner.pk), "memberships-0-team": str(team.pk),
+        "memberships-0-user": str(owner.user_id), "memberships-0-role": "member",
+    }
+    response = staff_client.post(url, data)
+    assert response.status_code == 200 and "at least one owner" in response.content.decode()
+    assert Membership.objects.get(pk=owner.pk).role == "owner"

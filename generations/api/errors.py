@@ -58,6 +58,9 @@ def api_exception_handler(exc, context):
         return Response({"detail": "The request body is too large.", "code": "request_too_large"}, status=413)
     if isinstance(exc, SuspiciousOperation):  # too many fields or files, malformed multipart ...
         return Response({"detail": "The request could not be read.", "code": "bad_request"}, status=400)
+    if isinstance(exc, exceptions.NotFound) and str(exc.detail) == "Invalid page.":
+        return Response({"detail": "There is no such page: use a page number from 1 to the last.",
+                         "code": "invalid_page"}, status=status.HTTP_404_NOT_FOUND)
     if isinstance(exc, (Http404, exceptions.NotFound)):
         return Response({"detail": "Not found.", "code": "not_found"}, status=status.HTTP_404_NOT_FOUND)
     if isinstance(exc, PermissionDenied):

@@ -34,6 +34,7 @@ MEDIA_TYPES = ("image", "video", "audio")
 NON_FIELD_ERRORS = "non_field_errors"
 REQUIRED_MESSAGE = "This parameter is required."
 UNKNOWN_PARAMETER_MESSAGE = "Unknown parameter for this model."
+MAX_UNKNOWN_REPORTED = 20
 
 _WIDGETS = {
     "text": "textarea",
@@ -728,13 +729,18 @@ def validate_payload(params: Sequence[Parameter], payload: object) -> tuple[dict
     cleaned: dict[str, Any] = {}
     errors: dict[str, list[str]] = {}
     known = {p.name for p in params}
-    for key in payload:
-        if key not in known:
-            message = UNKNOWN_PARAMETER_MESSAGE
-            close = difflib.get_close_matches(str(key), sorted(known), n=1, cutoff=0.75)
-            if close:
-                message += f' Did you mean "{close[0]}"?'
-            errors[str(key)] = [message]
+    unknown = [key for key in payload if key not in known]
+    if len(unknown) > MAX_UNKNOWN_REPORTED:
+        # Naming each of thousands of stray keys helps nobody and bloats the answer.
+        errors[NON_FIELD_ERRORS] = [f"{len(unknown)} parameters are unknown to this model; "
+                                    f"the first {MAX_UNKNOWN_REPORTED} are listed."]
+        unknown = unknown[:MAX_UNKNOWN_REPORTED]
+    for key in unknown:
+        message = UNKNOWN_PARAMETER_MESSAGE
+        close = difflib.get_close_matches(str(key), sorted(known), n=1, cutoff=0.75)
+        if close:
+            message += f' Did you mean "{close[0]}"?'
+        errors[str(key)] = [message]
     for param in params:
         value = payload.get(param.name)
         if param.multiple and param.kind != "unknown":

@@ -741,3 +741,9 @@ def test_legacy_image_to_video_payload_validates_and_counts_seconds() -> None:
     assert requested_seconds(params, cleaned) == 10
     assert requested_seconds(params, {"prompt": "waves"}) == 5
     assert validate_payload(params, {"prompt": "waves"})[1] == {"image_url": [REQUIRED_MESSAGE]}
+
+
+def test_thousands_of_unknown_keys_are_summarised_not_listed_one_by_one():
+    params = read_parameters([{"name": "prompt", "type": "string", "required": True}])
+    _, errors = validate_payload(params, {"prompt": "x", **{f"k{i}": i for i in range(5000)}})
+    assert len(errors) <= 21 and "5000 parameters are unknown" in errors["non_field_errors"][0]
