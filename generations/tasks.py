@@ -51,6 +51,11 @@ def run_poller(seconds: float | None = None) -> dict[str, int]:
     owner = uuid.uuid4().hex
     seat = pollers.acquire_seat(owner)
     if seat is None:
+        # A cluster restarted right after a crash finds the dead pollers' seats still
+        # warm: wait until they count as dead once, instead of until the next schedule.
+        time.sleep(float(app_settings.POLLER_STALE) + 0.5)
+        seat = pollers.acquire_seat(owner)
+    if seat is None:
         return {"skipped": 1}
     seconds = float(app_settings.POLLER_SECONDS if seconds is None else seconds)
     tick = float(app_settings.POLLER_TICK)
@@ -94,8 +99,12 @@ def start_poller() -> None:
 
 def on_worker_spawn(sender=None, **kwargs) -> None:
     """A (re)started cluster brings pollers back at once instead of at the next schedule."""
+    from django_q.conf import Conf
+
+    if Conf.SYNC:
+        return
     try:
-        start_poller()
+        async_task("generations.tasks.run_poller", task_name="gmi-poller", group="gmi")
     except Exception:  # the database may not be migrated yet; the schedule will start one later
         logger.exception("could not start a poller")
 
