@@ -33,6 +33,13 @@ def wait_for_port(host: str, port: int, timeout: float = 20.0) -> None:
     raise SystemExit(f"Nothing answered on {host}:{port} after {timeout:.0f}s.")
 
 
+def signal_group(child: subprocess.Popen, sig: int) -> None:
+    try:
+        os.killpg(child.pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
 def port_free(host: str, port: int) -> bool:
     with socket.socket() as sock:
         return sock.connect_ex((host, port)) != 0
@@ -45,14 +52,19 @@ def main() -> int:
     children: list[subprocess.Popen] = []
 
     def stop_all(*_):
+        # Each child leads its own process group, so its workers stop with it (qcluster's
+        # worker processes would otherwise outlive it). Killing a worker mid-task is safe:
+        # the generation's row is the truth and the next start picks the job up.
         for child in reversed(children):
-            if child.poll() is None:
-                child.terminate()
+            signal_group(child, signal.SIGTERM)
+        deadline = time.monotonic() + 8
         for child in children:
             try:
-                child.wait(timeout=10)
+                child.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                child.kill()
+                pass
+            signal_group(child, signal.SIGKILL)
+            child.wait()
 
     signal.signal(signal.SIGTERM, lambda *_: (stop_all(), sys.exit(0)))
     try:
@@ -61,7 +73,8 @@ def main() -> int:
                 raise SystemExit(f"Port {SIM_PORT} is taken; set GMI_SIMULATOR_PORT to another port.")
             print(f"No GMI_API_KEY: starting the GMI simulator on {SIM_HOST}:{SIM_PORT}", flush=True)
             children.append(subprocess.Popen(
-                [PY, "manage.py", "gmi_simulator", "--host", SIM_HOST, "--port", str(SIM_PORT)], cwd=ROOT, env=env))
+                [PY, "manage.py", "gmi_simulator", "--host", SIM_HOST, "--port", str(SIM_PORT)], cwd=ROOT, env=env,
+                start_new_session=True))
             wait_for_port(SIM_HOST, SIM_PORT)
             env["GMI_API_KEY"] = "simulator-key"
             origin = f"http://{SIM_HOST}:{SIM_PORT}"
@@ -82,8 +95,9 @@ def main() -> int:
             f"U.objects.filter(username='{STAFF_USER}').exists() or "
             f"U.objects.create_superuser('{STAFF_USER}', 'admin@example.com', '{STAFF_PASSWORD}')\n"
         ), env=env)
-        children.append(subprocess.Popen([PY, "manage.py", "qcluster"], cwd=ROOT, env=env))
-        children.append(subprocess.Popen([PY, "manage.py", "runserver", WEB, "--noreload"], cwd=ROOT, env=env))
+        children.append(subprocess.Popen([PY, "manage.py", "qcluster"], cwd=ROOT, env=env, start_new_session=True))
+        children.append(subprocess.Popen([PY, "manage.py", "runserver", WEB, "--noreload"], cwd=ROOT, env=env,
+                                         start_new_session=True))
         host, port = WEB.rsplit(":", 1)
         wait_for_port(host, int(port), timeout=60)
         print(
