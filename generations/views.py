@@ -353,7 +353,8 @@ def detail(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
         "can_cancel": selectors.may_cancel(request.user, generation) and generation.status in (
             Generation.Status.QUEUED, *Generation.AT_UPSTREAM),
         "can_delete": selectors.may_delete(request.user, generation),
-        "can_flag": not is_owner and generation.visibility == Generation.Visibility.TEAM,
+        "can_flag": not is_owner and not staff and generation.visibility == Generation.Visibility.TEAM,
+        "already_flagged": generation.flags.filter(reporter=request.user, resolved_at__isnull=True).exists(),
         "flag_form": FlagForm(),
         "video_url": api_url("generation-video", generation.pk) if shows_video else "",
         "thumbnail_url": api_url("generation-thumbnail", generation.pk)
@@ -470,16 +471,22 @@ def usage(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def api_tokens(request: HttpRequest) -> HttpResponse:
-    """Personal API tokens: a new key is shown once, in the response that created it."""
-    new_key = None
-    new_token = None
+    """Personal API tokens: a new key is shown once, on the page the creation redirects to.
+
+    Post/redirect/get, so reloading never creates a second token; the key waits in the
+    session for exactly one page view and is gone after it.
+    """
     if request.method == "POST":
         form = TokenCreateForm(request.POST)
         if form.is_valid():
-            new_token, new_key = tokens.create_token(user=request.user, name=form.cleaned_data["name"])
-            form = TokenCreateForm()
+            token, key = tokens.create_token(user=request.user, name=form.cleaned_data["name"])
+            request.session["gmi_new_token"] = {"id": token.pk, "key": key}
+            return redirect("generations:tokens")
     else:
         form = TokenCreateForm()
+    shown = request.session.pop("gmi_new_token", None) if request.method == "GET" else None
+    new_key = shown["key"] if shown else None
+    new_token = ApiToken.objects.filter(pk=shown["id"], user=request.user).first() if shown else None
     response = render_page(request, "generations/tokens.html", {
         "tokens": ApiToken.objects.filter(user=request.user).order_by("-created_at"),
         "form": form,

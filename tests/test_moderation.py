@@ -117,3 +117,15 @@ def test_rejected_video_is_gone_from_team_gallery_api_and_video_url_but_owner_se
     page = client.get(f"/generations/{generation.pk}/").content.decode()
     assert "Removed by moderation" in page and "Shows a private address" in page
     assert client.get(video).status_code == 404
+
+
+def test_flagging_twice_keeps_one_open_report_and_the_owner_never_sees_who(db, client):
+    generation, owner, mate = _team_video()
+    first = moderation.flag_generation(generation=generation, user=mate, reason="Looks like a real logo")
+    again = moderation.flag_generation(generation=generation, user=mate, reason="Really, a logo")
+    assert again.pk == first.pk and generation.flags.count() == 1
+    client.force_login(owner)
+    page = client.get(f"/generations/{generation.pk}/").content.decode()
+    assert mate.username not in page and "Looks like a real logo" not in page
+    client.force_login(mate)
+    assert "You reported this video" in client.get(f"/generations/{generation.pk}/").content.decode()

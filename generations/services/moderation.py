@@ -94,13 +94,19 @@ def initial_moderation(*, visibility: str) -> str:
 
 
 def flag_generation(*, generation: Generation, user: Any, reason: str) -> Flag:
-    """A member reports a video they can see; it joins the staff's review queue."""
+    """A member reports a video they can see; it joins the staff's review queue.
+
+    Reporting again while one's report is still open returns that report. Reporters
+    stay anonymous to the owner: the flag lives in the staff's queue, not in the
+    generation's history.
+    """
     reason = (reason or "").strip()
     if not reason:
         raise InvalidTransition("Say why you are flagging this video.")
-    flag = Flag.objects.create(generation=generation, reporter=user, reason=reason[:2000])
-    record_event(generation, note=f"Flagged by {user}: {reason}"[:2000], actor=user)
-    return flag
+    existing = Flag.objects.filter(generation=generation, reporter=user, resolved_at__isnull=True).first()
+    if existing is not None:
+        return existing
+    return Flag.objects.create(generation=generation, reporter=user, reason=reason[:2000])
 
 
 @transaction.atomic
@@ -121,7 +127,9 @@ def moderate_generation(*, generation: Generation, moderator: Any, decision: str
     Flag.objects.filter(generation=generation, resolved_at__isnull=True).update(
         resolved_at=timezone.now(), resolved_by=moderator
     )
-    record_event(generation, note=f"{record.get_decision_display()} by {moderator}: {reason}".strip(": "),
+    # The history is shown to the owner: it says what was decided and why; who decided
+    # is kept on the decision record for staff.
+    record_event(generation, note=f"{record.get_decision_display()} by the moderators: {reason}".strip(": "),
                  actor=moderator)
     return record
 

@@ -19,13 +19,24 @@
 
   /* ------------------------------------------------------------------ small helpers */
 
+  // A select that submits its form when a choice is made. With the keyboard, arrow keys
+  // only browse the options; Enter (or leaving the field) confirms the choice.
+  function autoSubmit(select) {
+    var initial = select.value;
+    var byKeyboard = false;
+    function go() { if (select.value !== initial) { select.form.submit(); } }
+    select.addEventListener("keydown", function (event) {
+      byKeyboard = true;
+      if (event.key === "Enter") { event.preventDefault(); go(); }
+    });
+    select.addEventListener("mousedown", function () { byKeyboard = false; });
+    select.addEventListener("change", function () { if (!byKeyboard) { go(); } });
+    select.addEventListener("blur", function () { if (byKeyboard) { go(); } });
+  }
+
   function initHelpers() {
-    $all("form[data-autosubmit] select").forEach(function (select) {
-      select.addEventListener("change", function () { select.form.submit(); });
-    });
-    $all("select[data-autosubmit-select]").forEach(function (select) {
-      select.addEventListener("change", function () { select.form.submit(); });
-    });
+    $all("form[data-autosubmit] select").forEach(autoSubmit);
+    $all("select[data-autosubmit-select]").forEach(autoSubmit);
     $all("[data-hide-with-js]").forEach(function (el) { el.hidden = true; });
     $all("form[data-confirm]").forEach(function (form) {
       form.addEventListener("submit", function (event) {
