@@ -490,3 +490,15 @@ urlpatterns = [
     path("accounts/", include("generations.accounts_urls")),
     path("studio/", include("generations.urls")),
 ]
+
+
+@pytest.mark.browser
+def test_switching_the_model_keeps_the_typed_prompt(browser_page):
+    page = browser_page.page
+    VideoModelFactory(id="Veo3")
+    VideoModelFactory(id="Veo3-Fast")
+    page.goto(browser_page.url + reverse("generations:submit") + "?model=Veo3")
+    page.fill("textarea[name='p-prompt']", "a heron at dawn")
+    page.select_option("#gmi-model-picker", "Veo3-Fast")
+    page.wait_for_url("**model=Veo3-Fast**")
+    assert page.input_value("textarea[name='p-prompt']") == "a heron at dawn"

@@ -24,7 +24,11 @@
   function autoSubmit(select) {
     var initial = select.value;
     var byKeyboard = false;
-    function go() { if (select.value !== initial) { select.form.submit(); } }
+    function go() {
+      if (select.value === initial) { return; }
+      // requestSubmit fires the submit event (listeners such as the draft keeper run); submit() would not.
+      if (select.form.requestSubmit) { select.form.requestSubmit(); } else { select.form.submit(); }
+    }
     select.addEventListener("keydown", function (event) {
       byKeyboard = true;
       if (event.key === "Enter") { event.preventDefault(); go(); }
@@ -443,9 +447,41 @@
     refresh();
   }
 
+  /* ------------------------------------------------------------------ drafts across models */
+
+  // Switching the model reloads the page with the new model's form; what the user typed
+  // into fields both models share (a prompt, a seed ...) comes along.
+  var DRAFT_KEY = "gmi-submit-draft";
+
+  function carryDraft() {
+    var picker = $("[data-model-picker] select");
+    var form = $("form[data-submit-form]");
+    if (!picker || !form || !window.sessionStorage) { return; }
+    try {
+      var saved = JSON.parse(window.sessionStorage.getItem(DRAFT_KEY) || "null");
+      window.sessionStorage.removeItem(DRAFT_KEY);
+      if (saved) {
+        Object.keys(saved).forEach(function (name) {
+          var field = form.elements.namedItem(name);
+          if (field && field.tagName && field.type !== "checkbox" && field.type !== "file" && !field.value) {
+            field.value = saved[name];
+            field.dispatchEvent(new Event("input", { bubbles: true }));
+          }
+        });
+      }
+    } catch (error) { /* a broken draft is simply dropped */ }
+    picker.form.addEventListener("submit", function () {
+      var draft = {};
+      $all("textarea[name^='p-'], input[type='text'][name^='p-'], input[type='number'][name^='p-']", form)
+        .forEach(function (field) { if (field.value && field.defaultValue !== field.value) { draft[field.name] = field.value; } });
+      window.sessionStorage.setItem(DRAFT_KEY, JSON.stringify(draft));
+    });
+  }
+
   function init() {
     initHelpers();
     initStatusPolling();
+    carryDraft();
     initSubmitForm();
   }
 
