@@ -9,14 +9,13 @@ from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 
 from .context_processors import page_context
 from .exceptions import NotAllowed
 from .forms import signup_form_class
 from .services import accounts
-from .views import render_page
+from .views import render_page, safe_next_url
 
 
 def _templates(name: str) -> list[str]:
@@ -80,14 +79,6 @@ class PasswordResetCompleteView(PageContextMixin, auth_views.PasswordResetComple
         return _templates("password_reset_complete.html")
 
 
-def _after_signup_url(request: HttpRequest, fallback: str) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
-                                                  require_https=request.is_secure()):
-        return target
-    return fallback
-
-
 @require_http_methods(["GET", "POST"])
 def signup(request: HttpRequest) -> HttpResponse:
     """Sign-up: ``open`` logs the new member in, ``approval`` asks them to wait, ``invite`` needs a link."""
@@ -119,7 +110,7 @@ def signup(request: HttpRequest) -> HttpResponse:
                     fallback = reverse("generations:team", args=[result.membership.team.slug])
                 else:
                     fallback = reverse("generations:gallery")
-                return redirect(_after_signup_url(request, fallback))
+                return redirect(safe_next_url(request, fallback))
     else:
         form = SignupForm(initial={"invitation": invitation.token if invitation else ""})
     context["form"] = form

@@ -176,16 +176,10 @@ class ParameterForm(forms.Form):
             attrs["inputmode"] = "numeric" if param.kind == "integer" else "decimal"
             field = forms.CharField(required=False, label=label, widget=forms.NumberInput(attrs=attrs))
             field.gmi_widget_kind = param.kind  # "integer" or "number"
-        elif widget == "file":
-            attrs.update({"placeholder": "https://… or upload a file", "autocomplete": "off"})
-            if param.multiple:
-                field = forms.CharField(required=False, label=label, widget=forms.Textarea(attrs={**attrs, "rows": 2}))
-                field.gmi_widget_kind = "url-list"
-            else:
-                field = forms.CharField(required=False, label=label, widget=forms.URLInput(attrs=attrs))
-                field.gmi_widget_kind = "url"
-        elif widget == "url" or param.kind == "url":
-            attrs.update({"placeholder": "https://…", "autocomplete": "off"})
+        elif widget in ("file", "url") or param.kind == "url":
+            # Files arrive as URLs too (uploaded first, or pasted); only the hint differs.
+            placeholder = "https://… or upload a file" if widget == "file" else "https://…"
+            attrs.update({"placeholder": placeholder, "autocomplete": "off"})
             if param.multiple:
                 field = forms.CharField(required=False, label=label, widget=forms.Textarea(attrs={**attrs, "rows": 2}))
                 field.gmi_widget_kind = "url-list"

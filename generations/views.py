@@ -71,7 +71,8 @@ def render_page(request: HttpRequest, template: str, context: dict[str, Any] | N
                   status=status)
 
 
-def _safe_next(request: HttpRequest, fallback: str) -> str:
+def safe_next_url(request: HttpRequest, fallback: str) -> str:
+    """The ``next`` parameter when it points back into this site, else ``fallback``."""
     target = request.POST.get("next") or request.GET.get("next") or ""
     if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
                                                   require_https=request.is_secure()):
@@ -728,4 +729,4 @@ def switch_team(request: HttpRequest) -> HttpResponse:
     accounts.set_current_team(user=request.user, team=team)
     forget_member_state(request)
     messages.success(request, f"You now work in {team.name}." if team else "You now work on your own.")
-    return redirect(_safe_next(request, reverse("generations:gallery")))
+    return redirect(safe_next_url(request, reverse("generations:gallery")))
