@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.checks import Error, Tags, register
+from django.core.checks import Error, Tags, Warning, register
 
 from .client import backend_class
 from .conf import DEFAULTS, app_settings
@@ -43,4 +43,46 @@ def check_generations_settings(app_configs, **kwargs):
         backend_class()
     except GMIConfigurationError as exc:
         errors.append(Error(str(exc), hint="Use 'requestqueue' or 'legacy'.", id="generations.E006"))
+    errors += _engine_checks()
     return errors
+
+
+#: The round trip assumed when sizing: a remote API is rarely closer than this.
+TYPICAL_LATENCY = 0.1
+
+
+def _engine_checks() -> list:
+    """Configurations that cannot keep up or cannot work, found before the first job suffers."""
+    problems = []
+    for key in ("UPSTREAM_CONCURRENCY", "MIRROR_CONCURRENCY"):
+        value = getattr(app_settings, key)
+        if not isinstance(value, int) or value < 1:
+            problems.append(Error(f"GENERATIONS[{key!r}] must be a whole number of at least 1.", id="generations.E007"))
+    if problems:
+        return problems
+    in_flight, interval = int(app_settings.MAX_IN_FLIGHT), float(app_settings.POLL_INTERVAL)
+    needed = in_flight * TYPICAL_LATENCY / max(interval, 0.001)
+    if needed > int(app_settings.UPSTREAM_CONCURRENCY):
+        problems.append(Warning(
+            f"UPSTREAM_CONCURRENCY={app_settings.UPSTREAM_CONCURRENCY} cannot poll MAX_IN_FLIGHT={in_flight} jobs "
+            f"every {interval:g} s at a {TYPICAL_LATENCY * 1000:.0f} ms round trip: statuses will trail GMI.",
+            hint=f"Set GMI_UPSTREAM_CONCURRENCY to at least {int(needed) + 1} (summed over your qclusters), "
+                 "or raise GMI_POLL_INTERVAL. README, Sizing.",
+            id="generations.W001",
+        ))
+    q_cluster = getattr(settings, "Q_CLUSTER", {}) or {}
+    timeout, retry = q_cluster.get("timeout"), q_cluster.get("retry")
+    if timeout is not None and retry is not None and retry <= timeout:
+        problems.append(Warning(
+            f"Q_CLUSTER retry ({retry}) must exceed timeout ({timeout}): a task still running would be run again.",
+            id="generations.W002",
+        ))
+    if timeout is not None and timeout <= float(app_settings.MIRROR_DEADLINE):
+        problems.append(Warning(
+            f"Q_CLUSTER timeout ({timeout}) is not above MIRROR_DEADLINE ({app_settings.MIRROR_DEADLINE}): "
+            "a staff re-mirror of a large video would be killed mid-copy.",
+            id="generations.W003",
+        ))
+    if int(q_cluster.get("workers", 1) or 1) < 1:
+        problems.append(Error("Q_CLUSTER workers must be at least 1.", id="generations.E008"))
+    return problems

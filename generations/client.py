@@ -1,6 +1,7 @@
 """Builds the configured GMI backend from GENERATIONS (the only place that reads upstream settings)."""
 from __future__ import annotations
 
+import os
 import threading
 
 from django.utils.module_loading import import_string
@@ -14,7 +15,8 @@ BACKENDS = {
     "legacy": "generations.gmi.legacy.LegacyBackend",
 }
 
-_local = threading.local()
+_lock = threading.Lock()
+_cached: tuple[tuple, GMIBackend] | None = None
 
 
 def backend_class(api: str | None = None) -> type[GMIBackend]:
@@ -32,8 +34,15 @@ def backend_class(api: str | None = None) -> type[GMIBackend]:
 
 
 def get_client() -> GMIBackend:
-    """The backend for the current settings, one per thread so its Session keeps connections alive."""
+    """The backend for the current settings, one per process and shared by its threads.
+
+    Its session keeps up to ``UPSTREAM_CONCURRENCY`` connections alive, so the
+    upstream threads of a worker reuse them instead of opening one per call. The
+    process id is part of the key: a forked worker never shares its parent's sockets.
+    """
+    global _cached
     config = (
+        os.getpid(),
         app_settings.API,
         app_settings.API_KEY,
         app_settings.BASE_URL,
@@ -41,20 +50,25 @@ def get_client() -> GMIBackend:
         app_settings.MODELS_URL,
         float(app_settings.CONNECT_TIMEOUT),
         float(app_settings.READ_TIMEOUT),
+        max(1, int(app_settings.UPSTREAM_CONCURRENCY)),
     )
-    cached = getattr(_local, "client", None)
+    cached = _cached
     if cached is not None and cached[0] == config:
         return cached[1]
-    api, key, base_url, org_id, models_url, connect_timeout, read_timeout = config
+    _, api, key, base_url, org_id, models_url, connect_timeout, read_timeout, pool_size = config
     if not key:
         raise GMIConfigurationError("GENERATIONS['API_KEY'] (GMI_API_KEY) is not set.")
-    client = backend_class(api)(
-        api_key=key,
-        base_url=base_url,
-        org_id=org_id or None,
-        models_url=models_url,
-        connect_timeout=connect_timeout,
-        read_timeout=read_timeout,
-    )
-    _local.client = (config, client)
+    with _lock:
+        if _cached is not None and _cached[0] == config:
+            return _cached[1]
+        client = backend_class(api)(
+            api_key=key,
+            base_url=base_url,
+            org_id=org_id or None,
+            models_url=models_url,
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            pool_size=pool_size + 4,  # the engine's threads plus the odd call from the worker itself
+        )
+        _cached = (config, client)
     return client

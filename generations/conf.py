@@ -19,11 +19,10 @@ DEFAULTS: dict[str, Any] = {
     # Lifecycle
     "POLL_INTERVAL": 5.0,  # seconds between polls of one job
     "MAX_POLL_INTERVAL": 60.0,  # backoff ceiling after upstream errors
-    "POLLER_SECONDS": 85.0,  # how long one scheduled poller task keeps polling
-    "POLLER_TICK": 0.25,  # seconds between passes of the poller
-    "POLL_LEASE": 30.0,
-    "POLLERS": 2,  # poller tasks running at once, site-wide (each claims its jobs)
-    "POLLER_STALE": 6.0,  # a poller silent this long is presumed dead and replaced  # a claimed job is not polled by anyone else for this long
+    "POLLER_TICK": 0.05,  # longest an engine waits before looking again for due work
+    "POLLER_STALE": 6.0,  # an engine silent this long is presumed dead: its shards go to the others
+    "UPSTREAM_CONCURRENCY": 32,  # upstream calls in flight at once per worker process (polls, sends, lists)
+    "MIRROR_CONCURRENCY": 4,  # downloads at once per engine
     "MAX_JOB_AGE": 6 * 3600,  # a job still running upstream after this is failed
     "RECONCILE_AFTER": 30.0,  # an unconfirmed submission is reconciled after this
     "RECONCILE_GIVE_UP": 600.0,  # ... and failed (never re-sent) after this

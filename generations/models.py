@@ -1,12 +1,21 @@
 """The data of the portal: catalogue, generations and their history, teams, quotas, ledger, tokens, moderation."""
 from __future__ import annotations
 
+import random
 import uuid
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+
+
+#: Jobs are spread over this many shards, each polled by one engine (fixed for the life of a site).
+SHARDS = 64
+
+
+def random_shard() -> int:
+    return random.randrange(SHARDS)
 
 
 class VideoModel(models.Model):
@@ -173,6 +182,8 @@ class Generation(models.Model):
     # before polling), so two pollers can never work on the same job at once.
     next_poll_at = models.DateTimeField(null=True, blank=True, db_index=True)
     poll_failures = models.PositiveIntegerField(default=0)
+    # Which engine polls the job: the one leasing this shard (services/shards.py).
+    shard = models.PositiveSmallIntegerField(default=random_shard)
 
     # Mirroring
     outcome_video_url = models.TextField(blank=True)
@@ -432,7 +443,7 @@ class DispatchLock(models.Model):
 
 
 class PollerSlot(models.Model):
-    """A seat for one running poller task; its heartbeat tells whether the seat is taken."""
+    """The lease of one shard of jobs: the engine named ``owner`` polls them while ``beat_at`` is fresh."""
 
     slot = models.PositiveSmallIntegerField(primary_key=True)
     owner = models.CharField(max_length=64, blank=True)
@@ -440,3 +451,15 @@ class PollerSlot(models.Model):
 
     def __str__(self) -> str:
         return f"poller slot {self.slot}"
+
+
+class PollerBeat(models.Model):
+    """One running engine (one per qcluster): its heartbeat decides each engine's fair share of shards."""
+
+    owner = models.CharField(max_length=64, primary_key=True)
+    cluster = models.CharField(max_length=200, blank=True)
+    beat_at = models.DateTimeField()
+    started_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"engine {self.owner} ({self.cluster})"

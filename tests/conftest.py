@@ -57,7 +57,6 @@ def simulator_settings(sim, **extra):
         "MIRROR_ALLOWED_HOSTS": ["127.0.0.1"],
         "POLL_INTERVAL": 0.1,
         "MAX_POLL_INTERVAL": 0.5,
-        "POLL_LEASE": 5.0,
         "RECONCILE_AFTER": 0.5,
         "RECONCILE_GIVE_UP": 3.0,
         "CONNECT_TIMEOUT": 2.0,
@@ -157,6 +156,6 @@ def run_concurrently(count: int, func, *, timeout: float = 120.0) -> list:
 @pytest.fixture
 def no_auto_dispatch(monkeypatch):
     """Keep accepted jobs in the queue (tests about acceptance, not about sending)."""
-    from generations import tasks
+    from generations import queue
 
-    monkeypatch.setattr(tasks, "enqueue_dispatch", lambda: None)
+    monkeypatch.setattr(queue, "enqueue_dispatch", lambda: None)

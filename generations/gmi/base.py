@@ -87,6 +87,7 @@ class GMIBackend(abc.ABC):
         models_url: str | None = None,
         connect_timeout: float = 5.0,
         read_timeout: float = 30.0,
+        pool_size: int = 10,
     ) -> None:
         self.api_key = api_key
         self.base_url = base_url
@@ -94,6 +95,8 @@ class GMIBackend(abc.ABC):
         self.models_url = models_url
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
+        #: Connections kept alive: one per thread that may call at once.
+        self.pool_size = pool_size
 
     @abc.abstractmethod
     def list_models(self) -> list[str]:

@@ -47,11 +47,19 @@ class HTTPClient:
     third-party host such as a pre-signed storage URL.
     """
 
-    def __init__(self, *, connect_timeout: float, read_timeout: float, secrets: Iterable[str] = ()) -> None:
+    def __init__(
+        self, *, connect_timeout: float, read_timeout: float, secrets: Iterable[str] = (), pool_size: int = 10
+    ) -> None:
         self.timeout = (connect_timeout, read_timeout)
         self._secrets = tuple(secret for secret in secrets if secret)
         self.session = requests.Session()
         self.session.headers["User-Agent"] = USER_AGENT
+        # One session is shared by every upstream thread of the process: its pool must
+        # keep as many connections alive as there are threads, or each call beyond it
+        # pays a new TCP (and TLS) handshake.
+        adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=max(1, pool_size))
+        self.session.mount("https://", adapter)
+        self.session.mount("http://", adapter)
 
     def __repr__(self) -> str:
         return f"<HTTPClient timeout={self.timeout}>"

@@ -44,7 +44,8 @@ class LegacyBackend(GMIBackend):
         self.base_url = (self.base_url or DEFAULT_BASE_URL).rstrip("/")
         self.models_url = self.models_url or DEFAULT_MODELS_URL
         self.http = HTTPClient(
-            connect_timeout=self.connect_timeout, read_timeout=self.read_timeout, secrets=[self.api_key]
+            connect_timeout=self.connect_timeout, read_timeout=self.read_timeout, secrets=[self.api_key],
+            pool_size=self.pool_size,
         )
 
     def __repr__(self) -> str:

@@ -2,16 +2,19 @@
 from __future__ import annotations
 
 import logging
+from concurrent.futures import Future
 from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Count, Max, Min, Q
+from django.db.models import Count, F, Max, Min, Q, Window
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from ..client import get_client
 from ..conf import app_settings
+from ..gmi.base import RemoteJob
 from ..gmi.errors import (
     ContentPolicyRefused,
     GMIError,
@@ -24,6 +27,7 @@ from ..policies import quota_policy
 from . import upstream
 from .lifecycle import transition
 from .quotas import in_flight_q
+from .upstream_pool import get_pool
 
 logger = logging.getLogger("generations.dispatch")
 
@@ -84,50 +88,81 @@ def _owners_by_turn(owner_ids: list[Any]) -> list[Any]:
     return sorted(owner_ids, key=lambda o: (last_sent.get(o) or epoch, oldest.get(o) or epoch, o))
 
 
-def claim_next() -> Generation | None:
-    """Pick the next job to send and mark it as being sent, or None when nothing may go now.
+def claim_batch(*, limit: int) -> list[Generation]:
+    """Pick up to ``limit`` jobs to send now, in fair round-robin order, and mark them as being sent.
 
-    Runs under a lock row so two dispatchers cannot both fill the last free slot;
-    the claim (``send_started_at``) counts as "at GMI" from that moment on.
+    Runs under a lock row so two dispatchers (engines on several machines) cannot
+    both fill the last free slots; the claim (``send_started_at``) counts as "at
+    GMI" from that moment on. One transaction and a fixed number of queries per
+    batch, whatever the batch size: a window query takes each waiting user's
+    oldest jobs at once.
     """
     now = timezone.now()
     with transaction.atomic():
         lock, _ = DispatchLock.objects.get_or_create(name="dispatch")
         DispatchLock.objects.select_for_update().filter(pk=lock.pk).first()
-        in_flight = Generation.objects.filter(in_flight_q()).count()
-        if in_flight >= app_settings.MAX_IN_FLIGHT:
-            return None
+        room = min(int(limit), int(app_settings.MAX_IN_FLIGHT) - Generation.objects.filter(in_flight_q()).count())
+        if room <= 0:
+            return []
         ready = Generation.objects.filter(status=S.QUEUED, send_started_at__isnull=True).filter(
             Q(next_poll_at__isnull=True) | Q(next_poll_at__lte=now)
         )
-        owner_ids = list(ready.values_list("owner_id", flat=True).distinct())
-        if not owner_ids:
-            return None
+        heads = list(
+            ready.annotate(rank=Window(RowNumber(), partition_by=F("owner_id"), order_by=(F("created_at").asc(),
+                                                                                          F("id").asc())))
+            .filter(rank__lte=room).order_by("owner_id", "rank")
+        )
+        if not heads:
+            return []
+        by_owner: dict[Any, list[Generation]] = {}
+        for generation in heads:
+            by_owner.setdefault(generation.owner_id, []).append(generation)
+        owner_ids = list(by_owner)
         busy = dict(
             Generation.objects.filter(in_flight_q(), owner_id__in=owner_ids)
             .values("owner_id").annotate(n=Count("pk")).values_list("owner_id", "n")
         )
         users = {u.pk: u for u in get_user_model().objects.filter(pk__in=owner_ids).select_related("gmi_profile")}
         policy = quota_policy()
-        for owner_id in _owners_by_turn(owner_ids):
-            limit = policy.user_limits(users[owner_id])["concurrent_jobs"]
-            if limit is not None and busy.get(owner_id, 0) >= limit:
-                continue
-            candidate = ready.filter(owner_id=owner_id).order_by("created_at").first()
-            if candidate is None:
-                continue
-            # The claim carries a lease longer than the POST can take, so nothing else
-            # (reconciliation, the sweeper) looks at the job while it is being sent.
-            lease_until = now + timedelta(seconds=send_lease())
-            claimed = Generation.objects.filter(
-                pk=candidate.pk, status=S.QUEUED, send_started_at__isnull=True
-            ).update(send_started_at=now, send_attempts=candidate.send_attempts + 1, next_poll_at=lease_until)
-            if claimed:
-                candidate.send_started_at = now
-                candidate.send_attempts += 1
-                candidate.next_poll_at = lease_until
-                return candidate
-        return None
+        allowance: dict[Any, int] = {}
+        for owner_id in owner_ids:
+            cap = policy.user_limits(users[owner_id])["concurrent_jobs"]
+            allowance[owner_id] = len(by_owner[owner_id]) if cap is None else max(0, cap - busy.get(owner_id, 0))
+        picked: list[Generation] = []
+        turn = _owners_by_turn(owner_ids)
+        for round_index in range(room):
+            progressed = False
+            for owner_id in turn:
+                jobs = by_owner[owner_id]
+                if round_index < min(len(jobs), allowance[owner_id]) and len(picked) < room:
+                    picked.append(jobs[round_index])
+                    progressed = True
+            if not progressed or len(picked) >= room:
+                break
+        if not picked:
+            return []
+        # The claim carries a lease longer than the POST can take, so nothing else
+        # (reconciliation, the sweeper) looks at the job while it is being sent.
+        lease_until = now + timedelta(seconds=send_lease())
+        Generation.objects.filter(pk__in=[g.pk for g in picked], status=S.QUEUED, send_started_at__isnull=True).update(
+            send_started_at=now, send_attempts=F("send_attempts") + 1, next_poll_at=lease_until
+        )
+        won = set(Generation.objects.filter(pk__in=[g.pk for g in picked], send_started_at=now,
+                                            status=S.QUEUED).values_list("pk", flat=True))
+    claimed = []
+    for generation in picked:
+        if generation.pk in won:  # a job cancelled meanwhile is not sent
+            generation.send_started_at = now
+            generation.send_attempts += 1
+            generation.next_poll_at = lease_until
+            claimed.append(generation)
+    return claimed
+
+
+def claim_next() -> Generation | None:
+    """The next job to send, claimed (``claim_batch`` of one)."""
+    batch = claim_batch(limit=1)
+    return batch[0] if batch else None
 
 
 def send_lease() -> float:
@@ -135,66 +170,85 @@ def send_lease() -> float:
     return float(app_settings.CONNECT_TIMEOUT) + float(app_settings.READ_TIMEOUT) + 30.0
 
 
-def dispatch_queued(*, max_jobs: int = 50) -> int:
-    """Send waiting jobs while slots are free and GMI is ready. Returns how many were sent."""
+def dispatch_queued(*, max_jobs: int | None = None) -> int:
+    """Send waiting jobs while slots are free and GMI is ready, concurrently. Returns how many were sent."""
     if not upstream.ready():
         return 0
+    pool = get_pool()
     sent = 0
-    while sent < max_jobs:
-        if sent and upstream.paused():  # GMI said 429 to the last one
+    while max_jobs is None or sent < max_jobs:
+        if sent and upstream.paused():  # GMI said 429 to one of the last batch
             break
-        generation = claim_next()
-        if generation is None:
+        batch = claim_batch(limit=pool.size if max_jobs is None else min(pool.size, max_jobs - sent))
+        if not batch:
             break
-        send_generation(generation)
-        sent += 1
+        futures = [(generation, pool.submit(post_generation, generation)) for generation in batch]
+        for generation, future in futures:
+            apply_send(generation, result_of(future))
+        sent += len(batch)
     return sent
 
 
+def result_of(future: Future) -> Any:
+    """A future's result, or the exception it raised (expected upstream errors are values here)."""
+    try:
+        return future.result()
+    except Exception as exc:
+        return exc
+
+
+def post_generation(generation: Generation) -> RemoteJob:
+    """The upstream half of a send (no database): one POST, never retried."""
+    return get_client().create_request(generation.model_id, generation.payload)
+
+
 def send_generation(generation: Generation) -> None:
-    """POST one claimed job to GMI, once, and record the outcome.
+    """POST one claimed job to GMI, once, and record the outcome (both halves in this thread)."""
+    try:
+        result: Any = post_generation(generation)
+    except Exception as exc:
+        result = exc
+    apply_send(generation, result)
+
+
+def apply_send(generation: Generation, result: Any) -> None:
+    """Record what became of one POST: GMI's request id, or why it was not (or maybe was) accepted.
 
     After a failure that provably never left (connect error, 429) the claim is
     released and the job waits its turn again. After an ambiguous failure (timeout,
-    reset, 5xx) the job may exist at GMI: it keeps its claim and the poller
-    reconciles it through GMI's request list instead of sending it again.
+    reset, 5xx, anything unexpected) the job may exist at GMI: it keeps its claim
+    and the poller reconciles it through GMI's request list instead of sending it again.
     """
     now = timezone.now()
-    try:
-        job = get_client().create_request(generation.model_id, generation.payload)
-    except (RateLimited, UpstreamUnavailable) as exc:
-        if isinstance(exc, RateLimited) or not exc.maybe_sent:
-            delay = exc.retry_after or app_settings.POLL_INTERVAL
-            if isinstance(exc, RateLimited):
-                upstream.pause(delay)
-            Generation.objects.filter(pk=generation.pk, status=S.QUEUED).update(
-                send_started_at=None, next_poll_at=now + timedelta(seconds=delay), upstream_status="",
-                error="",
-            )
-            logger.warning("generation %s not sent (%s); will try again in %ss", generation.pk, exc, delay)
-        else:
-            Generation.objects.filter(pk=generation.pk, status=S.QUEUED).update(
-                next_poll_at=now + timedelta(seconds=app_settings.RECONCILE_AFTER)
-            )
-            logger.warning("generation %s: submission outcome unknown (%s); will reconcile", generation.pk, exc)
+    if isinstance(result, (RateLimited, UpstreamUnavailable)) and (
+        isinstance(result, RateLimited) or not result.maybe_sent
+    ):
+        delay = result.retry_after or app_settings.POLL_INTERVAL
+        if isinstance(result, RateLimited):
+            upstream.pause(delay)
+        Generation.objects.filter(pk=generation.pk, status=S.QUEUED).update(
+            send_started_at=None, next_poll_at=now + timedelta(seconds=delay), upstream_status="", error="",
+        )
+        logger.warning("generation %s not sent (%s); will try again in %ss", generation.pk, result, delay)
         return
-    except ContentPolicyRefused as exc:
-        transition(generation, S.FAILED, expected=S.QUEUED, note=str(exc), error_code="content_policy",
+    if isinstance(result, ContentPolicyRefused):
+        transition(generation, S.FAILED, expected=S.QUEUED, note=str(result), error_code="content_policy",
                    error="GMI refused the prompt or an input under its content policy. Change the prompt and "
                          "submit again; nothing was charged.")
         return
-    except UpstreamRejected as exc:
+    if isinstance(result, UpstreamRejected):
         # The member sees GMI's own reason; the admin's history keeps the full answer.
-        transition(generation, S.FAILED, expected=S.QUEUED, note=str(exc), error_code="upstream_rejected",
-                   error=f"GMI refused the job: {upstream_reason(exc)}")
+        transition(generation, S.FAILED, expected=S.QUEUED, note=str(result), error_code="upstream_rejected",
+                   error=f"GMI refused the job: {upstream_reason(result)}")
         return
-    except GMIError as exc:  # any other upstream error: treat as ambiguous, never resend blindly
+    if isinstance(result, Exception):  # ambiguous: it may exist at GMI, so never resend blindly
         Generation.objects.filter(pk=generation.pk, status=S.QUEUED).update(
             next_poll_at=now + timedelta(seconds=app_settings.RECONCILE_AFTER)
         )
-        logger.warning("generation %s: unexpected upstream error %s; will reconcile", generation.pk, exc)
+        level = logging.WARNING if isinstance(result, GMIError) else logging.ERROR
+        logger.log(level, "generation %s: submission outcome unknown (%s); will reconcile", generation.pk, result)
         return
-    record_dispatched(generation, job)
+    record_dispatched(generation, result)
 
 
 def upstream_reason(exc: GMIError) -> str:

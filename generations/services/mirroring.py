@@ -13,7 +13,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from .. import media
+from .. import media, queue
 from ..client import get_client
 from ..conf import app_settings
 from ..downloads import DownloadError, DownloadExpired, DownloadRefused, download
@@ -40,13 +40,11 @@ class StoredFile:
 
 
 def schedule_mirror(generation: Generation) -> None:
-    """Queue the mirror task after commit; the job's lease keeps others from queueing it again."""
-    from .. import tasks
-
+    """Have the job mirrored after commit (by the engine that polled it, or a task); its lease keeps others off it."""
     Generation.objects.filter(pk=generation.pk, status=S.MIRRORING).update(
         next_poll_at=timezone.now() + timedelta(seconds=app_settings.MIRROR_LEASE)
     )
-    transaction.on_commit(lambda: tasks.enqueue_mirror(generation.pk))
+    transaction.on_commit(lambda: queue.enqueue_mirror(generation.pk))
 
 
 def schedule_due_mirrors(*, now=None) -> int:
@@ -62,9 +60,7 @@ def schedule_due_mirrors(*, now=None) -> int:
             next_poll_at=now + timedelta(seconds=app_settings.MIRROR_LEASE)
         )
         if won:
-            from .. import tasks
-
-            transaction.on_commit(lambda pk=pk: tasks.enqueue_mirror(pk))
+            transaction.on_commit(lambda pk=pk: queue.enqueue_mirror(pk))
             count += 1
     return count
 

@@ -2,68 +2,107 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+import uuid
+from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from ..client import get_client
 from ..conf import app_settings
 from ..gmi.base import RemoteJob, RemoteState
-from ..gmi.errors import GMIError, NotFound, RateLimited, UpstreamRejected
+from ..gmi.errors import GMIError, NotFound, RateLimited, UpstreamRejected, UpstreamUnavailable
 from ..models import Generation
-from . import upstream
-from .dispatching import cancel_upstream, record_dispatched
+from . import shards, upstream
+from .dispatching import cancel_upstream, record_dispatched, result_of
 from .lifecycle import transition
+from .mirroring import schedule_due_mirrors, schedule_mirror
+from .upstream_pool import get_pool
 
 logger = logging.getLogger("generations.polling")
 
 S = Generation.Status
 
 
-def _due_q(now) -> Q:
+def polled_q() -> Q:
+    """Jobs the poller drives: at GMI, or sent without a confirmed request id (to reconcile)."""
     unconfirmed = Q(status=S.QUEUED, send_started_at__isnull=False, upstream_request_id__isnull=True)
-    return (Q(status__in=Generation.AT_UPSTREAM) | unconfirmed) & Q(next_poll_at__lte=now)
+    return Q(status__in=Generation.AT_UPSTREAM) | unconfirmed
 
 
-def claim_due(*, now=None, limit: int = 25) -> list[Generation]:
-    """Claim up to ``limit`` jobs whose next poll is due, so no other worker polls them meanwhile.
+def _due_q(now) -> Q:
+    return polled_q() & (Q(next_poll_at__lte=now) | Q(next_poll_at__isnull=True))
 
-    The claim moves ``next_poll_at`` a lease into the future with a conditional
-    UPDATE on its old value: two pollers reading the same row cannot both win. On
-    PostgreSQL ``SKIP LOCKED`` also keeps concurrent pollers from queueing on each
-    other's rows. A poller that dies mid-poll only delays the job by the lease.
+
+#: The columns a poll needs; the large JSON ones are left in the database.
+POLL_FIELDS = ("id", "owner_id", "model_id", "status", "upstream_request_id", "upstream_status", "payload",
+               "send_started_at", "created_at", "next_poll_at", "poll_failures", "attempt", "shard", "team_id",
+               "video_name", "thumbnail_name", "credits", "video_seconds")
+
+
+def polled_jobs(*, shards: set[int] | list[int], due_before=None) -> list[Generation]:
+    """The jobs of ``shards`` that the poller drives (only those due by ``due_before``, if given)."""
+    q = polled_q() if due_before is None else _due_q(due_before)
+    return list(Generation.objects.filter(q, shard__in=list(shards)).only(*POLL_FIELDS))
+
+
+def poll_due(*, now=None, limit: int | None = None) -> int:
+    """One pass over every due job in the shards no engine holds (what an engine does each tick, for its own).
+
+    Polls run concurrently on the upstream pool; none while GMI asked us to wait.
+    Returns how many were polled.
     """
-    now = now or timezone.now()
-    lease_until = now + timedelta(seconds=app_settings.POLL_LEASE)
-    claimed: list[Generation] = []
-    with transaction.atomic():
-        qs = Generation.objects.filter(_due_q(now)).order_by("next_poll_at")
-        if connection.features.has_select_for_update_skip_locked:
-            qs = qs.select_for_update(skip_locked=True, of=("self",))
-        for generation in qs[:limit]:
-            won = Generation.objects.filter(pk=generation.pk, next_poll_at=generation.next_poll_at).update(
-                next_poll_at=lease_until
-            )
-            if won:
-                generation.next_poll_at = lease_until
-                claimed.append(generation)
-    return claimed
-
-
-def poll_due(*, now=None, limit: int = 25) -> int:
-    """One pass: poll every due job once (none while GMI asked us to wait). Returns how many were polled."""
     if not upstream.ready():
         return 0
-    jobs = claim_due(now=now, limit=limit)
-    for generation in jobs:
-        try:
-            poll_generation(generation)
-        except Exception:  # one bad job must not stop the others; it is retried after its lease
-            logger.exception("generation %s: poll failed unexpectedly", generation.pk)
+    owner = f"pass-{uuid.uuid4().hex}"
+    held, _ = shards.rebalance(owner, alone=True)
+    try:
+        jobs = polled_jobs(shards=held, due_before=now or timezone.now())
+        if limit is not None:
+            jobs = jobs[:limit]
+        poll_many(jobs)
+    finally:
+        shards.release_all(owner)
     return len(jobs)
+
+
+def poll_many(jobs: list[Generation]) -> None:
+    pool = get_pool()
+    futures = [(generation, pool.submit(fetch_remote, generation)) for generation in jobs]
+    for generation, future in futures:
+        try:
+            apply_poll(generation, result_of(future))
+        except Exception:  # one bad job must not stop the others; it is polled again next time
+            logger.exception("generation %s: poll failed unexpectedly", generation.pk)
+
+
+def fetch_remote(generation: Generation) -> Any:
+    """The upstream half of a poll (no database): the job's state at GMI, or GMI's request list to reconcile."""
+    client = get_client()
+    if generation.status == S.QUEUED:
+        return client.list_requests(generation.model_id) if client.can_list_requests else []
+    return client.get_request(generation.upstream_request_id, model_id=generation.model_id)
+
+
+def apply_poll(generation: Generation, result: Any) -> datetime | None:
+    """The database half of a poll: move the job according to ``result`` (or the exception the fetch raised).
+
+    Returns when the job is next due, or None when polling it has ended. A poll that
+    finds nothing new writes nothing.
+    """
+    if generation.status == S.QUEUED:
+        return reconcile_submission(generation, listed=result)
+    if isinstance(result, NotFound):
+        transition(generation, S.FAILED, note="GMI no longer knows this job", error_code="upstream_lost",
+                   error="GMI no longer knows this job.")
+        return None
+    if isinstance(result, Exception):
+        if not isinstance(result, GMIError):
+            logger.error("generation %s: poll raised %r", generation.pk, result)
+            result = UpstreamUnavailable(f"unexpected error: {type(result).__name__}")
+        return _poll_failed(generation, result)
+    return apply_remote_state(generation, result)
 
 
 def _next_poll(generation: Generation, *, failures: int = 0, retry_after: float | None = None):
@@ -78,36 +117,31 @@ def _too_old(generation: Generation) -> bool:
     return timezone.now() - generation.created_at > timedelta(seconds=app_settings.MAX_JOB_AGE)
 
 
-def poll_generation(generation: Generation) -> None:
-    """Ask GMI about one claimed job and move it on. Expected upstream errors never escape."""
-    if generation.status == S.QUEUED:
-        reconcile_submission(generation)
-        return
+def poll_generation(generation: Generation) -> datetime | None:
+    """Ask GMI about one job and move it on, both halves in this thread. Expected upstream errors never escape."""
     try:
-        job = get_client().get_request(generation.upstream_request_id, model_id=generation.model_id)
-    except NotFound:
-        transition(generation, S.FAILED, note="GMI no longer knows this job", error_code="upstream_lost",
-                   error="GMI no longer knows this job.")
-        return
-    except GMIError as exc:
-        _poll_failed(generation, exc)
-        return
-    apply_remote_state(generation, job)
+        result = fetch_remote(generation)
+    except Exception as exc:
+        result = exc
+    return apply_poll(generation, result)
 
 
-def _poll_failed(generation: Generation, exc: GMIError) -> None:
+def _poll_failed(generation: Generation, exc: GMIError) -> datetime | None:
     if _too_old(generation):
         _expire(generation)
-        return
+        return None
     failures = generation.poll_failures + 1
     retry_after = exc.retry_after if isinstance(exc, RateLimited) else None
     if isinstance(exc, RateLimited):
         upstream.pause(retry_after or app_settings.POLL_INTERVAL)
+    next_poll = _next_poll(generation, failures=failures, retry_after=retry_after)
     Generation.objects.filter(pk=generation.pk, status=generation.status).update(
-        poll_failures=failures, next_poll_at=_next_poll(generation, failures=failures, retry_after=retry_after)
+        poll_failures=failures, next_poll_at=next_poll
     )
+    generation.poll_failures, generation.next_poll_at = failures, next_poll
     level = logging.ERROR if isinstance(exc, UpstreamRejected) else logging.WARNING
     logger.log(level, "generation %s: poll failed (%s), attempt %s", generation.pk, exc, failures)
+    return next_poll
 
 
 def _expire(generation: Generation) -> None:
@@ -117,17 +151,15 @@ def _expire(generation: Generation) -> None:
         cancel_upstream(generation)
 
 
-def apply_remote_state(generation: Generation, job: RemoteJob) -> None:
-    """Move a generation according to what GMI says about it."""
+def apply_remote_state(generation: Generation, job: RemoteJob) -> datetime | None:
+    """Move a generation according to what GMI says about it; returns when it is next due (None: ended)."""
     common: dict[str, Any] = {"upstream_status": job.raw_status[:60], "upstream_response": job.raw, "poll_failures": 0}
     current = generation.status
     if job.state == RemoteState.SUCCEEDED:
         if not job.video_url:
             transition(generation, S.FAILED, note="Success without a video", error_code="no_output",
                        error="GMI reported success but returned no video.", **common)
-            return
-        from .mirroring import schedule_mirror
-
+            return None
         moved = transition(
             generation, S.MIRRORING, note="GMI finished the job", outcome_video_url=job.video_url,
             outcome_thumbnail_url=job.thumbnail_url or "", upstream_finished_at=job.updated_at or timezone.now(),
@@ -135,59 +167,63 @@ def apply_remote_state(generation: Generation, job: RemoteJob) -> None:
         )
         if moved:
             schedule_mirror(generation)
-        return
+        return None
     if job.state == RemoteState.FAILED:
         text = job.error or "GMI reported that the job failed."
         policy = any(word in text.lower() for word in ("content policy", "safety", "policy"))
         transition(generation, S.FAILED, note=text, error=text[:2000],
                    error_code="content_policy" if policy else "upstream_failed", **common)
-        return
+        return None
     if job.state == RemoteState.CANCELLED:
         transition(generation, S.CANCELLED, note="Cancelled at GMI", error="The job was cancelled at GMI.", **common)
-        return
+        return None
     if _too_old(generation):
         _expire(generation)
-        return
+        return None
     next_poll = _next_poll(generation)
     if job.state == RemoteState.PROCESSING and current == S.DISPATCHED:
         transition(generation, S.PROCESSING, note="GMI is processing", next_poll_at=next_poll, **common)
-        return
-    # Still waiting (or a status word we do not know): keep polling.
+        return next_poll
+    if generation.poll_failures == 0 and job.raw_status[:60] == generation.upstream_status:
+        # Nothing new: no write. The engine keeps the next due time in memory.
+        return next_poll
+    # Still waiting with a new status word (or one we do not know), or recovered from errors.
     Generation.objects.filter(pk=generation.pk, status=current).update(next_poll_at=next_poll, **common)
+    generation.upstream_status, generation.poll_failures, generation.next_poll_at = job.raw_status[:60], 0, next_poll
+    return next_poll
 
 
-def reconcile_submission(generation: Generation) -> None:
+def reconcile_submission(generation: Generation, *, listed: Any = None) -> datetime | None:
     """Settle a job whose POST may or may not have reached GMI (the crash window).
 
-    Looks for the job in GMI's request list: same model, a payload that contains
+    Looks for the job in GMI's request list (``listed``: what ``fetch_remote``
+    returned, or the error it raised): same model, a payload that contains
     everything we sent (GMI may add its defaults), created after the send began, and
     not already adopted by another generation. Found: adopt its id and carry on.
     Never found by ``RECONCILE_GIVE_UP``: the job fails and its usage is refunded.
     It is never sent again on absence alone: a list that paginates, or echoes the
     payload differently, must not make us pay twice.
     """
-    client = get_client()
     now = timezone.now()
     age = (now - (generation.send_started_at or now)).total_seconds()
-    if client.can_list_requests:
-        try:
-            match = _find_match(generation, client.list_requests(generation.model_id))
-        except GMIError as exc:
-            match = None
-            logger.warning("generation %s: cannot list GMI requests to reconcile (%s)", generation.pk, exc)
+    if isinstance(listed, Exception):
+        logger.warning("generation %s: cannot list GMI requests to reconcile (%s)", generation.pk, listed)
+    elif listed:
+        match = _find_match(generation, listed)
         if match is not None:
             logger.info("generation %s: reconciled with GMI request %s", generation.pk, match.request_id)
             record_dispatched(generation, match)
-            return
+            return generation.next_poll_at
     if age >= app_settings.RECONCILE_GIVE_UP:
         transition(generation, S.FAILED, expected=S.QUEUED, note="Submission could not be confirmed",
                    error_code="unconfirmed",
                    error="GMI could not confirm that it received this job, so it was not sent again. "
                          "Nothing was charged; submit it again.")
-        return
-    Generation.objects.filter(pk=generation.pk, status=S.QUEUED).update(
-        next_poll_at=now + timedelta(seconds=max(1.0, app_settings.RECONCILE_AFTER / 3))
-    )
+        return None
+    next_poll = now + timedelta(seconds=max(1.0, app_settings.RECONCILE_AFTER / 3))
+    Generation.objects.filter(pk=generation.pk, status=S.QUEUED).update(next_poll_at=next_poll)
+    generation.next_poll_at = next_poll
+    return next_poll
 
 
 def _same_payload(sent: dict, echoed: dict | None) -> bool:
@@ -228,7 +264,5 @@ def sweep(*, now=None) -> dict[str, int]:
                                                    upstream_request_id__isnull=True),
         next_poll_at__isnull=True,
     ).update(next_poll_at=now)
-    from .mirroring import schedule_due_mirrors
-
     mirrors = schedule_due_mirrors(now=now)
     return {"rescheduled": fixed, "mirrors": mirrors}

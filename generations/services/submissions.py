@@ -10,7 +10,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from .. import signals
+from .. import queue, signals
 from ..conf import app_settings
 from ..exceptions import (
     IdempotencyConflict,
@@ -23,7 +23,7 @@ from ..exceptions import (
 from ..gmi import schema
 from ..models import Generation, IdempotencyKey, Membership, Team, VideoModel
 from ..policies import quota_policy, submit_policy
-from . import moderation, quotas
+from . import moderation, quotas, shards
 from .lifecycle import transition
 
 logger = logging.getLogger("generations.submissions")
@@ -155,10 +155,8 @@ def _idempotent_replay(user: Any, key: str, request_hash: str) -> Generation | N
 
 
 def _after_submit(generation: Generation) -> None:
-    from .. import tasks
-
     signals.generation_submitted.send(sender=Generation, generation=generation)
-    tasks.enqueue_dispatch()
+    queue.request_dispatch(engine_alive=shards.engine_alive)
 
 
 def cancel_generation(*, generation: Generation, actor: Any = None) -> Generation:
@@ -236,6 +234,4 @@ def retry_generation(*, generation: Generation, actor: Any) -> Generation:
 
 
 def _after_submit_retry() -> None:
-    from .. import tasks
-
-    tasks.enqueue_dispatch()
+    queue.request_dispatch(engine_alive=shards.engine_alive)

@@ -53,9 +53,9 @@ def test_pages_render_inside_the_hosts_base_template(member, model):
 
 def test_api_works_under_the_prefix_with_a_custom_user_model(member, model, monkeypatch,
                                                              django_capture_on_commit_callbacks):
-    from generations import tasks
+    from generations import queue
 
-    monkeypatch.setattr(tasks, "enqueue_dispatch", lambda: None)  # this host has no GMI to talk to
+    monkeypatch.setattr(queue, "enqueue_dispatch", lambda: None)  # this host has no GMI to talk to
     received = []
     signals.generation_submitted.connect(lambda sender, generation, **kw: received.append(generation),
                                          dispatch_uid="host-test", weak=False)

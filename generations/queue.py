@@ -1,0 +1,67 @@
+"""The one place that hands work to django-q2 (or to the engine running in this process).
+
+Services call these after commit and never import ``tasks``; tasks are named by
+their dotted path, so this module imports nothing of the app but its settings.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any, Callable
+
+from django_q.conf import Conf
+from django_q.tasks import async_task
+
+logger = logging.getLogger("generations.queue")
+
+_local = threading.local()
+_wake_lock = threading.Lock()
+_last_wake = 0.0
+#: A burst of submissions asks for at most one dispatch task per process in this window.
+WAKE_DEBOUNCE = 2.0
+
+
+def set_mirror_handler(handler: Callable[[Any], None] | None) -> None:
+    """The engine registers itself for its own thread: jobs it finishes are mirrored by its pool, not a task."""
+    _local.mirror_handler = handler
+
+
+def enqueue_mirror(generation_id: Any) -> None:
+    handler = getattr(_local, "mirror_handler", None)
+    if handler is not None:
+        handler(generation_id)
+        return
+    async_task("generations.tasks.mirror", str(generation_id), task_name=f"gmi-mirror-{generation_id}", group="gmi")
+
+
+def request_dispatch(*, engine_alive: Callable[[], bool]) -> None:
+    """Make sure accepted jobs are sent soon, with O(1) tasks per burst.
+
+    A running engine picks up queued jobs within a tick, so nothing is enqueued
+    while one is alive; otherwise one dispatch task per process per
+    ``WAKE_DEBOUNCE`` seconds, however many jobs arrive. In synchronous mode (tests,
+    management commands) the dispatch runs inline at once.
+    """
+    global _last_wake
+    if Conf.SYNC:
+        enqueue_dispatch()
+        return
+    with _wake_lock:
+        if time.monotonic() - _last_wake < WAKE_DEBOUNCE:
+            return
+        _last_wake = time.monotonic()
+    try:
+        if engine_alive():
+            return
+    except Exception:  # an unmigrated table must not fail a submission; the task copes either way
+        logger.exception("could not tell whether an engine runs")
+    enqueue_dispatch()
+
+
+def enqueue_dispatch() -> None:
+    async_task("generations.tasks.dispatch", task_name="gmi-dispatch", group="gmi")
+
+
+def enqueue_engine() -> None:
+    async_task("generations.tasks.run_poller", task_name="gmi-poller", group="gmi")

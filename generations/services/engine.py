@@ -1,0 +1,260 @@
+"""The engine: one per qcluster, in a background thread of a worker process, drives every job of its shards.
+
+django-q2 has no delayed tasks and its scheduler looks at schedules every 30 s, so
+polling every few seconds needs a loop of its own. It runs beside the worker's task
+loop, not inside a task: it never takes a worker slot, so mirroring, catalogue syncs
+and staff actions always find one, whatever ``Q_CLUSTER["workers"]`` is.
+
+Each tick the engine sends waiting jobs (claimed in fair order under the dispatch
+lock), polls the due jobs of the shards it leases, and hands finished ones to its
+mirror threads. Upstream calls run on the process's bounded upstream pool; their
+results come back here and are written from this one thread, so one database
+connection serves any concurrency. Due times live in memory: a poll that finds
+nothing new writes nothing. Everything it knows is also in the rows, so an engine
+that dies loses nothing: its shards' leases run out and another engine takes them.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import random
+import threading
+import time
+import uuid
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import close_old_connections, connections
+from django.utils import timezone
+
+from .. import queue
+from ..conf import app_settings
+from ..gmi.errors import RateLimited
+from ..models import Generation
+from . import dispatching, mirroring, polling, shards, upstream
+from .upstream_pool import UpstreamPool, get_pool
+
+logger = logging.getLogger("generations.engine")
+
+S = Generation.Status
+#: Seconds between two looks for waiting jobs when the last look found none to send.
+SEND_EVERY = 0.2
+#: Seconds a standby thread waits between two checks that its cluster has an engine.
+STANDBY_EVERY = 2.0
+
+
+@dataclass
+class _Tracked:
+    generation: Generation
+    due: float  # time.monotonic() at which the job is next polled
+
+
+def _monotonic_at(when: datetime | None) -> float:
+    if when is None:
+        return time.monotonic()
+    return time.monotonic() + (when - timezone.now()).total_seconds()
+
+
+class Engine:
+    """Drives the jobs of the shards it leases. ``run()`` blocks until ``stop`` is set or it must give way."""
+
+    def __init__(self, *, owner: str | None = None, cluster: str = "") -> None:
+        self.owner = owner or uuid.uuid4().hex
+        self.cluster = cluster
+        self.pool = get_pool()
+        self.mirror_pool = UpstreamPool(int(app_settings.MIRROR_CONCURRENCY))
+        self.stop = threading.Event()
+        self.held: set[int] = set()
+        self.usable_until = 0.0
+        self.tracked: dict[Any, _Tracked] = {}
+        self.inflight: dict[Future, tuple[str, Generation]] = {}
+        self.busy: set[Any] = set()
+        self.mirrors: dict[Future, Any] = {}
+        self.ready = False
+        self.next_maintenance = 0.0
+        self.next_send = 0.0
+        self.counts = {"sent": 0, "polled": 0, "mirrored": 0}
+
+    # --- the loop ---------------------------------------------------------------------
+
+    def run(self) -> dict[str, int]:
+        queue.set_mirror_handler(self.mirror)
+        logger.info("engine %s started (cluster %s)", self.owner, self.cluster or "-")
+        try:
+            while not self.stop.is_set():
+                try:
+                    self.step()
+                except Exception:  # a database hiccup must not end the engine; the next step tries again
+                    logger.exception("engine step failed")
+                    close_old_connections()
+                    self.stop.wait(1.0)
+            self._drain(timeout=10.0)
+        finally:
+            queue.set_mirror_handler(None)
+            self.mirror_pool.close()
+            try:
+                shards.retire(self.owner)
+            except Exception:
+                logger.exception("engine %s could not hand its shards back", self.owner)
+        return self.counts
+
+    def step(self) -> None:
+        now = time.monotonic()
+        if now >= self.next_maintenance:
+            self.maintain()
+            now = time.monotonic()
+        self.start_sends(now)
+        self.start_polls(now)
+        self.wait_and_finish(timeout=self._idle_for(now))
+
+    def _idle_for(self, now: float) -> float:
+        tick = float(app_settings.POLLER_TICK)
+        upcoming = [t.due for t in self.tracked.values() if t.generation.pk not in self.busy]
+        until_due = (min(upcoming) - now) if upcoming and self.ready else tick
+        return max(0.005, min(tick, until_due, self.next_maintenance - now))
+
+    def maintain(self) -> None:
+        """Once a second or so: heartbeat, leases, the rows of our shards, lost mirrors, GMI's pause."""
+        shards.beat(self.owner, cluster=self.cluster)
+        if self.cluster and shards.cluster_has_engine(self.cluster, other_than=self.owner, older_than_me=self.owner):
+            logger.info("engine %s gives way to an older engine of cluster %s", self.owner, self.cluster)
+            self.stop.set()
+            return
+        busy_shards = {generation.shard for _, generation in self.inflight.values()}
+        self.held, self.usable_until = shards.rebalance(self.owner, releasable=self.held - busy_shards)
+        self.ready = upstream.ready()
+        self.refresh()
+        polling.sweep()
+        self.next_maintenance = time.monotonic() + min(1.0, float(app_settings.POLL_INTERVAL))
+
+    def refresh(self) -> None:
+        """Reload the polled jobs of our shards; due times already known are kept (nothing is written)."""
+        fresh: dict[Any, _Tracked] = {}
+        for generation in polling.polled_jobs(shards=self.held):
+            known = self.tracked.get(generation.pk)
+            if known is not None and generation.pk in self.busy:
+                fresh[generation.pk] = known
+            elif known is not None and (known.generation.status, known.generation.upstream_request_id) == (
+                generation.status, generation.upstream_request_id
+            ):
+                known.generation = generation
+                fresh[generation.pk] = known
+            else:
+                fresh[generation.pk] = _Tracked(generation, _monotonic_at(generation.next_poll_at))
+        self.tracked = fresh
+
+    def start_sends(self, now: float) -> None:
+        if not self.ready or now < self.next_send:
+            return
+        # Sends never take more than half the pool while polls wait: a burst of
+        # submissions must not stall the status of jobs already running.
+        polls_waiting = any(t.due <= now for t in self.tracked.values())
+        limit = self.pool.size // 2 if polls_waiting else self.pool.size
+        sending = sum(1 for kind, _ in self.inflight.values() if kind == "send")
+        room = min(self.pool.size - len(self.inflight), max(1, limit) - sending)
+        if room <= 0:
+            return
+        batch = dispatching.claim_batch(limit=room)
+        for generation in batch:
+            self.inflight[self.pool.submit(dispatching.post_generation, generation)] = ("send", generation)
+        self.next_send = now if len(batch) == room else now + SEND_EVERY
+
+    def start_polls(self, now: float) -> None:
+        if not self.ready or now >= self.usable_until:
+            return
+        room = self.pool.size - len(self.inflight)
+        if room <= 0:
+            return
+        due = [t for t in self.tracked.values()
+               if t.due <= now and t.generation.pk not in self.busy and t.generation.shard in self.held]
+        due.sort(key=lambda t: t.due)
+        for tracked in due[:room]:
+            generation = tracked.generation
+            self.busy.add(generation.pk)
+            self.inflight[self.pool.submit(polling.fetch_remote, generation)] = ("poll", generation)
+
+    def wait_and_finish(self, *, timeout: float) -> None:
+        if not self.inflight:
+            self.stop.wait(timeout)
+            return
+        wait(list(self.inflight), timeout=timeout, return_when=FIRST_COMPLETED)
+        for future in [f for f in self.inflight if f.done()]:
+            kind, generation = self.inflight.pop(future)
+            self.busy.discard(generation.pk)
+            try:
+                self.finish(kind, generation, dispatching.result_of(future))
+            except Exception:  # the row is the truth: the job is looked at again on the next refresh
+                logger.exception("generation %s: applying the %s result failed", generation.pk, kind)
+                self.tracked.pop(generation.pk, None)
+
+    def finish(self, kind: str, generation: Generation, result: Any) -> None:
+        if isinstance(result, RateLimited):
+            self.ready = False  # GMI asked the whole site to wait; maintain() reads the pause again
+        if kind == "send":
+            dispatching.apply_send(generation, result)
+            self.counts["sent"] += 1
+            if generation.status == S.DISPATCHED and generation.shard in self.held:
+                self.tracked[generation.pk] = _Tracked(generation, _monotonic_at(generation.next_poll_at))
+            return
+        self.counts["polled"] += 1
+        next_poll = polling.apply_poll(generation, result)
+        if next_poll is None or generation.status not in (S.QUEUED, *Generation.AT_UPSTREAM):
+            self.tracked.pop(generation.pk, None)
+        elif generation.pk in self.tracked:
+            self.tracked[generation.pk].due = _monotonic_at(next_poll)
+
+    def _drain(self, *, timeout: float) -> None:
+        """On the way out, record the sends already on the wire (their answers end the crash window)."""
+        deadline = time.monotonic() + timeout
+        while self.inflight and time.monotonic() < deadline:
+            self.wait_and_finish(timeout=max(0.01, deadline - time.monotonic()))
+
+    # --- mirroring ----------------------------------------------------------------------
+
+    def mirror(self, generation_id: Any) -> None:
+        """Called (through ``queue.enqueue_mirror``) for jobs that reached ``mirroring`` in this thread."""
+        self.mirrors = {f: pk for f, pk in self.mirrors.items() if not f.done()}
+        self.mirrors[self.mirror_pool.submit(_mirror_in_thread, generation_id)] = generation_id
+
+
+def _mirror_in_thread(generation_id: Any) -> bool:
+    try:
+        return mirroring.mirror_generation(generation_id)
+    except Exception:
+        logger.exception("generation %s: mirroring failed unexpectedly", generation_id)
+        return False
+    finally:
+        connections.close_all()  # this thread's own connection; the next job opens a fresh one
+
+
+# --- hosting: one engine per cluster, in a background thread of a worker ------------------
+
+_host_lock = threading.Lock()
+_host: tuple[int, threading.Thread] | None = None
+
+
+def start_in_this_process() -> None:
+    """Start the standby thread of this worker process (idempotent): it becomes the cluster's engine when none runs."""
+    global _host
+    with _host_lock:
+        if _host is not None and _host[0] == os.getpid() and _host[1].is_alive():
+            return
+        thread = threading.Thread(target=_standby, name="gmi-engine", daemon=True)
+        _host = (os.getpid(), thread)
+        thread.start()
+
+
+def _standby() -> None:
+    cluster = shards.cluster_id()
+    time.sleep(random.uniform(0, 0.5))  # workers spawned together do not all start an engine at once
+    while True:
+        try:
+            if not shards.cluster_has_engine(cluster):
+                Engine(cluster=cluster).run()
+        except Exception:
+            logger.exception("engine ended with an error; a standby takes over")
+        finally:
+            connections.close_all()
+        time.sleep(STANDBY_EVERY + random.uniform(0, 1))

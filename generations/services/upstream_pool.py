@@ -1,0 +1,71 @@
+"""A bounded pool of threads for upstream calls, one per process, so N calls cost N × latency / concurrency.
+
+The threads only talk to GMI; they never touch the database. Results come back as
+futures to the thread that submitted them, which applies them to the rows: one
+database connection per engine, whatever the concurrency. The threads are daemons:
+a worker process that django-q2 stops or recycles is never held up by a slow call
+(anything in flight is then redone from the row, which is the truth).
+"""
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import threading
+from concurrent.futures import Future
+from typing import Any, Callable
+
+from ..conf import app_settings
+
+logger = logging.getLogger("generations.upstream")
+
+_STOP = object()
+
+
+class UpstreamPool:
+    def __init__(self, size: int) -> None:
+        self.size = max(1, int(size))
+        self._work: queue.SimpleQueue = queue.SimpleQueue()
+        self._threads = [
+            threading.Thread(target=self._run, name=f"gmi-upstream-{i}", daemon=True) for i in range(self.size)
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def submit(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Future:
+        future: Future = Future()
+        self._work.put((future, fn, args, kwargs))
+        return future
+
+    def close(self) -> None:
+        for _ in self._threads:
+            self._work.put(_STOP)
+
+    def _run(self) -> None:
+        while True:
+            item = self._work.get()
+            if item is _STOP:
+                return
+            future, fn, args, kwargs = item
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(fn(*args, **kwargs))
+            except BaseException as exc:  # handed to the submitter, who decides
+                future.set_exception(exc)
+
+
+_lock = threading.Lock()
+_pool: tuple[int, int, UpstreamPool] | None = None
+
+
+def get_pool() -> UpstreamPool:
+    """This process's pool, sized by ``UPSTREAM_CONCURRENCY`` (rebuilt if the setting or the process changes)."""
+    global _pool
+    size = max(1, int(app_settings.UPSTREAM_CONCURRENCY))
+    with _lock:
+        if _pool is None or _pool[0] != os.getpid() or _pool[1] != size:
+            if _pool is not None and _pool[0] == os.getpid():
+                _pool[2].close()
+            _pool = (os.getpid(), size, UpstreamPool(size))
+        return _pool[2]
