@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from generations import queue
-from generations.models import SHARDS, Generation, PollerSlot, UserProfile
+from generations.models import SHARDS, DispatchLock, Generation, PollerSlot, UserProfile
 from generations.services import dispatching, polling, shards, submissions
 from generations.services.engine import Engine
 from tests.conftest import override_generations
@@ -112,6 +112,8 @@ def test_a_burst_of_submissions_asks_for_one_dispatch_task(catalogue, monkeypatc
 
 
 def test_claiming_a_batch_costs_the_same_queries_for_5_and_for_50_users(catalogue, no_auto_dispatch):
+    DispatchLock.objects.get_or_create(name="dispatch")
+
     def queries_for(users: int) -> int:
         Generation.objects.all().delete()
         for _ in range(users):
