@@ -24,8 +24,9 @@ def _has(user: Any, action: str, model: type[Model]) -> bool:
     # is_staff first: members never pay the permission queries, and non-staff get no power the admin refuses.
     if user is None or not getattr(user, "is_active", False) or not getattr(user, "is_staff", False):
         return False
+    has_perm = getattr(user, "has_perm", None)  # a host's user model may lack PermissionsMixin: no powers then
     opts = model._meta
-    return bool(user.has_perm(f"{opts.app_label}.{get_permission_codename(action, opts)}"))
+    return has_perm is not None and bool(has_perm(f"{opts.app_label}.{get_permission_codename(action, opts)}"))
 
 
 def _may_view(user: Any, model: type[Model]) -> bool:
