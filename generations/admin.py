@@ -34,7 +34,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import Truncator
 
-from . import admin_views
+from . import admin_views, permissions
 from .charts import STATUS_COLORS
 from .exceptions import GenerationError
 from .models import (
@@ -1061,7 +1061,11 @@ class FlagAdmin(ReadOnlyAdmin):
 
     # Revoking and resolving are not "changing" in these read-only admins: they have their own permission.
     def has_resolve_permission(self, request) -> bool:
-        return request.user.has_perm(f"{self.opts.app_label}.change_flag")
+        return permissions.can_review_flags(request.user)
+
+    def has_moderate_permission(self, request) -> bool:
+        # Approving from the flag queue is a moderation decision on the generation, not only a flag review.
+        return permissions.can_review_flags(request.user) and permissions.can_moderate_generations(request.user)
 
     @admin.action(description="Resolve selected flags (keep the videos as they are)", permissions=["resolve"])
     def resolve_flags(self, request, queryset):
@@ -1074,7 +1078,7 @@ class FlagAdmin(ReadOnlyAdmin):
         report = run_each(queryset, resolve, label=lambda f: f"#{f.pk}")
         tell(self, request, report, did="Resolved", noun=("flag", "flags"))
 
-    @admin.action(description="Approve the flagged videos (resolves their flags)", permissions=["resolve"])
+    @admin.action(description="Approve the flagged videos (resolves their flags)", permissions=["moderate"])
     def approve_flagged(self, request, queryset):
         generations = Generation.objects.filter(pk__in=queryset.values("generation")).order_by("created_at")
         report = run_each(generations, _approve(request.user), label=short_id)

@@ -6,6 +6,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 
+from . import permissions
 from .conf import app_settings
 from .models import Generation, Membership, Team, VideoModel
 
@@ -27,9 +28,10 @@ def team_ids_of(user: Any) -> list[int]:
 
 def visible_generations(user: Any, *, include_all_for_staff: bool = False) -> QuerySet[Generation]:
     """Everything ``user`` may open: their own (also when removed by moderation, to see why)
-    and their teams' shared videos that moderation allows. Staff may be given everything."""
+    and their teams' shared videos that moderation allows. ``include_all_for_staff`` gives
+    everything to staff allowed to view any generation (``permissions``), and only to them."""
     base = Generation.objects.filter(deleted_at__isnull=True)
-    if include_all_for_staff and getattr(user, "is_staff", False):
+    if include_all_for_staff and permissions.can_view_any_generation(user):
         return base
     if not getattr(user, "is_authenticated", False):
         return base.none()
@@ -82,8 +84,8 @@ def teams_of(user: Any) -> QuerySet[Team]:
 
 
 def may_cancel(user: Any, generation: Generation) -> bool:
-    """The owner, and staff (who run the queue)."""
-    return generation.owner_id == getattr(user, "pk", None) or getattr(user, "is_staff", False)
+    """The owner, and staff allowed to cancel others' jobs (they run the queue)."""
+    return generation.owner_id == getattr(user, "pk", None) or permissions.can_cancel_any_generation(user)
 
 
 def may_delete(user: Any, generation: Generation) -> bool:
@@ -93,4 +95,4 @@ def may_delete(user: Any, generation: Generation) -> bool:
 
 def shows_files(user: Any, generation: Generation) -> bool:
     """Whether the video and thumbnail may be served to ``user`` (already allowed to see the row)."""
-    return generation.has_video and (not generation.is_removed or getattr(user, "is_staff", False))
+    return generation.has_video and (not generation.is_removed or permissions.can_view_any_generation(user))

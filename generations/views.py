@@ -15,7 +15,7 @@ from django.utils import formats, timezone
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import charts, reports, selectors
+from . import charts, permissions, reports, selectors
 from .conf import app_settings
 from .context_processors import forget_member_state, member_state, page_context
 from .exceptions import (
@@ -341,7 +341,7 @@ def detail(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
     ] if isinstance(generation.payload, dict) else []
     positions = dispatching.queue_positions([generation])
     is_owner = generation.owner_id == request.user.pk
-    staff = request.user.is_staff
+    sees_removed = permissions.can_view_any_generation(request.user)
     shows_video = selectors.shows_files(request.user, generation)
     return render_page(request, "generations/detail.html", {
         "generation": generation,
@@ -350,11 +350,13 @@ def detail(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
         "queue_position": positions.get(generation.pk),
         "is_owner": is_owner,
         "shows_video": shows_video,
-        "removed_for_owner": generation.is_removed and is_owner and not staff,
+        "removed_for_owner": generation.is_removed and is_owner and not sees_removed,
         "can_cancel": selectors.may_cancel(request.user, generation) and generation.status in (
             Generation.Status.QUEUED, *Generation.AT_UPSTREAM),
         "can_delete": selectors.may_delete(request.user, generation),
-        "can_flag": not is_owner and not staff and generation.visibility == Generation.Visibility.TEAM,
+        # Moderators decide instead of reporting; any other viewer of a team video may report it.
+        "can_flag": not is_owner and not permissions.can_moderate_generations(request.user)
+        and generation.visibility == Generation.Visibility.TEAM,
         "already_flagged": generation.flags.filter(reporter=request.user, resolved_at__isnull=True).exists(),
         "flag_form": FlagForm(),
         "video_url": api_url("generation-video", generation.pk) if shows_video else "",
@@ -549,7 +551,7 @@ def _team_or_404(request: HttpRequest, slug: str) -> tuple[Team, Membership | No
     if team is None:
         raise Http404("No such team.")
     membership = teams.membership_of(request.user, team)
-    if membership is None and not request.user.is_staff:
+    if membership is None and not permissions.can_view_any_team(request.user):
         raise Http404("No such team.")
     return team, membership
 

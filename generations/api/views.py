@@ -14,7 +14,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .. import selectors
+from .. import permissions, selectors
 from ..models import Generation, Membership, Team
 from ..services import moderation, quotas, submissions, teams, uploads
 from ..services.dispatching import queue_positions
@@ -296,8 +296,8 @@ class ModerateView(ApiView):
     @extend_schema(request=s.ModerateInputSerializer, responses={200: s.GenerationSerializer, **WRITE_ERRORS},
                    tags=["moderation"])
     def post(self, request, pk):
-        if not request.user.is_staff:
-            raise Http404  # the endpoint's existence is not disclosed to members
+        if not permissions.can_moderate_generations(request.user):
+            raise Http404  # the endpoint's existence is not disclosed to those who may not moderate
         generation = self.visible_generation(pk)
         data = s.ModerateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)

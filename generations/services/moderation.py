@@ -8,8 +8,9 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from .. import permissions
 from ..conf import app_settings
-from ..exceptions import InvalidTransition, PromptBlocked
+from ..exceptions import InvalidTransition, NotAllowed, PromptBlocked
 from ..models import BlockedTerm, Flag, Generation, ModerationDecision
 from .lifecycle import record_event
 
@@ -111,7 +112,12 @@ def flag_generation(*, generation: Generation, user: Any, reason: str) -> Flag:
 
 @transaction.atomic
 def moderate_generation(*, generation: Generation, moderator: Any, decision: str, reason: str = "") -> ModerationDecision:
-    """Approve or reject. Rejected videos vanish for everyone but staff; the owner sees why."""
+    """Approve or reject. Rejected videos vanish for everyone but staff; the owner sees why.
+
+    ``moderator`` must hold the moderation permission (``permissions.can_moderate_generations``).
+    """
+    if not permissions.can_moderate_generations(moderator):
+        raise NotAllowed("Only moderators can approve or reject videos.")
     if decision not in ModerationDecision.Decision.values:
         raise InvalidTransition("Decision must be 'approve' or 'reject'.")
     if decision == ModerationDecision.Decision.REJECT and not (reason or "").strip():
@@ -138,7 +144,10 @@ def resolve_flag(*, flag: Flag, moderator: Any) -> bool:
     """Close one flag without a moderation decision (the video stays as it is).
 
     A conditional update, so two moderators resolving at once record one resolution.
+    ``moderator`` must be allowed to review flags (``permissions.can_review_flags``).
     """
+    if not permissions.can_review_flags(moderator):
+        raise NotAllowed("Only moderators can resolve flags.")
     closed = Flag.objects.filter(pk=flag.pk, resolved_at__isnull=True).update(
         resolved_at=timezone.now(), resolved_by=moderator
     )

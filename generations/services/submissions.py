@@ -10,7 +10,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from .. import queue, signals
+from .. import queue, selectors, signals
 from ..conf import app_settings
 from ..exceptions import (
     IdempotencyConflict,
@@ -160,16 +160,22 @@ def _after_submit(generation: Generation) -> None:
 
 
 def cancel_generation(*, generation: Generation, actor: Any = None) -> Generation:
-    """Cancel a job that has not ended. Best effort upstream; usage is refunded at once."""
+    """Cancel a job that has not ended. Best effort upstream; usage is refunded at once.
+
+    ``actor`` (None: the system) must be the owner or staff allowed to cancel others' jobs
+    (``selectors.may_cancel``); anyone else gets ``NotFound``, as the edges answer.
+    """
     from .dispatching import cancel_upstream
 
+    if actor is not None and not selectors.may_cancel(actor, generation):
+        raise NotFound("No such generation.")
+    by_owner = actor is None or actor.pk == generation.owner_id
     for _ in range(3):  # the status may move under us (dispatched -> processing); try again
         generation.refresh_from_db()
         if generation.status not in (Generation.Status.QUEUED, *Generation.AT_UPSTREAM):
             raise InvalidTransition(f"A {generation.get_status_display().lower()} generation cannot be cancelled.")
         if transition(generation, Generation.Status.CANCELLED, actor=actor, note="Cancelled",
-                      error="Cancelled by " + ("staff" if actor is not None and actor != generation.owner and
-                                               getattr(actor, "is_staff", False) else "its owner")):
+                      error="Cancelled by its owner" if by_owner else "Cancelled by staff"):
             if generation.upstream_request_id:
                 transaction.on_commit(lambda: cancel_upstream(generation))
             return generation

@@ -13,6 +13,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from .. import selectors
 from ..conf import app_settings
 from ..context_processors import member_state, page_context
 
@@ -91,6 +92,12 @@ def generations_app_header(context: template.Context) -> dict[str, Any]:
         own = page_context()["generations_own_base"]
     user = context.get("user") or getattr(context.get("request"), "user", None)
     return {"show": not own, "active": context.get("generations_nav_active", ""), "user": user}
+
+
+@register.filter
+def files_shown_to(generation: Any, user: Any) -> bool:
+    """``{% if generation|files_shown_to:user %}``: may its video and thumbnail be shown (``selectors.shows_files``)."""
+    return selectors.shows_files(user, generation)
 
 
 @register.filter

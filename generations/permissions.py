@@ -1,0 +1,58 @@
+"""Site staff's powers outside the admin, granted by the same model permissions the admin asks for.
+
+Every edge that gives staff more than a member (selectors, API, pages, templates, services)
+asks one of these predicates, so a staff account the admin refuses is refused everywhere.
+They mirror Django's admin exactly:
+
+- the admin lets in only active staff (``AdminSite.has_permission``), so a permission held by
+  a non-staff account grants nothing here either;
+- a model's "view" screens open with its view *or* change permission
+  (``ModelAdmin.has_view_permission``), so reading follows the same pair;
+- superusers hold every permission and inactive accounts none: ``user.has_perm`` says so.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_permission_codename
+from django.db.models import Model
+
+from .models import Flag, Generation, Team
+
+
+def _has(user: Any, action: str, model: type[Model]) -> bool:
+    # is_staff first: members never pay the permission queries, and non-staff get no power the admin refuses.
+    if user is None or not getattr(user, "is_active", False) or not getattr(user, "is_staff", False):
+        return False
+    has_perm = getattr(user, "has_perm", None)  # a host's user model may lack PermissionsMixin: no powers then
+    opts = model._meta
+    return has_perm is not None and bool(has_perm(f"{opts.app_label}.{get_permission_codename(action, opts)}"))
+
+
+def _may_view(user: Any, model: type[Model]) -> bool:
+    return _has(user, "view", model) or _has(user, "change", model)
+
+
+def can_view_any_generation(user: Any) -> bool:
+    """Open anyone's generation, private or removed by moderation, with its video and thumbnail."""
+    return _may_view(user, Generation)
+
+
+def can_moderate_generations(user: Any) -> bool:
+    """Approve or reject any generation (admin, API), as the admin's change permission allows."""
+    return _has(user, "change", Generation)
+
+
+def can_cancel_any_generation(user: Any) -> bool:
+    """Cancel someone else's job that has not ended (staff run the queue)."""
+    return _has(user, "change", Generation)
+
+
+def can_review_flags(user: Any) -> bool:
+    """Close members' reports in the review queue."""
+    return _has(user, "change", Flag)
+
+
+def can_view_any_team(user: Any) -> bool:
+    """Open the page of a team one is not a member of (members, pools, usage)."""
+    return _may_view(user, Team)
