@@ -384,3 +384,33 @@ def test_teams_with_the_same_name_created_at_once_get_distinct_slugs():
     results = run_concurrently(6, lambda i: create_team(user=users[i], name="Night Shift"))
     slugs = sorted(team.slug for team in results)
     assert len(set(slugs)) == 6 and slugs[0] == "night-shift", results
+
+
+@pytest.mark.timeout(20)
+@pytest.mark.parametrize("path", ["/generations/", "/generations/quote/"])
+def test_a_two_megabyte_prompt_is_refused_at_its_field_before_it_is_read(api_client, member, veo, path):
+    from generations.services import moderation
+
+    moderation.add_blocked_terms(terms=[f"blocked {n}" for n in range(500)])
+    response = api_client.post(f"{API}{path}", {"model": "Veo3", "payload": {"prompt": "calm sea " * 233_000}},
+                               format="json")
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "invalid_payload" and body["detail"]
+    assert body["errors"]["payload"]["prompt"] == ["Must be at most 5000 characters (it has 2096999)."]
+    assert Generation.objects.count() == 0
+
+
+def test_many_short_texts_are_refused_as_a_whole_with_the_payload_cap(api_client, member, veo):
+    from tests.conftest import override_generations
+
+    with override_generations(MAX_PROMPT_CHARS=100, MAX_PAYLOAD_CHARS=300):
+        fits = api_client.post(f"{API}/generations/quote/", {"model": "Veo3", "payload": {"prompt": "x" * 100}},
+                               format="json")
+        assert fits.status_code == 200
+        response = api_client.post(f"{API}/generations/quote/", {"model": "Veo3", "payload": {
+            "prompt": "x" * 100, "negativePrompt": "y" * 100, "seed": ["z" * 90, "z" * 90]}}, format="json")
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "invalid_payload"
+    assert "the most is 300" in body["errors"]["payload"]["non_field_errors"][0]
