@@ -93,6 +93,18 @@ def generations_app_header(context: template.Context) -> dict[str, Any]:
     return {"show": not own, "active": context.get("generations_nav_active", ""), "user": user}
 
 
+@register.inclusion_tag("generations/_notices.html", takes_context=True)
+def generations_notices(context: template.Context) -> dict[str, Any]:
+    """Above every page: the account still waits for approval; teams someone added the member to."""
+    request = context.get("request")
+    state = member_state(request) if request is not None else None
+    return {
+        "request": request,
+        "awaiting_approval": state.awaiting_approval if state else False,
+        "unopened": state.unopened if state else [],
+    }
+
+
 @register.filter
 def markdown_html(text: Any) -> SafeString:
     """Markdown (a model's description, written upstream) as sanitised HTML."""
