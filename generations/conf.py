@@ -47,11 +47,18 @@ DEFAULTS: dict[str, Any] = {
     "DEFAULT_TEAM_LIMITS": {"monthly_video_seconds": None, "monthly_credits": None},
     # Seconds counted for a model whose parameters name no duration (so the video quota still applies).
     "DEFAULT_VIDEO_SECONDS": 5,
+    # Text a submission may carry: checked before anything else reads it (blocked terms, GMI)
+    "MAX_PROMPT_CHARS": 5000,  # the longest text in any one payload field
+    "MAX_PAYLOAD_CHARS": 20000,  # the whole payload, as compact JSON
     # Moderation: "post" (visible at once) or "pre" (visible after approval)
     "MODERATION": "post",
     # Accounts: "open", "approval" (new accounts wait for staff) or "invite"
     "SIGNUP": "open",
     "INVITATION_DAYS": 14,  # an unused invitation link stops working after this
+    # Per-account caps; None is unlimited
+    "MAX_TEAMS_PER_USER": 20,  # teams a user owns
+    "MAX_TOKENS_PER_USER": 20,  # API tokens not revoked
+    "MAX_PENDING_INVITATIONS_PER_TEAM": 50,  # invitation links not used and not expired
     # Embedding
     "BASE_TEMPLATE": "generations/base.html",
     "SUBMIT_POLICY": "generations.policies.SubmitPolicy",

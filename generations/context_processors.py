@@ -11,20 +11,28 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.messages import get_messages
+from django.db.models import F
 from django.http import HttpRequest
 
 from .conf import app_settings
-from .models import Team, UserProfile
+from .models import Team
+from .policies import awaiting_approval
 
 _CACHE_ATTR = "_generations_member_state"
 
 
 @dataclass
 class MemberState:
-    """The signed-in member's teams and the team they work in; read once per request."""
+    """The signed-in member's teams and the team they work in; read once per request.
+
+    ``unopened`` are the teams someone else added them to that they have not opened
+    yet (each with ``my_membership_id`` for the "Leave" button).
+    """
 
     teams: list[Team] = field(default_factory=list)
     current_team: Team | None = None
+    unopened: list[Team] = field(default_factory=list)
+    awaiting_approval: bool = False
 
     def team(self, slug: str | None) -> Team | None:
         return next((t for t in self.teams if t.slug == slug), None) if slug else None
@@ -39,10 +47,14 @@ def member_state(request: HttpRequest) -> MemberState:
     if user is not None and user.is_authenticated:
         from . import selectors
 
-        state.teams = list(selectors.teams_of(user))
-        profile = UserProfile.objects.filter(user=user).only("current_team_id").first()
+        # The member's own membership row rides along on the same join: no extra query.
+        state.teams = list(selectors.teams_of(user).annotate(
+            my_membership_id=F("memberships__id"), my_seen_at=F("memberships__seen_at")))
+        state.unopened = [t for t in state.teams if t.my_seen_at is None]
+        profile = getattr(user, "gmi_profile", None)
         current_id = profile.current_team_id if profile is not None else None
         state.current_team = next((t for t in state.teams if t.pk == current_id), None)
+        state.awaiting_approval = awaiting_approval(user)
     setattr(request, _CACHE_ATTR, state)
     return state
 

@@ -87,6 +87,26 @@ class NotAllowed(GenerationError):
     default_message = "You may not do this."
 
 
+class AccountPending(NotAllowed):
+    """The account exists but waits for staff approval (``GENERATIONS["SIGNUP"] = "approval"``)."""
+
+    code = "account_pending"
+    default_message = ("Your account is waiting for approval by the site staff. "
+                       "You can do this once they have approved it.")
+
+
+class LimitReached(GenerationError):
+    """A per-account cap (teams, tokens, invitations) is used up; ``limit`` names the setting."""
+
+    code = "limit_reached"
+    status_code = 409
+    default_message = "You have reached the limit for this."
+
+    def __init__(self, message: str | None = None, *, limit: str = "") -> None:
+        self.limit = limit
+        super().__init__(message)
+
+
 class InvalidTransition(GenerationError):
     code = "invalid_state"
     status_code = 409

@@ -8,10 +8,36 @@ from typing import Any
 from django.utils.module_loading import import_string
 
 from .conf import app_settings
-from .exceptions import NotAllowed
+from .exceptions import AccountPending, LimitReached, NotAllowed
 
 USER_LIMITS = ("daily_jobs", "concurrent_jobs", "monthly_video_seconds", "monthly_credits")
 TEAM_LIMITS = ("monthly_video_seconds", "monthly_credits")
+
+
+def awaiting_approval(user: Any) -> bool:
+    """Whether ``user`` signed up under ``approval`` and staff have not approved them yet.
+
+    Users made before the app was installed have no profile and count as approved.
+    """
+    profile = getattr(user, "gmi_profile", None)
+    return profile is not None and not profile.approved
+
+
+def require_approved_account(user: Any) -> None:
+    """Refuse anything that spends the site's resources or reaches other people until staff approve.
+
+    Submitting, uploading to GMI, API tokens, teams, adding members and invitations all
+    ask this one rule; logging in and looking around do not.
+    """
+    if awaiting_approval(user):
+        raise AccountPending()
+
+
+def require_below_limit(*, setting: str, used: int, message: str) -> None:
+    """Refuse one more of something when ``used`` already reaches ``GENERATIONS[setting]`` (None: no cap)."""
+    cap = getattr(app_settings, setting)
+    if cap is not None and used >= int(cap):
+        raise LimitReached(message.format(cap=cap), limit=setting)
 
 
 class SubmitPolicy:
@@ -21,9 +47,7 @@ class SubmitPolicy:
         """Raise ``NotAllowed`` to refuse. ``team`` membership is checked by the service."""
         if not user.is_active:
             raise NotAllowed("Your account is inactive.")
-        profile = getattr(user, "gmi_profile", None)
-        if profile is not None and not profile.approved:
-            raise NotAllowed("Your account is waiting for approval by the site staff.")
+        require_approved_account(user)
 
 
 class QuotaPolicy:

@@ -23,6 +23,7 @@ from .exceptions import (
     IdempotencyConflict,
     InvalidInput,
     InvalidTransition,
+    NotAllowed,
     PayloadInvalid,
     QuotaExceeded,
     UploadRejected,
@@ -97,11 +98,16 @@ def gallery(request: HttpRequest) -> HttpResponse:
         team = state.team(request.GET["team"])
         if team is None:
             raise Http404("No such team.")
+        # Choosing the team's own tab is opening it.
+        if team in state.unopened and teams.open_team(user=request.user, team=team):
+            forget_member_state(request)
+            state = member_state(request)
     if tab == "team" and not state.teams:
         generations = Generation.objects.none()
     else:
-        generations = selectors.gallery(request.user, tab=tab, team=team, status=filters["status"],
-                                        model=filters["model"], q=filters["q"])
+        generations = teams.hide_unopened_teams(
+            selectors.gallery(request.user, tab=tab, team=team, status=filters["status"],
+                              model=filters["model"], q=filters["q"]), user=request.user)
     page = Paginator(generations, app_settings.PAGE_SIZE).get_page(request.GET.get("page"))
     items = list(page.object_list)
     positions = dispatching.queue_positions(items)
@@ -246,7 +252,7 @@ def _with_uploads(request: HttpRequest, param_form: ParameterForm, payload: dict
     for name, files in param_form.uploads(request.FILES).items():
         try:
             urls = [uploads.upload_reference(user=request.user, uploaded_file=f).public_url for f in files]
-        except (UploadRejected, UpstreamFailure) as exc:
+        except (UploadRejected, UpstreamFailure, NotAllowed) as exc:
             param_form.add_error(name, exc.message)
             return False
         if param_form.by_name[name].multiple:
@@ -482,9 +488,13 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = TokenCreateForm(request.POST)
         if form.is_valid():
-            token, key = tokens.create_token(user=request.user, name=form.cleaned_data["name"])
-            request.session["gmi_new_token"] = {"id": token.pk, "key": key}
-            return redirect("generations:tokens")
+            try:
+                token, key = tokens.create_token(user=request.user, name=form.cleaned_data["name"])
+            except GenerationError as exc:  # AccountPending, LimitReached
+                form.add_error(None, exc.message)
+            else:
+                request.session["gmi_new_token"] = {"id": token.pk, "key": key}
+                return redirect("generations:tokens")
     else:
         form = TokenCreateForm()
     shown = request.session.pop("gmi_new_token", None) if request.method == "GET" else None
@@ -561,6 +571,8 @@ def _team_or_404(request: HttpRequest, slug: str) -> tuple[Team, Membership | No
 def team_detail(request: HttpRequest, slug: str) -> HttpResponse:
     """Members and roles, invitations, the team's pools and its recent videos."""
     team, membership = _team_or_404(request, slug)
+    if membership is not None and membership.seen_at is None and teams.open_team(user=request.user, team=team):
+        forget_member_state(request)
     can_manage = membership is not None and membership.can_manage
     recent = list(selectors.gallery(request.user, tab="team", team=team)[:8]) if membership else []
     invitations = []

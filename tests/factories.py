@@ -26,6 +26,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = get_user_model()
         django_get_or_create = ("username",)
+        skip_postgeneration_save = True  # the only post-generation step (a profile) saves itself
 
     username = factory.Sequence(lambda n: f"member{n}")
     email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
@@ -33,6 +34,9 @@ class UserFactory(factory.django.DjangoModelFactory):
 
     class Params:
         staff = factory.Trait(is_staff=True, is_superuser=True)
+        # Signed up under GENERATIONS["SIGNUP"] = "approval"; staff have not approved yet.
+        awaiting_approval = factory.Trait(profile=factory.RelatedFactory(
+            "tests.factories.ProfileFactory", factory_related_name="user", approved=False))
 
 
 class ProfileFactory(factory.django.DjangoModelFactory):
@@ -58,6 +62,11 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     team = factory.SubFactory(TeamFactory)
     user = factory.SubFactory(UserFactory)
     role = Membership.Role.MEMBER
+    seen_at = factory.LazyFunction(timezone.now)
+
+    class Params:
+        # Added by someone else and not opened yet.
+        unopened = factory.Trait(seen_at=None)
 
 
 class VideoModelFactory(factory.django.DjangoModelFactory):

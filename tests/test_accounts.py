@@ -266,3 +266,57 @@ def test_new_user_in_open_mode_gets_an_invitation_only_once(client, invitation):
     client.post(reverse("signup"), {**NEW_ACCOUNT, "invitation": invitation.token})
 
     assert TeamInvitation.objects.get(pk=invitation.pk).accepted_at is not None
+
+
+# --------------------------------------------------------------------------- waiting for approval
+
+
+def _png_upload():
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile("tiny.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, content_type="image/png")
+
+
+@pytest.mark.parametrize("action", ["token", "team", "add_member", "invite", "upload"])
+def test_an_account_waiting_for_approval_may_not_spend_or_reach_others(db, action):
+    from generations.exceptions import AccountPending
+    from generations.models import ApiToken, Team, Upload
+    from generations.services import tokens, uploads
+
+    waiting = UserFactory(awaiting_approval=True)
+    team = TeamFactory()
+    MembershipFactory(team=team, user=waiting, role=Membership.Role.ADMIN)  # e.g. through an invitation
+    someone = UserFactory()
+    calls = {
+        "token": lambda: tokens.create_token(user=waiting),
+        "team": lambda: teams.create_team(user=waiting, name="Mine"),
+        "add_member": lambda: teams.add_member(team=team, actor=waiting, username=someone.username),
+        "invite": lambda: teams.invite(team=team, actor=waiting),
+        "upload": lambda: uploads.upload_reference(user=waiting, uploaded_file=_png_upload()),
+    }
+    with pytest.raises(AccountPending) as refused:
+        calls[action]()
+    assert refused.value.code == "account_pending" and "approval" in refused.value.message
+    assert not ApiToken.objects.exists() and not Upload.objects.exists()
+    assert Team.objects.count() == 1 and team.memberships.count() == 1 and not TeamInvitation.objects.exists()
+
+
+def test_an_account_waiting_for_approval_logs_in_and_is_told_it_waits(client):
+    from generations.models import ApiToken, Team
+
+    with override_generations(SIGNUP="approval"):
+        client.post(reverse("signup"), NEW_ACCOUNT)
+    client.post(reverse("login"), {"username": "dora", "password": NEW_ACCOUNT["password1"]})
+    user = User.objects.get(username="dora")
+    assert _logged_in_user(client) == user
+
+    assert "Your account waits for approval" in client.get(reverse("generations:gallery")).content.decode()
+    tokens_page = client.post(reverse("generations:tokens"), {"name": "ci"})
+    teams_page = client.post(reverse("generations:teams"), {"name": "Dora's studio"})
+
+    assert tokens_page.status_code == 200 and "waiting for approval" in tokens_page.content.decode()
+    assert "waiting for approval" in teams_page.context["form"].errors["name"][0]
+    assert not ApiToken.objects.exists() and not Team.objects.exists()
+    accounts.approve_user(user=user)
+    assert "Your account waits for approval" not in client.get(reverse("generations:gallery")).content.decode()
+    assert client.post(reverse("generations:tokens"), {"name": "ci"}).status_code == 302

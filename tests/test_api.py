@@ -384,3 +384,89 @@ def test_teams_with_the_same_name_created_at_once_get_distinct_slugs():
     results = run_concurrently(6, lambda i: create_team(user=users[i], name="Night Shift"))
     slugs = sorted(team.slug for team in results)
     assert len(set(slugs)) == 6 and slugs[0] == "night-shift", results
+
+
+@pytest.mark.timeout(20)
+@pytest.mark.parametrize("path", ["/generations/", "/generations/quote/"])
+def test_a_two_megabyte_prompt_is_refused_at_its_field_before_it_is_read(api_client, member, veo, path):
+    from generations.services import moderation
+
+    moderation.add_blocked_terms(terms=[f"blocked {n}" for n in range(500)])
+    response = api_client.post(f"{API}{path}", {"model": "Veo3", "payload": {"prompt": "calm sea " * 233_000}},
+                               format="json")
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "invalid_payload" and body["detail"]
+    assert body["errors"]["payload"]["prompt"] == ["Must be at most 5000 characters (it has 2096999)."]
+    assert Generation.objects.count() == 0
+
+
+def test_many_short_texts_are_refused_as_a_whole_with_the_payload_cap(api_client, member, veo):
+    from tests.conftest import override_generations
+
+    with override_generations(MAX_PROMPT_CHARS=100, MAX_PAYLOAD_CHARS=300):
+        fits = api_client.post(f"{API}/generations/quote/", {"model": "Veo3", "payload": {"prompt": "x" * 100}},
+                               format="json")
+        assert fits.status_code == 200
+        response = api_client.post(f"{API}/generations/quote/", {"model": "Veo3", "payload": {
+            "prompt": "x" * 100, "negativePrompt": "y" * 100, "seed": ["z" * 90, "z" * 90]}}, format="json")
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "invalid_payload"
+    assert "the most is 300" in body["errors"]["payload"]["non_field_errors"][0]
+
+
+def test_an_account_waiting_for_approval_gets_account_pending_from_every_write(api_client, db):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    VideoModelFactory(id="Veo3")
+    waiting = UserFactory(awaiting_approval=True)
+    team = TeamFactory(slug="studio")
+    MembershipFactory(team=team, user=waiting, role="admin")
+    UserFactory(username="bob")
+    api_client.force_authenticate(waiting)
+    png = SimpleUploadedFile("a.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, content_type="image/png")
+
+    answers = [
+        api_client.post(f"{API}/teams/", {"name": "Mine"}, format="json"),
+        api_client.post(f"{API}/teams/studio/members/", {"username": "bob", "role": "member"}, format="json"),
+        api_client.post(f"{API}/uploads/", {"file": png}, format="multipart"),
+        api_client.post(f"{API}/generations/quote/", {"model": "Veo3", "payload": {"prompt": "x"}}, format="json"),
+        post_generation(api_client, {"model": "Veo3", "payload": {"prompt": "x"}}),
+    ]
+
+    for response in answers:
+        assert response.status_code == 403, response.json()
+        assert response.json()["code"] == "account_pending" and "approval" in response.json()["detail"]
+    assert team.memberships.count() == 1
+    assert api_client.get(f"{API}/teams/").status_code == 200  # looking around still works
+
+
+def test_team_creation_beyond_the_cap_is_refused_with_limit_reached(api_client, member):
+    from tests.conftest import override_generations
+
+    with override_generations(MAX_TEAMS_PER_USER=2):
+        assert api_client.post(f"{API}/teams/", {"name": "One"}, format="json").status_code == 201
+        assert api_client.post(f"{API}/teams/", {"name": "Two"}, format="json").status_code == 201
+        response = api_client.post(f"{API}/teams/", {"name": "Three"}, format="json")
+    assert response.status_code == 409
+    assert response.json()["code"] == "limit_reached" and "already own 2 teams" in response.json()["detail"]
+    assert member.gmi_memberships.count() == 2
+
+
+def test_tokens_beyond_the_cap_are_refused_until_one_is_revoked(db, client, user):
+    from generations.exceptions import LimitReached
+    from generations.models import ApiToken
+    from tests.conftest import override_generations
+
+    client.force_login(user)
+    with override_generations(MAX_TOKENS_PER_USER=2):
+        first, _ = tokens.create_token(user=user)
+        tokens.create_token(user=user)
+        with pytest.raises(LimitReached):
+            tokens.create_token(user=user)
+        page = client.post(reverse("generations:tokens"), {"name": "third"})
+        assert page.status_code == 200 and "You already have 2 API tokens" in page.content.decode()
+        tokens.revoke_token(token=first)
+        assert client.post(reverse("generations:tokens"), {"name": "third"}).status_code == 302
+    assert ApiToken.objects.filter(user=user, revoked_at__isnull=True).count() == 2

@@ -253,3 +253,11 @@ def test_quota_for_an_unknown_user_exits_non_zero_without_a_traceback(tmp_path):
     assert result.returncode == 1
     assert "There is no user 'ghost'." in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_token_for_an_account_waiting_for_approval_is_a_command_error(db):
+    UserFactory(username="newbie", awaiting_approval=True)
+
+    with pytest.raises(CommandError, match="waiting for approval"):
+        run("gmi_token", "newbie")
+    assert not ApiToken.objects.exists()

@@ -464,3 +464,11 @@ def test_a_parameter_the_form_cannot_build_falls_back_to_a_text_input():
     assert form.is_valid()
     assert form.payload() == {"mood": "calm", "prompt": "x"}
     assert 'type="text"' in str(form["mood"])
+
+
+def test_an_over_long_prompt_is_refused_next_to_the_prompt_field(member, sink):
+    response = member.post(reverse("generations:submit"), {**VALID_POST, "p-prompt": "a paper boat " * 1000})
+
+    assert response.status_code == 200
+    assert not Generation.objects.exists()
+    assert response.context["param_form"].errors["prompt"] == ["Must be at most 5000 characters (it has 12999)."]

@@ -129,3 +129,39 @@ def test_flagging_twice_keeps_one_open_report_and_the_owner_never_sees_who(db, c
     assert mate.username not in page and "Looks like a real logo" not in page
     client.force_login(mate)
     assert "You reported this video" in client.get(f"/generations/{generation.pk}/").content.decode()
+
+
+def _glued_runs_reference(words: list[str], target: str) -> bool:
+    """The definition, checked naively: some run of consecutive whole words glues into ``target``."""
+    return any("".join(words[i:j]) == target for i in range(len(words)) for j in range(i + 1, len(words) + 1))
+
+
+def test_matcher_agrees_with_the_definition_on_random_prompts(db):
+    import random
+
+    rng = random.Random(20240611)
+    terms = ["ab", "abc", "b ca", "cab", "aaa", "bc"]
+    moderation.add_blocked_terms(terms=terms)
+    for _ in range(400):
+        words = ["".join(rng.choice("abc") for _ in range(rng.randint(1, 3))) for _ in range(rng.randint(1, 6))]
+        expected = any(_glued_runs_reference(words, term.replace(" ", "")) for term in terms)
+        assert (moderation.blocked_term_in(" ".join(words)) is not None) is expected, words
+
+
+def test_five_thousand_word_prompt_is_matched_against_a_thousand_terms(db):
+    def name(n: int) -> str:  # letters only: digits would be read as look-alikes
+        return "".join("bcdfghjklm"[int(d)] for d in f"{n:03d}")
+
+    moderation.add_blocked_terms(terms=[f"forbidden {name(n)} thing" for n in range(1000)])
+    filler = " ".join(["harbour lights at dusk"] * 1250)  # 5,000 words
+    assert moderation.blocked_term_in(filler) is None
+    assert moderation.blocked_term_in(filler + " and a Forbidden MMM thing") == "forbidden mmm thing"
+    assert moderation.blocked_term_in(filler + " f o r b i d d e n-g-c-b thing") == "forbidden gcb thing"
+    assert moderation.blocked_term_in(filler + " forbidden gcb things") is None
+
+
+@pytest.mark.timeout(10)
+def test_two_hundred_thousand_words_with_the_term_at_the_end_are_checked_quickly(db):
+    moderation.add_blocked_terms(terms=["dragon", *(f"term{n}" for n in range(2000))])
+    words = ["d r a g"] * 50_000 + ["a"] * 50_000  # glued runs that almost match, all the way through
+    assert moderation.blocked_term_in(" ".join([*words, "d-r-a-g-o-n"])) == "dragon"

@@ -276,3 +276,86 @@ def test_invitation_links_can_be_withdrawn_and_expire(client, owner, team):
     with pytest.raises(InvalidTransition):
         team_service.accept_invitation(token=old.token, user=joiner)
     assert _membership(team, "late") is None
+
+
+# --------------------------------------------------------------------------- added without asking
+
+
+def test_someone_added_by_username_is_told_on_their_next_page_and_leaves_in_one_click(client, owner, team,
+                                                                                        other_user):
+    from generations.services import teams
+
+    added = teams.add_member(team=team, actor=owner, username=other_user.username)
+    assert added.seen_at is None
+
+    page = unescape(_as(client, other_user).get(reverse("generations:gallery")).content.decode())
+    assert "You were added to the team <strong>Studio</strong>" in page
+    assert f'href="{reverse("generations:team", args=["studio"])}"' in page and "Open team" in page
+    leave = reverse("generations:team-member-remove", args=["studio", added.pk])
+    assert f'action="{leave}"' in page
+
+    response = client.post(leave)
+
+    assert response.status_code == 302 and _membership(team, other_user.username) is None
+    assert "You were added to the team" not in client.get(reverse("generations:gallery")).content.decode()
+
+
+def test_a_team_you_were_added_to_fills_your_gallery_only_once_you_open_it(client, owner, team, other_user):
+    from generations.services import teams
+
+    GenerationFactory(owner=owner, team=team, visibility="team", succeeded=True, prompt="unwanted clip")
+    teams.add_member(team=team, actor=owner, username=other_user.username)
+    _as(client, other_user)
+    team_tab = reverse("generations:gallery") + "?tab=team"
+
+    assert "unwanted clip" not in client.get(team_tab).content.decode()
+    assert client.get("/api/v1/generations/").json()["count"] == 0
+
+    assert client.get(reverse("generations:team", args=["studio"])).status_code == 200
+
+    assert _membership(team, other_user.username).seen_at is not None
+    assert "unwanted clip" in client.get(team_tab).content.decode()
+    assert client.get("/api/v1/generations/").json()["count"] == 1
+    assert "You were added to the team" not in client.get(team_tab).content.decode()
+
+
+def test_reading_the_team_in_the_api_opens_it(client, owner, team, other_user):
+    from generations.services import teams
+
+    GenerationFactory(owner=owner, team=team, visibility="team", succeeded=True)
+    teams.add_member(team=team, actor=owner, username=other_user.username)
+    _as(client, other_user)
+    assert client.get("/api/v1/generations/", {"team": "studio"}).json()["count"] == 0
+
+    assert client.get("/api/v1/teams/studio/").status_code == 200
+
+    assert client.get("/api/v1/generations/", {"team": "studio"}).json()["count"] == 1
+
+
+def test_creators_and_people_who_accept_an_invitation_have_opened_their_team(client, user, other_user):
+    from generations.services import teams
+
+    team = teams.create_team(user=user, name="Ours")
+    invitation = teams.invite(team=team, actor=user)
+    teams.add_member(team=team, actor=user, username=other_user.username)
+
+    teams.accept_invitation(token=invitation.token, user=other_user)  # consent after being added
+
+    assert Membership.objects.filter(team=team, seen_at__isnull=True).count() == 0
+
+
+def test_open_invitation_links_beyond_the_cap_are_refused_until_one_is_revoked(client, owner, team):
+    from tests.conftest import override_generations
+
+    _as(client, owner)
+    invite = reverse("generations:team-invite", args=["studio"])
+    with override_generations(MAX_PENDING_INVITATIONS_PER_TEAM=2):
+        client.post(invite, {"role": "member"})
+        client.post(invite, {"role": "member"})
+        refused = client.post(invite, {"role": "member"}, follow=True)
+        assert "already has 2 open invitation links" in unescape(refused.content.decode())
+        assert TeamInvitation.objects.filter(team=team).count() == 2
+        first = TeamInvitation.objects.filter(team=team).first()
+        client.post(reverse("generations:team-invite-revoke", args=["studio", first.pk]))
+        client.post(invite, {"role": "member"})
+    assert TeamInvitation.objects.filter(team=team).count() == 2

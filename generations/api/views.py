@@ -100,7 +100,7 @@ class GenerationListView(ApiView):
     )
     def get(self, request):
         qs = selectors.filter_generations(
-            selectors.visible_generations(request.user),
+            teams.hide_unopened_teams(selectors.visible_generations(request.user), user=request.user),
             status=request.query_params.get("status", ""), model=request.query_params.get("model", ""),
             q=request.query_params.get("q", ""), team=request.query_params.get("team", ""),
         )
@@ -257,7 +257,9 @@ class TeamMixin:
 class TeamDetailView(TeamMixin, ApiView):
     @extend_schema(responses={200: s.TeamSerializer, **ERRORS}, tags=["teams"])
     def get(self, request, slug):
-        return Response(s.TeamSerializer(self.my_team(slug), context={"request": request}).data)
+        team = self.my_team(slug)
+        teams.open_team(user=request.user, team=team)  # reading the team is opening it, as on its page
+        return Response(s.TeamSerializer(team, context={"request": request}).data)
 
 
 class TeamMembersView(TeamMixin, ApiView):

@@ -24,6 +24,7 @@ __all__ = [
     "prompt_text",
     "read_parameters",
     "requested_seconds",
+    "size_errors",
     "validate_payload",
 ]
 
@@ -761,6 +762,32 @@ def validate_payload(params: Sequence[Parameter], payload: object) -> tuple[dict
         else:
             cleaned[param.name] = value
     return cleaned, errors
+
+
+def size_errors(payload: object, *, max_text: int, max_total: int) -> dict[str, list[str]]:
+    """Field errors for text longer than ``max_text`` characters, or a payload over ``max_total`` as JSON.
+
+    Cheap on any input (one pass, no per-character work in Python), so it can run
+    before anything that reads the text closely. Over-long keys are reported without
+    being echoed.
+    """
+    errors: dict[str, list[str]] = {}
+    if isinstance(payload, Mapping):
+        for key, value in payload.items():
+            name = str(key)
+            if len(name) > max_text:
+                errors.setdefault(NON_FIELD_ERRORS, []).append(
+                    f"A parameter name is {len(name)} characters long; use the model's parameter names.")
+                continue
+            longest = max((len(text) for text in _strings_in(value)), default=0)
+            if longest > max_text:
+                errors[name] = [f"Must be at most {max_text} characters (it has {longest})."]
+    if not errors:
+        total = len(json.dumps(payload, ensure_ascii=False, separators=(",", ":"), default=str))
+        if total > max_total:
+            errors[NON_FIELD_ERRORS] = [f"The parameters add up to {total} characters; the most is {max_total}. "
+                                        "Shorten the longest texts."]
+    return errors
 
 
 def _as_list(param: Parameter, value: Any) -> Any:

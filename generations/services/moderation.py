@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
+from itertools import accumulate
 from typing import Any
 
 from django.db import transaction
@@ -18,6 +20,22 @@ from .lifecycle import record_event
 _LOOKALIKES = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s",
                              "!": "i", "|": "i", "€": "e"})
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
+_ZERO_WIDTH = re.compile(r"[\u200b-\u200f\u2060\ufeff\u00ad]")
+# Trie key of the node where a term ends; never a character of normalized text.
+_TERM = ""
+
+
+def _fold(text: str) -> str:
+    """Case, accents and compatibility forms folded; zero-width characters gone (they split a word invisibly)."""
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    return _ZERO_WIDTH.sub("", text.casefold())
+
+
+def _words(folded: str, *, lookalikes: bool) -> list[str]:
+    if lookalikes:
+        folded = folded.translate(_LOOKALIKES)
+    return _NON_ALNUM.sub(" ", folded).split()
 
 
 def normalize_text(text: str, *, lookalikes: bool = True) -> str:
@@ -27,14 +45,43 @@ def normalize_text(text: str, *, lookalikes: bool = True) -> str:
     separators collapse to single spaces so "v.i.o" tricks need the term itself to
     be written that way to match.
     """
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    text = text.casefold()
-    if lookalikes:
-        text = text.translate(_LOOKALIKES)
-    # Zero-width characters split a word invisibly.
-    text = re.sub(r"[\u200b-\u200f\u2060\ufeff\u00ad]", "", text)
-    return " ".join(_NON_ALNUM.sub(" ", text).split())
+    return " ".join(_words(_fold(text), lookalikes=lookalikes))
+
+
+@lru_cache(maxsize=4)
+def _term_trie(terms: tuple[str, ...]) -> dict[str, Any]:
+    """The blocked terms, spaces removed, as a character trie; built once per set of terms."""
+    root: dict[str, Any] = {}
+    for term in terms:
+        target = term.replace(" ", "")
+        if not target:
+            continue
+        node = root
+        for char in target:
+            node = node.setdefault(char, {})
+        node.setdefault(_TERM, term)
+    return root
+
+
+def _first_term_in(trie: dict[str, Any], words: list[str]) -> str | None:
+    # The words glued together, walked through the trie from each word start: a term
+    # matches when its last character is also a word's last one. Each walk stops
+    # where the trie does, so the work is at most words x longest term (200
+    # characters), whatever the number of terms.
+    glued = "".join(words)
+    ends = set(accumulate(len(word) for word in words))
+    start = 0
+    for word in words:
+        node = trie
+        for position in range(start, len(glued)):
+            node = node.get(glued[position])
+            if node is None:
+                break
+            term = node.get(_TERM)
+            if term is not None and position + 1 in ends:
+                return term
+        start += len(word)
+    return None
 
 
 def blocked_term_in(text: str) -> str | None:
@@ -43,23 +90,22 @@ def blocked_term_in(text: str) -> str | None:
     A term matches whole words of the normalized text; it also matches when run of
     consecutive words glues together into it ("d r a g o n", "dra-gon"), but never
     inside a longer word ("snapdragon" does not contain the term "dragon").
+    The work grows linearly with the length of ``text`` (at most the longest term's
+    length per word) and does not grow with the number of terms.
     """
-    terms = list(BlockedTerm.objects.values_list("normalized", flat=True))
+    terms = tuple(BlockedTerm.objects.values_list("normalized", flat=True))
     if not terms:
         return None
+    trie = _term_trie(terms)
+    folded = _fold(text)
     # Both readings: "dr4g0n" needs look-alikes, "dragon!" must not turn "!" into "i".
-    readings = {tuple(normalize_text(text).split()), tuple(normalize_text(text, lookalikes=False).split())}
-    for term in terms:
-        target = term.replace(" ", "")
-        for words in readings:
-            for start in range(len(words)):
-                glued = ""
-                for word in words[start:]:
-                    glued += word
-                    if len(glued) >= len(target):
-                        break
-                if glued == target:
-                    return term
+    with_lookalikes = _words(folded, lookalikes=True)
+    plain = _words(folded, lookalikes=False)
+    readings = [with_lookalikes] if plain == with_lookalikes else [with_lookalikes, plain]
+    for words in readings:
+        term = _first_term_in(trie, words)
+        if term is not None:
+            return term
     return None
 
 

@@ -55,6 +55,11 @@ def prepare(*, user: Any, model_id: str, payload: Any, team: Team | str | None =
     model = _enabled_model(model_id)
     team_obj = _team_for(user, team)
     submit_policy().check_submit(user=user, model=model, team=team_obj)
+    # Size first: everything after it reads the text closely, and the quote endpoint is free to call.
+    errors = schema.size_errors(payload, max_text=int(app_settings.MAX_PROMPT_CHARS),
+                                max_total=int(app_settings.MAX_PAYLOAD_CHARS))
+    if errors:
+        raise PayloadInvalid(errors)
     params = schema.read_parameters(model.parameters)
     cleaned, errors = schema.validate_payload(params, payload)
     if errors:

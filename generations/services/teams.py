@@ -6,11 +6,13 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.text import slugify
 
 from ..exceptions import InvalidInput, InvalidTransition, NotAllowed, NotFound
-from ..models import Membership, Team, TeamInvitation
+from ..models import Generation, Membership, Team, TeamInvitation
+from ..policies import require_approved_account, require_below_limit
 
 Role = Membership.Role
 
@@ -28,10 +30,19 @@ def _require_manager(user: Any, team: Team) -> Membership:
 
 def create_team(*, user: Any, name: str) -> Team:
     """A new team with ``user`` as its owner. The slug is derived from the name and unique,
-    also when two teams of the same name are created at the same moment."""
+    also when two teams of the same name are created at the same moment.
+
+    Raises ``AccountPending`` while the account waits for approval and ``LimitReached``
+    when the user already owns ``MAX_TEAMS_PER_USER`` teams.
+    """
+    require_approved_account(user)
     name = (name or "").strip()
     if not name:
         raise InvalidInput({"name": ["Give the team a name."]})
+    require_below_limit(
+        setting="MAX_TEAMS_PER_USER", used=Membership.objects.filter(user=user, role=Role.OWNER).count(),
+        message="You already own {cap} teams: delete or hand over one before creating another.",
+    )
     base = slugify(name)[:120] or "team"
     taken = set(Team.objects.filter(slug__startswith=base).values_list("slug", flat=True))
     candidates = [base] + [f"{base}-{n}" for n in range(2, 10000)]
@@ -39,7 +50,7 @@ def create_team(*, user: Any, name: str) -> Team:
         try:
             with transaction.atomic():
                 team = Team.objects.create(name=name[:120], slug=slug)
-                Membership.objects.create(team=team, user=user, role=Role.OWNER)
+                Membership.objects.create(team=team, user=user, role=Role.OWNER, seen_at=timezone.now())
             return team
         except IntegrityError:
             continue  # someone took this slug a moment ago; try the next
@@ -50,7 +61,11 @@ def add_member(*, team: Team, actor: Any, username: str, role: str = Role.MEMBER
     """Owners and admins add an existing user as admin or member, or change a member's role.
 
     An owner's role is never changed here (ownership is handed over explicitly).
+    The person added has not opened the team yet: they are told on their next page,
+    may leave at once, and the team's videos stay out of their gallery until they
+    open it (``open_team``).
     """
+    require_approved_account(actor)
     _require_manager(actor, team)
     if role not in (Role.ADMIN, Role.MEMBER):
         raise InvalidInput({"role": ["Must be 'admin' or 'member'."]})
@@ -87,9 +102,16 @@ def remove_member(*, team: Team, actor: Any, username: str) -> None:
 
 
 def invite(*, team: Team, actor: Any, email: str = "", role: str = Role.MEMBER) -> TeamInvitation:
+    """An invitation link for ``team``; at most ``MAX_PENDING_INVITATIONS_PER_TEAM`` are open at once."""
+    require_approved_account(actor)
     _require_manager(actor, team)
     if role not in (Role.ADMIN, Role.MEMBER):
         raise InvalidInput({"role": ["Must be 'admin' or 'member'."]})
+    require_below_limit(
+        setting="MAX_PENDING_INVITATIONS_PER_TEAM",
+        used=TeamInvitation.objects.filter(open_invitations_q(), team=team).count(),
+        message="This team already has {cap} open invitation links: revoke unused ones first.",
+    )
     return TeamInvitation.objects.create(team=team, email=email.strip(), role=role,
                                          token=secrets.token_urlsafe(24), invited_by=actor)
 
@@ -119,8 +141,28 @@ def accept_invitation(*, token: str, user: Any) -> Membership:
     if invitation is None:
         raise InvalidTransition("This invitation is not valid any more: ask for a new link.")
     membership, _ = Membership.objects.get_or_create(team=invitation.team, user=user,
-                                                     defaults={"role": invitation.role})
+                                                     defaults={"role": invitation.role, "seen_at": timezone.now()})
+    # Accepting a link is consent, also for someone who had been added without asking.
+    open_team(user=user, team=invitation.team)
     invitation.accepted_at = timezone.now()
     invitation.accepted_by = user
     invitation.save(update_fields=["accepted_at", "accepted_by"])
     return membership
+
+
+def open_team(*, user: Any, team: Team) -> bool:
+    """Record that ``user`` opened (or accepted) a team they belong to; True the first time.
+
+    Conditional, so it costs one UPDATE that matches nothing once the team was opened.
+    """
+    return bool(Membership.objects.filter(team=team, user=user, seen_at__isnull=True).update(seen_at=timezone.now()))
+
+
+def hide_unopened_teams(generations: QuerySet[Generation], *, user: Any) -> QuerySet[Generation]:
+    """``generations`` without other people's videos in teams ``user`` was added to and has not opened.
+
+    Anyone can be added to a team by username; until they look at it, its videos must
+    not fill their gallery or their API list. A subquery, so no extra query is run.
+    """
+    unopened = Membership.objects.filter(user=user, seen_at__isnull=True).values("team_id")
+    return generations.exclude(Q(team_id__in=unopened) & ~Q(owner=user))

@@ -8,6 +8,7 @@ from typing import Any
 from django.utils import timezone
 
 from ..models import ApiToken
+from ..policies import require_approved_account, require_below_limit
 
 PREFIX = "gmi_"
 
@@ -17,7 +18,16 @@ def hash_key(key: str) -> str:
 
 
 def create_token(*, user: Any, name: str = "API token") -> tuple[ApiToken, str]:
-    """Return the token row and the key. The key is not stored and cannot be shown again."""
+    """Return the token row and the key. The key is not stored and cannot be shown again.
+
+    Raises ``AccountPending`` for accounts waiting for approval and ``LimitReached``
+    when the user already has ``MAX_TOKENS_PER_USER`` tokens that are not revoked.
+    """
+    require_approved_account(user)
+    require_below_limit(
+        setting="MAX_TOKENS_PER_USER", used=ApiToken.objects.filter(user=user, revoked_at__isnull=True).count(),
+        message="You already have {cap} API tokens: revoke one you no longer use first.",
+    )
     key = PREFIX + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(user=user, name=(name or "API token")[:100], prefix=key[:12],
                                     key_hash=hash_key(key))

@@ -11,6 +11,7 @@ from ..conf import app_settings
 from ..exceptions import UploadRejected, UpstreamFailure
 from ..gmi.errors import GMIError
 from ..models import Upload
+from ..policies import require_approved_account
 
 ALLOWED_TYPES = ("jpeg", "png", "mp4", "mp3", "wav")
 
@@ -19,8 +20,10 @@ def upload_reference(*, user: Any, uploaded_file: Any) -> Upload:
     """Verify an uploaded file by its bytes and forward it to GMI; return the stored record.
 
     The type comes from the content (magic bytes), never from the name or the
-    declared content type. Refused files raise ``UploadRejected`` and nothing is sent.
+    declared content type. Refused files raise ``UploadRejected`` and nothing is sent;
+    accounts waiting for approval get ``AccountPending`` (the upload uses the site's key).
     """
+    require_approved_account(user)
     caps = app_settings.UPLOAD_MAX_BYTES
     largest = max(caps.values())
     size = getattr(uploaded_file, "size", None)

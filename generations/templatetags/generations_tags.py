@@ -94,6 +94,18 @@ def generations_app_header(context: template.Context) -> dict[str, Any]:
     return {"show": not own, "active": context.get("generations_nav_active", ""), "user": user}
 
 
+@register.inclusion_tag("generations/_notices.html", takes_context=True)
+def generations_notices(context: template.Context) -> dict[str, Any]:
+    """Above every page: the account still waits for approval; teams someone added the member to."""
+    request = context.get("request")
+    state = member_state(request) if request is not None else None
+    return {
+        "request": request,
+        "awaiting_approval": state.awaiting_approval if state else False,
+        "unopened": state.unopened if state else [],
+    }
+
+
 @register.filter
 def files_shown_to(generation: Any, user: Any) -> bool:
     """``{% if generation|files_shown_to:user %}``: may its video and thumbnail be shown (``selectors.shows_files``)."""

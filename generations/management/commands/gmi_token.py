@@ -4,6 +4,7 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
+from ...exceptions import GenerationError
 from ...services import tokens
 
 
@@ -23,7 +24,10 @@ class Command(BaseCommand):
             raise CommandError(f"There is no user {username!r}.") from None
         if not user.is_active:
             raise CommandError(f"The user {username!r} is inactive; a token would not work.")
-        token, key = tokens.create_token(user=user, name=name)
+        try:
+            token, key = tokens.create_token(user=user, name=name)
+        except GenerationError as exc:  # waiting for approval, too many tokens
+            raise CommandError(f"No token for {username!r}: {exc.message}") from None
         # The key alone on stdout, so scripts can capture it; the explanation goes to stderr.
         self.stdout.write(key)
         self.stderr.write(
