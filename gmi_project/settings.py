@@ -245,7 +245,9 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Every handler carries the key filter: defence in depth behind the gmi layer's own redaction.
+    "filters": {"redact_gmi_key": {"()": "generations.logfilters.RedactGMIKey"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_gmi_key"]}},
     "loggers": {
         "generations": {"handlers": ["console"], "level": os.environ.get("GMI_LOG_LEVEL", "INFO")},
         "django-q": {"handlers": ["console"], "level": os.environ.get("Q_LOG_LEVEL", "WARNING"), "propagate": False},
