@@ -41,11 +41,12 @@ def get_client() -> GMIBackend:
         app_settings.MODELS_URL,
         float(app_settings.CONNECT_TIMEOUT),
         float(app_settings.READ_TIMEOUT),
+        tuple(app_settings.MIRROR_ALLOWED_HOSTS),
     )
     cached = getattr(_local, "client", None)
     if cached is not None and cached[0] == config:
         return cached[1]
-    api, key, base_url, org_id, models_url, connect_timeout, read_timeout = config
+    api, key, base_url, org_id, models_url, connect_timeout, read_timeout, upload_hosts = config
     if not key:
         raise GMIConfigurationError("GENERATIONS['API_KEY'] (GMI_API_KEY) is not set.")
     client = backend_class(api)(
@@ -55,6 +56,7 @@ def get_client() -> GMIBackend:
         models_url=models_url,
         connect_timeout=connect_timeout,
         read_timeout=read_timeout,
+        upload_allowed_hosts=upload_hosts,
     )
     _local.client = (config, client)
     return client

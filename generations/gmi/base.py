@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import abc
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -87,6 +88,7 @@ class GMIBackend(abc.ABC):
         models_url: str | None = None,
         connect_timeout: float = 5.0,
         read_timeout: float = 30.0,
+        upload_allowed_hosts: Sequence[str] = (),
     ) -> None:
         self.api_key = api_key
         self.base_url = base_url
@@ -94,6 +96,9 @@ class GMIBackend(abc.ABC):
         self.models_url = models_url
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
+        #: Hosts (allow-list syntax of ``generations.downloads``) that GMI's pre-signed upload
+        #: URLs may point at, besides the base URL's own host.
+        self.upload_allowed_hosts = tuple(upload_allowed_hosts)
 
     @abc.abstractmethod
     def list_models(self) -> list[str]:
