@@ -29,7 +29,8 @@ os.environ.update({
     "DATABASE_URL": os.environ.get("BENCH_DATABASE_URL", f"sqlite:///{WORK / 'bench.sqlite3'}"),
     "DJANGO_MEDIA_ROOT": str(WORK / "media"),
     "GMI_API_KEY": "bench-key",
-    "GMI_MIRROR_ALLOWED_HOSTS": "127.0.0.1",
+    # Set to the simulator's 127.0.0.1:PORT once it listens (main): a bare address allows port 80 only.
+    "GMI_MIRROR_ALLOWED_HOSTS": "",
     "GMI_POLL_INTERVAL": str(POLL_INTERVAL),
     "Q_CLUSTER_NAME": f"bench-{os.getpid()}",
 })
@@ -109,7 +110,7 @@ def mirror_overhead(sizes_mb: int = 64, rounds: int = 3) -> dict[str, float]:
                     out.write(chunk)
             plain.append(time.perf_counter() - start)
             start = time.perf_counter()
-            with download(url, allowed_hosts=["127.0.0.1"], max_bytes=1 << 30) as fetched:
+            with download(url, allowed_hosts=[f"127.0.0.1:{server.server_address[1]}"], max_bytes=1 << 30) as fetched:
                 fetched.file.seek(0)
                 media.verify(fetched.file, "mp4")
             safe.append(time.perf_counter() - start)
@@ -157,9 +158,11 @@ def main() -> int:
 
     with running_simulator(job_seconds=2.0) as sim:
         os.environ["GMI_BASE_URL"] = sim.base_url
+        os.environ["GMI_MIRROR_ALLOWED_HOSTS"] = f"127.0.0.1:{sim.port}"  # read by the qcluster it starts
         from django.conf import settings
 
         settings.GENERATIONS["BASE_URL"] = sim.base_url
+        settings.GENERATIONS["MIRROR_ALLOWED_HOSTS"] = [f"127.0.0.1:{sim.port}"]
         try:
             latency = pipeline_latency(sim)
             mirror = mirror_overhead()

@@ -93,7 +93,8 @@ def link_to(obj: Any, text: Any = None) -> SafeString | str:
 
 
 def badge(label: str, color: str) -> SafeString:
-    return format_html('<span class="gmi-badge" style="--gmi-badge: {}">{}</span>', color, label)
+    # A class per palette colour (admin.css), not a style attribute: the CSP allows no inline styles.
+    return format_html('<span class="gmi-badge gmi-badge--{}">{}</span>', color.lstrip("#").lower(), label)
 
 
 def status_badge(generation: Generation) -> SafeString:

@@ -197,8 +197,8 @@ def _horizontal(points: list[tuple[str, float]], *, title: str, unit: str, color
 def _open(chart_id: str, height: int, title: str, description: str) -> str:
     return (
         f'<svg class="gmi-chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" '
-        f'width="100%" role="img" aria-labelledby="{chart_id}-t {chart_id}-d" {FONT} '
-        f'style="max-width:{WIDTH}px;height:auto;overflow:visible">'
+        f'width="100%" role="img" aria-labelledby="{chart_id}-t {chart_id}-d" {FONT}'
+        ">"  # sized by the .gmi-chart rule: the CSP allows no inline styles
         f'<title id="{chart_id}-t">{escape(title)}</title><desc id="{chart_id}-d">{escape(description)}</desc>'
     )
 

@@ -51,11 +51,12 @@ def get_client() -> GMIBackend:
         float(app_settings.CONNECT_TIMEOUT),
         float(app_settings.READ_TIMEOUT),
         max(1, int(app_settings.UPSTREAM_CONCURRENCY)),
+        tuple(app_settings.MIRROR_ALLOWED_HOSTS),
     )
     cached = _cached
     if cached is not None and cached[0] == config:
         return cached[1]
-    _, api, key, base_url, org_id, models_url, connect_timeout, read_timeout, pool_size = config
+    _, api, key, base_url, org_id, models_url, connect_timeout, read_timeout, pool_size, upload_hosts = config
     if not key:
         raise GMIConfigurationError("GENERATIONS['API_KEY'] (GMI_API_KEY) is not set.")
     with _lock:
@@ -69,6 +70,7 @@ def get_client() -> GMIBackend:
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
             pool_size=pool_size + 4,  # the engine's threads plus the odd call from the worker itself
+            upload_allowed_hosts=upload_hosts,
         )
         _cached = (config, client)
     return client

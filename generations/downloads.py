@@ -1,4 +1,8 @@
-"""Safe streaming downloads of third-party URLs (GMI outputs) into temporary files."""
+"""Safe streaming downloads of third-party URLs (GMI outputs) into temporary files, and policy-checked uploads to them.
+
+Django-free, so that the ``gmi`` layer can send its pre-signed upload PUT through the same
+address policy (:func:`send`) as mirroring downloads.
+"""
 from __future__ import annotations
 
 import hashlib
@@ -33,6 +37,7 @@ __all__ = [
     "parse_allowed_hosts",
     "redact_url",
     "resolve_host",
+    "send",
 ]
 
 Resolver = Callable[[str, int], Sequence[str]]
@@ -121,23 +126,27 @@ def parse_allowed_hosts(value: str) -> list[str]:
     """Parse a comma-separated allow-list (an environment value) into entries.
 
     Whitespace and case are ignored, empty items skipped. ``*.example.com`` is read
-    as ``.example.com``. Raises ValueError for an item that is not a host name or IP
-    address (for example one with a scheme or a port), so that a typo in the
-    configuration fails loudly instead of silently blocking or allowing.
+    as ``.example.com``. An item may carry a port (``127.0.0.1:8765``, ``[::1]:8765``,
+    ``files.example.com:8443``); without one it allows only the URL scheme's default
+    port (80 for http, 443 for https). Raises ValueError for an item that is not a host
+    name or IP address with an optional port (for example one with a scheme), so that a
+    typo in the configuration fails loudly instead of silently blocking or allowing.
     """
     return [_normalize_entry(item) for item in value.split(",") if item.strip()]
 
 
-def host_allowed(host: str, allowed_hosts: Sequence[str]) -> bool:
-    """True if ``host`` matches an entry of ``allowed_hosts``.
+def host_allowed(host: str, allowed_hosts: Sequence[str], *, port: int | None = None, default_port: int = 443) -> bool:
+    """True if ``host`` on ``port`` (None: ``default_port``) matches an entry of ``allowed_hosts``.
 
     An entry matches exactly (host name or IP address), or, when it starts with a
     dot (``.example.com``), matches that domain and all its subdomains. IP addresses
-    only ever match exactly. Matching alone is not permission to connect: hosts
-    matched only by a dotted entry must also resolve to public addresses (see
-    :func:`download`).
+    only ever match exactly. An entry with a port matches that port only; one without
+    matches ``default_port`` only (the URL scheme's: a bare ``127.0.0.1`` must not open
+    every local service). Matching alone is not permission to connect: hosts matched
+    only by a dotted entry must also resolve to public addresses (see :func:`download`).
     """
-    return _match(host, [_normalize_entry(entry) for entry in allowed_hosts]) is not None
+    entries = [_normalize_entry(entry) for entry in allowed_hosts]
+    return _match(host, port or default_port, default_port, entries) is not None
 
 
 def address_is_public(address: str) -> bool:
@@ -171,21 +180,57 @@ def resolve_host(host: str, port: int) -> list[str]:
 
 
 def _normalize_entry(entry: str) -> str:
+    """``name``, ``.domain`` or an IP address, with ``:port`` when the entry has one (IPv6 in brackets then)."""
     value = entry.strip().lower()
     if value.startswith("*."):
         value = value[1:]
-    ip = _as_ip(value.strip("[]"))
+    host, port = _split_port(value, entry)
+    ip = _as_ip(host.strip("[]"))
     if ip is not None:
-        return str(ip)
-    wildcard = value.startswith(".")
-    name = value.lstrip(".").rstrip(".")
+        name = f"[{ip}]" if ip.version == 6 and port is not None else str(ip)
+        return name if port is None else f"{name}:{port}"
+    wildcard = host.startswith(".")
+    name = host.lstrip(".").rstrip(".")
     if not name or any(char in name for char in "/:@*?#[] \t"):
-        raise ValueError(f"{entry.strip()!r} is not a host name, a .domain or an IP address")
+        raise ValueError(f"{entry.strip()!r} is not a host name, a .domain or an IP address (with an optional :port)")
     try:
         name = name.encode("idna").decode("ascii")
     except UnicodeError:
         raise ValueError(f"{entry.strip()!r} is not a valid host name") from None
-    return f".{name}" if wildcard else name
+    name = f".{name}" if wildcard else name
+    return name if port is None else f"{name}:{port}"
+
+
+def _split_port(value: str, entry: str) -> tuple[str, int | None]:
+    """(host, port) of an entry; a bare IPv6 address has no port, a bracketed one may."""
+    if value.startswith("["):
+        host, _, rest = value.partition("]")
+        host += "]"
+        if not rest:
+            return host, None
+        if not rest.startswith(":"):
+            raise ValueError(f"{entry.strip()!r} is not a host name, a .domain or an IP address")
+        return host, _port(rest[1:], entry)
+    if value.count(":") == 1:
+        host, _, port = value.partition(":")
+        return host, _port(port, entry)
+    return value, None
+
+
+def _port(text: str, entry: str) -> int:
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise ValueError(f"{entry.strip()!r} has no valid port")
+    return int(text)
+
+
+def _entry_parts(entry: str) -> tuple[str, int | None]:
+    if entry.startswith("["):
+        host, _, port = entry[1:].partition("]:")
+        return host, int(port)
+    if entry.count(":") == 1:
+        host, _, port = entry.partition(":")
+        return host, int(port)
+    return entry, None
 
 
 def _as_ip(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
@@ -195,15 +240,22 @@ def _as_ip(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
         return None
 
 
-def _match(host: str, entries: Sequence[str]) -> Literal["exact", "domain"] | None:
+def _match(host: str, port: int, default_port: int, entries: Sequence[str]) -> Literal["exact", "domain"] | None:
     name = host.strip("[]").lower().rstrip(".")
     ip = _as_ip(name)
     if ip is not None:
-        # A dotted entry must never match an address: ".0.0.1" is not a domain.
-        return "exact" if str(ip) in entries else None
-    if name in entries:
-        return "exact"
+        name = str(ip)
+    candidates = []
     for entry in entries:
+        entry_host, entry_port = _entry_parts(entry)
+        if port == (default_port if entry_port is None else entry_port):
+            candidates.append(entry_host)
+    if ip is not None:
+        # A dotted entry must never match an address: ".0.0.1" is not a domain.
+        return "exact" if name in candidates else None
+    if name in candidates:
+        return "exact"
+    for entry in candidates:
         if entry.startswith(".") and (name == entry[1:] or name.endswith(entry)):
             return "domain"
     return None
@@ -235,10 +287,12 @@ def _check(url: str, entries: Sequence[str], resolve: Resolver) -> _Target:
     if not parsed.host:
         raise DownloadRefused("The URL has no host.", url=url)
     host = parsed.host.strip("[]")
-    port = parsed.port or (443 if parsed.scheme == "https" else 80)
-    match = _match(host, entries)
+    default_port = 443 if parsed.scheme == "https" else 80
+    port = parsed.port or default_port
+    match = _match(host, port, default_port, entries)
     if match is None:
-        raise DownloadRefused(f"Host {host} is not in the allowed hosts.", url=url)
+        # Decided before any connection, so the text is the same whether the port is open or not.
+        raise DownloadRefused(f"Host {host} port {port} is not in the allowed hosts.", url=url)
 
     if _as_ip(host) is not None:
         addresses: tuple[str, ...] = (host,)
@@ -378,6 +432,9 @@ def _connect(
     connect_timeout: float,
     read_timeout: float,
     ca_bundle: str | None,
+    method: str = "GET",
+    body: bytes | None = None,
+    headers: dict[str, str] | None = None,
 ) -> tuple[HTTPConnection, urllib3.BaseHTTPResponse]:
     pinning = {
         "pinned_addresses": target.addresses,
@@ -400,8 +457,9 @@ def _connect(
         )
     try:
         connection.request(
-            "GET",
+            method,
             target.request_uri,
+            body=body,
             headers={
                 "User-Agent": USER_AGENT,
                 "Accept": "*/*",
@@ -409,6 +467,7 @@ def _connect(
                 # announced length be checked against what arrives.
                 "Accept-Encoding": "identity",
                 "Connection": "close",
+                **(headers or {}),
             },
             preload_content=False,
             decode_content=True,
@@ -418,6 +477,59 @@ def _connect(
     except BaseException:
         connection.close()
         raise
+
+
+# --- Upload --------------------------------------------------------------------
+
+
+def send(
+    method: str,
+    url: str,
+    *,
+    allowed_hosts: Sequence[str],
+    body: bytes,
+    headers: dict[str, str] | None = None,
+    connect_timeout: float = 5,
+    read_timeout: float = 30,
+    deadline: float = 300,
+    resolve: Resolver | None = None,
+    ca_bundle: str | None = None,
+) -> tuple[int, bytes]:
+    """Send one request with ``body`` to ``url`` under the policy of :func:`download`.
+
+    The URL is checked before connecting and the connection goes to a checked address,
+    exactly as for a download; a redirect is returned as its status, never followed
+    (a body cannot be re-sent blindly to a place nobody checked). Returns the status and
+    at most 2000 bytes of the answer. Raises :class:`DownloadRefused` (nothing was sent)
+    or :class:`DownloadFailed` (network error, timeout).
+    """
+    entries = [_normalize_entry(entry) for entry in allowed_hosts]
+    target = _check(url, entries, resolve or resolve_host)
+    clock = _Deadline(deadline)
+    connection: HTTPConnection | None = None
+    try:
+        connection, response = _connect(
+            target,
+            deadline=clock,
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            ca_bundle=ca_bundle,
+            method=method,
+            body=body,
+            headers={"Content-Length": str(len(body)), **(headers or {})},
+        )
+        try:
+            return response.status, response.read(2000)
+        finally:
+            response.close()
+    except (OSError, http.client.HTTPException, urllib3_errors.HTTPError) as exc:
+        if clock.expired:
+            raise _deadline_error(clock, url) from exc
+        raise DownloadFailed(_describe(exc, target.host), url=url) from exc
+    finally:
+        if connection is not None:
+            connection.close()
+        clock.close()
 
 
 # --- Download ----------------------------------------------------------------

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -74,6 +75,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "gmi_project.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -246,7 +248,9 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Every handler carries the key filter: defence in depth behind the gmi layer's own redaction.
+    "filters": {"redact_gmi_key": {"()": "generations.logfilters.RedactGMIKey"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_gmi_key"]}},
     "loggers": {
         "generations": {"handlers": ["console"], "level": os.environ.get("GMI_LOG_LEVEL", "INFO")},
         "django-q": {"handlers": ["console"], "level": os.environ.get("Q_LOG_LEVEL", "WARNING"), "propagate": False},
@@ -264,6 +268,29 @@ if HTTPS:
     CSRF_TRUSTED_ORIGINS = [
         f"https://*{host}" if host.startswith(".") else f"https://{host}" for host in ALLOWED_HOSTS if host != "*"
     ]
+# Every page: no inline scripts or styles anywhere (the API docs load their init script
+# as a file), media from this site or, with S3, from the bucket the signed redirects go to.
+_STORAGE_ORIGINS: list[str] = []
+if os.environ.get("AWS_STORAGE_BUCKET_NAME"):
+    _endpoint = urlsplit(os.environ.get("AWS_S3_ENDPOINT_URL") or "")
+    _STORAGE_ORIGINS = (
+        [f"{_endpoint.scheme}://{_endpoint.netloc}"]
+        if _endpoint.netloc
+        else [f"https://{os.environ['AWS_STORAGE_BUCKET_NAME']}.s3.amazonaws.com", "https://*.s3.amazonaws.com"]
+    )
+CONTENT_SECURITY_POLICY: dict[str, list[str]] = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'"],
+    "img-src": ["'self'", "data:", "blob:", *_STORAGE_ORIGINS],
+    "media-src": ["'self'", "blob:", *_STORAGE_ORIGINS],
+    "font-src": ["'self'", "data:"],
+    "connect-src": ["'self'"],
+    "object-src": ["'none'"],
+    "base-uri": ["'self'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"],
+}
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"

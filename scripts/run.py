@@ -84,7 +84,7 @@ def main() -> int:
             else:
                 env["GMI_BASE_URL"] = f"{origin}/api/v1/ie/requestqueue/apikey"
             allowed = env.get("GMI_MIRROR_ALLOWED_HOSTS", "storage.googleapis.com,.gmi-serving.com,.gmicloud.ai")
-            env["GMI_MIRROR_ALLOWED_HOSTS"] = f"{allowed},{SIM_HOST}"
+            env["GMI_MIRROR_ALLOWED_HOSTS"] = f"{allowed},{SIM_HOST}:{SIM_PORT}"  # its port, no other local one
             env.setdefault("GMI_POLL_INTERVAL", "2")
         manage("migrate", "--noinput", env=env)
         manage("gmi_sync_models", env=env, check=False)

@@ -54,7 +54,7 @@ def simulator_settings(sim, **extra):
         "API_KEY": TEST_API_KEY,
         "BASE_URL": sim.base_url,
         "MODELS_URL": sim.legacy_models_url,
-        "MIRROR_ALLOWED_HOSTS": ["127.0.0.1"],
+        "MIRROR_ALLOWED_HOSTS": [f"127.0.0.1:{sim.port}"],  # the simulator's port only
         "POLL_INTERVAL": 0.1,
         "MAX_POLL_INTERVAL": 0.5,
         "RECONCILE_AFTER": 0.5,

@@ -12,6 +12,8 @@ from generations.services import polling
 from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
+# Predicates are passed as functions: Playwright eval()s plain expressions in the page,
+# which the site's Content-Security-Policy (no 'unsafe-eval') refuses.
 
 SHOTS = Path(os.environ.get("SCREENSHOT_DIR", Path(__file__).resolve().parent.parent / "screenshots"))
 
@@ -51,7 +53,7 @@ def test_job_submitted_in_the_browser_plays_when_done(catalogue, live_server, pa
 
     page.goto(live_server.url + "/generations/new/?model=Veo3")
     page.fill("textarea[name='p-prompt']", "a lantern floating over a lake at night")
-    page.wait_for_function("document.querySelector('[data-quote]').textContent.includes('credits')", timeout=10000)
+    page.wait_for_function("() => document.querySelector('[data-quote]').textContent.includes('credits')", timeout=10000)
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "submit.png"), full_page=True)
     page.click("[data-submit-button]")
@@ -60,7 +62,7 @@ def test_job_submitted_in_the_browser_plays_when_done(catalogue, live_server, pa
     generation = Generation.objects.get(owner__username="carmen")
     # The page reloads itself when the job is done; then the player loads the mirrored MP4.
     page.wait_for_selector("video.gmi-player", timeout=30000)
-    page.wait_for_function("document.querySelector('video.gmi-player').readyState >= 2", timeout=20000)
+    page.wait_for_function("() => document.querySelector('video.gmi-player').readyState >= 2", timeout=20000)
     duration = page.evaluate("document.querySelector('video.gmi-player').duration")
     assert duration > 0
     page.screenshot(path=str(SHOTS / "detail.png"), full_page=True)
@@ -71,5 +73,5 @@ def test_job_submitted_in_the_browser_plays_when_done(catalogue, live_server, pa
     card = page.locator(f"[data-generation-id='{generation.pk}']")
     assert "Succeeded" in card.inner_text()
     page.wait_for_function(
-        f"document.querySelector(\"[data-generation-id='{generation.pk}'] img\").naturalWidth > 0", timeout=10000)
+        f"() => document.querySelector(\"[data-generation-id='{generation.pk}'] img\").naturalWidth > 0", timeout=10000)
     page.screenshot(path=str(SHOTS / "gallery.png"), full_page=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import os
+import socket
 import ssl
 import threading
 import time
@@ -55,6 +56,11 @@ class Server(ThreadingHTTPServer):
     @property
     def port(self) -> int:
         return self.server_address[1]
+
+    @property
+    def allowed(self) -> list[str]:
+        """The allow-list entry for this server: its address and port."""
+        return [f"127.0.0.1:{self.port}"]
 
     def url(self, path: str, host: str = "127.0.0.1") -> str:
         return f"http://{host}:{self.port}{path}"
@@ -163,7 +169,7 @@ def test_download_is_byte_exact_with_size_sha256_and_content_type(
 
     with download(
         server.url("/video.mp4?X-Amz-Signature=abc"),
-        allowed_hosts=LOCAL,
+        allowed_hosts=server.allowed,
         max_bytes=1_000_000,
         chunk_size=8192,
         tmp_dir=str(download_dir),
@@ -180,7 +186,7 @@ def test_download_is_byte_exact_with_size_sha256_and_content_type(
 def test_body_without_content_length_is_read_to_the_end(serve) -> None:
     data = os.urandom(100_000)
     server = serve({"/f": body(data, length=False)})
-    with download(server.url("/f"), allowed_hosts=LOCAL, max_bytes=len(data)) as result:
+    with download(server.url("/f"), allowed_hosts=server.allowed, max_bytes=len(data)) as result:
         assert result.size == len(data)
         assert result.sha256 == hashlib.sha256(data).hexdigest()
 
@@ -190,7 +196,7 @@ def test_exact_entry_is_trusted_on_loopback_and_keeps_host_header(serve) -> None
     server = serve({"/f": body(b"hello")})
     with download(
         server.url("/f", host="sim.invalid"),
-        allowed_hosts=["SIM.invalid"],
+        allowed_hosts=[f"SIM.invalid:{server.port}"],
         max_bytes=100,
         resolve=resolver({"sim.invalid": ["127.0.0.1"]}, calls),
     ) as result:
@@ -212,7 +218,7 @@ def test_redirects_between_allowed_hosts_are_followed(serve) -> None:
     )
     with download(
         server.url("/a"),
-        allowed_hosts=["127.0.0.1", "files.sim.test"],
+        allowed_hosts=[*server.allowed, f"files.sim.test:{server.port}"],
         max_bytes=100,
         resolve=resolver({"files.sim.test": ["127.0.0.1"]}),
     ) as result:
@@ -246,7 +252,7 @@ def test_name_allowed_by_domain_entry_but_resolving_to_loopback_is_refused_witho
     with pytest.raises(DownloadRefused, match="non-public address 127.0.0.1"):
         download(
             server.url("/f", host="files.example.com"),
-            allowed_hosts=[".example.com"],
+            allowed_hosts=[f".example.com:{server.port}"],
             max_bytes=100,
             resolve=resolver({"files.example.com": ["127.0.0.1"]}),
         )
@@ -257,7 +263,7 @@ def test_real_localhost_name_under_a_domain_entry_is_refused(serve) -> None:
     # Through the system resolver this time: "localhost" matches ".localhost".
     server = serve({"/f": body(b"secret")})
     with pytest.raises(DownloadRefused, match="non-public"):
-        download(server.url("/f", host="localhost"), allowed_hosts=[".localhost"], max_bytes=100)
+        download(server.url("/f", host="localhost"), allowed_hosts=[f".localhost:{server.port}"], max_bytes=100)
     assert server.accepted == 0
 
 
@@ -325,10 +331,10 @@ def test_ip_literals_only_match_exact_entries(url: str) -> None:
 def test_redirect_to_disallowed_host_is_refused(serve) -> None:
     target = serve({"/f": body(b"x")})
     server = serve({"/a": redirect(target.url("/f", host="evil.test"))})
-    with pytest.raises(DownloadRefused, match="evil.test is not in the allowed hosts"):
+    with pytest.raises(DownloadRefused, match=f"evil.test port {target.port} is not in the allowed hosts"):
         download(
             server.url("/a"),
-            allowed_hosts=LOCAL,
+            allowed_hosts=server.allowed,
             max_bytes=100,
             resolve=resolver({"evil.test": ["127.0.0.1"]}),
         )
@@ -341,7 +347,7 @@ def test_redirect_to_private_address_of_a_domain_match_is_refused(serve) -> None
     with pytest.raises(DownloadRefused, match="non-public"):
         download(
             server.url("/a"),
-            allowed_hosts=["127.0.0.1", ".example.com"],
+            allowed_hosts=[*server.allowed, f".example.com:{target.port}"],
             max_bytes=100,
             resolve=resolver({"internal.example.com": ["127.0.0.1"]}),
         )
@@ -351,13 +357,13 @@ def test_redirect_to_private_address_of_a_domain_match_is_refused(serve) -> None
 def test_redirect_to_metadata_ip_is_refused(serve) -> None:
     server = serve({"/a": redirect("http://169.254.169.254/latest/meta-data/")})
     with pytest.raises(DownloadRefused):
-        download(server.url("/a"), allowed_hosts=LOCAL, max_bytes=100)
+        download(server.url("/a"), allowed_hosts=server.allowed, max_bytes=100)
 
 
 def test_too_many_redirects_are_refused(serve) -> None:
     server = serve({"/loop": redirect("/loop")})
     with pytest.raises(DownloadRefused, match="More than 3 redirects"):
-        download(server.url("/loop"), allowed_hosts=LOCAL, max_bytes=100, max_redirects=3)
+        download(server.url("/loop"), allowed_hosts=server.allowed, max_bytes=100, max_redirects=3)
     assert server.accepted == 4  # the original request and three redirects
 
 
@@ -378,7 +384,7 @@ def test_content_length_over_cap_is_refused_before_reading_body(
     with pytest.raises(DownloadTooLarge, match="announced 10000000 bytes"):
         download(
             server.url("/big"),
-            allowed_hosts=LOCAL,
+            allowed_hosts=server.allowed,
             max_bytes=1000,
             read_timeout=10,
             deadline=10,
@@ -395,7 +401,7 @@ def test_body_growing_past_cap_without_content_length_is_aborted(
     server = serve({"/big": body(os.urandom(1_000_000), length=False)})
     with pytest.raises(DownloadTooLarge, match="more than the 100000 bytes"):
         download(
-            server.url("/big"), allowed_hosts=LOCAL, max_bytes=100_000, tmp_dir=str(download_dir)
+            server.url("/big"), allowed_hosts=server.allowed, max_bytes=100_000, tmp_dir=str(download_dir)
         )
     assert list(download_dir.iterdir()) == []
 
@@ -435,7 +441,7 @@ def test_trickling_server_is_stopped_by_the_deadline(
     with pytest.raises(DownloadFailed, match="did not finish within 1 s"):
         download(
             server.url("/slow"),
-            allowed_hosts=LOCAL,
+            allowed_hosts=server.allowed,
             max_bytes=10_000,
             read_timeout=5,
             deadline=1,
@@ -451,7 +457,7 @@ def test_silent_server_trips_the_read_timeout(serve) -> None:
 
     server = serve({"/stall": stall})
     with pytest.raises(DownloadFailed, match="Timed out"):
-        download(server.url("/stall"), allowed_hosts=LOCAL, max_bytes=100, read_timeout=0.3)
+        download(server.url("/stall"), allowed_hosts=server.allowed, max_bytes=100, read_timeout=0.3)
 
 
 def test_body_cut_short_against_content_length_fails(serve) -> None:
@@ -464,7 +470,7 @@ def test_body_cut_short_against_content_length_fails(serve) -> None:
 
     server = serve({"/cut": cut})
     with pytest.raises(DownloadFailed, match="cut short"):
-        download(server.url("/cut"), allowed_hosts=LOCAL, max_bytes=10_000)
+        download(server.url("/cut"), allowed_hosts=server.allowed, max_bytes=10_000)
 
 
 # --- Status codes and errors ---------------------------------------------------
@@ -474,7 +480,7 @@ def test_body_cut_short_against_content_length_fails(serve) -> None:
 def test_expired_link_statuses_raise_download_expired(serve, code: int) -> None:
     server = serve({"/f": status(code)})
     with pytest.raises(DownloadExpired) as excinfo:
-        download(server.url("/f?X-Amz-Signature=s3cr3t"), allowed_hosts=LOCAL, max_bytes=100)
+        download(server.url("/f?X-Amz-Signature=s3cr3t"), allowed_hosts=server.allowed, max_bytes=100)
     error = excinfo.value
     assert error.status_code == code
     assert error.url == server.url("/f")
@@ -485,14 +491,14 @@ def test_expired_link_statuses_raise_download_expired(serve, code: int) -> None:
 def test_server_errors_raise_download_failed(serve, code: int) -> None:
     server = serve({"/f": status(code)})
     with pytest.raises(DownloadFailed) as excinfo:
-        download(server.url("/f"), allowed_hosts=LOCAL, max_bytes=100)
+        download(server.url("/f"), allowed_hosts=server.allowed, max_bytes=100)
     assert excinfo.value.status_code == code
 
 
 def test_unexpected_client_error_raises_the_root_error(serve) -> None:
     server = serve({"/f": status(400)})
     with pytest.raises(DownloadError) as excinfo:
-        download(server.url("/f"), allowed_hosts=LOCAL, max_bytes=100)
+        download(server.url("/f"), allowed_hosts=server.allowed, max_bytes=100)
     assert type(excinfo.value) is DownloadError
     assert excinfo.value.status_code == 400
 
@@ -503,7 +509,7 @@ def test_connection_refused_raises_download_failed(serve) -> None:
     server.shutdown()
     server.server_close()
     with pytest.raises(DownloadFailed, match="refused the connection"):
-        download(url, allowed_hosts=LOCAL, max_bytes=100)
+        download(url, allowed_hosts=server.allowed, max_bytes=100)
 
 
 def test_unresolvable_host_raises_download_failed() -> None:
@@ -543,7 +549,7 @@ def test_https_verifies_certificate_and_sni_for_the_name_while_pinned(
     server = serve({"/f": body(b"over tls")})
     server.socket = context.wrap_socket(server.socket, server_side=True)
     table = {"files.sim.test": ["127.0.0.1"], "other.sim.test": ["127.0.0.1"]}
-    allowed = ["files.sim.test", "other.sim.test"]
+    allowed = [f"files.sim.test:{server.port}", f"other.sim.test:{server.port}"]
 
     with download(
         f"https://files.sim.test:{server.port}/f",
@@ -615,7 +621,7 @@ def test_parse_allowed_hosts_tolerates_whitespace_case_and_wildcards() -> None:
     assert parse_allowed_hosts("") == []
 
 
-@pytest.mark.parametrize("value", ["https://cdn.example.com", "cdn.example.com:443", "*", "a..b"])
+@pytest.mark.parametrize("value", ["https://cdn.example.com", "cdn.example.com:0", "cdn.example.com:x", "*", "a..b"])
 def test_parse_allowed_hosts_rejects_entries_that_are_not_hosts(value: str) -> None:
     with pytest.raises(ValueError):
         parse_allowed_hosts(value)
@@ -640,3 +646,35 @@ def test_parse_allowed_hosts_rejects_entries_that_are_not_hosts(value: str) -> N
 def test_host_allowed(host: str, allowed: bool) -> None:
     entries = ["cdn.example.com", ".gmi.test", "127.0.0.1", "::1"]
     assert host_allowed(host, entries) is allowed
+
+
+def test_entry_with_a_port_allows_that_port_only_with_one_refusal_for_open_and_closed_ports(serve) -> None:
+    allowed = serve({"/f": body(b"ok")})
+    other = serve({"/f": body(b"internal service")})
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    with download(allowed.url("/f"), allowed_hosts=allowed.allowed, max_bytes=100) as result:
+        assert result.file.read() == b"ok"
+    refusals = []
+    for port in (other.port, closed_port):
+        with pytest.raises(DownloadRefused) as caught:
+            download(f"http://127.0.0.1:{port}/f", allowed_hosts=allowed.allowed, max_bytes=100)
+        refusals.append(caught.value.message.replace(str(port), "PORT"))
+    assert refusals[0] == refusals[1] == "Host 127.0.0.1 port PORT is not in the allowed hosts."
+    assert other.accepted == 0
+
+
+def test_entry_without_a_port_allows_the_default_port_of_the_scheme_only(serve) -> None:
+    server = serve({"/f": body(b"internal service")})
+    with pytest.raises(DownloadRefused, match="not in the allowed hosts"):
+        download(server.url("/f"), allowed_hosts=["127.0.0.1"], max_bytes=100)
+    assert server.accepted == 0
+    assert host_allowed("127.0.0.1", ["127.0.0.1"], port=80, default_port=80)
+    assert not host_allowed("127.0.0.1", ["127.0.0.1"], port=8765, default_port=80)
+    assert host_allowed("storage.googleapis.com", ["storage.googleapis.com"], port=443)
+    assert not host_allowed("storage.googleapis.com", ["storage.googleapis.com"], port=8443)
+    assert host_allowed("a.gmi.test", [".gmi.test:8443"], port=8443)
+    assert host_allowed("[::1]", ["[::1]:8765"], port=8765)
+    assert not host_allowed("[::1]", ["[::1]:8765"], port=8766)
+    assert parse_allowed_hosts("127.0.0.1:8765, [::1]:8765, *.x.test:8443") == ["127.0.0.1:8765", "[::1]:8765", ".x.test:8443"]

@@ -462,7 +462,7 @@ def test_gallery_cards_update_live_and_show_the_thumbnail_when_done(browser_page
                                                        video_name="v.mp4")
 
     page.wait_for_function(
-        f"document.querySelector(\"[data-generation-id='{generation.pk}'] [data-status-badge]\").textContent"
+        f"() => document.querySelector(\"[data-generation-id='{generation.pk}'] [data-status-badge]\").textContent"
         " === 'Succeeded'", timeout=10000)
     card = page.locator(f"[data-generation-id='{generation.pk}']")
     assert card.get_attribute("data-active") == "0"
@@ -478,7 +478,8 @@ def test_submit_page_shows_the_payload_and_a_live_quote(browser_page):
     page.fill("textarea[name='p-prompt']", "a kite over the dunes")
 
     page.wait_for_function(
-        "document.querySelector('[data-quote]').textContent.includes('This job costs 10 credits')", timeout=10000)
+        "() => document.querySelector('[data-quote]').textContent.includes('This job costs 10 credits')",
+        timeout=10000)
     summary = page.inner_text("[data-summary]")
     assert '"prompt": "a kite over the dunes"' in summary and '"durationSeconds": 8' in summary
 

@@ -64,7 +64,7 @@ def test_killing_qcluster_mid_job_loses_nothing_and_sends_nothing_twice(catalogu
         "DATABASE_URL": database_url(),
         "GMI_API_KEY": TEST_API_KEY,
         "GMI_BASE_URL": catalogue.base_url,
-        "GMI_MIRROR_ALLOWED_HOSTS": "127.0.0.1",
+        "GMI_MIRROR_ALLOWED_HOSTS": f"127.0.0.1:{catalogue.port}",
         "GMI_POLL_INTERVAL": "0.3",
         "DJANGO_MEDIA_ROOT": str(media_root),
         "Q_WORKERS": "3",

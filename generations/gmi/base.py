@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import abc
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -88,6 +89,7 @@ class GMIBackend(abc.ABC):
         connect_timeout: float = 5.0,
         read_timeout: float = 30.0,
         pool_size: int = 10,
+        upload_allowed_hosts: Sequence[str] = (),
     ) -> None:
         self.api_key = api_key
         self.base_url = base_url
@@ -97,6 +99,9 @@ class GMIBackend(abc.ABC):
         self.read_timeout = read_timeout
         #: Connections kept alive: one per thread that may call at once.
         self.pool_size = pool_size
+        #: Hosts (allow-list syntax of ``generations.downloads``) that GMI's pre-signed upload
+        #: URLs may point at, besides the base URL's own host.
+        self.upload_allowed_hosts = tuple(upload_allowed_hosts)
 
     @abc.abstractmethod
     def list_models(self) -> list[str]:

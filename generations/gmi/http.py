@@ -1,8 +1,10 @@
 """HTTP for GMI backends (one keep-alive session, outcomes mapped to ``errors``) and tolerant readers of GMI's JSON.
 
 This is the only module that touches ``requests``. It never puts the API key into an
-exception, a log line or a repr: messages and bodies are scrubbed of the secrets it is
-given, and request headers are never kept. The readers at the end accept the several
+exception, a log line, a repr or a decoded answer: messages, bodies and every string of
+a decoded JSON answer (keys included) are scrubbed of the secrets it is given (see
+``redaction``: re-cased and partial copies too), so nothing built from an answer above
+``gmi/`` can store, log or show the key. Request headers are never kept. The readers at the end accept the several
 spellings GMI's undocumented answers come in, for both API generations.
 """
 
@@ -20,6 +22,7 @@ import requests
 import urllib3.exceptions
 
 from .base import RemoteState
+from .redaction import Redactor
 from .errors import (
     AuthenticationFailed,
     ContentPolicyRefused,
@@ -42,7 +45,7 @@ _SNIPPET = 300
 class HTTPClient:
     """Sends JSON requests to GMI and returns decoded bodies or raises ``GMIError``s.
 
-    ``secrets`` are scrubbed from every message and body this client produces.
+    ``secrets`` are scrubbed from every message, body and decoded answer this client produces.
     Callers pass authentication per request, so headers meant for GMI never reach a
     third-party host such as a pre-signed storage URL.
     """
@@ -51,7 +54,7 @@ class HTTPClient:
         self, *, connect_timeout: float, read_timeout: float, secrets: Iterable[str] = (), pool_size: int = 10
     ) -> None:
         self.timeout = (connect_timeout, read_timeout)
-        self._secrets = tuple(secret for secret in secrets if secret)
+        self._redactor = Redactor(secrets)
         self.session = requests.Session()
         self.session.headers["User-Agent"] = USER_AGENT
         # One session is shared by every upstream thread of the process: its pool must
@@ -103,30 +106,33 @@ class HTTPClient:
             logger.warning("%s (maybe_sent=%s)", message, maybe_sent)
             raise UpstreamUnavailable(message, maybe_sent=maybe_sent) from None
         elapsed_ms = (time.monotonic() - started) * 1000
-        logger.debug("GMI %s %s -> %s (%.0f ms)", method, _without_query(url), response.status_code, elapsed_ms)
+        logger.debug(
+            "GMI %s %s -> %s (%.0f ms)", method, self.scrub(_without_query(url)), response.status_code, elapsed_ms
+        )
         if response.status_code >= 400:
             raise self._error_for(method, url, response)
         if not expect_json or not response.content.strip():
             return None
         try:
-            return response.json()
+            decoded = response.json()
         except ValueError:
-            message = f"GMI sent a malformed answer to {method} {_without_query(url)} (HTTP {response.status_code})"
+            message = self.scrub(
+                f"GMI sent a malformed answer to {method} {_without_query(url)} (HTTP {response.status_code})"
+            )
             logger.warning(message)
             raise UpstreamUnavailable(
                 message, status_code=response.status_code, body=self.scrub(response.text[:_SNIPPET])
             ) from None
+        return self._redactor.data(decoded)
 
     def scrub(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, "[redacted]")
-        return text
+        return self._redactor.text(text)
 
     def _error_for(self, method: str, url: str, response: requests.Response) -> GMIError:
         status = response.status_code
         body = self.scrub(response.text)
         detail = self.scrub(error_text(response) or response.reason or "no detail")
-        message = f"GMI answered HTTP {status} to {method} {_without_query(url)}: {detail}"
+        message = self.scrub(f"GMI answered HTTP {status} to {method} {_without_query(url)}: {detail}")
         logger.info(message)
         kwargs: dict[str, Any] = {"status_code": status, "body": body}
         if status == 429:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
+from ..downloads import DownloadFailed, DownloadRefused, send
 from .base import GMIBackend, ModelInfo, RemoteJob, RemoteState
 from .errors import (
-    AuthenticationFailed,
     InvalidRequest,
     UpstreamRejected,
     UpstreamUnavailable,
@@ -38,6 +38,7 @@ UPLOAD_CONTENT_TYPES: dict[str, str] = {
 
 #: A cancel answered with one of these means the job had already ended (or vanished).
 _ENDED_JOB_STATUSES = frozenset({400, 404, 409, 410, 422})
+_TRANSIENT_UPLOAD_STATUSES = frozenset({408, 425, 429})
 
 
 class RequestQueueBackend(GMIBackend):
@@ -127,14 +128,38 @@ class RequestQueueBackend(GMIBackend):
             raise UpstreamUnavailable(
                 f"GMI's upload-url answer lacks upload_url or public_url (keys: {describe_keys(body)})"
             )
-        try:
-            # The pre-signed URL is the credential: GMI's key must not travel to the storage host.
-            self.http.request("PUT", upload_url, headers={"Content-Type": content_type}, data=data, expect_json=False)
-        except AuthenticationFailed as exc:
-            raise UpstreamRejected(
-                f"GMI's storage refused the upload: {exc.message}", status_code=exc.status_code, body=exc.body
-            ) from None
+        self._put_upload(upload_url, data, content_type)
         return public_url
+
+    def _put_upload(self, upload_url: str, data: bytes, content_type: str) -> None:
+        # GMI chooses this URL, so it gets the mirroring policy: GMI's own host or an
+        # allowed one, public addresses unless the exact host is listed, the connection
+        # pinned to the checked address, no redirect followed. The pre-signed URL is the
+        # credential: GMI's key must not travel to the storage host.
+        allowed = (urlsplit(self.base_url).netloc.rpartition("@")[2], *self.upload_allowed_hosts)
+        try:
+            status, body = send(
+                "PUT",
+                upload_url,
+                allowed_hosts=allowed,
+                body=data,
+                headers={"Content-Type": content_type},
+                connect_timeout=self.connect_timeout,
+                read_timeout=self.read_timeout,
+            )
+        except DownloadRefused as exc:
+            raise UpstreamRejected(self.http.scrub(f"GMI's upload URL was refused: {exc.message}")) from None
+        except DownloadFailed as exc:
+            raise UpstreamUnavailable(self.http.scrub(f"GMI's storage is unreachable: {exc.message}")) from None
+        if 200 <= status < 300:
+            return
+        detail = self.http.scrub(f"GMI's storage refused the upload (HTTP {status})")
+        text = self.http.scrub(body.decode("utf-8", "replace"))
+        if status >= 500 or status in _TRANSIENT_UPLOAD_STATUSES:
+            raise UpstreamUnavailable(detail, status_code=status, body=text)
+        if 300 <= status < 400:
+            detail += ": a redirect, not followed"
+        raise UpstreamRejected(detail, status_code=status, body=text)
 
 
 def job_from(

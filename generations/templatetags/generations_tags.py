@@ -121,7 +121,12 @@ def markdown_html(text: Any) -> SafeString:
         html = markdown_lib.markdown(str(text), extensions=["extra", "sane_lists"], output_format="html")
     except Exception:
         return mark_safe(f"<p>{escape(text)}</p>")
-    return mark_safe(nh3.clean(html))
+    return mark_safe(nh3.clean(html, tags=_GUIDE_TAGS))
+
+
+#: No images in upstream guides: a remote one is a tracking pixel that reports every reader
+#: to its host (and the page's CSP would block it anyway); a relative one points nowhere.
+_GUIDE_TAGS = set(nh3.ALLOWED_TAGS) - {"img"}
 
 
 @register.filter

@@ -24,7 +24,7 @@ ALL_ENDPOINTS = API_ENDPOINTS | STORAGE_ENDPOINTS
 #: API (nothing is created); the last three let the call take effect, then spoil the answer.
 CALL_FAULTS = ("rate_limit", "server_error", "content_policy", "timeout", "lost_response", "malformed_json")
 #: Job faults, applied to each job created while they are active.
-JOB_FAULTS = ("failed_job", "expired_urls", "envelope", "unknown_status")
+JOB_FAULTS = ("failed_job", "expired_urls", "envelope", "unknown_status", "echo")
 
 FAULTS: dict[str, str] = {
     "rate_limit": "429 with Retry-After (retry_after seconds, http_date=true for the date form)",
@@ -37,6 +37,8 @@ FAULTS: dict[str, str] = {
     "expired_urls": "new jobs' outcome URLs are already expired (403); with endpoints=upload_url, upload URLs",
     "envelope": "new jobs answer the media_urls envelope outcome (strings=true: plain URL strings)",
     "unknown_status": "new jobs report a status word no client knows while processing (word)",
+    "echo": "new jobs repeat `text` in their error (they fail unless fail=false) and in an extra nested field",
+    "upload_target": "upload-url answers send the PUT to `url` instead of the simulator's storage",
 }
 
 DEFAULT_PARAMS: dict[str, dict[str, Any]] = {
@@ -50,11 +52,13 @@ DEFAULT_PARAMS: dict[str, dict[str, Any]] = {
     "expired_urls": {},
     "envelope": {"strings": False},
     "unknown_status": {"word": "preparing"},
+    "echo": {"text": "", "fail": True},
+    "upload_target": {"url": ""},
 }
 
 _DEFAULT_SCOPE: dict[str, frozenset[str]] = {
     name: (SUBMIT_ENDPOINTS if name == "content_policy" or name in JOB_FAULTS else API_ENDPOINTS) for name in FAULTS
-}
+} | {"upload_target": frozenset({"upload_url"})}
 
 
 @dataclass

@@ -431,10 +431,11 @@ class _Handler(BaseHTTPRequestHandler):
             upload.expires = int(self.state.now()) - 60
         path = f"/storage/{UPLOADS}/{upload.token}.{file_type}"
         signature = self.state.sign(path, upload.expires)
+        target = self.state.faults.draw("upload_target", "upload_url")
         return _json(
             200,
             {
-                "upload_url": f"{self._origin()}{path}?expires={upload.expires}&sig={signature}",
+                "upload_url": target["url"] if target else f"{self._origin()}{path}?expires={upload.expires}&sig={signature}",
                 "public_url": f"{self._origin()}{path}",
             },
         )
@@ -457,6 +458,9 @@ class _Handler(BaseHTTPRequestHandler):
         }
         if phase == "failed":
             body["error"] = job.error
+        if job.echo:
+            # Where a careless upstream would repeat a header: a value, a key and a list item.
+            body["diagnostics"] = {"worker": {"note": job.echo, job.echo: [job.echo]}}
         return body
 
     def _outcome(self, job: Job) -> dict[str, Any]:
@@ -499,6 +503,7 @@ class _Handler(BaseHTTPRequestHandler):
         expired = faults.draw("expired_urls", endpoint)
         envelope = faults.draw("envelope", endpoint)
         unknown = faults.draw("unknown_status", endpoint)
+        echo = faults.draw("echo", endpoint)
         shape = model.outcome_shape if model else "flat"
         if envelope is not None:
             shape = "envelope_strings" if envelope["strings"] else "envelope"
@@ -509,6 +514,8 @@ class _Handler(BaseHTTPRequestHandler):
         error = failed["error"] if failed else None
         if "[fail]" in triggers:
             error = DEFAULT_PARAMS["failed_job"]["error"]
+        if echo and echo["fail"]:
+            error = f"Video generation failed: worker said {echo['text']}"
         word = unknown["word"] if unknown else None
         if "[unknown-status]" in triggers:
             word = DEFAULT_PARAMS["unknown_status"]["word"]
@@ -526,6 +533,7 @@ class _Handler(BaseHTTPRequestHandler):
                 outcome_shape=shape,
                 unknown_word=word,
                 stuck="[stuck]" in triggers,
+                echo=str(echo["text"]) if echo else None,
             )
         )
 

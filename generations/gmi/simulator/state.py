@@ -72,6 +72,7 @@ class Job:
     outcome_shape: str = "flat"
     unknown_word: str | None = None
     stuck: bool = False
+    echo: str | None = None  # repeated in an extra field of every answer (the echo fault)
     cancelled_at: float | None = None
 
     @property

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('generations', '0004_upstream_pause'),
+        ('generations', '0005_membership_seen'),
     ]
 
     operations = [
