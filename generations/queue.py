@@ -17,7 +17,7 @@ logger = logging.getLogger("generations.queue")
 
 _local = threading.local()
 _wake_lock = threading.Lock()
-_last_wake = 0.0
+_last_wake = float("-inf")
 #: A burst of submissions asks for at most one dispatch task per process in this window.
 WAKE_DEBOUNCE = 2.0
 

@@ -39,6 +39,14 @@ def isolated_storage(tmp_path, settings):
     storages._storages = {}
 
 
+@pytest.fixture(autouse=True)
+def fresh_send_window():
+    """The send window is per process; each test starts as a freshly started worker does."""
+    from generations.services.dispatching import send_window
+
+    send_window.reset()
+
+
 @pytest.fixture(scope="session")
 def simulator():
     """A GMI simulator on 127.0.0.1, shared by the session; faults are reset for each test by ``gmi``."""

@@ -102,13 +102,27 @@ def test_a_burst_of_submissions_asks_for_one_dispatch_task(catalogue, monkeypatc
     monkeypatch.setattr(Conf, "SYNC", False)
     queued = []
     monkeypatch.setattr(queue, "async_task", lambda func, *args, **kwargs: queued.append(func))
-    monkeypatch.setattr(queue, "_last_wake", 0.0)
+    monkeypatch.setattr(queue, "_last_wake", float("-inf"))
+    monkeypatch.setattr(queue, "WAKE_DEBOUNCE", 3600.0)  # the whole burst falls in one window, however slow
+    monkeypatch.setattr(shards, "engine_alive", lambda: False)
     user = UserFactory()
     UserProfile.objects.create(user=user, daily_jobs=200, concurrent_jobs=200)
     for n in range(100):
         submit(user, n)
     assert queued == ["generations.tasks.dispatch"]
     assert Generation.objects.filter(status=S.QUEUED).count() == 100
+
+
+def test_no_dispatch_task_is_asked_for_while_an_engine_runs(catalogue, monkeypatch):
+    from django_q.conf import Conf
+
+    monkeypatch.setattr(Conf, "SYNC", False)
+    queued = []
+    monkeypatch.setattr(queue, "async_task", lambda func, *args, **kwargs: queued.append(func))
+    monkeypatch.setattr(queue, "_last_wake", float("-inf"))
+    shards.beat("a-live-engine")
+    submit(UserFactory())
+    assert queued == []
 
 
 def test_claiming_a_batch_costs_the_same_queries_for_5_and_for_50_users(catalogue, no_auto_dispatch):
@@ -128,6 +142,7 @@ def test_claiming_a_batch_costs_the_same_queries_for_5_and_for_50_users(catalogu
 
 def test_a_batch_is_claimed_in_round_robin_order(catalogue, no_auto_dispatch):
     heavy, light = UserFactory(username="heavy"), UserFactory(username="light")
+    UserProfile.objects.create(user=heavy, concurrent_jobs=10)
     for n in range(4):
         submit(heavy, n)
     for n in range(2):

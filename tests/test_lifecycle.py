@@ -295,21 +295,21 @@ def test_reconciliation_accepts_an_echo_with_gmis_added_defaults():
 def test_expired_outcome_url_is_refreshed_from_gmi_and_mirrored(catalogue):
     catalogue.configure(url_ttl=30)
     generation = drive(submit(UserFactory()), until=lambda g: g.upstream_request_id is not None)
-    from generations import tasks
+    from generations import queue
 
     stale_urls = []
-    original = tasks.enqueue_mirror
+    original = queue.enqueue_mirror
 
     def late_mirror(pk):  # the mirror task runs only after the signed URLs expired
         stale_urls.append(Generation.objects.get(pk=pk).outcome_video_url)
         catalogue.advance(60)
         original(pk)
 
-    tasks.enqueue_mirror = late_mirror
+    queue.enqueue_mirror = late_mirror
     try:
         generation = drive(generation)
     finally:
-        tasks.enqueue_mirror = original
+        queue.enqueue_mirror = original
     assert generation.status == S.SUCCEEDED, generation.error
     assert stale_urls and generation.outcome_video_url != stale_urls[0]
     assert [e["status"] for e in catalogue.journal(endpoint="media")][0] == 403

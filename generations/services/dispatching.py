@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from concurrent.futures import Future
 from datetime import timedelta
 from typing import Any
@@ -159,6 +161,44 @@ def claim_batch(*, limit: int) -> list[Generation]:
     return claimed
 
 
+class SendWindow:
+    """How many sends may be on the wire at once: it starts at one and doubles with every answer that is not a 429.
+
+    After a 429, or a quiet spell, it falls back to one, so a site that GMI is
+    throttling learns it from one request rather than from a whole pool of them
+    (GMI's pause then holds every worker back, as before).
+    """
+
+    IDLE_RESET = 10.0
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._size = 1
+        self._last = 0.0
+
+    @property
+    def size(self) -> int:
+        if time.monotonic() - self._last > self.IDLE_RESET:
+            return 1
+        return self._size
+
+    def record(self, result: Any) -> None:
+        with self._lock:
+            if isinstance(result, RateLimited):
+                self._size = 1
+            elif not isinstance(result, Exception):
+                self._size = min(self.size * 2, 1 << 16)
+            self._last = time.monotonic()
+
+    def reset(self) -> None:
+        with self._lock:
+            self._size, self._last = 1, 0.0
+
+
+#: One per process, shared by the engine and one-shot dispatches.
+send_window = SendWindow()
+
+
 def claim_next() -> Generation | None:
     """The next job to send, claimed (``claim_batch`` of one)."""
     batch = claim_batch(limit=1)
@@ -179,7 +219,8 @@ def dispatch_queued(*, max_jobs: int | None = None) -> int:
     while max_jobs is None or sent < max_jobs:
         if sent and upstream.paused():  # GMI said 429 to one of the last batch
             break
-        batch = claim_batch(limit=pool.size if max_jobs is None else min(pool.size, max_jobs - sent))
+        room = min(pool.size, send_window.size)
+        batch = claim_batch(limit=room if max_jobs is None else min(room, max_jobs - sent))
         if not batch:
             break
         futures = [(generation, pool.submit(post_generation, generation)) for generation in batch]
@@ -219,6 +260,7 @@ def apply_send(generation: Generation, result: Any) -> None:
     reset, 5xx, anything unexpected) the job may exist at GMI: it keeps its claim
     and the poller reconciles it through GMI's request list instead of sending it again.
     """
+    send_window.record(result)
     now = timezone.now()
     if isinstance(result, (RateLimited, UpstreamUnavailable)) and (
         isinstance(result, RateLimited) or not result.maybe_sent

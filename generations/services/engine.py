@@ -153,7 +153,8 @@ class Engine:
         polls_waiting = any(t.due <= now for t in self.tracked.values())
         limit = self.pool.size // 2 if polls_waiting else self.pool.size
         sending = sum(1 for kind, _ in self.inflight.values() if kind == "send")
-        room = min(self.pool.size - len(self.inflight), max(1, limit) - sending)
+        room = min(self.pool.size - len(self.inflight), max(1, limit) - sending,
+                   dispatching.send_window.size - sending)
         if room <= 0:
             return
         batch = dispatching.claim_batch(limit=room)
