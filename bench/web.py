@@ -193,9 +193,9 @@ def child(label: str, quick: bool) -> list[dict[str, Any]]:
 
     from generations.gmi.simulator.testing import running_simulator
 
-    seconds = float(os.environ.get("BENCH_SECONDS", "2" if quick else "8"))
-    big = 2000 if quick else 10000
-    list_requests = 20 if quick else 60
+    seconds = float(os.environ.get("BENCH_SECONDS", "1.5" if quick else "8"))
+    big = 1000 if quick else 10000
+    list_requests = 10 if quick else 60
     with running_simulator(job_seconds=1.0) as sim:
         os.environ["GMI_BASE_URL"] = sim.base_url
         django.setup()
