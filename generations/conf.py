@@ -64,6 +64,9 @@ DEFAULTS: dict[str, Any] = {
     "SUBMIT_POLICY": "generations.policies.SubmitPolicy",
     "QUOTA_POLICY": "generations.policies.QuotaPolicy",
     "PAGE_SIZE": 24,
+    # Each web process keeps catalogue rows this long; a change made in this process is seen
+    # at once, one made in another within this many seconds.
+    "CATALOGUE_CACHE_SECONDS": 5.0,
 }
 
 

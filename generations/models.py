@@ -6,7 +6,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 
@@ -207,6 +207,9 @@ class Generation(models.Model):
     moderation_reason = models.TextField(blank=True)
 
     rerun_of = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="reruns")
+    # The owner's running number for jobs entering the waiting line (see WaitingLine): a
+    # waiting job's index among its owner's waiting jobs is line_seq - head_seq.
+    line_seq = models.PositiveIntegerField(null=True, blank=True, editable=False)
     deleted_at = models.DateTimeField(null=True, blank=True, help_text="Deleted by its owner; kept for the ledger.")
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -432,6 +435,34 @@ class ModerationDecision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.decision} {self.generation_id}"
+
+
+class WaitingLine(models.Model):
+    """One user's summary in the fair waiting line, so a place in line is arithmetic, not a scan.
+
+    A submission bumps ``last_seq`` in the same transaction that queues the job; the
+    dispatcher's ``refresh_snapshot`` moves ``head_seq`` (the oldest waiting job's number)
+    and ``last_sent_at`` after each pass. The user has ``last_seq - head_seq + 1`` jobs waiting.
+    """
+
+    owner = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True,
+                                 related_name="+")
+    last_seq = models.PositiveIntegerField(default=0)
+    head_seq = models.PositiveIntegerField(default=1)
+    oldest_at = models.DateTimeField(null=True, blank=True, help_text="When the oldest waiting job was accepted.")
+    last_sent_at = models.DateTimeField(null=True, blank=True, help_text="When a job of theirs was last sent.")
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["owner"], condition=Q(last_seq__gte=F("head_seq")), name="gen_line_waiting"),
+        ]
+
+    def __str__(self) -> str:
+        return f"waiting line of {self.owner_id}"
+
+    @property
+    def waiting(self) -> int:
+        return max(self.last_seq - self.head_seq + 1, 0)
 
 
 class DispatchLock(models.Model):

@@ -45,13 +45,13 @@ from .gmi import schema
 from .models import ApiToken, Generation, Membership, Team
 from .services import (
     accounts,
-    dispatching,
     moderation,
     quotas,
     submissions,
     teams,
     tokens,
     uploads,
+    waiting_line,
 )
 from .templatetags.generations_tags import api_url
 
@@ -110,7 +110,7 @@ def gallery(request: HttpRequest) -> HttpResponse:
                               model=filters["model"], q=filters["q"]), user=request.user)
     page = Paginator(generations, app_settings.PAGE_SIZE).get_page(request.GET.get("page"))
     items = list(page.object_list)
-    positions = dispatching.queue_positions(items)
+    positions = waiting_line.queue_positions(items)
     for generation in items:
         generation.queue_position = positions.get(generation.pk)
     query = request.GET.copy()
@@ -160,7 +160,7 @@ def generation_status(request: HttpRequest) -> JsonResponse:
     items: list[Generation] = []
     if ids:
         items = list(selectors.visible_generations(request.user, include_all_for_staff=True).filter(pk__in=ids))
-    positions = dispatching.queue_positions(items)
+    positions = waiting_line.queue_positions(items)
     response = JsonResponse({"items": [_status_item(request, g, positions) for g in items]})
     response["Cache-Control"] = "no-store"
     return response
@@ -345,7 +345,7 @@ def detail(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
         {"name": name, "label": params[name].label if name in params else name, "value": value}
         for name, value in (generation.payload or {}).items()
     ] if isinstance(generation.payload, dict) else []
-    positions = dispatching.queue_positions([generation])
+    positions = waiting_line.queue_positions([generation])
     is_owner = generation.owner_id == request.user.pk
     sees_removed = permissions.can_view_any_generation(request.user)
     shows_video = selectors.shows_files(request.user, generation)

@@ -47,6 +47,16 @@ def fresh_send_window():
     send_window.reset()
 
 
+@pytest.fixture(autouse=True)
+def fresh_catalogue_cache():
+    """Catalogue rows are cached per process; a test's rows must not leak into the next test."""
+    from generations.services.catalogue import forget_cached_models
+
+    forget_cached_models()
+    yield
+    forget_cached_models()
+
+
 @pytest.fixture(scope="session")
 def simulator():
     """A GMI simulator on 127.0.0.1, shared by the session; faults are reset for each test by ``gmi``."""

@@ -131,3 +131,14 @@ class GenerationFactory(factory.django.DjangoModelFactory):
             team=factory.SubFactory(TeamFactory),
             visibility=Generation.Visibility.TEAM,
         )
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        # A queued job enters the waiting line as a submission would: with its owner's next number.
+        if kwargs.get("status", Generation.Status.QUEUED) == Generation.Status.QUEUED and \
+                kwargs.get("send_started_at") is None and kwargs.get("line_seq") is None:
+            from generations.services.waiting_line import join_line
+
+            kwargs.setdefault("created_at", timezone.now())
+            kwargs["line_seq"] = join_line(owner_id=kwargs["owner"].pk, created_at=kwargs["created_at"])
+        return super()._create(model_class, *args, **kwargs)

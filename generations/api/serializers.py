@@ -99,7 +99,7 @@ class GenerationSerializer(serializers.ModelSerializer):
     def get_queue_position(self, obj: Generation) -> int | None:
         positions = self.context.get("queue_positions")
         if positions is None:
-            from ..services.dispatching import queue_positions
+            from ..services.waiting_line import queue_positions
 
             positions = queue_positions([obj])
         return positions.get(obj.pk)

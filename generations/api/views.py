@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 from .. import permissions, selectors
 from ..models import Generation, Membership, Team
 from ..services import moderation, quotas, submissions, teams, uploads
-from ..services.dispatching import queue_positions
+from ..services.waiting_line import queue_positions
 from ..serving import serve_file
 from . import serializers as s
 from .authentication import BearerTokenAuthentication

@@ -2,9 +2,13 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Callable
+from typing import Any
 
 from django.db import transaction
+from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
 from ..client import get_client
@@ -57,6 +61,7 @@ def sync_models(*, progress: Callable[[str], None] | None = None) -> dict[str, i
     counts["unavailable"] = VideoModel.objects.filter(api=api, available=True).exclude(pk__in=ids).update(
         available=False, synced_at=now
     )
+    forget_cached_models()  # the bulk update above sends no signals
     if counts["unavailable"]:
         say(f"{counts['unavailable']} models are no longer offered and were marked unavailable.")
     logger.info("model sync: %s", counts)
@@ -70,3 +75,32 @@ def sync_models_safely() -> dict[str, int] | None:
     except GMIError as exc:
         logger.warning("model sync failed: %s", exc)
         return None
+
+
+# Every submission needs its model; the catalogue changes a few times a day.
+_cache: dict[str, tuple[float, VideoModel | None]] = {}
+_cache_lock = threading.Lock()
+
+
+def cached_model(model_id: str) -> VideoModel | None:
+    """The catalogue row ``model_id`` (or None), read at most once per CATALOGUE_CACHE_SECONDS per process.
+
+    Callers must not modify the returned instance: it is shared by the process's requests.
+    """
+    now = time.monotonic()
+    hit = _cache.get(model_id)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    model = VideoModel.objects.filter(pk=model_id).first()
+    with _cache_lock:
+        _cache[model_id] = (now + float(app_settings.CATALOGUE_CACHE_SECONDS), model)
+    return model
+
+
+def forget_cached_models(**kwargs: Any) -> None:
+    with _cache_lock:
+        _cache.clear()
+
+
+post_save.connect(forget_cached_models, sender=VideoModel, dispatch_uid="generations-catalogue-cache-save")
+post_delete.connect(forget_cached_models, sender=VideoModel, dispatch_uid="generations-catalogue-cache-delete")

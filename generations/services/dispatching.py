@@ -10,7 +10,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Count, F, Max, Min, Q, Window
+from django.db.models import Count, F, Q, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
@@ -30,64 +30,13 @@ from . import upstream
 from .lifecycle import transition
 from .quotas import in_flight_q
 from .upstream_pool import get_pool
+from .waiting_line import owners_by_turn, queue_positions, refresh_snapshot
+
+__all__ = ["owners_by_turn", "queue_positions"]  # their home is waiting_line; imported from here too
 
 logger = logging.getLogger("generations.dispatch")
 
 S = Generation.Status
-
-
-def queue_positions(generations: list[Generation]) -> dict[Any, int]:
-    """1-based place in line of each waiting generation (by the dispatcher's own ordering).
-
-    The line is round-robin: a job's place is how many turns pass before its owner's
-    turn reaches it, counting one job per waiting user per round.
-    """
-    waiting = [g for g in generations if g.status == S.QUEUED and g.send_started_at is None]
-    if not waiting:
-        return {}
-    order = _waiting_order()
-    positions = {}
-    for g in waiting:
-        positions[g.pk] = order.get(g.pk)
-    return positions
-
-
-def _waiting_order() -> dict[Any, int]:
-    queued = list(
-        Generation.objects.filter(status=S.QUEUED, send_started_at__isnull=True)
-        .order_by("created_at").values_list("pk", "owner_id")
-    )
-    by_owner: dict[Any, list[Any]] = {}
-    for pk, owner in queued:
-        by_owner.setdefault(owner, []).append(pk)
-    owners = _owners_by_turn(list(by_owner))
-    order: dict[Any, int] = {}
-    position = 1
-    round_index = 0
-    while len(order) < len(queued):
-        for owner in owners:
-            jobs = by_owner[owner]
-            if round_index < len(jobs):
-                order[jobs[round_index]] = position
-                position += 1
-        round_index += 1
-    return order
-
-
-def _owners_by_turn(owner_ids: list[Any]) -> list[Any]:
-    """Least recently served first; among never-served users, whoever has waited longest."""
-    if not owner_ids:
-        return []
-    last_sent = dict(
-        Generation.objects.filter(owner_id__in=owner_ids, send_started_at__isnull=False)
-        .values("owner_id").annotate(last=Max("send_started_at")).values_list("owner_id", "last")
-    )
-    oldest = dict(
-        Generation.objects.filter(owner_id__in=owner_ids, status=S.QUEUED, send_started_at__isnull=True)
-        .values("owner_id").annotate(oldest=Min("created_at")).values_list("owner_id", "oldest")
-    )
-    epoch = timezone.now() - timedelta(days=36500)
-    return sorted(owner_ids, key=lambda o: (last_sent.get(o) or epoch, oldest.get(o) or epoch, o))
 
 
 def claim_batch(*, limit: int) -> list[Generation]:
@@ -131,7 +80,7 @@ def claim_batch(*, limit: int) -> list[Generation]:
             cap = policy.user_limits(users[owner_id])["concurrent_jobs"]
             allowance[owner_id] = len(by_owner[owner_id]) if cap is None else max(0, cap - busy.get(owner_id, 0))
         picked: list[Generation] = []
-        turn = _owners_by_turn(owner_ids)
+        turn = owners_by_turn(owner_ids)
         for round_index in range(room):
             progressed = False
             for owner_id in turn:
@@ -227,6 +176,8 @@ def dispatch_queued(*, max_jobs: int | None = None) -> int:
         for generation, future in futures:
             apply_send(generation, result_of(future))
         sent += len(batch)
+    if sent:
+        refresh_snapshot()
     return sent
 
 

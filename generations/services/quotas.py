@@ -78,46 +78,61 @@ def _counter_qs(charge: Charge, period: str):
     return UsageCounter.objects.filter(user=charge.user, team__isnull=True, metric=charge.metric, period=period)
 
 
-def _ensure_counter(charge: Charge, period: str) -> None:
-    if _counter_qs(charge, period).exists():
-        return
-    try:
-        with transaction.atomic():
-            UsageCounter.objects.create(
-                user=None if charge.team is not None else charge.user, team=charge.team,
-                metric=charge.metric, period=period,
-            )
-    except IntegrityError:
-        pass  # another request created it first
+def _create_counter(charge: Charge, period: str) -> None:
+    # INSERT ... ON CONFLICT DO NOTHING: a concurrent creator wins harmlessly, with no savepoint.
+    UsageCounter.objects.bulk_create([UsageCounter(
+        user=None if charge.team is not None else charge.user, team=charge.team, metric=charge.metric, period=period,
+    )], ignore_conflicts=True)
 
 
-def reserve_generation(generation: Generation, charges: list[Charge]) -> None:
-    """Take the job's usage from every counter, or raise ``QuotaExceeded`` and take nothing.
+def take_usage(*, charges: list[Charge], now: datetime | None = None) -> list[tuple[Charge, str]]:
+    """Move every counter by its charge, or raise ``QuotaExceeded`` (the caller's transaction rolls back).
 
-    Must run inside the transaction that creates the generation. Each counter moves
-    by one conditional UPDATE (``used <= limit - amount``): the database decides, so
-    N concurrent submissions against a remaining quota of Q accept exactly min(N, Q).
+    Must run inside the transaction that creates the generation. Each counter moves by
+    one conditional UPDATE (``used <= limit - amount``): the database decides, so N
+    concurrent submissions against a remaining quota of Q accept exactly min(N, Q). A
+    counter is created only when the UPDATE found none (the first job of a period).
+    Returns the (charge, period) pairs taken, for ``record_reservations``.
     """
-    now = timezone.now()
+    now = now or timezone.now()
+    taken = []
     for charge in charges:
         if charge.amount == 0 and charge.limit is None:
             continue
         period = period_for(charge.metric, now)
-        _ensure_counter(charge, period)
+        if charge.limit is not None and charge.amount > charge.limit:
+            raise QuotaExceeded(limit=charge.metric, resets_at=resets_at(charge.metric, now), scope=charge.scope)
         qs = _counter_qs(charge, period)
         if charge.limit is not None:
             qs = qs.filter(used__lte=Decimal(charge.limit) - charge.amount)
-        if charge.limit is not None and charge.amount > charge.limit:
-            updated = 0
-        else:
+        updated = qs.update(used=F("used") + charge.amount)
+        if not updated and not _counter_qs(charge, period).exists():
+            _create_counter(charge, period)
             updated = qs.update(used=F("used") + charge.amount)
         if not updated:
             raise QuotaExceeded(limit=charge.metric, resets_at=resets_at(charge.metric, now), scope=charge.scope)
-        LedgerEntry.objects.create(
-            generation=generation, user=generation.owner, team=charge.team, subject=charge.subject,
-            attempt=generation.attempt, kind=LedgerEntry.Kind.RESERVE, metric=charge.metric, period=period,
-            amount=charge.amount, created_at=now,
-        )
+        taken.append((charge, period))
+    return taken
+
+
+def record_reservations(*, generation: Generation, taken: list[tuple[Charge, str]], now: datetime | None = None) -> None:
+    """The ledger rows of what ``take_usage`` took, in one INSERT."""
+    now = now or timezone.now()
+    LedgerEntry.objects.bulk_create([
+        LedgerEntry(generation=generation, user=generation.owner, team=charge.team, subject=charge.subject,
+                    attempt=generation.attempt, kind=LedgerEntry.Kind.RESERVE, metric=charge.metric, period=period,
+                    amount=charge.amount, created_at=now)
+        for charge, period in taken
+    ])
+
+
+def reserve_generation(generation: Generation, charges: list[Charge]) -> None:
+    """Take the job's usage from every counter and write its ledger rows, or raise ``QuotaExceeded``.
+
+    Must run inside the transaction that creates or re-queues the generation.
+    """
+    now = timezone.now()
+    record_reservations(generation=generation, taken=take_usage(charges=charges, now=now), now=now)
 
 
 def _settle(generation: Generation, kind: str, *, note: str = "", then=None) -> int:

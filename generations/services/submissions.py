@@ -21,19 +21,18 @@ from ..exceptions import (
     PayloadInvalid,
 )
 from ..gmi import schema
-from ..models import Generation, IdempotencyKey, Membership, Team, VideoModel
+from ..models import Generation, GenerationEvent, IdempotencyKey, Membership, Team, VideoModel
 from ..policies import quota_policy, submit_policy
-from . import moderation, quotas, shards
+from . import catalogue, moderation, quotas, shards, waiting_line
 from .lifecycle import transition
 
 logger = logging.getLogger("generations.submissions")
 
 
 def _enabled_model(model_id: str) -> VideoModel:
-    try:
-        model = VideoModel.objects.get(pk=model_id)
-    except VideoModel.DoesNotExist:
-        raise ModelUnavailable(f"There is no model {model_id!r}. Pick one from the catalogue.") from None
+    model = catalogue.cached_model(model_id)
+    if model is None:
+        raise ModelUnavailable(f"There is no model {model_id!r}. Pick one from the catalogue.")
     if not model.enabled or not model.available:
         raise ModelUnavailable(f"The model {model_id!r} is not available at the moment.")
     return model
@@ -125,21 +124,27 @@ def submit_generation(
         raise InvalidInput({"visibility": ["Choose a team to share this video with, or make it private."]})
     try:
         with transaction.atomic():
-            if idempotency_key:
-                key_row = IdempotencyKey.objects.create(user=user, key=idempotency_key, request_hash=request_hash)
-            generation = Generation.objects.create(
+            charges = quotas.charges_for(
+                user=user, team=team_obj, video_seconds=prepared["video_seconds"], credits=prepared["credits"]
+            )
+            # Counters first: a refused submission writes nothing else.
+            now = timezone.now()
+            taken = quotas.take_usage(charges=charges, now=now)
+            generation = Generation(
                 owner=user, team=team_obj, visibility=visibility, model=prepared["model"],
                 api=prepared["model"].api, payload=prepared["payload"], prompt=prepared["prompt"][:5000],
                 video_seconds=prepared["video_seconds"], credits=prepared["credits"],
                 moderation=moderation.initial_moderation(visibility=visibility), rerun_of=rerun_of,
+                created_at=now, line_seq=waiting_line.join_line(owner_id=user.pk, created_at=now),
             )
-            generation.events.create(from_status="", to_status=Generation.Status.QUEUED, note="Accepted", actor=user)
-            charges = quotas.charges_for(
-                user=user, team=team_obj, video_seconds=prepared["video_seconds"], credits=prepared["credits"]
-            )
-            quotas.reserve_generation(generation, charges)
+            generation.save(force_insert=True)
+            GenerationEvent.objects.create(generation=generation, from_status="", to_status=Generation.Status.QUEUED,
+                                           note="Accepted", actor=user, created_at=now)
+            quotas.record_reservations(generation=generation, taken=taken, now=now)
             if idempotency_key:
-                IdempotencyKey.objects.filter(pk=key_row.pk).update(generation=generation)
+                # Last, so the row is written with its generation; a concurrent twin fails here and replays.
+                IdempotencyKey.objects.create(user=user, key=idempotency_key, request_hash=request_hash,
+                                              generation=generation)
             transaction.on_commit(lambda: _after_submit(generation))
     except IntegrityError:
         if idempotency_key:

@@ -38,7 +38,7 @@ def authenticate_key(key: str) -> ApiToken | None:
     """The active token for ``key``, or None. Comparison is by hash lookup; no timing leak of the key."""
     if not key or not key.startswith(PREFIX):
         return None
-    token = ApiToken.objects.select_related("user").filter(key_hash=hash_key(key), revoked_at__isnull=True).first()
+    token = ApiToken.objects.select_related("user", "user__gmi_profile").filter(key_hash=hash_key(key), revoked_at__isnull=True).first()
     if token is None or not token.user.is_active:
         return None
     now = timezone.now()

@@ -1,0 +1,179 @@
+"""The fair waiting line: whose turn comes next (round-robin across users) and each waiting job's place in it.
+
+One rule, two readers. The dispatcher asks ``owners_by_turn`` from the jobs themselves at
+every claim. Pages and the API ask ``queue_positions``, which must not grow with the line:
+it reads one compact ``WaitingLine`` row per user with jobs waiting and does arithmetic.
+
+A waiting job's index among its owner's waiting jobs is ``line_seq - head_seq``: each
+submission takes the owner's next number in the transaction that queues the job
+(``join_line``), and ``refresh_snapshot`` (run by the dispatcher after each pass) moves
+``head_seq`` past the jobs that left. A job cancelled from the middle of a user's line
+leaves a gap until the next refresh, so until then that user's later jobs are shown one
+place further back than they are; positions are otherwise exact.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime, timezone as dt_timezone
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import F, Max, Min
+
+from ..models import Generation, WaitingLine
+
+S = Generation.Status
+_NEVER = datetime.min.replace(tzinfo=dt_timezone.utc)
+
+
+def turn_key(*, owner_id: Any, last_sent_at: datetime | None, oldest_at: datetime | None) -> tuple:
+    """The fair order: least recently served first; among never-served users, whoever has waited longest."""
+    return (last_sent_at or _NEVER, oldest_at or _NEVER, owner_id)
+
+
+def owners_by_turn(owner_ids: list[Any]) -> list[Any]:
+    """``owner_ids`` in the order the dispatcher serves them, read from the jobs themselves."""
+    if not owner_ids:
+        return []
+    last_sent = dict(
+        Generation.objects.filter(owner_id__in=owner_ids, send_started_at__isnull=False)
+        .values("owner_id").annotate(last=Max("send_started_at")).values_list("owner_id", "last")
+    )
+    oldest = dict(
+        Generation.objects.filter(owner_id__in=owner_ids, status=S.QUEUED, send_started_at__isnull=True)
+        .values("owner_id").annotate(oldest=Min("created_at")).values_list("owner_id", "oldest")
+    )
+    return sorted(owner_ids, key=lambda o: turn_key(owner_id=o, last_sent_at=last_sent.get(o),
+                                                    oldest_at=oldest.get(o)))
+
+
+def is_waiting(generation: Generation) -> bool:
+    return generation.status == S.QUEUED and generation.send_started_at is None
+
+
+def join_line(*, owner_id: Any, created_at: datetime) -> int:
+    """Give a job entering the line its owner's next number; call inside the transaction that creates it.
+
+    One upsert: the row lock it takes serializes only that user's own submissions, which
+    their quota counters serialize anyway.
+    """
+    table = connection.ops.quote_name(WaitingLine._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (owner_id, last_seq, head_seq, oldest_at, last_sent_at) "
+            f"VALUES (%s, 1, 1, %s, NULL) "
+            f"ON CONFLICT (owner_id) DO UPDATE SET last_seq = {table}.last_seq + 1, "
+            f"oldest_at = CASE WHEN {table}.head_seq > {table}.last_seq THEN EXCLUDED.oldest_at "
+            f"ELSE {table}.oldest_at END "
+            f"RETURNING last_seq",
+            [owner_id, created_at],
+        )
+        return int(cursor.fetchone()[0])
+
+
+def _read_line() -> dict[Any, WaitingLine]:
+    return {row.owner_id: row for row in WaitingLine.objects.filter(last_seq__gte=F("head_seq"))}
+
+
+def queue_positions(generations: Iterable[Generation]) -> dict[Any, int]:
+    """1-based place in line of each waiting generation among ``generations``, by the dispatcher's order.
+
+    The line is round-robin: a job's place is how many turns pass before its owner's turn
+    reaches it, one job per waiting user per round. Costs one query reading one row per
+    user with jobs waiting, whatever the number of jobs waiting.
+    """
+    waiting = [g for g in generations if is_waiting(g)]
+    if not waiting:
+        return {}
+    line = _read_line()
+    seqs = {g.pk: g.line_seq for g in waiting}
+    if any(seqs[g.pk] is None or g.owner_id not in line for g in waiting):
+        # Jobs that entered the line without a number (bulk-created, or queued before
+        # the line existed) are numbered once; later reads take the cheap path.
+        refresh_snapshot()
+        line = _read_line()
+        seqs = dict(Generation.objects.filter(pk__in=list(seqs)).values_list("pk", "line_seq"))
+    order = sorted(line.values(), key=_key)
+    positions: dict[Any, int] = {}
+    for generation in waiting:
+        mine, seq = line.get(generation.owner_id), seqs.get(generation.pk)
+        if mine is None or seq is None:
+            continue  # left the line meanwhile
+        index = min(max(seq - mine.head_seq, 0), mine.waiting - 1)
+        my_key = _key(mine)
+        # Every user takes one job per round: whole rounds first, then those ahead in this one.
+        before = sum(min(row.waiting, index) for row in order)
+        before += sum(1 for row in order if row.waiting > index and _key(row) < my_key)
+        positions[generation.pk] = before + 1
+    return positions
+
+
+def _key(row: WaitingLine) -> tuple:
+    return turn_key(owner_id=row.owner_id, last_sent_at=row.last_sent_at, oldest_at=row.oldest_at)
+
+
+def refresh_snapshot() -> None:
+    """Recompute the summaries of users with jobs waiting from the jobs; the dispatcher runs it after each pass.
+
+    The summaries of users already in line are locked first, so a submission of theirs
+    either committed before the jobs are read or waits until the summaries are written.
+    Users who joined meanwhile keep what their submission wrote. Jobs without a number,
+    gaps and numbers out of order are renumbered. One read of the waiting jobs (id,
+    owner, number, time) and one write per changed summary: the dispatcher pays for the
+    line so that readers do not.
+    """
+    with transaction.atomic():
+        locked = set(
+            WaitingLine.objects.select_for_update().filter(last_seq__gte=F("head_seq"))
+            .order_by("owner_id").values_list("owner_id", flat=True)
+        )
+        jobs = _waiting_jobs()
+        unnumbered = {owner for owner, rows in jobs.items() if owner not in locked and any(r[1] is None for r in rows)}
+        if unnumbered:
+            WaitingLine.objects.bulk_create([WaitingLine(owner_id=o) for o in unnumbered], ignore_conflicts=True)
+            list(WaitingLine.objects.select_for_update().filter(owner_id__in=unnumbered).order_by("owner_id")
+                 .values_list("owner_id", flat=True))
+            jobs.update(_waiting_jobs(owner_ids=unnumbered))
+            locked |= unnumbered
+        rows = {row.owner_id: row for row in WaitingLine.objects.filter(owner_id__in=locked)}
+        last_sent = dict(
+            Generation.objects.filter(owner_id__in=locked, send_started_at__isnull=False)
+            .values("owner_id").annotate(last=Max("send_started_at")).values_list("owner_id", "last")
+        )
+        renumbered: list[Generation] = []
+        changed: list[WaitingLine] = []
+        for owner_id in sorted(locked):
+            row = rows[owner_id]
+            before = (row.last_seq, row.head_seq, row.oldest_at, row.last_sent_at)
+            mine = jobs.get(owner_id, [])
+            row.last_sent_at = last_sent.get(owner_id, row.last_sent_at)
+            if not mine:
+                row.head_seq, row.oldest_at = row.last_seq + 1, None
+            else:
+                numbers = [seq for _, seq, _ in mine]
+                known = [n for n in numbers if n is not None]
+                base = min(known) if known else row.last_seq + 1
+                wanted = list(range(base, base + len(mine)))
+                if numbers != wanted:
+                    renumbered += [Generation(pk=pk, line_seq=n) for (pk, seq, _), n in zip(mine, wanted) if seq != n]
+                row.head_seq, row.last_seq, row.oldest_at = base, wanted[-1], mine[0][2]
+            if (row.last_seq, row.head_seq, row.oldest_at, row.last_sent_at) != before:
+                changed.append(row)
+        if renumbered:
+            Generation.objects.bulk_update(renumbered, ["line_seq"], batch_size=500)
+        if changed:
+            WaitingLine.objects.bulk_update(changed, ["last_seq", "head_seq", "oldest_at", "last_sent_at"],
+                                            batch_size=500)
+
+
+def _waiting_jobs(*, owner_ids: Iterable[Any] | None = None) -> dict[Any, list[tuple[Any, int | None, datetime]]]:
+    """Waiting jobs per owner in the order the dispatcher sends them (oldest first)."""
+    qs = Generation.objects.filter(status=S.QUEUED, send_started_at__isnull=True)
+    if owner_ids is not None:
+        qs = qs.filter(owner_id__in=list(owner_ids))
+    jobs: dict[Any, list[tuple[Any, int | None, datetime]]] = defaultdict(list)
+    for pk, owner_id, seq, created_at in qs.order_by("created_at", "pk").values_list(
+            "pk", "owner_id", "line_seq", "created_at"):
+        jobs[owner_id].append((pk, seq, created_at))
+    return dict(jobs)
