@@ -104,3 +104,11 @@ def test_every_configured_log_handler_redacts_the_key_from_messages_and_tracebac
     assert handler.filter(record)
     assert record.getMessage() == "key=[redacted]"
     assert "[redacted]" in record.exc_text and not leaks(record.exc_text)
+
+
+def test_a_short_development_key_is_redacted_whole_and_never_eats_ordinary_words():
+    redactor = Redactor(["simulator-key"])
+    assert redactor.text("the simulator's Kling model, key simulator-key") == (
+        "the simulator's Kling model, key [redacted]"
+    )
+    assert Redactor(["k"]).text("Kling-Text2Video apikey") == "Kling-Text2Video apikey"

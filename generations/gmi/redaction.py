@@ -9,6 +9,9 @@ from typing import Any
 REDACTED = "[redacted]"
 #: Shorter pieces of a random key turn up in ordinary words and ids; longer ones are the key.
 MIN_PIECE = 8
+#: A key shorter than this is looked for whole only: its pieces would be ordinary words
+#: (a development key such as "simulator-key" must not eat every "simulator" in the data).
+MIN_KEY_FOR_PIECES = 16
 
 
 class Redactor:
@@ -18,7 +21,8 @@ class Redactor:
     length in one case-insensitive pattern; every character covered by a matching window
     is redacted, so any copy of ``MIN_PIECE`` characters or more of the key, whole,
     truncated or re-cased, disappears as one ``[redacted]``. A shorter secret is
-    redacted where it appears whole, in any case.
+    redacted where it appears whole, in any case; one shorter than ``MIN_PIECE`` is
+    no secret at all (redacting it would destroy ordinary text) and is left alone.
     """
 
     def __init__(self, secrets: Iterable[str]) -> None:
@@ -27,7 +31,9 @@ class Redactor:
             if not secret:
                 continue
             secret = secret.lower()
-            if len(secret) <= MIN_PIECE:
+            if len(secret) < MIN_PIECE:
+                continue
+            if len(secret) < MIN_KEY_FOR_PIECES:
                 pieces.add(secret)
             else:
                 pieces.update(secret[start : start + MIN_PIECE] for start in range(len(secret) - MIN_PIECE + 1))

@@ -1,0 +1,431 @@
+"""Pipeline benchmarks: the engine against a GMI simulator 100 ms away, through real qclusters.
+
+Run alone with ``python bench/pipeline.py [--quick]``; ``run(quick)`` returns the rows
+``{"measure", "value", "floor", "ratio"}``. Each scenario runs in a child process of its
+own (Django reads its settings once per process) with a fresh database, a simulator in
+its own process (``manage.py gmi_simulator --latency-ms``) and real ``qcluster``
+processes, and reports:
+
+- one poll pass over N jobs in flight against its floor, N × latency / concurrency;
+- accepted → sent and GMI success → ``succeeded`` (p50 / p95) for 1,000 jobs at 100 ms
+  with a 1 s poll interval (the sizing guide's concurrency, ``Q_WORKERS=2``), and with
+  the defaults (5 s, default concurrency);
+- upstream polls per second with one qcluster and with two, on PostgreSQL + Redis,
+  with double polls and double sends counted from the simulator's journal;
+- the same load with every third poll failing (429 / 503 / malformed / HTML): lost
+  jobs, double sends, jobs failed by a transient fault.
+
+PostgreSQL and Redis on 127.0.0.1 are used when they answer (``BENCH_PG_URL``,
+``BENCH_REDIS_URL``), else SQLite with the ORM broker. Only 127.0.0.1 is contacted.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+PYTHON = sys.executable
+PG_URL = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+LATENCY_MS = 100
+MODEL = "Wan2.1-I2V-14B-720P"  # reports times in milliseconds, so lags are measured, not rounded
+PAYLOAD = {"image_url": "https://example.com/first-frame.png"}
+
+
+# --- the parent: scenarios in child processes -------------------------------------------
+
+def run(quick: bool = False) -> list[dict[str, Any]]:
+    jobs = 300 if quick else 1000
+    rows: list[dict[str, Any]] = []
+    pg = _pg_available() and _redis_available()
+    rows += _child("pass", jobs=jobs, concurrency=64)
+    rows += _child("lag", jobs=jobs, interval=1.0, concurrency=128, workers=2, postgres=pg,
+                   label=f"{jobs} jobs, 1 s interval, concurrency 128, workers 2")
+    if not quick:
+        rows += _child("lag", jobs=jobs, interval=5.0, concurrency=None, workers=4, postgres=pg,
+                       label=f"{jobs} jobs, defaults (5 s interval, concurrency 32)")
+    if pg:
+        rows += _child("clusters", jobs=300, concurrency=4, postgres=True)
+    rows += _child("faults", jobs=100 if quick else 300, interval=1.0, concurrency=64, workers=2, postgres=pg)
+    return rows
+
+
+def _child(scenario: str, **params: Any) -> list[dict[str, Any]]:
+    work = Path(tempfile.mkdtemp(prefix=f"gmi-bench-{scenario}-"))
+    database_url = f"sqlite:///{work / 'bench.sqlite3'}"
+    if params.get("postgres"):
+        database_url = _fresh_pg_database()
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "gmi_project.settings",
+        "DJANGO_DEBUG": "1",
+        "DATABASE_URL": database_url,
+        "DJANGO_MEDIA_ROOT": str(work / "media"),
+        "Q_CLUSTER_NAME": f"bench-{uuid.uuid4().hex[:8]}",
+        "Q_LOG_LEVEL": "ERROR",
+        "BENCH_WORK": str(work),
+        "BENCH_PARAMS": json.dumps({"scenario": scenario, **params}),
+    }
+    env.pop("REDIS_URL", None)
+    if params.get("postgres"):
+        env["REDIS_URL"] = REDIS_URL
+        _flush_redis()
+    try:
+        out = subprocess.run([PYTHON, str(Path(__file__)), "--child"], cwd=ROOT, env=env, capture_output=True,
+                             text=True, timeout=1200)
+        if out.returncode != 0:
+            raise RuntimeError(f"{scenario} failed:\n{out.stdout[-3000:]}\n{out.stderr[-6000:]}")
+        return json.loads(out.stdout.strip().splitlines()[-1])
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+        if params.get("postgres"):
+            _drop_pg_database(database_url)
+
+
+def _pg_available() -> bool:
+    try:
+        import psycopg
+
+        psycopg.connect(PG_URL + "/postgres", connect_timeout=2).close()
+        return True
+    except Exception:
+        return False
+
+
+def _redis_available() -> bool:
+    try:
+        import redis
+
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+        return True
+    except Exception:
+        return False
+
+
+def _flush_redis() -> None:
+    import redis
+
+    redis.Redis.from_url(REDIS_URL).flushdb()
+
+
+def _fresh_pg_database() -> str:
+    import psycopg
+
+    name = f"gmi_bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(PG_URL + "/postgres", autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return f"{PG_URL}/{name}"
+
+
+def _drop_pg_database(url: str) -> None:
+    import psycopg
+
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(PG_URL + "/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+# --- the child: one scenario ------------------------------------------------------------
+
+class Simulator:
+    """``manage.py gmi_simulator`` in its own process (its CPU is not the portal's)."""
+
+    def __init__(self, *, latency_ms: float, job_seconds: float, env: dict[str, str]) -> None:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+        self.process = subprocess.Popen(
+            [PYTHON, "manage.py", "gmi_simulator", "--port", str(self.port), "--latency-ms", str(latency_ms),
+             "--job-seconds", str(job_seconds), "--quiet"],
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    break
+            except OSError:
+                time.sleep(0.1)
+        self.origin = f"http://127.0.0.1:{self.port}"
+        self.base_url = f"{self.origin}/api/v1/ie/requestqueue/apikey"
+
+    def control(self, method: str, path: str, body: Any = None) -> Any:
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(f"{self.origin}/_simulator/{path}", data=data, method=method,
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return json.loads(response.read())
+
+    def journal(self, endpoint: str) -> list[dict[str, Any]]:
+        return self.control("GET", f"requests?endpoint={endpoint}")["requests"]
+
+    def stop(self) -> None:
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+
+
+def _cluster(env: dict[str, str]) -> subprocess.Popen:
+    return subprocess.Popen([PYTHON, "manage.py", "qcluster"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+
+
+def _kill(process: subprocess.Popen) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    process.wait()
+
+
+def _pct(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))] if values else float("nan")
+
+
+def _row(measure: str, value: str, floor: str = "", ratio: float | None = None) -> dict[str, Any]:
+    return {"measure": measure, "value": value, "floor": floor, "ratio": ratio}
+
+
+def child() -> list[dict[str, Any]]:
+    params = json.loads(os.environ["BENCH_PARAMS"])
+    scenario = params["scenario"]
+    interval = float(params.get("interval") or 1.0)
+    concurrency = params.get("concurrency")
+    job_seconds = {"pass": 3600.0, "clusters": 3600.0}.get(scenario, 8.0)
+    env = dict(os.environ)
+    sim = Simulator(latency_ms=LATENCY_MS, job_seconds=job_seconds, env=env)
+    env.update({
+        "GMI_API_KEY": "bench-key",
+        "GMI_BASE_URL": sim.base_url,
+        "GMI_MIRROR_ALLOWED_HOSTS": f"127.0.0.1:{sim.port}",
+        "GMI_POLL_INTERVAL": str(interval),
+        "GMI_MAX_IN_FLIGHT": str(params["jobs"] + 100),
+        "Q_WORKERS": str(params.get("workers") or 4),
+    })
+    if concurrency:
+        env["GMI_UPSTREAM_CONCURRENCY"] = str(concurrency)
+    os.environ.update(env)
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    from generations.services.catalogue import sync_models
+
+    call_command("migrate", verbosity=0)
+    sync_models()
+    try:
+        return {"pass": _scenario_pass, "lag": _scenario_lag, "clusters": _scenario_clusters,
+                "faults": _scenario_faults}[scenario](sim, env, params)
+    finally:
+        sim.stop()
+
+
+def _users(count: int, jobs_each: int) -> list[Any]:
+    from django.contrib.auth import get_user_model
+
+    from generations.models import UserProfile
+
+    users = []
+    for i in range(count):
+        user = get_user_model().objects.create_user(f"bench{i}", password="x")
+        UserProfile.objects.create(user=user, concurrent_jobs=jobs_each, daily_jobs=jobs_each * 2,
+                                   monthly_video_seconds=jobs_each * 100)
+        users.append(user)
+    return users
+
+
+def _submit(users: list[Any], total: int, tag: str) -> list[Any]:
+    from generations.services import submissions
+
+    return [
+        submissions.submit_generation(user=users[i % len(users)], model_id=MODEL,
+                                      payload={**PAYLOAD, "prompt": f"bench {tag} {i}"})
+        for i in range(total)
+    ]
+
+
+def _wait_terminal(ids: list[Any], timeout: float) -> int:
+    from generations.models import Generation
+
+    deadline = time.monotonic() + timeout
+    done = 0
+    while time.monotonic() < deadline:
+        done = Generation.objects.filter(pk__in=ids, status__in=Generation.TERMINAL).count()
+        if done == len(ids):
+            break
+        time.sleep(0.5)
+    return done
+
+
+def _wait_engine(timeout: float = 60) -> None:
+    from generations.services import shards
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not shards.engine_alive():
+        time.sleep(0.2)
+
+
+def _double_sends(sim: Simulator) -> int:
+    prompts = [(e.get("body") or {}).get("payload", {}).get("prompt") for e in sim.journal("create")]
+    return len(prompts) - len(set(prompts))
+
+
+def _overlapping_polls(sim: Simulator, window: float) -> int:
+    """GETs of one job that arrived closer together than a round trip: two at once."""
+    by_job: dict[str, list[float]] = {}
+    for entry in sim.journal("get"):
+        by_job.setdefault(entry["path"].rsplit("/", 1)[-1], []).append(entry["time"])
+    overlapping = 0
+    for times in by_job.values():
+        times.sort()
+        overlapping += sum(1 for a, b in zip(times, times[1:]) if b - a < window)
+    return overlapping
+
+
+def _scenario_pass(sim: Simulator, env: dict[str, str], params: dict[str, Any]) -> list[dict[str, Any]]:
+    from generations.models import Generation
+    from generations.services import dispatching, polling
+
+    n, concurrency = params["jobs"], int(params["concurrency"])
+    users = _users(10, n)
+    _submit(users, n, "pass")
+    while dispatching.dispatch_queued():
+        pass
+    jobs = list(Generation.objects.filter(status=Generation.Status.DISPATCHED).only(*polling.POLL_FIELDS))
+    timings = []
+    for _ in range(3):
+        started = time.perf_counter()
+        polling.poll_many(jobs)
+        timings.append(time.perf_counter() - started)
+    floor = len(jobs) * LATENCY_MS / 1000 / concurrency
+    best = statistics.median(timings)
+    return [_row(f"poll pass over {len(jobs)} jobs at {LATENCY_MS} ms, concurrency {concurrency} (s)",
+                 f"{best:.2f}", f"{floor:.2f} (N × latency / concurrency)", best / floor)]
+
+
+def _scenario_lag(sim: Simulator, env: dict[str, str], params: dict[str, Any]) -> list[dict[str, Any]]:
+    from generations.models import Generation
+
+    n = params["jobs"]
+    users = _users(10, n)
+    cluster = _cluster(env)
+    try:
+        _wait_engine()
+        jobs = _submit(users, n, "lag")
+        done = _wait_terminal([j.pk for j in jobs], timeout=300)
+    finally:
+        _kill(cluster)
+    rows = list(Generation.objects.filter(pk__in=[j.pk for j in jobs]))
+    sent = [(g.dispatched_at - g.created_at).total_seconds() for g in rows if g.dispatched_at]
+    seen = [(g.finished_at - g.upstream_finished_at).total_seconds() for g in rows
+            if g.status == Generation.Status.SUCCEEDED and g.upstream_finished_at]
+    label = params["label"]
+    interval = float(params.get("interval") or 5.0)
+    succeeded = sum(1 for g in rows if g.status == Generation.Status.SUCCEEDED)
+    return [
+        _row(f"{label}: accepted → sent p50 / p95 (s)", f"{_pct(sent, 0.5):.2f} / {_pct(sent, 0.95):.2f}",
+             "goal p95 ≤ 2" if interval <= 1 else "", _pct(sent, 0.95) / 2 if interval <= 1 else None),
+        _row(f"{label}: GMI success → succeeded p50 / p95 (s)",
+             f"{_pct(seen, 0.5):.2f} / {_pct(seen, 0.95):.2f}",
+             f"goal p95 ≤ {interval + 1:g} (interval + 1)", _pct(seen, 0.95) / (interval + 1)),
+        _row(f"{label}: succeeded / ended / accepted", f"{succeeded} / {done} / {n}", "", None),
+        _row(f"{label}: double sends", str(_double_sends(sim)), "0", None),
+    ]
+
+
+def _scenario_clusters(sim: Simulator, env: dict[str, str], params: dict[str, Any]) -> list[dict[str, Any]]:
+    from generations.models import Generation
+
+    n = params["jobs"]
+    env = {**env, "GMI_POLL_INTERVAL": "0.05"}  # demand beyond capacity: throughput is what the clusters can do
+    users = _users(10, n)
+    first = _cluster(env)
+    second = None
+    try:
+        _wait_engine()
+        _submit(users, n, "clusters")
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and Generation.objects.filter(
+                status__in=Generation.AT_UPSTREAM).count() < n:
+            time.sleep(0.5)
+        one = _polls_per_second(sim, seconds=8)
+        second = _cluster({**env, "Q_CLUSTER_NAME": env["Q_CLUSTER_NAME"] + "-b"})
+        time.sleep(8)  # the second engine starts and the shards rebalance
+        two = _polls_per_second(sim, seconds=8)
+    finally:
+        _kill(first)
+        if second is not None:
+            _kill(second)
+    overlaps = _overlapping_polls(sim, window=LATENCY_MS / 1000)
+    return [
+        _row(f"polls/s, {n} in flight at {LATENCY_MS} ms, concurrency 4: one qcluster", f"{one:.1f}",
+             f"{4 / (LATENCY_MS / 1000):.0f} (concurrency ÷ latency)", one / (4 / (LATENCY_MS / 1000))),
+        _row("  two qclusters (ratio to one: goal ≥ 1.8)", f"{two:.1f}", f"{one:.1f}", two / one if one else None),
+        _row("  double polls (two GETs of a job within one round trip) / double sends",
+             f"{overlaps} / {_double_sends(sim)}", "0 / 0", None),
+    ]
+
+
+def _polls_per_second(sim: Simulator, *, seconds: float) -> float:
+    before = len(sim.journal("get"))
+    started = time.monotonic()
+    time.sleep(seconds)
+    return (len(sim.journal("get")) - before) / (time.monotonic() - started)
+
+
+def _scenario_faults(sim: Simulator, env: dict[str, str], params: dict[str, Any]) -> list[dict[str, Any]]:
+    from generations.models import Generation
+
+    n = params["jobs"]
+    third = 1 / 12  # four faults, each on a twelfth of the polls: every third poll fails
+    sim.control("POST", "faults", {"faults": [
+        {"name": "rate_limit", "probability": third, "endpoints": ["get"], "retry_after": 1},
+        {"name": "server_error", "probability": third, "endpoints": ["get"], "status": 503},
+        {"name": "server_error", "probability": third, "endpoints": ["get"], "status": 502},  # an HTML page
+        {"name": "malformed_json", "probability": third, "endpoints": ["get"]},
+    ]})
+    users = _users(10, n)
+    cluster = _cluster(env)
+    try:
+        _wait_engine()
+        jobs = _submit(users, n, "faults")
+        done = _wait_terminal([j.pk for j in jobs], timeout=600)
+    finally:
+        _kill(cluster)
+    rows = list(Generation.objects.filter(pk__in=[j.pk for j in jobs]))
+    failed = sum(1 for g in rows if g.status == Generation.Status.FAILED)
+    gets = sim.journal("get")
+    faulted = sum(1 for e in gets if e.get("fault"))
+    return [
+        _row(f"{n} jobs, every third poll failing ({faulted} of {len(gets)} polls): lost / failed / double sends",
+             f"{n - done} / {failed} / {_double_sends(sim)}", "0 / 0 / 0", None),
+    ]
+
+
+def print_rows(rows: list[dict[str, Any]]) -> None:
+    width = max(len(r["measure"]) for r in rows) + 2
+    print(f"{'measure':{width}} {'value':>16}  {'floor / goal':<34} ratio")
+    print("-" * (width + 60))
+    for r in rows:
+        ratio = "" if r["ratio"] is None else f"{r['ratio']:.2f}"
+        print(f"{r['measure']:{width}} {r['value']:>16}  {r['floor']:<34} {ratio}")
+
+
+if __name__ == "__main__":
+    if "--child" in sys.argv:
+        print(json.dumps(child()))
+    else:
+        print_rows(run(quick="--quick" in sys.argv or os.environ.get("BENCH_QUICK") == "1"))
