@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from ..client import get_client
 from ..conf import app_settings
+from ..gmi import schema
 from ..gmi.errors import GMIError
 from ..models import VideoModel
 
@@ -95,6 +96,15 @@ def cached_model(model_id: str) -> VideoModel | None:
     with _cache_lock:
         _cache[model_id] = (now + float(app_settings.CATALOGUE_CACHE_SECONDS), model)
     return model
+
+
+def parameters_of(model: VideoModel) -> list[Any]:
+    """The model's parameters as ``gmi.schema`` reads them, parsed once per cached catalogue row."""
+    parsed = model.__dict__.get("_parsed_parameters")
+    if parsed is None:
+        parsed = schema.read_parameters(model.parameters)
+        model.__dict__["_parsed_parameters"] = parsed
+    return parsed
 
 
 def forget_cached_models(**kwargs: Any) -> None:

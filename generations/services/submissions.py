@@ -59,7 +59,7 @@ def prepare(*, user: Any, model_id: str, payload: Any, team: Team | str | None =
                                 max_total=int(app_settings.MAX_PAYLOAD_CHARS))
     if errors:
         raise PayloadInvalid(errors)
-    params = schema.read_parameters(model.parameters)
+    params = catalogue.parameters_of(model)
     cleaned, errors = schema.validate_payload(params, payload)
     if errors:
         raise PayloadInvalid(errors)
