@@ -15,6 +15,7 @@ that dies loses nothing: its shards' leases run out and another engine takes the
 """
 from __future__ import annotations
 
+import heapq
 import logging
 import os
 import random
@@ -69,6 +70,10 @@ class Engine:
         self.held: set[int] = set()
         self.usable_until = 0.0
         self.tracked: dict[Any, _Tracked] = {}
+        # (due, sequence, pk): the next job due is at the top; stale entries (a job since
+        # rescheduled or gone) are skipped when they surface. Keeps a tick O(jobs due), not O(jobs).
+        self.schedule: list[tuple[float, int, Any]] = []
+        self._sequence = 0
         self.inflight: dict[Future, tuple[str, Generation]] = {}
         self.busy: set[Any] = set()
         self.mirrors: dict[Future, Any] = {}
@@ -111,9 +116,28 @@ class Engine:
 
     def _idle_for(self, now: float) -> float:
         tick = float(app_settings.POLLER_TICK)
-        upcoming = [t.due for t in self.tracked.values() if t.generation.pk not in self.busy]
-        until_due = (min(upcoming) - now) if upcoming and self.ready else tick
+        next_due = self._next_due()
+        until_due = (next_due - now) if next_due is not None and self.ready else tick
         return max(0.005, min(tick, until_due, self.next_maintenance - now))
+
+    def _track(self, generation: Generation, due: float) -> None:
+        tracked = self.tracked.get(generation.pk)
+        if tracked is None:
+            self.tracked[generation.pk] = _Tracked(generation, due)
+        else:
+            tracked.generation, tracked.due = generation, due
+        self._sequence += 1
+        heapq.heappush(self.schedule, (due, self._sequence, generation.pk))
+
+    def _next_due(self) -> float | None:
+        """The due time at the top of the schedule, dropping entries that no longer hold."""
+        while self.schedule:
+            due, _, pk = self.schedule[0]
+            tracked = self.tracked.get(pk)
+            if tracked is not None and tracked.due == due and pk not in self.busy:
+                return due
+            heapq.heappop(self.schedule)
+        return None
 
     def maintain(self) -> None:
         """Once a second or so: heartbeat, leases, the rows of our shards, lost mirrors, GMI's pause."""
@@ -131,26 +155,32 @@ class Engine:
 
     def refresh(self) -> None:
         """Reload the polled jobs of our shards; due times already known are kept (nothing is written)."""
-        fresh: dict[Any, _Tracked] = {}
+        old, self.tracked = self.tracked, {}
         for generation in polling.polled_jobs(shards=self.held):
-            known = self.tracked.get(generation.pk)
+            known = old.get(generation.pk)
             if known is not None and generation.pk in self.busy:
-                fresh[generation.pk] = known
+                self.tracked[generation.pk] = known
             elif known is not None and (known.generation.status, known.generation.upstream_request_id) == (
                 generation.status, generation.upstream_request_id
             ):
                 known.generation = generation
-                fresh[generation.pk] = known
+                self.tracked[generation.pk] = known
             else:
-                fresh[generation.pk] = _Tracked(generation, _monotonic_at(generation.next_poll_at))
-        self.tracked = fresh
+                self._track(generation, _monotonic_at(generation.next_poll_at))
+        for pk, known in old.items():  # a job polled right now whose row moved on is settled by its answer
+            if pk in self.busy and pk not in self.tracked:
+                self.tracked[pk] = known
+        if len(self.schedule) > 4 * len(self.tracked) + 1024:  # compact the stale entries away
+            self.schedule = [(t.due, i, pk) for i, (pk, t) in enumerate(self.tracked.items())]
+            heapq.heapify(self.schedule)
 
     def start_sends(self, now: float) -> None:
         if not self.ready or now < self.next_send:
             return
         # Sends never take more than half the pool while polls wait: a burst of
         # submissions must not stall the status of jobs already running.
-        polls_waiting = any(t.due <= now for t in self.tracked.values())
+        next_due = self._next_due()
+        polls_waiting = next_due is not None and next_due <= now
         limit = self.pool.size // 2 if polls_waiting else self.pool.size
         sending = sum(1 for kind, _ in self.inflight.values() if kind == "send")
         room = min(self.pool.size - len(self.inflight), max(1, limit) - sending,
@@ -166,15 +196,17 @@ class Engine:
         if not self.ready or now >= self.usable_until:
             return
         room = self.pool.size - len(self.inflight)
-        if room <= 0:
-            return
-        due = [t for t in self.tracked.values()
-               if t.due <= now and t.generation.pk not in self.busy and t.generation.shard in self.held]
-        due.sort(key=lambda t: t.due)
-        for tracked in due[:room]:
-            generation = tracked.generation
-            self.busy.add(generation.pk)
+        while room > 0:
+            next_due = self._next_due()
+            if next_due is None or next_due > now:
+                return
+            _, _, pk = heapq.heappop(self.schedule)
+            generation = self.tracked[pk].generation
+            if generation.shard not in self.held:  # handed back since; its new engine polls it
+                continue
+            self.busy.add(pk)
             self.inflight[self.pool.submit(polling.fetch_remote, generation)] = ("poll", generation)
+            room -= 1
 
     def wait_and_finish(self, *, timeout: float) -> None:
         if not self.inflight:
@@ -197,14 +229,14 @@ class Engine:
             dispatching.apply_send(generation, result)
             self.counts["sent"] += 1
             if generation.status == S.DISPATCHED and generation.shard in self.held:
-                self.tracked[generation.pk] = _Tracked(generation, _monotonic_at(generation.next_poll_at))
+                self._track(generation, _monotonic_at(generation.next_poll_at))
             return
         self.counts["polled"] += 1
         next_poll = polling.apply_poll(generation, result)
         if next_poll is None or generation.status not in (S.QUEUED, *Generation.AT_UPSTREAM):
             self.tracked.pop(generation.pk, None)
-        elif generation.pk in self.tracked:
-            self.tracked[generation.pk].due = _monotonic_at(next_poll)
+        else:
+            self._track(generation, _monotonic_at(next_poll))
 
     def _drain(self, *, timeout: float) -> None:
         """On the way out, record the sends already on the wire (their answers end the crash window)."""
