@@ -120,6 +120,9 @@ class _HTTPServer(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as clients expect from GMI
+    # Without it, an answer written as headers then body waits for the client's delayed
+    # ACK on a keep-alive connection: about 40 ms per call, 25 calls/s per connection.
+    disable_nagle_algorithm = True
     server_version = "GMISimulator/1.0"
     timeout = 120  # idle keep-alive connections do not hold a thread forever
     server: _HTTPServer
@@ -180,11 +183,13 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(stop - start if answer.stream is not None else len(payload)))
         for name, value in answer.headers.items():
             self.send_header(name, value)
+        if answer.stream is None and not head:
+            # Headers and body in one write: one system call, one packet for a poll answer.
+            self._headers_buffer.append(b"\r\n" + payload)
+            self.flush_headers()
+            return
         self.end_headers()
         if head:
-            return
-        if answer.stream is None:
-            self.wfile.write(payload)
             return
         for chunk in answer.stream.chunks(start, stop):
             self.wfile.write(chunk)
