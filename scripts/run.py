@@ -71,6 +71,7 @@ def main() -> int:
         if not env.get("GMI_API_KEY"):
             if not port_free(SIM_HOST, SIM_PORT):
                 raise SystemExit(f"Port {SIM_PORT} is taken; set GMI_SIMULATOR_PORT to another port.")
+            # gmi_simulator reads GMI_SIMULATOR_LATENCY_MS from the environment it inherits.
             print(f"No GMI_API_KEY: starting the GMI simulator on {SIM_HOST}:{SIM_PORT}", flush=True)
             children.append(subprocess.Popen(
                 [PY, "manage.py", "gmi_simulator", "--host", SIM_HOST, "--port", str(SIM_PORT)], cwd=ROOT, env=env,

@@ -36,7 +36,7 @@ from .faults import (
     FaultRule,
     make_rule,
 )
-from .media import aspect_of, render_clip
+from .media import PaddedFile, aspect_of, padded_mp4, render_clip
 from .state import (
     PROMPT_TRIGGERS,
     UPLOAD_CONTENT_TYPES,
@@ -51,6 +51,7 @@ OUTPUTS = "gmi-outputs"
 UPLOADS = "gmi-uploads"
 CONTROL = "_simulator"
 MAX_BODY = 64 * 1024 * 1024
+MB = 1024 * 1024
 
 #: Legacy queue endpoints authenticate with ``Key``; every other API call with ``Bearer``.
 _KEY_AUTH_ENDPOINTS = frozenset({"legacy_submit", "legacy_status", "legacy_result", "legacy_cancel"})
@@ -73,6 +74,9 @@ class Answer:
     #: Set on answers that no post fault may spoil (refused credentials, pre faults).
     final: bool = False
     fault: str | None = None
+    #: A body served in pieces instead of ``body`` (large outcomes): the file and the span sent.
+    stream: PaddedFile | None = None
+    span: tuple[int, int] = (0, 0)
 
 
 def _json(status: int, data: Any, headers: dict[str, str] | None = None) -> Answer:
@@ -96,6 +100,9 @@ def format_time(value: float, dialect: str) -> int | float | str:
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # The listen backlog: hundreds of clients opening keep-alive connections at once
+    # must all be accepted, not reset (socketserver's default is 5).
+    request_queue_size = 1024
 
     def __init__(self, address: tuple[str, int], simulator: GMISimulator) -> None:
         self.simulator = simulator
@@ -113,6 +120,9 @@ class _HTTPServer(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as clients expect from GMI
+    # Without it, an answer written as headers then body waits for the client's delayed
+    # ACK on a keep-alive connection: about 40 ms per call, 25 calls/s per connection.
+    disable_nagle_algorithm = True
     server_version = "GMISimulator/1.0"
     timeout = 120  # idle keep-alive connections do not hold a thread forever
     server: _HTTPServer
@@ -167,14 +177,22 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send(self, answer: Answer, *, head: bool = False, body: bytes | None = None) -> None:
         payload = answer.body if body is None else body
+        start, stop = answer.span
         self.send_response(answer.status)
         self.send_header("Content-Type", answer.content_type)
-        self.send_header("Content-Length", str(len(payload)))
+        self.send_header("Content-Length", str(stop - start if answer.stream is not None else len(payload)))
         for name, value in answer.headers.items():
             self.send_header(name, value)
+        if answer.stream is None and not head:
+            # Headers and body in one write: one system call, one packet for a poll answer.
+            self._headers_buffer.append(b"\r\n" + payload)
+            self.flush_headers()
+            return
         self.end_headers()
-        if not head:
-            self.wfile.write(payload)
+        if head:
+            return
+        for chunk in answer.stream.chunks(start, stop):
+            self.wfile.write(chunk)
 
     def _read_body(self) -> bytes | None:
         """The request body; None when it cannot be read (too large, or chunked)."""
@@ -194,6 +212,7 @@ class _Handler(BaseHTTPRequestHandler):
     # --- dispatch ------------------------------------------------------------------
 
     def _dispatch(self, method: str) -> None:
+        received = time.monotonic()
         parts = urlsplit(self.path)
         segments = [unquote(segment) for segment in parts.path.strip("/").split("/") if segment]
         query = dict(parse_qsl(parts.query, keep_blank_values=True))
@@ -239,8 +258,24 @@ class _Handler(BaseHTTPRequestHandler):
             )
         fault = spoil[0] if spoil else answer.fault
         self.state.update_entry(entry, status=None if fault == "lost_response" else answer.status, fault=fault)
-        self.simulator.log(f"{method} {parts.path} -> {answer.status}" + (f" [{fault}]" if fault else ""))
+        if not self.simulator.quiet:
+            self.simulator.log(f"{method} {parts.path} -> {answer.status}" + (f" [{fault}]" if fault else ""))
+        if not self._hold(received, self.simulator.delay_for(api)):
+            return
         self._deliver(answer, spoil, head=method == "HEAD")
+
+    def _hold(self, received: float, seconds: float) -> bool:
+        """Wait until ``seconds`` after the call arrived, as a remote GMI's round trip does;
+        False when the simulator stops meanwhile.
+
+        Each call waits in its own thread holding no lock, so concurrent calls overlap:
+        200 calls at 100 ms all end after about 100 ms.
+        """
+        remaining = received + seconds - time.monotonic()
+        if remaining > 0 and self.simulator.stopping.wait(remaining):
+            self.close_connection = True
+            return False
+        return True
 
     def _deliver(self, answer: Answer, spoil: tuple[str, dict[str, Any]] | None, *, head: bool) -> None:
         name, params = spoil or ("", {})
@@ -254,7 +289,7 @@ class _Handler(BaseHTTPRequestHandler):
                 if self.simulator.stopping.wait(float(params["seconds"])):
                     self.close_connection = True
                     return
-            if name == "malformed_json":
+            if name == "malformed_json" and answer.stream is None:
                 self._send(answer, head=head, body=answer.body[: max(1, len(answer.body) // 2)])
                 return
             self._send(answer, head=head)
@@ -350,6 +385,10 @@ class _Handler(BaseHTTPRequestHandler):
                 return _json(200, {"now": simulator.state.now()})
             if action == "jobs" and method == "GET":
                 return _json(200, {"jobs": simulator.jobs(model=query.get("model"))})
+            if action == "latency" and method in ("GET", "POST"):
+                if isinstance(data, dict):
+                    simulator.set_latency(**data)
+                return _json(200, simulator.latency())
             if action == "config" and method in ("GET", "POST"):
                 if isinstance(data, dict):
                     simulator.configure(**data)
@@ -617,7 +656,7 @@ class _Handler(BaseHTTPRequestHandler):
                     "url": video,
                     "content_type": "video/mp4",
                     "file_name": "video.mp4",
-                    "file_size": len(clip.video),
+                    "file_size": padded_mp4(clip.video, self.simulator.video_bytes).size,
                 },
                 "seed": job.variant,
             },
@@ -658,8 +697,9 @@ class _Handler(BaseHTTPRequestHandler):
         if job is None or job.phase(self.state.now())[0] != "success" or name not in ("video.mp4", "thumbnail.jpg"):
             return _storage_error(404, "NoSuchKey", "The specified key does not exist.")
         clip = render_clip(job.variant, _aspect(job))
-        data, content_type = (clip.video, "video/mp4") if name == "video.mp4" else (clip.thumbnail, "image/jpeg")
-        return self._file(data, content_type)
+        if name == "thumbnail.jpg":
+            return self._file(clip.thumbnail, "image/jpeg")
+        return self._file(clip.video, "video/mp4", size=self.simulator.video_bytes)
 
     def _ep_upload(self, name: str, *, query: dict[str, str], raw: bytes, **_: Any) -> Answer:
         upload = self.state.upload(name.partition(".")[0])
@@ -683,23 +723,31 @@ class _Handler(BaseHTTPRequestHandler):
             return _storage_error(404, "NoSuchKey", "The specified key does not exist.")
         return self._file(upload.data, upload.content_type)
 
-    def _file(self, data: bytes, content_type: str) -> Answer:
+    def _file(self, data: bytes, content_type: str, *, size: int = 0) -> Answer:
+        """Serve ``data`` (an MP4 grown to ``size`` bytes when that is larger: streamed,
+        never built in memory) with single-range support."""
         headers = {"Accept-Ranges": "bytes", "Cache-Control": "private, max-age=3600"}
+        padded = padded_mp4(data, size) if size > len(data) else None
+        size = padded.size if padded else len(data)
+
+        def whole(status: int = 200, start: int = 0, stop: int = size, extra: dict[str, str] | None = None) -> Answer:
+            answer = Answer(status, b"" if padded else data[start:stop], content_type, {**headers, **(extra or {})})
+            if padded:
+                answer.stream, answer.span = padded, (start, stop)
+            return answer
+
         wanted = self.headers.get("Range", "")
         if not wanted.startswith("bytes=") or "," in wanted:
-            return Answer(200, data, content_type, headers)
+            return whole()
         first, _, last = wanted[6:].partition("-")
-        size = len(data)
         try:
             start, end = (size - int(last), size - 1) if not first else (int(first), int(last) if last else size - 1)
         except ValueError:
-            return Answer(200, data, content_type, headers)
+            return whole()
         start, end = max(start, 0), min(end, size - 1)
         if start > end:
             return Answer(416, b"", content_type, {**headers, "Content-Range": f"bytes */{size}"})
-        return Answer(
-            206, data[start : end + 1], content_type, {**headers, "Content-Range": f"bytes {start}-{end}/{size}"}
-        )
+        return whole(206, start, end + 1, {"Content-Range": f"bytes {start}-{end}/{size}"})
 
 
 def _aspect(job: Job) -> str:
@@ -836,12 +884,24 @@ class GMISimulator:
         faults: list[FaultRule] | tuple[FaultRule, ...] = (),
         quiet: bool = False,
         log_stream: IO[str] | None = None,
+        latency_ms: float = 0,
+        storage_latency_ms: float | None = None,
+        video_mb: float = 0,
     ) -> None:
         self.key = key or None
         self.quiet = quiet
         self.log_stream = log_stream or sys.stderr
+        self._log_lock = threading.Lock()
         self.state = SimulatorState(job_seconds=job_seconds, url_ttl=url_ttl, faults=FaultBoard(seed))
         self._timings = {"job_seconds": job_seconds, "url_ttl": url_ttl}
+        self.latency_ms = 0.0
+        self.storage_latency_ms: float | None = None
+        self.set_latency(latency_ms=latency_ms, storage_latency_ms=storage_latency_ms)
+        self._latencies = (self.latency_ms, self.storage_latency_ms)
+        if video_mb < 0:
+            raise ValueError("video_mb must not be negative")
+        #: Size of every outcome video in bytes (0: the plain clip, about 100 KB).
+        self.video_bytes = int(video_mb * MB)
         for rule in faults:
             self.state.faults.add(rule)
         self.stopping = threading.Event()
@@ -939,8 +999,9 @@ class GMISimulator:
 
     def log(self, line: str) -> None:
         if not self.quiet:
-            self.log_stream.write(f"[gmi-simulator] {line}\n")
-            self.log_stream.flush()
+            with self._log_lock:  # lines from concurrent calls must not interleave
+                self.log_stream.write(f"[gmi-simulator] {line}\n")
+                self.log_stream.flush()
 
     # --- control -------------------------------------------------------------------
 
@@ -985,6 +1046,32 @@ class GMISimulator:
         """Forget jobs, uploads, journal and faults, rewind the clock and restore the start-up timings."""
         self.state.reset()
         self.configure(**self._timings)
+        self.latency_ms, self.storage_latency_ms = self._latencies
+
+    def set_latency(self, *, latency_ms: float | None = None, storage_latency_ms: float | None = None) -> None:
+        """Answer every API call ``latency_ms`` after it arrived, as a remote GMI does.
+
+        Outcome and upload files under ``/storage/`` (GMI's are on a remote bucket) start
+        after ``storage_latency_ms``, which follows ``latency_ms`` until set on its own;
+        the control API is never delayed. Applies to calls arriving from now on.
+        """
+        for name, value in (("latency_ms", latency_ms), ("storage_latency_ms", storage_latency_ms)):
+            if value is not None and float(value) < 0:
+                raise ValueError(f"{name} must not be negative")
+        if latency_ms is not None:
+            self.latency_ms = float(latency_ms)
+        if storage_latency_ms is not None:
+            self.storage_latency_ms = float(storage_latency_ms)
+
+    def latency(self) -> dict[str, float]:
+        storage = self.latency_ms if self.storage_latency_ms is None else self.storage_latency_ms
+        return {"latency_ms": self.latency_ms, "storage_latency_ms": storage}
+
+    def delay_for(self, api: str | None) -> float:
+        """Seconds a call to ``api`` (``storage``, an API, or None for unknown paths) waits."""
+        if api == "storage" and self.storage_latency_ms is not None:
+            return self.storage_latency_ms / 1000
+        return self.latency_ms / 1000
 
     @property
     def job_seconds(self) -> float:
@@ -1026,6 +1113,11 @@ class GMISimulator:
                 "POST /_simulator/advance": 'move the clock: {"seconds": N}',
                 "GET /_simulator/jobs": "jobs with their phase",
                 "GET|POST /_simulator/config": '{"job_seconds", "url_ttl"}',
+                "GET|POST /_simulator/latency": (
+                    '{"latency_ms", "storage_latency_ms"}: how long each API call / storage answer waits'
+                ),
             },
+            "latency": self.latency(),
+            "video_bytes": self.video_bytes,
             **self.config(),
         }

@@ -13,6 +13,7 @@ import secrets
 import threading
 import time
 import uuid
+from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +41,9 @@ QUEUED_UNTIL = 0.2
 DISPATCHED_UNTIL = 0.4
 FAILS_AT = 0.7
 UPLOAD_URL_SECONDS = 15 * 60
+#: Journal entries kept (the newest): enough for any test, bounded for a simulator that
+#: serves a thousand polls a second for hours.
+JOURNAL_SIZE = 10_000
 
 UPLOAD_CONTENT_TYPES: dict[str, str] = {
     "jpeg": "image/jpeg",
@@ -127,13 +131,20 @@ class Upload:
 class SimulatorState:
     """All mutable simulator state; every method is safe to call from request threads."""
 
-    def __init__(self, *, job_seconds: float = 6.0, url_ttl: float = 3600.0, faults: FaultBoard | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        job_seconds: float = 6.0,
+        url_ttl: float = 3600.0,
+        faults: FaultBoard | None = None,
+        journal_size: int = JOURNAL_SIZE,
+    ) -> None:
         self.job_seconds = job_seconds
         self.url_ttl = url_ttl
         self.faults = faults or FaultBoard()
         self._jobs: dict[str, Job] = {}
         self._uploads: dict[str, Upload] = {}
-        self._journal: list[dict[str, Any]] = []
+        self._journal: deque[dict[str, Any]] = deque(maxlen=journal_size)
         self._offset = 0.0
         self._secret = secrets.token_bytes(16)
         self._lock = threading.RLock()
@@ -150,7 +161,8 @@ class SimulatorState:
     # --- journal -------------------------------------------------------------------
 
     def record(self, entry: dict[str, Any]) -> dict[str, Any]:
-        """Append a journal entry; the caller may still fill in its outcome fields."""
+        """Append a journal entry (dropping the oldest beyond ``journal_size``); the caller
+        may still fill in its outcome fields."""
         with self._lock:
             self._journal.append(entry)
         return entry

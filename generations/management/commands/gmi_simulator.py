@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -42,6 +43,26 @@ class Command(BaseCommand):
             help="Start with a fault, e.g. rate_limit:3,retry_after=5 or server_error:20%%. "
             f"Faults: {', '.join(FAULTS)}. Repeatable.",
         )
+        parser.add_argument(
+            "--latency-ms",
+            type=float,
+            default=None,
+            help="Answer every API call after this many ms, as a remote GMI does "
+            "(default: $GMI_SIMULATOR_LATENCY_MS, else 0). Concurrent calls wait side by side.",
+        )
+        parser.add_argument(
+            "--storage-latency-ms",
+            type=float,
+            default=None,
+            help="Delay before outcome/upload files under /storage/ start (default: the --latency-ms value).",
+        )
+        parser.add_argument(
+            "--video-mb",
+            type=float,
+            default=0,
+            help="Make every outcome video a valid MP4 of this many MiB (the clip plus a free box; "
+            "streamed, never held in memory). Default 0: the plain clip of about 100 KB.",
+        )
         parser.add_argument("--quiet", action="store_true", help="Do not log each call.")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -49,6 +70,20 @@ class Command(BaseCommand):
             raise CommandError(f"--port must be between 0 and 65535, not {options['port']}.")
         if options["key"] is not None and not options["key"].strip():
             raise CommandError("--key must not be empty (leave it out to accept any key).")
+        latency_ms = options["latency_ms"]
+        if latency_ms is None:
+            raw = os.environ.get("GMI_SIMULATOR_LATENCY_MS", "").strip() or "0"
+            try:
+                latency_ms = float(raw)
+            except ValueError:
+                raise CommandError(f"GMI_SIMULATOR_LATENCY_MS must be a number of milliseconds, not {raw!r}.") from None
+        for name, value in (
+            ("--latency-ms", latency_ms),
+            ("--storage-latency-ms", options["storage_latency_ms"]),
+            ("--video-mb", options["video_mb"]),
+        ):
+            if value is not None and value < 0:
+                raise CommandError(f"{name} must not be negative.")
         try:
             faults = [parse_fault_spec(spec) for spec in options["fault"]]
         except ValueError as exc:
@@ -64,6 +99,9 @@ class Command(BaseCommand):
                 faults=faults,
                 quiet=options["quiet"],
                 log_stream=self.stdout,
+                latency_ms=latency_ms,
+                storage_latency_ms=options["storage_latency_ms"],
+                video_mb=options["video_mb"],
             )
         except (OSError, OverflowError) as exc:
             raise CommandError(f"cannot listen on {options['host']}:{options['port']}: {exc}") from exc
@@ -76,6 +114,14 @@ class Command(BaseCommand):
         self.stdout.write(
             "  API key             " + ("only the one given with --key" if options["key"] else "any non-empty key")
         )
+        latency = simulator.latency()
+        if latency["latency_ms"] or latency["storage_latency_ms"]:
+            self.stdout.write(
+                f"  latency             {latency['latency_ms']:g} ms per API call, "
+                f"{latency['storage_latency_ms']:g} ms before storage files"
+            )
+        if simulator.video_bytes:
+            self.stdout.write(f"  outcome videos      {simulator.video_bytes / 2**20:g} MiB each")
         if faults:
             self.stdout.write("  faults              " + "; ".join(map(_describe, faults)))
         self.stdout.write("  prompt triggers     " + " ".join(PROMPT_TRIGGERS))

@@ -1,0 +1,233 @@
+"""Mirroring one large outcome through the product's path against a plain streamed copy of the same URL.
+
+The product's path is ``generations.services.mirroring._mirror_one`` on a real
+``Generation`` row: the safe download (allow-list, address checks, pinned connection,
+byte cap, deadline), SHA-256, MP4 verification and the save into the site's storage.
+The floor is ``requests`` streaming the same URL into a file. Both read from a GMI
+simulator in its own process (``gmi_simulator --video-mb N``), so its CPU and memory are
+not counted here. ``python bench/mirror.py [--quick]`` prints the rows.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+MB = 1024 * 1024
+RATIO_GOAL = 0.80
+RSS_GOAL_MB = 32
+CHUNK = 1 << 20
+
+
+def run(quick: bool) -> list[dict[str, Any]]:
+    """Mirror a 1 GiB outcome (256 MiB when ``quick``) both ways; one row per measure.
+
+    Each row is ``{"measure", "value", "floor", "ratio"}``: throughput of the product's
+    path against the plain copy (ratio product ÷ plain, goal ≥ 0.80) and the growth of
+    this process's peak RSS while the product's path ran (goal ≤ 32 MB).
+    """
+    size_mb = 256 if quick else 1024
+    rounds = 2 if quick else 3  # best of: a shared machine's disk and CPU are noisy
+    # BENCH_MIRROR_DIR=/dev/shm takes the disk out of the measure (it is shared by both copies).
+    work = Path(tempfile.mkdtemp(prefix="gmi-bench-mirror-", dir=os.environ.get("BENCH_MIRROR_DIR")))
+    try:
+        _setup_django(work)
+        with _simulator(size_mb, work) as (base_url, sim_env):
+            url = _outcome_url(base_url)
+            generation = _generation()
+            plain, product, growth = [], [], []
+            for _ in range(rounds):
+                plain.append(_timed(lambda: _plain_copy(url, work / "plain.mp4")))
+                (work / "plain.mp4").unlink()
+                with _peak_rss() as peak:
+                    seconds, stored = _timed_with(lambda: _product_copy(generation, url))
+                product.append(seconds)
+                growth.append(peak.growth)
+                assert stored.size == size_mb * MB, stored
+                _delete(stored.name)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    plain_rate = size_mb / min(plain)
+    product_rate = size_mb / min(product)
+    rss = max(growth) / MB
+    return [
+        {
+            "measure": f"mirror {size_mb} MiB: product path (download + verify + save), MB/s",
+            "value": f"{product_rate:.0f}",
+            "floor": f"{plain_rate:.0f} (plain requests stream to a file)",
+            "ratio": round(product_rate / plain_rate, 2),
+        },
+        {
+            "measure": f"  peak RSS growth during the product's mirror, MB (goal ≤ {RSS_GOAL_MB})",
+            "value": f"{rss:.1f}",
+            "floor": f"{RSS_GOAL_MB}",
+            "ratio": None,
+        },
+    ]
+
+
+# --- set-up ---------------------------------------------------------------------------
+
+
+def _setup_django(work: Path) -> None:
+    sys.path.insert(0, str(ROOT))
+    os.environ.update({
+        "DJANGO_SETTINGS_MODULE": "gmi_project.settings",
+        "DJANGO_DEBUG": "1",
+        "DATABASE_URL": f"sqlite:///{work / 'bench.sqlite3'}",
+        "DJANGO_MEDIA_ROOT": str(work / "media"),
+        "GMI_API_KEY": "bench-key",
+        "GMI_MIRROR_ALLOWED_HOSTS": "127.0.0.1",
+    })
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    from django.conf import settings
+
+    # Downloads wait where uploads do, on the storage's disk, as a deployment would have it.
+    (work / "tmp").mkdir()
+    settings.FILE_UPLOAD_TEMP_DIR = str(work / "tmp")
+
+
+@contextmanager
+def _simulator(size_mb: int, work: Path) -> Iterator[tuple[str, dict[str, str]]]:
+    env = {**os.environ, "GMI_SIMULATOR_LATENCY_MS": "0"}
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "gmi_simulator", "--port", "0", "--job-seconds", "0.2",
+         "--video-mb", str(size_mb), "--quiet"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        base_url = ""
+        assert process.stdout is not None
+        for line in process.stdout:
+            if "GMI_BASE_URL=" in line and not base_url:
+                base_url = line.split("GMI_BASE_URL=")[1].split()[0]
+            if "Ctrl-C" in line:
+                break
+        if not base_url:
+            raise SystemExit("the GMI simulator did not start")
+        threading.Thread(target=lambda: [None for _ in process.stdout or ()], daemon=True).start()
+        yield base_url, env
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def _outcome_url(base_url: str) -> str:
+    import requests
+
+    headers = {"Authorization": "Bearer bench-key"}
+    job = requests.post(f"{base_url}/requests", json={"model": "Veo3", "payload": {"prompt": "bench"}},
+                        headers=headers, timeout=10).json()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        body = requests.get(f"{base_url}/requests/{job['request_id']}", headers=headers, timeout=10).json()
+        if body.get("outcome"):
+            return str(body["outcome"]["video_url"])
+        time.sleep(0.1)
+    raise SystemExit("the simulated job did not finish")
+
+
+def _generation() -> Any:
+    from django.contrib.auth import get_user_model
+
+    from generations.models import Generation, VideoModel
+
+    model, _ = VideoModel.objects.get_or_create(pk="Veo3")
+    owner = get_user_model().objects.create_user(f"mirror-bench-{time.time_ns()}", password="x")
+    return Generation.objects.create(owner=owner, model=model, payload={"prompt": "bench"},
+                                     prompt="bench", status="mirroring")
+
+
+# --- the two copies -------------------------------------------------------------------
+
+
+def _plain_copy(url: str, path: Path) -> None:
+    import requests
+
+    with requests.get(url, stream=True, timeout=30) as response, open(path, "wb") as out:
+        response.raise_for_status()
+        for chunk in response.iter_content(CHUNK):
+            out.write(chunk)
+
+
+def _product_copy(generation: Any, url: str) -> Any:
+    from generations.services.mirroring import _mirror_one
+
+    return _mirror_one(generation, url, kind="video")
+
+
+def _delete(name: str) -> None:
+    from generations.services.mirroring import generation_storage
+
+    generation_storage().delete(name)
+
+
+def _timed(action: Callable[[], Any]) -> float:
+    return _timed_with(action)[0]
+
+
+def _timed_with(action: Callable[[], Any]) -> tuple[float, Any]:
+    start = time.perf_counter()
+    result = action()
+    return time.perf_counter() - start, result
+
+
+class _Peak:
+    growth = 0
+
+
+@contextmanager
+def _peak_rss(every: float = 0.005) -> Iterator[_Peak]:
+    """Samples VmRSS while the block runs; ``growth`` is the peak above the start, in bytes."""
+    peak = _Peak()
+    start = _rss()
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.wait(every):
+            peak.growth = max(peak.growth, _rss() - start)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        yield peak
+    finally:
+        done.set()
+        sampler.join()
+        peak.growth = max(peak.growth, _rss() - start)
+
+
+def _rss() -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    rows = run(quick="--quick" in argv)
+    print(f"{'measure':64} {'value':>8}  {'floor':36} {'ratio':>6}")
+    print("-" * 118)
+    for row in rows:
+        ratio = "" if row["ratio"] is None else f"{row['ratio']:.2f}"
+        print(f"{row['measure']:64} {row['value']:>8}  {row['floor']:36} {ratio:>6}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
