@@ -149,7 +149,7 @@ class Simulator:
             self.port = sock.getsockname()[1]
         self.process = subprocess.Popen(
             [PYTHON, "manage.py", "gmi_simulator", "--port", str(self.port), "--latency-ms", str(latency_ms),
-             "--job-seconds", str(job_seconds), "--quiet"],
+             "--job-seconds", str(job_seconds), "--journal-size", "400000", "--quiet"],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -203,7 +203,8 @@ def child() -> list[dict[str, Any]]:
     scenario = params["scenario"]
     interval = float(params.get("interval") or 1.0)
     concurrency = params.get("concurrency")
-    job_seconds = {"pass": 3600.0, "clusters": 3600.0}.get(scenario, 8.0)
+    # Long enough that the whole burst is at GMI at once: 1,000 jobs in flight.
+    job_seconds = {"pass": 3600.0, "clusters": 3600.0, "faults": 8.0}.get(scenario, 20.0)
     env = dict(os.environ)
     sim = Simulator(latency_ms=LATENCY_MS, job_seconds=job_seconds, env=env)
     env.update({

@@ -22,7 +22,11 @@ DEFAULTS: dict[str, Any] = {
     "POLLER_TICK": 0.05,  # longest an engine waits before looking again for due work
     "POLLER_STALE": 6.0,  # an engine silent this long is presumed dead: its shards go to the others
     "UPSTREAM_CONCURRENCY": 32,  # upstream calls in flight at once per worker process (polls, sends, lists)
-    "MIRROR_CONCURRENCY": 4,  # downloads at once per engine
+    "MIRROR_CONCURRENCY": 16,  # mirrors at once per engine (mostly waiting on storage: cheap threads)
+    # With many jobs of one model due at once, one call to GMI's request list tells which
+    # changed; only those (and any the list does not show) are fetched one by one.
+    "POLL_BY_LIST": True,
+    "POLL_BY_LIST_MIN": 8,
     "MAX_JOB_AGE": 6 * 3600,  # a job still running upstream after this is failed
     "RECONCILE_AFTER": 30.0,  # an unconfirmed submission is reconciled after this
     "RECONCILE_GIVE_UP": 600.0,  # ... and failed (never re-sent) after this

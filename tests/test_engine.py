@@ -154,7 +154,7 @@ def test_a_batch_is_claimed_in_round_robin_order(catalogue, no_auto_dispatch):
 
 
 def test_sends_run_concurrently_and_each_job_is_sent_once(catalogue, no_auto_dispatch):
-    catalogue.configure(latency_ms=200)
+    catalogue.set_latency(latency_ms=200)
     try:
         users = [UserFactory() for _ in range(8)]
         for user in users:
@@ -164,7 +164,7 @@ def test_sends_run_concurrently_and_each_job_is_sent_once(catalogue, no_auto_dis
             assert dispatching.dispatch_queued() == 8
         elapsed = time.monotonic() - started
     finally:
-        catalogue.configure(latency_ms=0)
+        catalogue.set_latency(latency_ms=0)
     assert elapsed < 8 * 0.2  # one after another would take 1.6 s at least
     assert len(catalogue.journal(endpoint="create")) == 8
 
@@ -174,7 +174,7 @@ def test_two_engines_drive_jobs_to_the_end_without_polling_one_twice_at_once(cat
     users = [UserFactory() for _ in range(6)]
     jobs = [submit(user, n) for n, user in enumerate(users * 2)]
     engines = [Engine(owner=f"engine-{i}") for i in range(2)]
-    with override_generations(POLL_INTERVAL=0.2, MAX_IN_FLIGHT=100):
+    with override_generations(POLL_INTERVAL=0.2, MAX_IN_FLIGHT=100, POLL_BY_LIST=False):
         threads = [run_engine(e) for e in engines]
         try:
             wait_until(lambda: Generation.objects.filter(status=S.SUCCEEDED).count() == len(jobs), 30,
@@ -194,6 +194,29 @@ def test_two_engines_drive_jobs_to_the_end_without_polling_one_twice_at_once(cat
     for times in by_job.values():
         gaps = [b - a for a, b in zip(times, times[1:])]
         assert all(gap > 0.1 for gap in gaps), gaps
+
+
+def test_many_jobs_of_one_model_are_polled_with_the_request_list_and_changes_fetched_one_by_one(
+        catalogue, no_auto_dispatch):
+    catalogue.configure(job_seconds=1.5)
+    user = UserFactory()
+    UserProfile.objects.create(user=user, concurrent_jobs=50, daily_jobs=50)
+    jobs = [submit(user, n) for n in range(20)]
+    engine = Engine(owner="lister")
+    with override_generations(POLL_INTERVAL=0.2, MAX_IN_FLIGHT=100, POLL_BY_LIST_MIN=5):
+        thread = run_engine(engine)
+        try:
+            wait_until(lambda: Generation.objects.filter(status=S.SUCCEEDED).count() == len(jobs), 30,
+                       "every job to succeed")
+        finally:
+            engine.stop.set()
+            thread.join(15)
+    lists, gets = catalogue.journal(endpoint="list"), catalogue.journal(endpoint="get")
+    assert lists, "the request list was never used"
+    assert len(gets) < engine.counts["polled"]  # the list answered for jobs that had not changed
+    # Every change was confirmed one by one: each job was fetched at least once before it ended.
+    fetched = {entry["path"].rsplit("/", 1)[-1] for entry in gets}
+    assert {g.upstream_request_id for g in Generation.objects.all()} <= fetched
 
 
 def test_an_engine_gives_way_to_the_older_engine_of_its_cluster(db):

@@ -74,7 +74,7 @@ class Engine:
         # rescheduled or gone) are skipped when they surface. Keeps a tick O(jobs due), not O(jobs).
         self.schedule: list[tuple[float, int, Any]] = []
         self._sequence = 0
-        self.inflight: dict[Future, tuple[str, Generation]] = {}
+        self.inflight: dict[Future, tuple[str, Any]] = {}  # ("send" | "poll", job) or ("list", [jobs])
         self.busy: set[Any] = set()
         self.mirrors: dict[Future, Any] = {}
         self.ready = False
@@ -146,7 +146,7 @@ class Engine:
             logger.info("engine %s gives way to an older engine of cluster %s", self.owner, self.cluster)
             self.stop.set()
             return
-        busy_shards = {generation.shard for _, generation in self.inflight.values()}
+        busy_shards = {g.shard for _, job in self.inflight.values() for g in (job if isinstance(job, list) else [job])}
         self.held, self.usable_until = shards.rebalance(self.owner, releasable=self.held - busy_shards)
         self.ready = upstream.ready()
         self.refresh()
@@ -196,17 +196,46 @@ class Engine:
         if not self.ready or now >= self.usable_until:
             return
         room = self.pool.size - len(self.inflight)
-        while room > 0:
+        due: list[Generation] = []
+        while len(due) < room * max(1, int(app_settings.POLL_BY_LIST_MIN)):
             next_due = self._next_due()
             if next_due is None or next_due > now:
-                return
+                break
             _, _, pk = heapq.heappop(self.schedule)
             generation = self.tracked[pk].generation
-            if generation.shard not in self.held:  # handed back since; its new engine polls it
-                continue
-            self.busy.add(pk)
-            self.inflight[self.pool.submit(polling.fetch_remote, generation)] = ("poll", generation)
-            room -= 1
+            if generation.shard in self.held:  # else handed back since; its new engine polls it
+                self.busy.add(pk)
+                due.append(generation)
+        direct = self._by_list(due)
+        room = self.pool.size - len(self.inflight)
+        for generation in direct[:max(0, room)]:
+            self._poll_one(generation)
+        for generation in direct[max(0, room):]:  # back in line for the next free thread
+            self.busy.discard(generation.pk)
+            self._track(generation, self.tracked[generation.pk].due)
+
+    def _by_list(self, due: list[Generation]) -> list[Generation]:
+        """Cover many due jobs of one model with one call to GMI's request list; return the rest."""
+        if not due or not app_settings.POLL_BY_LIST or not getattr(self.client(), "can_list_requests", False):
+            return due
+        by_model: dict[str, list[Generation]] = {}
+        for generation in due:
+            if generation.status in Generation.AT_UPSTREAM:
+                by_model.setdefault(generation.model_id, []).append(generation)
+        listed = set()
+        for model_id, jobs in by_model.items():
+            if len(jobs) >= int(app_settings.POLL_BY_LIST_MIN):
+                self.inflight[self.pool.submit(polling.fetch_list, model_id)] = ("list", jobs)
+                listed.update(g.pk for g in jobs)
+        return [g for g in due if g.pk not in listed]
+
+    def _poll_one(self, generation: Generation) -> None:
+        self.busy.add(generation.pk)
+        self.inflight[self.pool.submit(polling.fetch_remote, generation)] = ("poll", generation)
+
+    @staticmethod
+    def client() -> Any:
+        return upstream.client_or_none()
 
     def wait_and_finish(self, *, timeout: float) -> None:
         if not self.inflight:
@@ -214,13 +243,28 @@ class Engine:
             return
         wait(list(self.inflight), timeout=timeout, return_when=FIRST_COMPLETED)
         for future in [f for f in self.inflight if f.done()]:
-            kind, generation = self.inflight.pop(future)
-            self.busy.discard(generation.pk)
+            kind, job = self.inflight.pop(future)
+            if kind == "list":
+                self._finish_list(job, dispatching.result_of(future))
+                continue
+            self.busy.discard(job.pk)
             try:
-                self.finish(kind, generation, dispatching.result_of(future))
+                self.finish(kind, job, dispatching.result_of(future))
             except Exception:  # the row is the truth: the job is looked at again on the next refresh
-                logger.exception("generation %s: applying the %s result failed", generation.pk, kind)
-                self.tracked.pop(generation.pk, None)
+                logger.exception("generation %s: applying the %s result failed", job.pk, kind)
+                self.tracked.pop(job.pk, None)
+
+    def _finish_list(self, jobs: list[Generation], result: Any) -> None:
+        """Jobs the list shows unchanged are due again after an interval; the others are fetched one by one."""
+        listed = {job.request_id: job for job in result} if isinstance(result, list) else {}
+        next_poll = time.monotonic() + float(app_settings.POLL_INTERVAL)
+        for generation in jobs:
+            if polling.unchanged_in_list(generation, listed):
+                self.busy.discard(generation.pk)
+                self.counts["polled"] += 1
+                self._track(generation, next_poll)
+            else:
+                self._poll_one(generation)
 
     def finish(self, kind: str, generation: Generation, result: Any) -> None:
         if isinstance(result, RateLimited):
@@ -239,7 +283,7 @@ class Engine:
             self._track(generation, _monotonic_at(next_poll))
 
     def _drain(self, *, timeout: float) -> None:
-        """On the way out, record the sends already on the wire (their answers end the crash window)."""
+        """On the way out, record what is already on the wire (a send's answer ends its crash window)."""
         deadline = time.monotonic() + timeout
         while self.inflight and time.monotonic() < deadline:
             self.wait_and_finish(timeout=max(0.01, deadline - time.monotonic()))

@@ -85,6 +85,27 @@ def fetch_remote(generation: Generation) -> Any:
     return client.get_request(generation.upstream_request_id, model_id=generation.model_id)
 
 
+def fetch_list(model_id: str) -> list[RemoteJob]:
+    """The upstream half of a poll of many jobs at once: GMI's request list for one model."""
+    return get_client().list_requests(model_id)
+
+
+def unchanged_in_list(generation: Generation, listed: dict[str, RemoteJob]) -> bool:
+    """Whether GMI's request list shows ``generation`` exactly as we last saw it.
+
+    Only "nothing new" is taken from the list; any change is confirmed by fetching
+    the job itself, so a list that abbreviates its entries (no outcome, no error)
+    can never end a job.
+    """
+    job = listed.get(generation.upstream_request_id or "")
+    return (
+        job is not None
+        and generation.poll_failures == 0
+        and not job.state.is_terminal
+        and job.raw_status[:60] == generation.upstream_status
+    )
+
+
 def apply_poll(generation: Generation, result: Any) -> datetime | None:
     """The database half of a poll: move the job according to ``result`` (or the exception the fetch raised).
 

@@ -38,6 +38,7 @@ from .faults import (
 )
 from .media import PaddedFile, aspect_of, padded_mp4, render_clip
 from .state import (
+    JOURNAL_SIZE,
     PROMPT_TRIGGERS,
     UPLOAD_CONTENT_TYPES,
     Job,
@@ -887,12 +888,14 @@ class GMISimulator:
         latency_ms: float = 0,
         storage_latency_ms: float | None = None,
         video_mb: float = 0,
+        journal_size: int = JOURNAL_SIZE,
     ) -> None:
         self.key = key or None
         self.quiet = quiet
         self.log_stream = log_stream or sys.stderr
         self._log_lock = threading.Lock()
-        self.state = SimulatorState(job_seconds=job_seconds, url_ttl=url_ttl, faults=FaultBoard(seed))
+        self.state = SimulatorState(job_seconds=job_seconds, url_ttl=url_ttl, faults=FaultBoard(seed),
+                                    journal_size=journal_size)
         self._timings = {"job_seconds": job_seconds, "url_ttl": url_ttl}
         self.latency_ms = 0.0
         self.storage_latency_ms: float | None = None

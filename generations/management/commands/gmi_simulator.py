@@ -63,6 +63,8 @@ class Command(BaseCommand):
             help="Make every outcome video a valid MP4 of this many MiB (the clip plus a free box; "
             "streamed, never held in memory). Default 0: the plain clip of about 100 KB.",
         )
+        parser.add_argument("--journal-size", type=int, default=None,
+                            help="Calls kept in the journal (default 10,000; benchmarks that count every call raise it).")
         parser.add_argument("--quiet", action="store_true", help="Do not log each call.")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -102,6 +104,7 @@ class Command(BaseCommand):
                 latency_ms=latency_ms,
                 storage_latency_ms=options["storage_latency_ms"],
                 video_mb=options["video_mb"],
+                **({"journal_size": options["journal_size"]} if options["journal_size"] else {}),
             )
         except (OSError, OverflowError) as exc:
             raise CommandError(f"cannot listen on {options['host']}:{options['port']}: {exc}") from exc
