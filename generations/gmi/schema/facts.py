@@ -10,6 +10,7 @@ from .names import URL_NAME, is_prompt_name, media_from_name, snake_case
 from .parameter import Parameter
 from .values import display, strings_in
 
+
 def payload_json_schema(params: Sequence[Parameter]) -> dict[str, Any]:
     """A JSON Schema (valid as an OpenAPI 3 schema object) describing a payload for these parameters.
 
