@@ -62,6 +62,14 @@ def test_models_list_includes_normalized_parameter_schema(api_client, member, ve
     assert api_client.get(f"{API}/models/Unknown/").json()["code"] == "not_found"
 
 
+def test_models_list_gives_each_parameter_the_widget_the_submit_form_uses(api_client, member, veo):
+    [model] = api_client.get(f"{API}/models/").json()
+    names = {p["name"]: p for p in model["parameters"]}
+    assert names["prompt"]["widget"] == "textarea"
+    assert names["durationSeconds"]["widget"] == "select"
+    assert list(names["prompt"])[:6] == ["name", "label", "help", "kind", "widget", "raw_type"]
+
+
 def test_invalid_payload_is_refused_per_field_before_anything_is_sent(api_client, member, veo):
     response = post_generation(api_client, {"model": "Veo3", "payload": {"durationSeconds": 5, "bogus": 1}})
     assert response.status_code == 400

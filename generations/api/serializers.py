@@ -7,6 +7,7 @@ from rest_framework import serializers
 from rest_framework.exceptions import ParseError
 
 from .. import selectors
+from ..forms import widget_for
 from ..gmi import schema
 from ..models import Generation, Membership, Team, VideoModel
 
@@ -38,11 +39,18 @@ class VideoModelSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(ParameterSerializer(many=True))
     def get_parameters(self, obj: VideoModel) -> list[dict]:
-        return [p.to_dict() for p in schema.read_parameters(obj.parameters)]
+        return [_parameter_description(p) for p in schema.read_parameters(obj.parameters)]
 
     @extend_schema_field(serializers.DictField())
     def get_payload_schema(self, obj: VideoModel) -> dict:
         return schema.payload_json_schema(schema.read_parameters(obj.parameters))
+
+
+def _parameter_description(param: schema.Parameter) -> dict:
+    """``Parameter.to_dict()`` plus the control the portal's own form gives it, for clients building forms."""
+    data = param.to_dict()
+    # "widget" keeps its place right after "kind"; the later keys follow in to_dict's order.
+    return {**{key: data[key] for key in ("name", "label", "help", "kind")}, "widget": widget_for(param), **data}
 
 
 class GenerationInputSerializer(serializers.Serializer):

@@ -4,11 +4,15 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from generations.forms import ParameterForm
-from generations.gmi.schema import read_parameters
-from generations.models import BlockedTerm, Generation, Membership
+from generations import selectors
+from generations.forms import ParameterForm, widget_for
+from generations.gmi.schema import Parameter, read_parameters
+from generations.gmi.simulator import media
+from generations.models import BlockedTerm, Generation, Membership, VideoModel
+from generations.services.accounts import profile_for
 from tests.conftest import override_generations
 from tests.factories import (
     GenerationFactory,
@@ -257,8 +261,6 @@ def test_a_blocked_prompt_is_refused_with_a_message(member, sink):
 
 
 def test_an_unapproved_account_is_told_it_waits_for_approval(member, user, sink):
-    from generations.services.accounts import profile_for
-
     profile = profile_for(user)
     profile.approved = False
     profile.save()
@@ -384,8 +386,6 @@ def test_the_submit_page_points_its_scripts_at_the_api(member, sink):
 
 
 def test_the_simulator_catalogue_renders_for_every_model(member, catalogue):
-    from generations import selectors
-
     for model in selectors.enabled_models():
         response = member.get(reverse("generations:submit"), {"model": model.pk})
         assert response.status_code == 200, model.pk
@@ -393,11 +393,6 @@ def test_the_simulator_catalogue_renders_for_every_model(member, catalogue):
 
 
 def test_a_file_posted_with_the_form_is_uploaded_and_its_url_submitted(member, user, catalogue):
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
-    from generations.gmi.simulator import media
-    from generations.models import VideoModel
-
     model = next(m for m in VideoModel.objects.filter(enabled=True)
                  if any(p.kind == "file" and not p.multiple for p in read_parameters(m.parameters)))
     params = read_parameters(model.parameters)
@@ -456,8 +451,6 @@ def test_asking_for_a_model_that_is_not_available_says_so_and_offers_the_others(
 
 
 def test_a_parameter_the_form_cannot_build_falls_back_to_a_text_input():
-    from generations.gmi.schema import Parameter
-
     odd = Parameter(name="mood", kind="choice", options=(object(),), option_labels=("?",))
     form = ParameterForm([odd, *read_parameters(EVERY_KIND[:1])], {"p-mood": "calm", "p-prompt": "x"})
 
@@ -472,3 +465,27 @@ def test_an_over_long_prompt_is_refused_next_to_the_prompt_field(member, sink):
     assert response.status_code == 200
     assert not Generation.objects.exists()
     assert response.context["param_form"].errors["prompt"] == ["Must be at most 5000 characters (it has 12999)."]
+
+
+@pytest.mark.parametrize(
+    ("kind", "multiple", "widget"),
+    [
+        ("text", False, "textarea"), ("string", False, "text"), ("integer", False, "number"),
+        ("number", False, "number"), ("boolean", False, "checkbox"), ("choice", False, "select"),
+        ("file", False, "file"), ("file", True, "file"), ("url", False, "url"), ("url", True, "textarea"),
+        ("unknown", False, "text"), ("integer", True, "text"),
+    ],
+)
+def test_widget_follows_kind(kind: str, multiple: bool, widget: str) -> None:
+    assert widget_for(Parameter(name="x", kind=kind, multiple=multiple)) == widget
+
+
+def test_read_parameters_get_the_widget_of_their_kind() -> None:
+    params = {p.name: p for p in read_parameters([
+        {"name": "image_url", "type": "string"},
+        {"name": "palette", "type": "color"},
+        {"name": "duration", "type": "string", "options": ["5", "10"], "default": "5"},
+    ])}
+    assert widget_for(params["image_url"]) == "file"
+    assert widget_for(params["palette"]) == "text"
+    assert widget_for(params["duration"]) == "select"

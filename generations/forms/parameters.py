@@ -1,4 +1,4 @@
-"""HTML forms of the member pages: the schema-driven parameter form, submission options, teams, tokens, sign-up.
+"""The schema-driven parameter form of the submit page: which control each parameter gets, and its values as JSON.
 
 Forms only parse and convert input. Whether a payload is acceptable is decided by
 ``services.submissions`` (through ``gmi.schema.validate_payload``), whose per-field
@@ -14,13 +14,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django import forms
-from django.contrib.auth import get_user_model
-from django.contrib.auth.forms import UserCreationForm, UsernameField
-from django.db import models as db_models
 
-from .gmi.schema import Parameter
-from .models import Generation, Membership, VideoModel
+from ..gmi.schema import Parameter
 
+# The name the module had before forms became a package, so logging settings keep matching.
 logger = logging.getLogger("generations.forms")
 
 #: MIME types and extensions the upload API takes, per media kind (SPEC 2.1: jpeg, png, mp4, mp3, wav).
@@ -41,6 +38,27 @@ FREEFORM_PROMPT = "prompt"
 FREEFORM_EXTRA = "__payload_json"
 UPLOAD_SUFFIX = "__file"
 _INTEGER_TEXT = re.compile(r"[+-]?\d+")
+
+#: The HTML control each parameter kind gets, before lists are taken into account.
+_WIDGETS = {
+    "text": "textarea",
+    "string": "text",
+    "integer": "number",
+    "number": "number",
+    "boolean": "checkbox",
+    "choice": "select",
+    "file": "file",
+    "url": "url",
+    "unknown": "text",
+}
+
+
+def widget_for(param: Parameter) -> str:
+    """The form control that fits a parameter: textarea, select, number, checkbox, file, url or text."""
+    if param.multiple and param.kind not in ("file", "choice", "unknown"):
+        # A list of URLs or numbers does not fit a single-value control.
+        return "textarea" if param.kind in ("url", "text") else "text"
+    return _WIDGETS.get(param.kind, "text")
 
 
 def json_text(value: Any) -> str:
@@ -91,11 +109,12 @@ def _hint(param: Parameter) -> str:
         if param.step:
             parts.append(f"step {display_value(param.step)}")
     if param.multiple:
+        widget = widget_for(param)
         if param.kind in ("file", "url"):
             parts.append("one link per line")
-        elif param.widget == "textarea":
+        elif widget == "textarea":
             parts.append("one per line")
-        elif param.widget == "text" and param.kind != "unknown":
+        elif widget == "text" and param.kind != "unknown":
             parts.append("separate values with commas")
     if param.kind == "unknown":
         parts.append(f"type {param.raw_type!r}, sent as typed" if param.raw_type else "sent as typed")
@@ -107,7 +126,7 @@ def _hint(param: Parameter) -> str:
 class ParameterForm(forms.Form):
     """A form built only from a model's parameters (``gmi.schema.read_parameters``).
 
-    Widgets follow ``Parameter.widget``: textarea, select, number (min/max/step),
+    Widgets follow ``widget_for``: textarea, select, number (min/max/step),
     checkbox, file-or-URL, URL and a plain text input for anything unknown. Fields
     are lenient: they keep what the user typed, and ``payload()`` converts it to
     JSON types. With no readable parameters the form offers a prompt and a JSON
@@ -147,7 +166,7 @@ class ParameterForm(forms.Form):
     # ------------------------------------------------------------------ building
 
     def _field_for(self, param: Parameter) -> forms.Field:
-        widget = param.widget
+        widget = widget_for(param)
         label = param.label or param.name
         # Browsers may block only what they can check themselves; a file field can be met by an upload.
         browser_required = param.required and param.default is None and param.kind != "file"
@@ -393,127 +412,3 @@ def _to_number(text: str, *, integer: bool) -> Any:
     if not math.isfinite(number):
         return text
     return int(number) if integer and number.is_integer() else number
-
-
-class SubmitForm(forms.Form):
-    """What goes around the payload: the model, the team and who may see the video."""
-
-    model = forms.ChoiceField(label="Model")
-    team = forms.ChoiceField(label="Team", required=False)
-    visibility = forms.ChoiceField(label="Who can see it", choices=Generation.Visibility.choices,
-                                   widget=forms.RadioSelect, initial=Generation.Visibility.PRIVATE)
-    rerun_of = forms.UUIDField(required=False, widget=forms.HiddenInput)
-    idempotency_key = forms.CharField(required=False, max_length=200, widget=forms.HiddenInput)
-
-    def __init__(self, *args: Any, models: Sequence[VideoModel] = (), teams: Sequence[Any] = (),
-                 **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["model"].choices = [(m.pk, m.label) for m in models]
-        self.fields["team"].choices = [("", "No team (personal)")] + [(t.slug, t.name) for t in teams]
-        self.fields["visibility"].choices = [
-            (Generation.Visibility.PRIVATE, "Only me"),
-            (Generation.Visibility.TEAM, "My team"),
-        ]
-
-
-class GalleryFilterForm(forms.Form):
-    status = forms.ChoiceField(required=False, label="Status")
-    model = forms.ChoiceField(required=False, label="Model")
-    q = forms.CharField(required=False, label="Search", max_length=200,
-                        widget=forms.SearchInput(attrs={"placeholder": "Search prompts"}))
-
-    ACTIVE = ",".join(Generation.ACTIVE)
-
-    def __init__(self, *args: Any, models: Sequence[VideoModel] = (), **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["status"].choices = [("", "Any status"), (self.ACTIVE, "In progress")] + list(
-            Generation.Status.choices)
-        self.fields["model"].choices = [("", "Any model")] + [(m.pk, m.label) for m in models]
-
-    def filters(self) -> dict[str, str]:
-        if not self.is_bound or not self.is_valid():
-            return {"status": "", "model": "", "q": ""}
-        return {k: (self.cleaned_data.get(k) or "").strip() for k in ("status", "model", "q")}
-
-
-class FlagForm(forms.Form):
-    reason = forms.CharField(label="What is wrong with this video?", max_length=2000,
-                             widget=forms.Textarea(attrs={"rows": 3}))
-
-
-class TeamCreateForm(forms.Form):
-    name = forms.CharField(label="Team name", max_length=120)
-
-
-class MemberAddForm(forms.Form):
-    username = forms.CharField(label="Username", max_length=150)
-    role = forms.ChoiceField(label="Role", choices=[(Membership.Role.MEMBER, "Member"),
-                                                    (Membership.Role.ADMIN, "Admin")],
-                             initial=Membership.Role.MEMBER)
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        User = get_user_model()
-        try:
-            self.fields["username"].label = str(User._meta.get_field(User.USERNAME_FIELD).verbose_name).capitalize()
-        except Exception:
-            pass
-
-
-class MemberRoleForm(forms.Form):
-    role = forms.ChoiceField(label="Role", choices=[(Membership.Role.MEMBER, "Member"),
-                                                    (Membership.Role.ADMIN, "Admin")])
-
-
-class InviteForm(forms.Form):
-    email = forms.EmailField(label="Email (optional, for your records)", required=False)
-    role = forms.ChoiceField(label="Role", choices=[(Membership.Role.MEMBER, "Member"),
-                                                    (Membership.Role.ADMIN, "Admin")],
-                             initial=Membership.Role.MEMBER)
-
-
-class TokenCreateForm(forms.Form):
-    name = forms.CharField(label="Token name", max_length=100, initial="API token",
-                           help_text="Say where you will use it, e.g. “render script”.")
-
-
-class TeamSwitchForm(forms.Form):
-    team = forms.CharField(required=False, max_length=140)
-    next = forms.CharField(required=False, max_length=2000)
-
-
-def signup_form_class() -> type[UserCreationForm]:
-    """A ``UserCreationForm`` for the active user model (custom models included).
-
-    Built on demand: the user model is only known once settings are loaded, and
-    tests may swap it.
-    """
-    User = get_user_model()
-    username_field = User.USERNAME_FIELD
-    concrete = {f.name: f for f in User._meta.get_fields() if getattr(f, "concrete", False)}
-    fields = [username_field]
-    if "email" in concrete and username_field != "email":
-        fields.append("email")
-    for name in getattr(User, "REQUIRED_FIELDS", ()):
-        field = concrete.get(name)
-        if field is not None and name not in fields and not field.is_relation:
-            fields.append(name)
-    # UsernameField normalizes Unicode; it suits only a text username.
-    is_text = isinstance(concrete.get(username_field), db_models.CharField) and not isinstance(
-        concrete.get(username_field), db_models.EmailField)
-    field_classes = {username_field: UsernameField} if is_text else {}
-
-    meta = type("Meta", (UserCreationForm.Meta,), {"model": User, "fields": tuple(fields),
-                                                   "field_classes": field_classes})
-
-    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
-        UserCreationForm.__init__(self, *args, **kwargs)
-        if "email" in self.fields:
-            self.fields["email"].help_text = "Used to reset your password."
-
-    return type("SignupForm", (UserCreationForm,), {
-        "Meta": meta,
-        "__init__": __init__,
-        "invitation": forms.CharField(required=False, widget=forms.HiddenInput, max_length=64),
-        "__module__": __name__,
-    })

@@ -1,0 +1,97 @@
+"""The other forms of the member pages: submission options, gallery filters, flags, teams, invitations and tokens."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django import forms
+from django.contrib.auth import get_user_model
+
+from ..models import Generation, Membership, VideoModel
+
+
+class SubmitForm(forms.Form):
+    """What goes around the payload: the model, the team and who may see the video."""
+
+    model = forms.ChoiceField(label="Model")
+    team = forms.ChoiceField(label="Team", required=False)
+    visibility = forms.ChoiceField(label="Who can see it", choices=Generation.Visibility.choices,
+                                   widget=forms.RadioSelect, initial=Generation.Visibility.PRIVATE)
+    rerun_of = forms.UUIDField(required=False, widget=forms.HiddenInput)
+    idempotency_key = forms.CharField(required=False, max_length=200, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, models: Sequence[VideoModel] = (), teams: Sequence[Any] = (),
+                 **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["model"].choices = [(m.pk, m.label) for m in models]
+        self.fields["team"].choices = [("", "No team (personal)")] + [(t.slug, t.name) for t in teams]
+        self.fields["visibility"].choices = [
+            (Generation.Visibility.PRIVATE, "Only me"),
+            (Generation.Visibility.TEAM, "My team"),
+        ]
+
+
+class GalleryFilterForm(forms.Form):
+    status = forms.ChoiceField(required=False, label="Status")
+    model = forms.ChoiceField(required=False, label="Model")
+    q = forms.CharField(required=False, label="Search", max_length=200,
+                        widget=forms.SearchInput(attrs={"placeholder": "Search prompts"}))
+
+    ACTIVE = ",".join(Generation.ACTIVE)
+
+    def __init__(self, *args: Any, models: Sequence[VideoModel] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["status"].choices = [("", "Any status"), (self.ACTIVE, "In progress")] + list(
+            Generation.Status.choices)
+        self.fields["model"].choices = [("", "Any model")] + [(m.pk, m.label) for m in models]
+
+    def filters(self) -> dict[str, str]:
+        if not self.is_bound or not self.is_valid():
+            return {"status": "", "model": "", "q": ""}
+        return {k: (self.cleaned_data.get(k) or "").strip() for k in ("status", "model", "q")}
+
+
+class FlagForm(forms.Form):
+    reason = forms.CharField(label="What is wrong with this video?", max_length=2000,
+                             widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class TeamCreateForm(forms.Form):
+    name = forms.CharField(label="Team name", max_length=120)
+
+
+class MemberAddForm(forms.Form):
+    username = forms.CharField(label="Username", max_length=150)
+    role = forms.ChoiceField(label="Role", choices=[(Membership.Role.MEMBER, "Member"),
+                                                    (Membership.Role.ADMIN, "Admin")],
+                             initial=Membership.Role.MEMBER)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        User = get_user_model()
+        try:
+            self.fields["username"].label = str(User._meta.get_field(User.USERNAME_FIELD).verbose_name).capitalize()
+        except Exception:
+            pass
+
+
+class MemberRoleForm(forms.Form):
+    role = forms.ChoiceField(label="Role", choices=[(Membership.Role.MEMBER, "Member"),
+                                                    (Membership.Role.ADMIN, "Admin")])
+
+
+class InviteForm(forms.Form):
+    email = forms.EmailField(label="Email (optional, for your records)", required=False)
+    role = forms.ChoiceField(label="Role", choices=[(Membership.Role.MEMBER, "Member"),
+                                                    (Membership.Role.ADMIN, "Admin")],
+                             initial=Membership.Role.MEMBER)
+
+
+class TokenCreateForm(forms.Form):
+    name = forms.CharField(label="Token name", max_length=100, initial="API token",
+                           help_text="Say where you will use it, e.g. “render script”.")
+
+
+class TeamSwitchForm(forms.Form):
+    team = forms.CharField(required=False, max_length=140)
+    next = forms.CharField(required=False, max_length=2000)

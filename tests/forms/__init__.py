@@ -1,0 +1,1 @@
+"""Tests for generations.forms; the page and sign-up forms are tested through their pages (test_teams_pages, test_accounts)."""

@@ -1,0 +1,1 @@
+"""Tests for generations.gmi.schema, split like the package (names, values and prose are tested through the reader)."""
