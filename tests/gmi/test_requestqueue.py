@@ -21,13 +21,8 @@ from generations.gmi.errors import (
     UpstreamRejected,
     UpstreamUnavailable,
 )
-from generations.gmi.http import (
-    list_in,
-    normalize_status,
-    outcome_media,
-    parse_retry_after,
-    parse_time,
-)
+from generations.gmi.http import parse_retry_after
+from generations.gmi.readers import list_in, normalize_status, outcome_media, parse_time
 from generations.gmi.requestqueue import DEFAULT_BASE_URL, RequestQueueBackend
 from generations.gmi.simulator.testing import running_simulator
 
