@@ -62,15 +62,18 @@ def get_client() -> GMIBackend:
     with _lock:
         if _cached is not None and _cached[0] == config:
             return _cached[1]
-        client = backend_class(api)(
+        cls = backend_class(api)
+        # Settings only one API generation understands go to the backends that ask for them.
+        options = {name: value for name, value in {"models_url": models_url}.items() if name in cls.provider_options}
+        client = cls(
             api_key=key,
             base_url=base_url,
             org_id=org_id or None,
-            models_url=models_url,
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
             pool_size=pool_size + 4,  # the engine's threads plus the odd call from the worker itself
             upload_allowed_hosts=upload_hosts,
+            **options,
         )
         _cached = (config, client)
     return client

@@ -246,15 +246,7 @@ def apply_send(generation: Generation, result: Any) -> None:
 
 def upstream_reason(exc: GMIError) -> str:
     """GMI's own words from an error body, without our request line (URLs stay in the logs)."""
-    from ..gmi.http import message_from
-
-    try:
-        import json
-
-        text = message_from(json.loads(exc.body)) if exc.body else ""
-    except (ValueError, TypeError):
-        text = ""
-    return (text or "it did not say why").strip()[:500]
+    return (exc.reason or "it did not say why").strip()[:500]
 
 
 def record_dispatched(generation: Generation, job: Any) -> None:

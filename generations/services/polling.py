@@ -191,9 +191,8 @@ def apply_remote_state(generation: Generation, job: RemoteJob) -> datetime | Non
         return None
     if job.state == RemoteState.FAILED:
         text = job.error or "GMI reported that the job failed."
-        policy = any(word in text.lower() for word in ("content policy", "safety", "policy"))
         transition(generation, S.FAILED, note=text, error=text[:2000],
-                   error_code="content_policy" if policy else "upstream_failed", **common)
+                   error_code="content_policy" if job.error_code == "content_policy" else "upstream_failed", **common)
         return None
     if job.state == RemoteState.CANCELLED:
         transition(generation, S.CANCELLED, note="Cancelled at GMI", error="The job was cancelled at GMI.", **common)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import socket
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -12,7 +11,7 @@ import requests
 from generations.gmi.base import RemoteState
 from generations.gmi.errors import (
     AuthenticationFailed,
-    ContentPolicyRefused,
+    ErrorCode,
     GMIConfigurationError,
     GMIError,
     InvalidRequest,
@@ -21,15 +20,9 @@ from generations.gmi.errors import (
     UpstreamRejected,
     UpstreamUnavailable,
 )
-from generations.gmi.http import (
-    list_in,
-    normalize_status,
-    outcome_media,
-    parse_retry_after,
-    parse_time,
-)
+from generations.gmi.http import parse_retry_after
+from generations.gmi.readers import failure_code, list_in, normalize_status, outcome_media, parse_time
 from generations.gmi.requestqueue import DEFAULT_BASE_URL, RequestQueueBackend
-from generations.gmi.simulator.testing import running_simulator
 
 from .conftest import API_KEY
 
@@ -148,31 +141,6 @@ def test_model_with_other_status_words_is_normalized(backend, simulator) -> None
     assert done.video_url and done.thumbnail_url  # envelope of plain strings, sorted by extension
 
 
-def test_unknown_status_word_is_unknown_and_not_terminal(backend, simulator) -> None:
-    simulator.set_fault("unknown_status", word="warming_up")
-    job = backend.create_request("Veo3", CAT)
-    simulator.advance(0.3)
-
-    running = backend.get_request(job.request_id)
-
-    assert running.raw_status == "warming_up"
-    assert running.state is RemoteState.UNKNOWN
-    assert not running.state.is_terminal
-    assert running.error is None
-
-
-def test_failed_job_carries_top_level_error(backend, simulator) -> None:
-    simulator.set_fault("failed_job", error="GPU ran out of memory")
-    job = backend.create_request("Veo3", CAT)
-    simulator.advance(5)
-
-    failed = backend.get_request(job.request_id)
-
-    assert failed.state is RemoteState.FAILED
-    assert failed.error == "GPU ran out of memory"
-    assert failed.video_urls == ()
-
-
 def test_fail_prompt_trigger_fails_the_job(backend, simulator) -> None:
     job = backend.create_request("Veo3", {"prompt": "a storm [fail]"})
     simulator.advance(5)
@@ -182,18 +150,6 @@ def test_fail_prompt_trigger_fails_the_job(backend, simulator) -> None:
     assert failed.state is RemoteState.FAILED and failed.error
 
 
-def test_rate_limit_raises_rate_limited_with_retry_after(backend, simulator) -> None:
-    simulator.set_fault("rate_limit", retry_after=7)
-
-    with pytest.raises(RateLimited) as caught:
-        backend.list_models()
-
-    assert caught.value.retry_after == 7
-    assert caught.value.status_code == 429
-    assert isinstance(caught.value, UpstreamUnavailable)
-    assert backend.list_models()  # only the next call was limited
-
-
 def test_rate_limit_retry_after_as_http_date_is_converted_to_seconds(backend, simulator) -> None:
     simulator.set_fault("rate_limit", retry_after=30, http_date=True)
 
@@ -201,20 +157,6 @@ def test_rate_limit_retry_after_as_http_date_is_converted_to_seconds(backend, si
         backend.get_model("Veo3")
 
     assert 25 <= caught.value.retry_after <= 31
-
-
-@pytest.mark.parametrize("status", [500, 503, 502])
-def test_server_error_raises_upstream_unavailable_that_may_have_been_sent(backend, simulator, status) -> None:
-    simulator.set_fault("server_error", status=status, endpoints=["create"])
-
-    with pytest.raises(UpstreamUnavailable) as caught:
-        backend.create_request("Veo3", CAT)
-
-    assert caught.value.maybe_sent is True
-    assert caught.value.status_code == status
-    assert not isinstance(caught.value, RateLimited)
-    if status == 502:
-        assert "Gateway error" in caught.value.message  # HTML page reduced to its text
 
 
 def test_read_timeout_after_sending_is_maybe_sent_and_the_job_can_be_reconciled(simulator) -> None:
@@ -241,75 +183,6 @@ def test_lost_response_is_maybe_sent_and_the_job_exists_at_gmi(backend, simulato
     [job] = backend.list_requests("Veo3")
     assert job.payload == {"prompt": "reconcile me"}
     assert job.state in (RemoteState.DISPATCHED, RemoteState.PROCESSING, RemoteState.SUCCEEDED)
-
-
-def test_connection_refused_is_provably_not_sent() -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]  # closed when the block ends: nothing listens there
-    unreachable = RequestQueueBackend(api_key=API_KEY, base_url=f"http://127.0.0.1:{port}/api", connect_timeout=1)
-
-    with pytest.raises(UpstreamUnavailable) as caught:
-        unreachable.create_request("Veo3", CAT)
-
-    assert caught.value.maybe_sent is False
-
-
-def test_malformed_json_raises_upstream_unavailable(backend, simulator) -> None:
-    simulator.set_fault("malformed_json", endpoints=["get"])
-    job = backend.create_request("Veo3", CAT)
-
-    with pytest.raises(UpstreamUnavailable) as caught:
-        backend.get_request(job.request_id)
-
-    assert "malformed" in caught.value.message
-    assert caught.value.status_code == 200
-
-
-def test_content_policy_refusal_raises_content_policy_refused(backend, simulator) -> None:
-    simulator.set_fault("content_policy")
-
-    with pytest.raises(ContentPolicyRefused) as caught:
-        backend.create_request("Veo3", CAT)
-
-    assert "content policy" in caught.value.message
-    assert isinstance(caught.value, InvalidRequest) and isinstance(caught.value, UpstreamRejected)
-    assert simulator.jobs() == []
-
-
-def test_policy_prompt_trigger_is_refused(backend, simulator) -> None:
-    with pytest.raises(ContentPolicyRefused):
-        backend.create_request("Veo3", {"prompt": "something nasty [policy]"})
-
-    assert simulator.jobs() == []
-
-
-def test_invalid_payload_raises_invalid_request_with_gmi_message(backend) -> None:
-    with pytest.raises(InvalidRequest) as caught:
-        backend.create_request(KLING_I2V, {"prompt": "no image given"})
-
-    assert not isinstance(caught.value, ContentPolicyRefused)
-    assert "missing required parameter 'image_url'" in caught.value.message
-    assert caught.value.status_code == 400
-
-
-def test_unknown_model_or_request_raises_not_found(backend) -> None:
-    with pytest.raises(NotFound):
-        backend.create_request("Sora-9000", CAT)
-    with pytest.raises(NotFound):
-        backend.get_request("no-such-request")
-
-
-def test_wrong_key_raises_authentication_failed_without_the_key_anywhere() -> None:
-    with running_simulator(key="the-right-key") as sim:
-        wrong = RequestQueueBackend(api_key=API_KEY, base_url=sim.base_url)
-
-        with pytest.raises(AuthenticationFailed) as caught:
-            wrong.list_models()
-
-    error = caught.value
-    assert error.status_code == 401
-    assert API_KEY not in f"{error} {error!r} {error.body} {error.args} {wrong!r}"
 
 
 def test_api_key_echoed_by_gmi_is_scrubbed_from_message_body_and_logs(backend, caplog) -> None:
@@ -356,17 +229,6 @@ def test_cancel_stops_a_running_job(backend, simulator) -> None:
 
     assert backend.get_request(job.request_id).state is RemoteState.CANCELLED
     assert [call["method"] for call in simulator.journal(endpoint="cancel")] == ["DELETE"]
-
-
-def test_cancel_of_an_ended_or_unknown_job_does_not_raise(backend, simulator) -> None:
-    job = backend.create_request("Veo3", CAT)
-    simulator.advance(5)
-
-    backend.cancel_request(job.request_id)  # 409: already finished
-    backend.cancel_request("gone")  # 404
-
-    assert [call["status"] for call in simulator.journal(endpoint="cancel")] == [409, 404]
-    assert backend.get_request(job.request_id).state is RemoteState.SUCCEEDED
 
 
 def test_upload_puts_the_bytes_with_the_matching_content_type_and_returns_the_public_url(backend, simulator) -> None:
@@ -551,3 +413,28 @@ def test_list_answers_are_accepted_bare_or_wrapped(key) -> None:
     assert list_in({key: [1, 2], "total": 2}, "requests", "data", "items") == [1, 2]
     with pytest.raises(UpstreamUnavailable):
         list_in({"unexpected": []}, "requests", "data", "items")
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("The request violates content policy", ErrorCode.CONTENT_POLICY),
+        ("flagged by the SAFETY system", ErrorCode.CONTENT_POLICY),
+        ("Video generation failed: out of memory", ErrorCode.GENERATION_FAILED),
+        ("", ErrorCode.GENERATION_FAILED),
+    ],
+)
+def test_failure_text_is_classified_once_for_every_caller(text, code) -> None:
+    assert failure_code(text) is code
+
+
+def test_every_error_class_has_its_own_code_and_an_instance_may_refine_it() -> None:
+    from generations.gmi import errors
+
+    classes = [errors.UpstreamUnavailable, errors.RateLimited, errors.UpstreamRejected, errors.InvalidRequest,
+               errors.ContentPolicyRefused, errors.AuthenticationFailed, errors.NotFound]
+    assert len({cls.code for cls in classes}) == len(classes)
+    refined = UpstreamUnavailable("cut-off JSON", code=ErrorCode.BAD_RESPONSE)
+    assert (refined.code, UpstreamUnavailable("x").code, refined.reason) == (
+        ErrorCode.BAD_RESPONSE, ErrorCode.UNAVAILABLE, ""
+    )
