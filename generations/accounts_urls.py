@@ -5,7 +5,7 @@ The names are Django's own (``login``, ``logout``, ``password_change`` ...) plus
 """
 from django.urls import path
 
-from . import account_views as views
+from .views import accounts as views
 
 urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),

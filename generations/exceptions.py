@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from . import metrics
 from .gmi.errors import (  # noqa: F401  (re-exported: one import site for callers)
     ContentPolicyRefused,
     GMIConfigurationError,
@@ -36,7 +37,7 @@ class QuotaExceeded(GenerationError):
         self.limit = limit
         self.resets_at = resets_at
         self.scope = scope
-        label = limit.replace("_", " ")
+        label = metrics.in_words(limit)
         who = "your team's" if scope == "team" else "your"
         default = f"This job would exceed {who} {label} limit."
         if resets_at is not None:
@@ -135,3 +136,16 @@ class UpstreamFailure(GenerationError):
     code = "upstream_unavailable"
     status_code = 502
     default_message = "GMI could not be reached. Try again in a moment."
+
+
+class ReferenceUploadFailed(GenerationError):
+    """A file posted with a submission could not go to GMI; ``field`` names its parameter, ``cause`` the refusal.
+
+    Code, status and message are the cause's, so callers may treat it as that refusal tied to a field.
+    """
+
+    def __init__(self, *, field: str, cause: GenerationError) -> None:
+        self.field = field
+        self.cause = cause
+        self.status_code = cause.status_code
+        super().__init__(cause.message, code=cause.code)

@@ -153,6 +153,8 @@ class Generation(models.Model):
     ACTIVE = (Status.QUEUED, Status.DISPATCHED, Status.PROCESSING, Status.MIRRORING)
     AT_UPSTREAM = (Status.DISPATCHED, Status.PROCESSING)
     TERMINAL = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED)
+    # Not MIRRORING: by then GMI has finished the job and its usage is spent.
+    CANCELLABLE = (Status.QUEUED, *AT_UPSTREAM)
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="generations")
@@ -239,6 +241,11 @@ class Generation(models.Model):
     @property
     def is_terminal(self) -> bool:
         return self.status in self.TERMINAL
+
+    @property
+    def is_cancellable(self) -> bool:
+        """Whether the job may still be cancelled (``CANCELLABLE``); who may cancel it is ``selectors.may_cancel``."""
+        return self.status in self.CANCELLABLE
 
     @property
     def has_video(self) -> bool:

@@ -7,11 +7,13 @@ from typing import Any
 
 from django.utils.module_loading import import_string
 
+from . import metrics
 from .conf import app_settings
 from .exceptions import AccountPending, LimitReached, NotAllowed
 
-USER_LIMITS = ("daily_jobs", "concurrent_jobs", "monthly_video_seconds", "monthly_credits")
-TEAM_LIMITS = ("monthly_video_seconds", "monthly_credits")
+# Kept under these names for services.quotas, which imports them from here.
+USER_LIMITS = metrics.USER_METRICS
+TEAM_LIMITS = metrics.TEAM_METRICS
 
 
 def awaiting_approval(user: Any) -> bool:

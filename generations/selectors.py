@@ -96,3 +96,44 @@ def may_delete(user: Any, generation: Generation) -> bool:
 def shows_files(user: Any, generation: Generation) -> bool:
     """Whether the video and thumbnail may be served to ``user`` (already allowed to see the row)."""
     return generation.has_video and (not generation.is_removed or permissions.can_view_any_generation(user))
+
+
+# =========================================================================== staff actions on a generation
+# Which of the staff's actions apply to a generation as it stands. The admin's buttons and its
+# single and bulk actions all ask here, so a button is offered exactly when the action would run.
+# The services keep their own preconditions (they guard against races); these are the same rules.
+
+STAFF_ACTIONS: tuple[str, ...] = ("approve", "reject", "retry", "cancel", "remirror", "refund")
+
+
+def _in_words(statuses: tuple[Generation.Status, ...]) -> str:
+    labels = [Generation.Status(s).label.lower() for s in statuses]
+    return labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " or " + labels[-1]
+
+
+def staff_action_refusal(generation: Generation, action: str) -> str | None:
+    """Why ``action`` (one of ``STAFF_ACTIONS``) does not apply to ``generation`` now, or None when it does."""
+    S = Generation.Status
+    if action == "approve":
+        return "already approved" if generation.moderation == M.APPROVED else None
+    if action == "reject":
+        return "already rejected" if generation.moderation == M.REJECTED else None
+    if action == "retry":
+        return None if generation.status == S.FAILED else "only failed jobs can be retried"
+    if action == "cancel":
+        return None if generation.is_cancellable else f"only {_in_words(Generation.CANCELLABLE)} jobs can be cancelled"
+    if action == "remirror":
+        if generation.status != S.SUCCEEDED:
+            return "only succeeded jobs can be re-mirrored"
+        if not generation.outcome_video_url:
+            # Without GMI's outcome URL the copy could only fail, and failing refunds the job.
+            return "GMI's outcome URL is not known, so there is nothing to copy from"
+        return None
+    if action == "refund":
+        return None if generation.is_terminal else "only ended jobs can be refunded (cancel it first)"
+    raise ValueError(f"Unknown staff action {action!r}.")
+
+
+def staff_actions_for(generation: Generation) -> list[str]:
+    """The ``STAFF_ACTIONS`` that apply to ``generation`` now, in their order."""
+    return [action for action in STAFF_ACTIONS if staff_action_refusal(generation, action) is None]

@@ -3,15 +3,17 @@ from __future__ import annotations
 
 import hashlib
 import io
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
 from .. import media
 from ..client import get_client
 from ..conf import app_settings
-from ..exceptions import UploadRejected, UpstreamFailure
+from ..exceptions import NotAllowed, ReferenceUploadFailed, UploadRejected, UpstreamFailure
 from ..gmi.errors import GMIError
-from ..models import Upload
+from ..models import Generation, Team, Upload
 from ..policies import require_approved_account
+from . import submissions
 
 ALLOWED_TYPES = ("jpeg", "png", "mp4", "mp3", "wav")
 
@@ -54,4 +56,46 @@ def upload_reference(*, user: Any, uploaded_file: Any) -> Upload:
     return Upload.objects.create(
         user=user, public_url=public_url, file_type=file_type, size=len(data),
         sha256=hashlib.sha256(data).hexdigest(), original_name=(getattr(uploaded_file, "name", "") or "")[:255],
+    )
+
+
+def submit_with_uploads(
+    *,
+    user: Any,
+    model_id: str,
+    payload: dict[str, Any],
+    files: Mapping[str, Sequence[Any]],
+    multiple: Collection[str] = (),
+    on_uploaded: Callable[[str, Any], None] | None = None,
+    team: Team | str | None = None,
+    visibility: str | None = None,
+    idempotency_key: str | None = None,
+    rerun_of: Generation | None = None,
+) -> Generation:
+    """Send the files posted for file parameters to GMI, put their URLs into the payload, then submit.
+
+    ``files`` maps a parameter to its files; a parameter in ``multiple`` takes a list, to
+    which the URLs are added, any other takes the first URL. ``on_uploaded(name, value)``
+    is called once a parameter's files are at GMI, so a page can keep the links should
+    the job be refused (the files then need no second upload). A refused upload raises
+    ``ReferenceUploadFailed`` naming the parameter, and nothing is submitted; the job
+    itself is refused as ``submissions.submit_generation`` refuses it. ``payload`` is
+    not changed.
+    """
+    payload = dict(payload)
+    for name, posted in files.items():
+        try:
+            urls = [upload_reference(user=user, uploaded_file=f).public_url for f in posted]
+        except (UploadRejected, UpstreamFailure, NotAllowed) as exc:
+            raise ReferenceUploadFailed(field=name, cause=exc) from exc
+        if name in multiple:
+            existing = payload.get(name) or []
+            payload[name] = [*(existing if isinstance(existing, list) else [existing]), *urls]
+        else:
+            payload[name] = urls[0]
+        if on_uploaded is not None:
+            on_uploaded(name, payload[name])
+    return submissions.submit_generation(
+        user=user, model_id=model_id, payload=payload, team=team, visibility=visibility,
+        idempotency_key=idempotency_key, rerun_of=rerun_of,
     )

@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from ...models import Team
-from ...policies import TEAM_LIMITS, USER_LIMITS
+from ...metrics import TEAM_METRICS, USER_METRICS
 from ...services import accounts, quotas
 
 CLEAR = object()  # "none" on the command line: remove the override, back to the site default
@@ -36,11 +36,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("username", nargs="?", help="The user (leave out with --team).")
         parser.add_argument("--team", metavar="SLUG", help="Show or set this team's pools instead.")
-        for name in USER_LIMITS:
+        for name in USER_METRICS:
             parser.add_argument(f"--{name.replace('_', '-')}", dest=name, type=limit_value, metavar="N|none")
 
     def handle(self, *args, username: str | None, team: str | None, **options):
-        changes = {name: options[name] for name in USER_LIMITS if options.get(name) is not None}
+        changes = {name: options[name] for name in USER_METRICS if options.get(name) is not None}
         if team and username:
             raise CommandError("Give a username or --team SLUG, not both.")
         if team:
@@ -62,7 +62,7 @@ class Command(BaseCommand):
                 user=user, limits={name: None if value is CLEAR else value for name, value in changes.items()}
             )
             self.stdout.write(self.style.SUCCESS(f"Updated the limits of {username}."))
-        overrides = {name: getattr(profile, name) for name in USER_LIMITS}
+        overrides = {name: getattr(profile, name) for name in USER_METRICS}
         user.gmi_profile = profile  # the policy reads overrides from here
         usage = quotas.usage_for_user(user)
         self._print(f"Quota of {username}", usage, overrides)
@@ -74,7 +74,7 @@ class Command(BaseCommand):
         team = Team.objects.filter(slug=slug).first()
         if team is None:
             raise CommandError(f"There is no team {slug!r}.")
-        wrong = sorted(set(changes) - set(TEAM_LIMITS))
+        wrong = sorted(set(changes) - set(TEAM_METRICS))
         if wrong:
             raise CommandError("Teams have only --monthly-video-seconds and --monthly-credits pools, not "
                                + ", ".join("--" + name.replace("_", "-") for name in wrong) + ".")
@@ -83,7 +83,7 @@ class Command(BaseCommand):
                 team=team, limits={name: None if value is CLEAR else value for name, value in changes.items()}
             )
             self.stdout.write(self.style.SUCCESS(f"Updated the pools of team {slug}."))
-        overrides = {name: getattr(team, name) for name in TEAM_LIMITS}
+        overrides = {name: getattr(team, name) for name in TEAM_METRICS}
         self._print(f"Team {team.name} ({slug})", quotas.usage_for_team(team), overrides)
 
     def _print(self, heading: str, usage: dict[str, Any], overrides: dict[str, Any] | None) -> None:

@@ -378,7 +378,7 @@ def test_pages_fill_the_documented_block_of_a_host_base_template(member, user, s
 
 
 def test_pages_work_under_any_url_prefix(client, user, settings):
-    settings.ROOT_URLCONF = "tests.test_pages"
+    settings.ROOT_URLCONF = "tests.views.test_pages"
     client.force_login(user)
     generation = GenerationFactory(owner=user, succeeded=True, thumbnail_name="t.jpg")
 

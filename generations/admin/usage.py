@@ -1,21 +1,19 @@
-"""Admin pages beyond the model lists: usage at a glance, and the catalogue sync behind the "Sync now" button."""
+"""The staff's usage page: generations per day by model and status, credits per team and top users, as inline SVG."""
 from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
-from . import charts, reports
-from .exceptions import GMIConfigurationError, GMIError
-from .models import Generation
-from .services import catalogue
+from .. import charts, reports
+from ..models import Generation
 
 WINDOWS = (7, 30, 90)
 
 
-def usage(request: HttpRequest, *, admin_site: admin.AdminSite) -> HttpResponse:
+def usage_page(request: HttpRequest, *, admin_site: admin.AdminSite) -> HttpResponse:
     """Generations per day by model and by status, credits per team and top users, as inline SVG."""
     try:
         days = int(request.GET.get("days", 30))
@@ -62,20 +60,3 @@ def usage(request: HttpRequest, *, admin_site: admin.AdminSite) -> HttpResponse:
         ),
     }
     return TemplateResponse(request, "admin/generations/usage.html", context)
-
-
-def sync_catalogue() -> tuple[str, int]:
-    """Run the catalogue sync and say how it went, as (message, level) for ``message_user``."""
-    try:
-        counts = catalogue.sync_models()
-    except GMIConfigurationError as exc:
-        return f"GMI is not configured, so the catalogue was not synced: {exc}", messages.ERROR
-    except GMIError as exc:
-        return f"GMI could not be reached, so the catalogue was not synced: {exc}", messages.ERROR
-    message = (
-        f"Catalogue synced: {counts['added']} added, {counts['updated']} updated, "
-        f"{counts['unavailable']} no longer offered"
-    )
-    if counts["failed"]:
-        return message + f", {counts['failed']} could not be read (see the log).", messages.WARNING
-    return message + ".", messages.SUCCESS

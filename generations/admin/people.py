@@ -1,0 +1,196 @@
+"""People and their access: teams and memberships, profiles (approval, quota overrides), API tokens."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.db.models import Count, QuerySet
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+
+from .. import metrics
+from ..models import ApiToken, Membership, Team, UserProfile
+from ..services import accounts, quotas, tokens
+from .actions import run_each, tell
+from .filters import TokenStateFilter
+from .readonly import ReadOnlyAdmin
+from .widgets import badge, usage_table
+
+User = get_user_model()
+
+
+class MembershipFormSet(forms.BaseInlineFormSet):
+    """Staff edit memberships freely, but a team always keeps an owner."""
+
+    def clean(self) -> None:
+        super().clean()
+        owners = 0
+        for form in self.forms:
+            data = getattr(form, "cleaned_data", None) or {}
+            if data and not data.get("DELETE") and data.get("role") == Membership.Role.OWNER:
+                owners += 1
+        if self.forms and not owners:
+            raise forms.ValidationError("A team needs at least one owner: keep one, or make another member owner.")
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    formset = MembershipFormSet
+    extra = 0
+    raw_id_fields = ("user",)
+    fields = ("user", "role", "joined_at")
+    readonly_fields = ("joined_at",)
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    list_display = ("name", "slug", "members", "monthly_video_seconds", "monthly_credits", "created_at")
+    search_fields = ("name", "slug")
+    prepopulated_fields = {"slug": ("name",)}
+    inlines = (MembershipInline,)
+    readonly_fields = ("usage_now", "created_at")
+    fieldsets = (
+        (None, {"fields": ("name", "slug", "created_at")}),
+        ("Pools (empty = the site default)", {"fields": ("monthly_video_seconds", "monthly_credits", "usage_now")}),
+    )
+
+    class Media:
+        css = {"all": ("generations/admin.css",)}
+
+    def get_queryset(self, request) -> QuerySet[Any]:
+        return super().get_queryset(request).annotate(member_count=Count("memberships"))
+
+    @admin.display(description="Members", ordering="member_count")
+    def members(self, obj: Team) -> int:
+        return getattr(obj, "member_count", 0)
+
+    @admin.display(description="Usage this month")
+    def usage_now(self, obj: Team) -> SafeString | str:
+        if obj.pk is None:
+            return "—"
+        return usage_table(quotas.usage_for_team(obj))
+
+
+class ProfileForm(forms.ModelForm):
+    class Meta:
+        model = UserProfile
+        # The override fields are named after the metrics they override.
+        fields = ("approved", *metrics.USER_METRICS, "current_team")
+        help_texts = {name: "Empty = the site default." for name in metrics.USER_METRICS}
+
+
+class UserProfileInline(admin.StackedInline):
+    """Quota overrides and approval, on the user's own admin page."""
+
+    model = UserProfile
+    form = ProfileForm
+    fk_name = "user"
+    can_delete = False
+    max_num = 1
+    extra = 0
+    verbose_name = "video portal profile"
+    verbose_name_plural = "video portal profile (quota overrides, approval)"
+    readonly_fields = ("usage_now",)
+
+    @admin.display(description="Effective limits and usage")
+    def usage_now(self, obj: UserProfile) -> SafeString | str:
+        if obj is None or obj.pk is None:
+            return "—"
+        return usage_table(quotas.usage_for_user(obj.user))
+
+
+@admin.register(UserProfile)
+class UserProfileAdmin(admin.ModelAdmin):
+    form = ProfileForm
+    list_display = ("user", "approved", "daily_jobs", "concurrent_jobs", "monthly_video_seconds", "monthly_credits",
+                    "current_team")
+    list_filter = ("approved",)
+    list_select_related = ("user", "current_team")
+    search_fields = (f"user__{User.USERNAME_FIELD}",)
+    raw_id_fields = ("user",)
+    readonly_fields = ("usage_now",)
+    actions = ("approve_accounts",)
+
+    class Media:
+        css = {"all": ("generations/admin.css",)}
+
+    def get_fields(self, request, obj=None) -> Sequence[str]:
+        fields = ["user", *ProfileForm.Meta.fields]
+        return fields + ["usage_now"] if obj is not None else fields
+
+    def get_readonly_fields(self, request, obj=None) -> Sequence[str]:
+        return ("user", "usage_now") if obj is not None else ("usage_now",)
+
+    @admin.display(description="Effective limits and usage")
+    def usage_now(self, obj: UserProfile) -> SafeString | str:
+        if obj is None or obj.pk is None:
+            return "—"
+        return usage_table(quotas.usage_for_user(obj.user))
+
+    @admin.action(description="Approve selected accounts", permissions=["change"])
+    def approve_accounts(self, request, queryset) -> None:
+        def approve(profile: UserProfile) -> str | None:
+            if profile.approved:
+                return "already approved"
+            accounts.approve_user(user=profile.user)
+            return None
+
+        report = run_each(queryset.select_related("user"), approve, label=lambda p: str(p.user))
+        tell(self, request, report, did="Approved", noun=("account", "accounts"))
+
+
+def _add_profile_inline_to_user_admin(site: admin.AdminSite) -> None:
+    """Show quota overrides on the active user model's admin page, whatever admin class the site uses."""
+    if not site.is_registered(User):
+        return
+    current = site._registry[User].__class__
+    if any(inline is UserProfileInline for inline in current.inlines):
+        return
+    extended = type(current.__name__, (current,), {
+        "__module__": current.__module__,
+        "inlines": [*current.inlines, UserProfileInline],
+    })
+    site.unregister(User)
+    site.register(User, extended)
+
+
+_add_profile_inline_to_user_admin(admin.site)
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(ReadOnlyAdmin):
+    # Only the prefix: the key is never stored, and its hash is not for display either.
+    list_display = ("name", "user", "prefix_display", "created_at", "last_used_at", "state")
+    list_filter = (TokenStateFilter,)
+    list_select_related = ("user",)
+    search_fields = ("name", "prefix", f"user__{User.USERNAME_FIELD}")
+    fields = ("name", "user", "prefix_display", "created_at", "last_used_at", "revoked_at")
+    readonly_fields = fields
+    actions = ("revoke_tokens",)
+
+    @admin.display(description="Key")
+    def prefix_display(self, obj: ApiToken) -> SafeString:
+        return format_html("<code>{}…</code>", obj.prefix)
+
+    @admin.display(description="State", ordering="revoked_at")
+    def state(self, obj: ApiToken) -> SafeString:
+        if obj.revoked_at:
+            return badge("Revoked", "#64748b")
+        return badge("Active", "#16a34a")
+
+    def has_revoke_permission(self, request) -> bool:
+        return request.user.has_perm(f"{self.opts.app_label}.change_apitoken")
+
+    @admin.action(description="Revoke selected tokens", permissions=["revoke"])
+    def revoke_tokens(self, request, queryset) -> None:
+        def revoke(token: ApiToken) -> str | None:
+            if token.revoked_at:
+                return "already revoked"
+            tokens.revoke_token(token=token)
+            return None
+
+        report = run_each(queryset, revoke, label=lambda t: f"{t.prefix}…")
+        tell(self, request, report, did="Revoked", noun=("token", "tokens"))

@@ -1,0 +1,34 @@
+"""The quota metrics: their names, which subject each applies to, and the words pages and messages use for them."""
+from __future__ import annotations
+
+DAILY_JOBS = "daily_jobs"
+CONCURRENT_JOBS = "concurrent_jobs"
+MONTHLY_VIDEO_SECONDS = "monthly_video_seconds"
+MONTHLY_CREDITS = "monthly_credits"
+
+# The names double as the override fields of UserProfile and Team, and as the keys of
+# GENERATIONS["DEFAULT_LIMITS"] / ["DEFAULT_TEAM_LIMITS"].
+USER_METRICS: tuple[str, ...] = (DAILY_JOBS, CONCURRENT_JOBS, MONTHLY_VIDEO_SECONDS, MONTHLY_CREDITS)
+TEAM_METRICS: tuple[str, ...] = (MONTHLY_VIDEO_SECONDS, MONTHLY_CREDITS)
+
+# name: (label on the members' pages, unit)
+LABELS: dict[str, tuple[str, str]] = {
+    DAILY_JOBS: ("Jobs today", "jobs"),
+    CONCURRENT_JOBS: ("Running at once", "jobs"),
+    MONTHLY_VIDEO_SECONDS: ("Video this month", "seconds"),
+    MONTHLY_CREDITS: ("Credits this month", "credits"),
+}
+
+
+def in_words(name: str) -> str:
+    """The name as running text ("daily jobs"), as staff and error messages say it."""
+    return name.replace("_", " ")
+
+
+def label(name: str) -> str:
+    """The members' label ("Jobs today"); a metric a custom policy adds gets its name in words."""
+    return LABELS[name][0] if name in LABELS else in_words(name).capitalize()
+
+
+def unit(name: str) -> str:
+    return LABELS[name][1] if name in LABELS else ""

@@ -1,0 +1,157 @@
+"""One generation: its page, the live status JSON the pages poll, and cancel, delete and flag."""
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from .. import permissions, selectors
+from ..exceptions import InvalidTransition
+from ..forms import FlagForm
+from ..gmi import schema
+from ..models import Generation
+from ..services import moderation, submissions, waiting_line
+from ..templatetags.generations_tags import api_url
+from .base import render_page
+
+STATUS_POLL_LIMIT = 100
+
+
+def _status_item(request: HttpRequest, generation: Generation, positions: dict[Any, int]) -> dict[str, Any]:
+    shows_files = selectors.shows_files(request.user, generation)
+    return {
+        "id": str(generation.pk),
+        "status": generation.status,
+        "status_label": generation.get_status_display(),
+        "active": generation.is_active,
+        "error": generation.error,
+        "removed": generation.is_removed,
+        "queue_position": positions.get(generation.pk),
+        "thumbnail_url": api_url("generation-thumbnail", generation.pk)
+        if shows_files and generation.thumbnail_name else None,
+        "video_url": api_url("generation-video", generation.pk) if shows_files and generation.video_name else None,
+        "detail_url": reverse("generations:detail", args=[generation.pk]),
+    }
+
+
+@login_required
+@require_GET
+def generation_status(request: HttpRequest) -> JsonResponse:
+    """Live status of the generations whose ids are given (``?ids=a,b``), as far as the user may see them."""
+    ids = []
+    for raw in request.GET.get("ids", "").replace(" ", ",").split(",")[:STATUS_POLL_LIMIT]:
+        try:
+            ids.append(uuid.UUID(raw))
+        except ValueError:
+            continue
+    items: list[Generation] = []
+    if ids:
+        items = list(selectors.visible_generations(request.user, include_all_for_staff=True).filter(pk__in=ids))
+    positions = waiting_line.queue_positions(items)
+    response = JsonResponse({"items": [_status_item(request, g, positions) for g in items]})
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _visible_or_404(request: HttpRequest, pk: Any) -> Generation:
+    generation = selectors.get_visible_generation(request.user, pk)
+    if generation is None:
+        raise Http404("No such generation.")
+    return generation
+
+
+def _own_or_404(request: HttpRequest, pk: Any) -> Generation:
+    generation = selectors.get_visible_generation(request.user, pk, staff_sees_all=False)
+    if generation is None or not selectors.may_delete(request.user, generation):
+        raise Http404("No such generation.")
+    return generation
+
+
+@login_required
+@require_GET
+def detail(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
+    """One generation: player or status, prompt, parameters, history and what the user may do with it."""
+    generation = _visible_or_404(request, pk)
+    params = {p.name: p for p in schema.read_parameters(generation.model.parameters)}
+    rows = [
+        {"name": name, "label": params[name].label if name in params else name, "value": value}
+        for name, value in (generation.payload or {}).items()
+    ] if isinstance(generation.payload, dict) else []
+    positions = waiting_line.queue_positions([generation])
+    is_owner = generation.owner_id == request.user.pk
+    sees_removed = permissions.can_view_any_generation(request.user)
+    shows_video = selectors.shows_files(request.user, generation)
+    return render_page(request, "generations/detail.html", {
+        "generation": generation,
+        "rows": rows,
+        "events": list(generation.events.all()),
+        "queue_position": positions.get(generation.pk),
+        "is_owner": is_owner,
+        "shows_video": shows_video,
+        "removed_for_owner": generation.is_removed and is_owner and not sees_removed,
+        "can_cancel": selectors.may_cancel(request.user, generation) and generation.is_cancellable,
+        "can_delete": selectors.may_delete(request.user, generation),
+        # Moderators decide instead of reporting; any other viewer of a team video may report it.
+        "can_flag": not is_owner and not permissions.can_moderate_generations(request.user)
+        and generation.visibility == Generation.Visibility.TEAM,
+        "already_flagged": generation.flags.filter(reporter=request.user, resolved_at__isnull=True).exists(),
+        "flag_form": FlagForm(),
+        "video_url": api_url("generation-video", generation.pk) if shows_video else "",
+        "thumbnail_url": api_url("generation-thumbnail", generation.pk)
+        if shows_video and generation.thumbnail_name else "",
+        "status_url": reverse("generations:status"),
+    }, nav="gallery")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def delete(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
+    """Owner only: asks for confirmation on GET, deletes on POST."""
+    generation = _own_or_404(request, pk)
+    if request.method == "GET":
+        return render_page(request, "generations/confirm_delete.html", {"generation": generation}, nav="gallery")
+    try:
+        submissions.delete_generation(generation=generation, actor=request.user)
+    except InvalidTransition as exc:
+        messages.error(request, exc.message)
+        return redirect("generations:detail", pk=generation.pk)
+    messages.success(request, "The video was deleted.")
+    return redirect("generations:gallery")
+
+
+@login_required
+@require_POST
+def cancel(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
+    generation = _visible_or_404(request, pk)
+    if not selectors.may_cancel(request.user, generation):
+        raise Http404("No such generation.")  # as the API answers: what you may not act on is not there
+    try:
+        submissions.cancel_generation(generation=generation, actor=request.user)
+    except InvalidTransition as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "The job was cancelled; its usage was given back.")
+    return redirect("generations:detail", pk=generation.pk)
+
+
+@login_required
+@require_POST
+def flag(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
+    generation = _visible_or_404(request, pk)
+    form = FlagForm(request.POST)
+    if form.is_valid():
+        try:
+            moderation.flag_generation(generation=generation, user=request.user, reason=form.cleaned_data["reason"])
+        except InvalidTransition as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, "Thank you: the site staff will review this video.")
+    else:
+        messages.error(request, "Say why you are flagging this video.")
+    return redirect("generations:detail", pk=generation.pk)
