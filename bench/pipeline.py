@@ -71,7 +71,10 @@ def _child(scenario: str, **params: Any) -> list[dict[str, Any]]:
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "gmi_project.settings",
-        "DJANGO_DEBUG": "1",
+        # Production settings: DEBUG would keep every query in memory and slow each one.
+        "DJANGO_DEBUG": "0",
+        "DJANGO_SECRET_KEY": "bench-" + uuid.uuid4().hex * 2,
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
         "DATABASE_URL": database_url,
         "DJANGO_MEDIA_ROOT": str(work / "media"),
         "Q_CLUSTER_NAME": f"bench-{uuid.uuid4().hex[:8]}",
@@ -87,7 +90,9 @@ def _child(scenario: str, **params: Any) -> list[dict[str, Any]]:
         out = subprocess.run([PYTHON, str(Path(__file__)), "--child"], cwd=ROOT, env=env, capture_output=True,
                              text=True, timeout=1200)
         if out.returncode != 0:
-            raise RuntimeError(f"{scenario} failed:\n{out.stdout[-3000:]}\n{out.stderr[-6000:]}")
+            raise RuntimeError(f"{scenario} failed:\n{out.stdout[-3000:]}\n{out.stderr[-6000:]}\n{cluster_logs(work)}")
+        if os.environ.get("BENCH_SHOW_LOGS"):
+            print(cluster_logs(work), file=sys.stderr)
         return json.loads(out.stdout.strip().splitlines()[-1])
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -149,7 +154,7 @@ class Simulator:
             self.port = sock.getsockname()[1]
         self.process = subprocess.Popen(
             [PYTHON, "manage.py", "gmi_simulator", "--port", str(self.port), "--latency-ms", str(latency_ms),
-             "--job-seconds", str(job_seconds), "--journal-size", "400000", "--quiet"],
+             "--job-seconds", str(job_seconds), "--job-jitter", "0.5", "--journal-size", "400000", "--quiet"],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -177,8 +182,13 @@ class Simulator:
 
 
 def _cluster(env: dict[str, str]) -> subprocess.Popen:
-    return subprocess.Popen([PYTHON, "manage.py", "qcluster"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
+    log = open(Path(env["BENCH_WORK"]) / f"qcluster-{uuid.uuid4().hex[:6]}.log", "ab")
+    return subprocess.Popen([PYTHON, "manage.py", "qcluster"], cwd=ROOT, env=env, stdout=log,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def cluster_logs(work: Path) -> str:
+    return "".join(path.read_text(errors="replace")[-3000:] for path in sorted(work.glob("qcluster-*.log")))
 
 
 def _kill(process: subprocess.Popen) -> None:
@@ -203,8 +213,9 @@ def child() -> list[dict[str, Any]]:
     scenario = params["scenario"]
     interval = float(params.get("interval") or 1.0)
     concurrency = params.get("concurrency")
-    # Long enough that the whole burst is at GMI at once: 1,000 jobs in flight.
-    job_seconds = {"pass": 3600.0, "clusters": 3600.0, "faults": 8.0}.get(scenario, 20.0)
+    # Long enough that the whole burst is at GMI at once (1,000 jobs in flight), and, as
+    # real jobs do, taking between half and one and a half times as long as each other.
+    job_seconds = {"pass": 3600.0, "clusters": 3600.0, "faults": 8.0}.get(scenario, 40.0)
     env = dict(os.environ)
     sim = Simulator(latency_ms=LATENCY_MS, job_seconds=job_seconds, env=env)
     env.update({

@@ -15,6 +15,7 @@ import hashlib
 import hmac
 import json
 import math
+import random
 import socket
 import socketserver
 import sys
@@ -566,7 +567,7 @@ class _Handler(BaseHTTPRequestHandler):
                 model=model_id,
                 payload=payload,
                 created=self.state.now(),
-                seconds=self.state.job_seconds,
+                seconds=self.state.job_seconds * (1 + random.uniform(-self.simulator.job_jitter, self.simulator.job_jitter)),
                 first_status=model.first_status if model else "queued",
                 error=error,
                 expired_urls=expired is not None or "[expired]" in triggers,
@@ -889,8 +890,13 @@ class GMISimulator:
         storage_latency_ms: float | None = None,
         video_mb: float = 0,
         journal_size: int = JOURNAL_SIZE,
+        job_jitter: float = 0.0,
     ) -> None:
         self.key = key or None
+        if not 0 <= job_jitter < 1:
+            raise ValueError("job_jitter must be at least 0 and below 1")
+        #: Each job takes job_seconds × (1 ± up to this fraction), as real jobs do not all take as long.
+        self.job_jitter = float(job_jitter)
         self.quiet = quiet
         self.log_stream = log_stream or sys.stderr
         self._log_lock = threading.Lock()

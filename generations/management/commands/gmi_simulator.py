@@ -63,6 +63,8 @@ class Command(BaseCommand):
             help="Make every outcome video a valid MP4 of this many MiB (the clip plus a free box; "
             "streamed, never held in memory). Default 0: the plain clip of about 100 KB.",
         )
+        parser.add_argument("--job-jitter", type=float, default=0.0,
+                            help="Vary each job's time by up to this fraction (0.5: between 0.5 and 1.5 × --job-seconds).")
         parser.add_argument("--journal-size", type=int, default=None,
                             help="Calls kept in the journal (default 10,000; benchmarks that count every call raise it).")
         parser.add_argument("--quiet", action="store_true", help="Do not log each call.")
@@ -104,6 +106,7 @@ class Command(BaseCommand):
                 latency_ms=latency_ms,
                 storage_latency_ms=options["storage_latency_ms"],
                 video_mb=options["video_mb"],
+                job_jitter=options["job_jitter"],
                 **({"journal_size": options["journal_size"]} if options["journal_size"] else {}),
             )
         except (OSError, OverflowError) as exc:
