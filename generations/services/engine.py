@@ -74,6 +74,8 @@ class Engine:
         # rescheduled or gone) are skipped when they surface. Keeps a tick O(jobs due), not O(jobs).
         self.schedule: list[tuple[float, int, Any]] = []
         self._sequence = 0
+        self.listing: dict[str, list[Generation]] = {}  # model id -> jobs riding on the list call in flight
+        self.next_list: dict[str, float] = {}  # model id -> earliest time of its next list call
         self.inflight: dict[Future, tuple[str, Any]] = {}  # ("send" | "poll", job) or ("list", [jobs])
         self.busy: set[Any] = set()
         self.mirrors: dict[Future, Any] = {}
@@ -197,7 +199,7 @@ class Engine:
             return
         room = self.pool.size - len(self.inflight)
         due: list[Generation] = []
-        while len(due) < room * max(1, int(app_settings.POLL_BY_LIST_MIN)):
+        while len(due) < room:
             next_due = self._next_due()
             if next_due is None or next_due > now:
                 break
@@ -206,28 +208,49 @@ class Engine:
             if generation.shard in self.held:  # else handed back since; its new engine polls it
                 self.busy.add(pk)
                 due.append(generation)
-        direct = self._by_list(due)
-        room = self.pool.size - len(self.inflight)
-        for generation in direct[:max(0, room)]:
+        for generation in self._by_list(due, now):
             self._poll_one(generation)
-        for generation in direct[max(0, room):]:  # back in line for the next free thread
-            self.busy.discard(generation.pk)
-            self._track(generation, self.tracked[generation.pk].due)
 
-    def _by_list(self, due: list[Generation]) -> list[Generation]:
-        """Cover many due jobs of one model with one call to GMI's request list; return the rest."""
+    def _by_list(self, due: list[Generation], now: float) -> list[Generation]:
+        """Cover the due jobs of a model with many jobs by one call to GMI's request list; return the rest.
+
+        One list call per model per half interval answers for every job of that model
+        due before the next one, so a thousand jobs cost two calls a second, not a
+        thousand. Jobs due meanwhile wait for that call rather than being fetched alone.
+        """
         if not due or not app_settings.POLL_BY_LIST or not getattr(self.client(), "can_list_requests", False):
             return due
-        by_model: dict[str, list[Generation]] = {}
+        half = float(app_settings.POLL_INTERVAL) / 2
+        counts: dict[str, int] = {}
+        for tracked in self.tracked.values():
+            if tracked.generation.status in Generation.AT_UPSTREAM:
+                counts[tracked.generation.model_id] = counts.get(tracked.generation.model_id, 0) + 1
+        rest: list[Generation] = []
         for generation in due:
-            if generation.status in Generation.AT_UPSTREAM:
-                by_model.setdefault(generation.model_id, []).append(generation)
-        listed = set()
-        for model_id, jobs in by_model.items():
-            if len(jobs) >= int(app_settings.POLL_BY_LIST_MIN):
-                self.inflight[self.pool.submit(polling.fetch_list, model_id)] = ("list", jobs)
-                listed.update(g.pk for g in jobs)
-        return [g for g in due if g.pk not in listed]
+            model_id = generation.model_id
+            if generation.status not in Generation.AT_UPSTREAM or counts.get(model_id, 0) < int(
+                    app_settings.POLL_BY_LIST_MIN):
+                rest.append(generation)
+                continue
+            listing = self.listing.get(model_id)
+            if listing is None and now >= self.next_list.get(model_id, 0.0):
+                # Everything of this model due within the next half interval rides along.
+                listing = self.listing[model_id] = []
+                self.next_list[model_id] = now + half
+                for tracked in self.tracked.values():
+                    other = tracked.generation
+                    if (other.model_id == model_id and other.status in Generation.AT_UPSTREAM
+                            and other.pk not in self.busy and tracked.due <= now + half
+                            and other.shard in self.held):
+                        self.busy.add(other.pk)
+                        listing.append(other)
+                self.inflight[self.pool.submit(polling.fetch_list, model_id)] = ("list", listing)
+            if listing is not None:
+                listing.append(generation)
+            else:  # listed a moment ago: this one waits for the next call
+                self.busy.discard(generation.pk)
+                self._track(generation, self.next_list[model_id])
+        return rest
 
     def _poll_one(self, generation: Generation) -> None:
         self.busy.add(generation.pk)
@@ -255,16 +278,29 @@ class Engine:
                 self.tracked.pop(job.pk, None)
 
     def _finish_list(self, jobs: list[Generation], result: Any) -> None:
-        """Jobs the list shows unchanged are due again after an interval; the others are fetched one by one."""
-        listed = {job.request_id: job for job in result} if isinstance(result, list) else {}
-        next_poll = time.monotonic() + float(app_settings.POLL_INTERVAL)
-        for generation in jobs:
-            if polling.unchanged_in_list(generation, listed):
+        """Apply what the list says where it says enough; fetch the others one by one."""
+        if jobs:
+            self.listing.pop(jobs[0].model_id, None)
+        if isinstance(result, RateLimited):  # the whole site waits; these are due again after it
+            upstream.pause(result.retry_after or float(app_settings.POLL_INTERVAL))
+            self.ready = False
+            later = time.monotonic() + (result.retry_after or float(app_settings.POLL_INTERVAL))
+            for generation in jobs:
                 self.busy.discard(generation.pk)
-                self.counts["polled"] += 1
-                self._track(generation, next_poll)
-            else:
+                self._track(generation, later)
+            return
+        listed = {job.request_id: job for job in result} if isinstance(result, list) else {}
+        for generation in jobs:
+            job = polling.usable_from_list(generation, listed)
+            if job is None:
                 self._poll_one(generation)
+                continue
+            self.busy.discard(generation.pk)
+            try:
+                self.finish("poll", generation, job)
+            except Exception:
+                logger.exception("generation %s: applying the listed state failed", generation.pk)
+                self.tracked.pop(generation.pk, None)
 
     def finish(self, kind: str, generation: Generation, result: Any) -> None:
         if isinstance(result, RateLimited):

@@ -90,20 +90,21 @@ def fetch_list(model_id: str) -> list[RemoteJob]:
     return get_client().list_requests(model_id)
 
 
-def unchanged_in_list(generation: Generation, listed: dict[str, RemoteJob]) -> bool:
-    """Whether GMI's request list shows ``generation`` exactly as we last saw it.
+def usable_from_list(generation: Generation, listed: dict[str, RemoteJob]) -> RemoteJob | None:
+    """What GMI's request list says about ``generation``, when it says enough to act on.
 
-    Only "nothing new" is taken from the list; any change is confirmed by fetching
-    the job itself, so a list that abbreviates its entries (no outcome, no error)
-    can never end a job.
+    A list may abbreviate its entries: an end without its outcome (no video URL, no
+    reason) is not taken from it but confirmed by fetching the job itself, so a list
+    can never end a job wrongly. None means: fetch this one directly.
     """
     job = listed.get(generation.upstream_request_id or "")
-    return (
-        job is not None
-        and generation.poll_failures == 0
-        and not job.state.is_terminal
-        and job.raw_status[:60] == generation.upstream_status
-    )
+    if job is None:
+        return None
+    if job.state == RemoteState.SUCCEEDED and not job.video_url:
+        return None
+    if job.state == RemoteState.FAILED and not job.error:
+        return None
+    return job
 
 
 def apply_poll(generation: Generation, result: Any) -> datetime | None:
