@@ -42,6 +42,8 @@ logger = logging.getLogger("generations.engine")
 S = Generation.Status
 #: Seconds between two looks for waiting jobs when the last look found none to send.
 SEND_EVERY = 0.2
+#: Threads that write answers to the database (each its own connection).
+WRITER_THREADS = 4
 #: Seconds a standby thread waits between two checks that its cluster has an engine.
 STANDBY_EVERY = 2.0
 
@@ -66,6 +68,9 @@ class Engine:
         self.cluster = cluster
         self.pool = get_pool()
         self.mirror_pool = UpstreamPool(int(app_settings.MIRROR_CONCURRENCY))
+        # Answers are written by a few threads of their own: the waits on the database
+        # overlap, while the bookkeeping (what is due, what is busy) stays in this thread.
+        self.writers = UpstreamPool(WRITER_THREADS)
         self.stop = threading.Event()
         self.held: set[int] = set()
         self.usable_until = 0.0
@@ -77,8 +82,8 @@ class Engine:
         self.listing: dict[str, list[Generation]] = {}  # model id -> jobs riding on the list call in flight
         self.next_list: dict[str, float] = {}  # model id -> earliest time of its next list call
         self.inflight: dict[Future, tuple[str, Any]] = {}  # ("send" | "poll", job) or ("list", [jobs])
-        self.busy: set[Any] = set()
-        self.mirrors: dict[Future, Any] = {}
+        self.writing: dict[Future, tuple[str, Generation]] = {}  # answers being written
+        self.busy: set[Any] = set()  # jobs with a call in flight or an answer being written
         self.ready = False
         self.next_maintenance = 0.0
         self.next_send = 0.0
@@ -101,6 +106,7 @@ class Engine:
         finally:
             queue.set_mirror_handler(None)
             self.mirror_pool.close()
+            self.writers.close()
             try:
                 shards.retire(self.owner)
             except Exception:
@@ -148,7 +154,8 @@ class Engine:
             logger.info("engine %s gives way to an older engine of cluster %s", self.owner, self.cluster)
             self.stop.set()
             return
-        busy_shards = {g.shard for _, job in self.inflight.values() for g in (job if isinstance(job, list) else [job])}
+        busy_shards = {g.shard for _, job in [*self.inflight.values(), *self.writing.values()]
+                       for g in (job if isinstance(job, list) else [job])}
         self.held, self.usable_until = shards.rebalance(self.owner, releasable=self.held - busy_shards)
         self.ready = upstream.ready()
         self.refresh()
@@ -261,21 +268,21 @@ class Engine:
         return upstream.client_or_none()
 
     def wait_and_finish(self, *, timeout: float) -> None:
-        if not self.inflight:
+        if not self.inflight and not self.writing:
             self.stop.wait(timeout)
             return
-        wait(list(self.inflight), timeout=timeout, return_when=FIRST_COMPLETED)
+        wait([*self.inflight, *self.writing], timeout=timeout, return_when=FIRST_COMPLETED)
         for future in [f for f in self.inflight if f.done()]:
             kind, job = self.inflight.pop(future)
+            result = dispatching.result_of(future)
             if kind == "list":
-                self._finish_list(job, dispatching.result_of(future))
-                continue
-            self.busy.discard(job.pk)
-            try:
-                self.finish(kind, job, dispatching.result_of(future))
-            except Exception:  # the row is the truth: the job is looked at again on the next refresh
-                logger.exception("generation %s: applying the %s result failed", job.pk, kind)
-                self.tracked.pop(job.pk, None)
+                self._finish_list(job, result)
+            else:
+                self._write(kind, job, result)
+        for future in [f for f in self.writing if f.done()]:
+            kind, generation = self.writing.pop(future)
+            self.busy.discard(generation.pk)
+            self._settle(kind, generation, dispatching.result_of(future))
 
     def _finish_list(self, jobs: list[Generation], result: Any) -> None:
         """Apply what the list says where it says enough; fetch the others one by one."""
@@ -294,25 +301,37 @@ class Engine:
             job = polling.usable_from_list(generation, listed)
             if job is None:
                 self._poll_one(generation)
-                continue
-            self.busy.discard(generation.pk)
-            try:
-                self.finish("poll", generation, job)
-            except Exception:
-                logger.exception("generation %s: applying the listed state failed", generation.pk)
-                self.tracked.pop(generation.pk, None)
+            else:
+                self._write("poll", generation, job)
 
-    def finish(self, kind: str, generation: Generation, result: Any) -> None:
+    def _write(self, kind: str, generation: Generation, result: Any) -> None:
+        """Hand one answer to the writer threads; the job stays busy until it is written."""
         if isinstance(result, RateLimited):
             self.ready = False  # GMI asked the whole site to wait; maintain() reads the pause again
-        if kind == "send":
-            dispatching.apply_send(generation, result)
-            self.counts["sent"] += 1
-            if generation.status == S.DISPATCHED and generation.shard in self.held:
-                self._track(generation, _monotonic_at(generation.next_poll_at))
+        self.busy.add(generation.pk)
+        self.writing[self.writers.submit(self._apply, kind, generation, result)] = (kind, generation)
+
+    def _apply(self, kind: str, generation: Generation, result: Any) -> datetime | None:
+        """In a writer thread: what the answer changes in the row. Returns when the job is next due."""
+        queue.set_mirror_handler(self.mirror)  # jobs this thread moves to "mirroring" go to our mirror threads
+        try:
+            if kind == "send":
+                dispatching.apply_send(generation, result)
+                return generation.next_poll_at if generation.status == S.DISPATCHED else None
+            return polling.apply_poll(generation, result)
+        except Exception:
+            connections.close_all()  # a broken connection must not poison this thread's next answers
+            raise
+
+    def _settle(self, kind: str, generation: Generation, next_poll: Any) -> None:
+        """Back in the engine's thread: schedule what comes next for the job."""
+        if isinstance(next_poll, Exception):  # the row is the truth: the next refresh looks again
+            logger.error("generation %s: writing the %s answer failed: %r", generation.pk, kind, next_poll)
+            self.tracked.pop(generation.pk, None)
             return
-        self.counts["polled"] += 1
-        next_poll = polling.apply_poll(generation, result)
+        self.counts["sent" if kind == "send" else "polled"] += 1
+        if kind == "send" and (next_poll is None or generation.shard not in self.held):
+            return
         if next_poll is None or generation.status not in (S.QUEUED, *Generation.AT_UPSTREAM):
             self.tracked.pop(generation.pk, None)
         else:
@@ -321,15 +340,14 @@ class Engine:
     def _drain(self, *, timeout: float) -> None:
         """On the way out, record what is already on the wire (a send's answer ends its crash window)."""
         deadline = time.monotonic() + timeout
-        while self.inflight and time.monotonic() < deadline:
+        while (self.inflight or self.writing) and time.monotonic() < deadline:
             self.wait_and_finish(timeout=max(0.01, deadline - time.monotonic()))
 
     # --- mirroring ----------------------------------------------------------------------
 
     def mirror(self, generation_id: Any) -> None:
-        """Called (through ``queue.enqueue_mirror``) for jobs that reached ``mirroring`` in this thread."""
-        self.mirrors = {f: pk for f, pk in self.mirrors.items() if not f.done()}
-        self.mirrors[self.mirror_pool.submit(_mirror_in_thread, generation_id)] = generation_id
+        """Called (through ``queue.enqueue_mirror``) for jobs that one of our threads moved to ``mirroring``."""
+        self.mirror_pool.submit(_mirror_in_thread, generation_id)
 
 
 def _mirror_in_thread(generation_id: Any) -> bool:

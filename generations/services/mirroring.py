@@ -40,11 +40,18 @@ class StoredFile:
     content_type: str
 
 
-def schedule_mirror(generation: Generation) -> None:
-    """Have the job mirrored after commit (by the engine that polled it, or a task); its lease keeps others off it."""
-    Generation.objects.filter(pk=generation.pk, status=S.MIRRORING).update(
-        next_poll_at=timezone.now() + timedelta(seconds=app_settings.MIRROR_LEASE)
-    )
+def mirror_lease_until() -> Any:
+    """Until when a job handed to mirroring is left to whoever copies it."""
+    return timezone.now() + timedelta(seconds=app_settings.MIRROR_LEASE)
+
+
+def schedule_mirror(generation: Generation, *, leased: bool = False) -> None:
+    """Have the job mirrored after commit (by the engine that polled it, or a task); its lease keeps others off it.
+
+    ``leased``: the transition to ``mirroring`` already wrote ``mirror_lease_until()``.
+    """
+    if not leased:
+        Generation.objects.filter(pk=generation.pk, status=S.MIRRORING).update(next_poll_at=mirror_lease_until())
     transaction.on_commit(lambda: queue.enqueue_mirror(generation.pk))
 
 

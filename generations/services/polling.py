@@ -17,7 +17,7 @@ from ..models import Generation
 from . import shards, upstream
 from .dispatching import cancel_upstream, record_dispatched, result_of
 from .lifecycle import transition
-from .mirroring import schedule_due_mirrors, schedule_mirror
+from .mirroring import mirror_lease_until, schedule_due_mirrors, schedule_mirror
 from .upstream_pool import get_pool
 
 logger = logging.getLogger("generations.polling")
@@ -185,10 +185,10 @@ def apply_remote_state(generation: Generation, job: RemoteJob) -> datetime | Non
         moved = transition(
             generation, S.MIRRORING, note="GMI finished the job", outcome_video_url=job.video_url,
             outcome_thumbnail_url=job.thumbnail_url or "", upstream_finished_at=job.updated_at or timezone.now(),
-            mirror_started_at=None, mirror_attempts=0, **common,
+            mirror_started_at=None, mirror_attempts=0, next_poll_at=mirror_lease_until(), **common,
         )
         if moved:
-            schedule_mirror(generation)
+            schedule_mirror(generation, leased=True)
         return None
     if job.state == RemoteState.FAILED:
         text = job.error or "GMI reported that the job failed."
