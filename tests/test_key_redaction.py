@@ -112,3 +112,14 @@ def test_a_short_development_key_is_redacted_whole_and_never_eats_ordinary_words
         "the simulator's Kling model, key [redacted]"
     )
     assert Redactor(["k"]).text("Kling-Text2Video apikey") == "Kling-Text2Video apikey"
+
+
+def test_a_copy_of_the_key_hidden_behind_json_escapes_is_still_redacted():
+    import json
+
+    redactor = Redactor([TEST_API_KEY])
+    escaped = "".join(f"\\u{ord(ch):04x}" for ch in TEST_API_KEY)
+    source = '{"error": "key ' + escaped + '", "ok": "clean"}'
+    assert redactor.data(json.loads(source), source=source) == {"error": "key [redacted]", "ok": "clean"}
+    plain = json.dumps({"ok": "clean", "n": [1, "two"]})
+    assert redactor.data(json.loads(plain), source=plain) == {"ok": "clean", "n": [1, "two"]}

@@ -125,7 +125,7 @@ class HTTPClient:
                 body=self.scrub(response.text[:_SNIPPET]),
                 code=ErrorCode.BAD_RESPONSE,
             ) from None
-        return self._redactor.data(decoded)
+        return self._redactor.data(decoded, source=response.text)
 
     def scrub(self, text: str) -> str:
         return self._redactor.text(text)

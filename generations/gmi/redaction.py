@@ -41,6 +41,8 @@ class Redactor:
         alternatives = "|".join(re.escape(piece) for piece in sorted(pieces, key=len, reverse=True))
         # A lookahead finds overlapping windows: each match marks where one starts.
         self._pattern = re.compile(f"(?=({alternatives}))", re.IGNORECASE) if pieces else None
+        # Keys made of characters JSON never escapes appear in a JSON text as they are.
+        self._plain = all(re.fullmatch(r"[A-Za-z0-9._~+=-]*", piece) for piece in pieces)
 
     def __bool__(self) -> bool:
         return self._pattern is not None
@@ -64,9 +66,17 @@ class Redactor:
         parts.append(text[cursor:])
         return "".join(parts)
 
-    def data(self, value: Any) -> Any:
-        """``value`` with every string in it redacted, dictionary keys included."""
+    def data(self, value: Any, *, source: str | None = None) -> Any:
+        """``value`` with every string in it redacted, dictionary keys included.
+
+        ``source``: the JSON text ``value`` was decoded from. When it holds no copy of
+        the key and no ``\\u`` escape (through which a copy could hide), no string
+        decoded from it can hold one either, and the walk is skipped: a list of a
+        thousand jobs is checked with one search instead of seventeen thousand.
+        """
         if self._pattern is None:
+            return value
+        if source is not None and self._plain and "\\u" not in source and not self._pattern.search(source):
             return value
         if isinstance(value, str):
             return self.text(value)
