@@ -239,6 +239,8 @@ GENERATIONS = {
     "POLL_INTERVAL": float(os.environ.get("GMI_POLL_INTERVAL", "5")),
     "MAX_IN_FLIGHT": int(os.environ.get("GMI_MAX_IN_FLIGHT", "20")),
     "UPSTREAM_CONCURRENCY": int(os.environ.get("GMI_UPSTREAM_CONCURRENCY", "32")),
+    "MIRROR_CONCURRENCY": int(os.environ.get("GMI_MIRROR_CONCURRENCY", "16")),
+    "POLL_BY_LIST": env_bool("GMI_POLL_BY_LIST", True),
     "MODERATION": os.environ.get("GMI_MODERATION", "post"),
     "SIGNUP": os.environ.get("GMI_SIGNUP", "open"),
     "NEW_MODELS_ENABLED": env_bool("GMI_NEW_MODELS_ENABLED", True),
