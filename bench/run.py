@@ -154,7 +154,7 @@ def main() -> int:
     import django
 
     django.setup()
-    from generations.gmi.simulator.testing import running_simulator
+    from gmi_simulator.testing import running_simulator
 
     with running_simulator(job_seconds=2.0) as sim:
         os.environ["GMI_BASE_URL"] = sim.base_url

@@ -1,7 +1,7 @@
 """A fake GMI Cloud for development and tests: both API generations, media, faults.
 
 Start it with ``python manage.py gmi_simulator`` or, in tests,
-``generations.gmi.simulator.testing.running_simulator``. Faults (``FAULTS``) are switched
+``gmi_simulator.testing.running_simulator``. Faults (``FAULTS``) are switched
 on at start, from Python (``GMISimulator.set_fault``) or over HTTP
 (``POST /_simulator/faults``); prompt markers (``PROMPT_TRIGGERS``, e.g. ``[fail]``,
 ``[policy]``) make single jobs misbehave without any of that.
