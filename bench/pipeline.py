@@ -421,11 +421,12 @@ def _scenario_faults(sim: Simulator, env: dict[str, str], params: dict[str, Any]
 
     n = params["jobs"]
     third = 1 / 12  # four faults, each on a twelfth of the polls: every third poll fails
+    polls = ["get", "list"]  # a poll is a call about one job or GMI's list of them
     sim.control("POST", "faults", {"faults": [
-        {"name": "rate_limit", "probability": third, "endpoints": ["get"], "retry_after": 1},
-        {"name": "server_error", "probability": third, "endpoints": ["get"], "status": 503},
-        {"name": "server_error", "probability": third, "endpoints": ["get"], "status": 502},  # an HTML page
-        {"name": "malformed_json", "probability": third, "endpoints": ["get"]},
+        {"name": "rate_limit", "probability": third, "endpoints": polls, "retry_after": 1},
+        {"name": "server_error", "probability": third, "endpoints": polls, "status": 503},
+        {"name": "server_error", "probability": third, "endpoints": polls, "status": 502},  # an HTML page
+        {"name": "malformed_json", "probability": third, "endpoints": polls},
     ]})
     users = _users(10, n)
     cluster = _cluster(env)
@@ -437,7 +438,7 @@ def _scenario_faults(sim: Simulator, env: dict[str, str], params: dict[str, Any]
         _kill(cluster)
     rows = list(Generation.objects.filter(pk__in=[j.pk for j in jobs]))
     failed = sum(1 for g in rows if g.status == Generation.Status.FAILED)
-    gets = sim.journal("get")
+    gets = sim.journal("get") + sim.journal("list")
     faulted = sum(1 for e in gets if e.get("fault"))
     return [
         _row(f"{n} jobs, every third poll failing ({faulted} of {len(gets)} polls): lost / failed / double sends",

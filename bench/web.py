@@ -191,7 +191,7 @@ def pg_stats() -> dict[str, int] | None:
 def child(label: str, quick: bool) -> list[dict[str, Any]]:
     import django
 
-    from generations.gmi.simulator.testing import running_simulator
+    from gmi_simulator.testing import running_simulator
 
     seconds = float(os.environ.get("BENCH_SECONDS", "1.5" if quick else "8"))
     big = 1000 if quick else 10000

@@ -71,6 +71,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_q",
     "generations",
+    # Only for `manage.py gmi_simulator`: the fake GMI that `make run` and the tests use.
+    "gmi_simulator",
 ]
 
 MIDDLEWARE = [

@@ -60,7 +60,7 @@ def fresh_catalogue_cache():
 @pytest.fixture(scope="session")
 def simulator():
     """A GMI simulator on 127.0.0.1, shared by the session; faults are reset for each test by ``gmi``."""
-    from generations.gmi.simulator.testing import running_simulator
+    from gmi_simulator.testing import running_simulator
 
     with running_simulator(job_seconds=0.6) as sim:
         yield sim

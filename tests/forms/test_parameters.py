@@ -10,7 +10,7 @@ from django.urls import reverse
 from generations import selectors
 from generations.forms import ParameterForm, widget_for
 from generations.gmi.schema import Parameter, read_parameters
-from generations.gmi.simulator import media
+from gmi_simulator import media
 from generations.models import BlockedTerm, Generation, Membership, VideoModel
 from generations.services.accounts import profile_for
 from tests.conftest import override_generations

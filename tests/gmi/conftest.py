@@ -10,8 +10,8 @@ import pytest
 from generations.gmi.base import GMIBackend, RemoteJob
 from generations.gmi.legacy import LegacyBackend
 from generations.gmi.requestqueue import RequestQueueBackend
-from generations.gmi.simulator import GMISimulator
-from generations.gmi.simulator.testing import running_simulator
+from gmi_simulator import GMISimulator
+from gmi_simulator.testing import running_simulator
 
 API_KEY = "sk-gmi-9f3b7c21d4e8a6"
 

@@ -29,9 +29,9 @@ from generations.gmi.errors import (
 )
 from generations.gmi.legacy import LegacyBackend
 from generations.gmi.requestqueue import RequestQueueBackend
-from generations.gmi.simulator import GMISimulator
-from generations.gmi.simulator.faults import DEFAULT_PARAMS
-from generations.gmi.simulator.testing import running_simulator
+from gmi_simulator import GMISimulator
+from gmi_simulator.faults import DEFAULT_PARAMS
+from gmi_simulator.testing import running_simulator
 
 from .conftest import API_KEY
 

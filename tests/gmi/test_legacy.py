@@ -8,7 +8,7 @@ import requests
 from generations.gmi.base import RemoteState
 from generations.gmi.errors import ErrorCode, UpstreamRejected
 from generations.gmi.legacy import DEFAULT_BASE_URL, DEFAULT_MODELS_URL, LegacyBackend
-from generations.gmi.simulator.testing import running_simulator
+from gmi_simulator.testing import running_simulator
 
 from .conftest import API_KEY
 

@@ -10,7 +10,7 @@ import pytest
 from generations import downloads
 from generations.gmi.errors import UpstreamRejected
 from generations.gmi.requestqueue import RequestQueueBackend
-from generations.gmi.simulator import GMISimulator
+from gmi_simulator import GMISimulator
 
 from .conftest import API_KEY
 

@@ -7,13 +7,13 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from generations.gmi.simulator import (
+from gmi_simulator import (
     FAULTS,
     PROMPT_TRIGGERS,
     GMISimulator,
     parse_fault_spec,
 )
-from generations.gmi.simulator.faults import FaultRule
+from gmi_simulator.faults import FaultRule
 
 
 class Command(BaseCommand):

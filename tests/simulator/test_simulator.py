@@ -15,14 +15,14 @@ import pytest
 import requests
 from PIL import Image
 
-from generations.gmi.simulator import (
+from gmi_simulator import (
     FAULTS,
     PROMPT_TRIGGERS,
     GMISimulator,
     parse_fault_spec,
 )
-from generations.gmi.simulator.media import FPS, FRAME_SIZES, SECONDS, render_clip
-from generations.gmi.simulator.testing import running_simulator
+from gmi_simulator.media import FPS, FRAME_SIZES, SECONDS, render_clip
+from gmi_simulator.testing import running_simulator
 
 BEARER = {"Authorization": "Bearer any-key"}
 KEY = {"Authorization": "Key any-key"}

@@ -14,8 +14,8 @@ from pathlib import Path
 import requests
 
 from generations import media
-from generations.gmi.simulator.state import SimulatorState
-from generations.gmi.simulator.testing import running_simulator
+from gmi_simulator.state import SimulatorState
+from gmi_simulator.testing import running_simulator
 
 BEARER = {"Authorization": "Bearer any-key"}
 REPO = Path(__file__).resolve().parents[2]

@@ -1,0 +1,1 @@
+"""Management commands of the simulator: `manage.py gmi_simulator`."""
