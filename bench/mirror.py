@@ -42,6 +42,10 @@ def run(quick: bool) -> list[dict[str, Any]]:
     try:
         _setup_django(work)
         with _simulator(size_mb, work) as (base_url, sim_env):
+            from django.conf import settings
+
+            # Entries carry their port: only the simulator's own is allowed.
+            settings.GENERATIONS["MIRROR_ALLOWED_HOSTS"] = [base_url.split("/")[2]]
             url = _outcome_url(base_url)
             generation = _generation()
             plain, product, growth = [], [], []
