@@ -6,7 +6,9 @@
 - bench/web.py: submissions per second with exact quotas under gunicorn against a bare
   insert view, at 10 and 10,000 waiting, SQLite and PostgreSQL; gallery and API list p50
   against a bare view, with query counts at 10 and 10,000 in history;
-- bench/mirror.py: mirroring 1 GB against a plain streamed copy, and peak RSS growth.
+- bench/mirror.py: mirroring 1 GB against a plain streamed copy, and peak RSS growth;
+- bench/security.py: blocked-term matching of 5,000 words against 1,000 terms, and the
+  refusal of a 2 MB prompt by the quote and submit endpoints.
 
 ``BENCH_QUICK=1`` (or ``--quick``) runs a smaller version of each in under two minutes.
 Only 127.0.0.1 is contacted.
@@ -23,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import mirror  # noqa: E402  (bench modules, run from this folder)
 import pipeline  # noqa: E402
+import security  # noqa: E402
 import web  # noqa: E402
 
 
@@ -31,7 +34,7 @@ def main() -> int:
     started = time.monotonic()
     sections: list[tuple[str, list[dict[str, Any]]]] = []
     for title, module in (("Pipeline (engine, simulator 100 ms away)", pipeline), ("Web", web),
-                          ("Mirroring", mirror)):
+                          ("Mirroring", mirror), ("Attack review", security)):
         print(f"… {title}", file=sys.stderr, flush=True)
         sections.append((title, module.run(quick)))
     rows = [row for _, section in sections for row in section]
