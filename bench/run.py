@@ -29,26 +29,32 @@ import security  # noqa: E402
 import web  # noqa: E402
 
 
+def _print(title: str, rows: list[dict[str, Any]], width: int) -> None:
+    print(f"[{title}]")
+    for r in rows:
+        ratio = "" if r["ratio"] is None else f"{r['ratio']:.2f}"
+        print(f"{r['measure']:{width}} {r['value']:>18}  {r['floor']:<38} {ratio}", flush=True)
+
+
 def main() -> int:
     quick = os.environ.get("BENCH_QUICK") == "1" or "--quick" in sys.argv
     started = time.monotonic()
-    sections: list[tuple[str, list[dict[str, Any]]]] = []
-    for title, module in (("Pipeline (engine, simulator 100 ms away)", pipeline), ("Web", web),
-                          ("Mirroring", mirror), ("Attack review", security)):
-        print(f"… {title}", file=sys.stderr, flush=True)
-        sections.append((title, module.run(quick)))
-    rows = [row for _, section in sections for row in section]
-    width = max(len(r["measure"]) for r in rows) + 2
-    print()
+    width = 78
     print(f"{'measure':{width}} {'value':>18}  {'floor / goal':<38} ratio")
     print("-" * (width + 66))
-    for title, section in sections:
-        print(f"[{title}]")
-        for r in section:
-            ratio = "" if r["ratio"] is None else f"{r['ratio']:.2f}"
-            print(f"{r['measure']:{width}} {r['value']:>18}  {r['floor']:<38} {ratio}")
+    failed = 0
+    for title, module in (("Pipeline (engine, simulator 100 ms away)", pipeline), ("Web", web),
+                          ("Mirroring", mirror), ("Attack review", security)):
+        # Each section prints as it ends: a later failure must not cost the figures already measured.
+        try:
+            rows = module.run(quick)
+        except Exception as exc:
+            failed += 1
+            rows = [{"measure": f"{title} failed: {type(exc).__name__}: {exc}"[:width], "value": "-", "floor": "",
+                     "ratio": None}]
+        _print(title, rows, width)
     print(f"\n{'quick' if quick else 'full'} run: {time.monotonic() - started:.0f} s on {os.cpu_count()} cores")
-    return 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
