@@ -30,7 +30,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import Truncator
 
-from .. import selectors
+from ..services import staff
 from ..charts import STATUS_COLORS
 from ..models import Flag, Generation
 from . import usage
@@ -55,7 +55,7 @@ S = Generation.Status
 M = Generation.Moderation
 User = get_user_model()
 
-# The change page's button for each of selectors.STAFF_ACTIONS; "reject" opens a page asking for the reason.
+# The change page's button for each of staff.ACTIONS; "reject" opens a page asking for the reason.
 BUTTONS: dict[str, dict[str, Any]] = {
     "approve": {"label": "Approve", "method": "post"},
     "reject": {"label": "Reject…", "method": "get", "danger": True},
@@ -295,7 +295,7 @@ class GenerationAdmin(admin.ModelAdmin):
         if not self.has_change_permission(request, obj):
             return []
         buttons = []
-        for action in selectors.staff_actions_for(obj):
+        for action in staff.actions_for(obj):
             url = (reverse("admin:generations_generation_reject", args=[obj.pk]) if action == "reject"
                    else reverse("admin:generations_generation_do", args=[obj.pk, action]))
             buttons.append({**BUTTONS[action], "url": url})

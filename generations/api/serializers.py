@@ -10,6 +10,8 @@ from .. import selectors
 from ..forms import widget_for
 from ..gmi import schema
 from ..models import Generation, Membership, Team, VideoModel
+from ..services.waiting_line import queue_positions
+from .parsers import check_value
 
 
 class ParameterSerializer(serializers.Serializer):
@@ -64,8 +66,6 @@ class GenerationInputSerializer(serializers.Serializer):
         if not isinstance(value, dict):
             raise serializers.ValidationError("Must be a JSON object of parameter names to values.",
                                               code="invalid_payload")
-        from .parsers import check_value
-
         try:
             check_value(value)  # form and multipart bodies did not go through the JSON parser
         except ParseError as exc:
@@ -73,8 +73,6 @@ class GenerationInputSerializer(serializers.Serializer):
         return value
 
     def validate(self, attrs):
-        from .parsers import check_value
-
         try:
             check_value({k: v for k, v in attrs.items() if k != "payload"})
         except ParseError as exc:
@@ -107,8 +105,6 @@ class GenerationSerializer(serializers.ModelSerializer):
     def get_queue_position(self, obj: Generation) -> int | None:
         positions = self.context.get("queue_positions")
         if positions is None:
-            from ..services.waiting_line import queue_positions
-
             positions = queue_positions([obj])
         return positions.get(obj.pk)
 

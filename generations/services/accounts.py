@@ -36,11 +36,9 @@ def signup_mode() -> str:
 
 def open_invitation(token: str | None) -> TeamInvitation | None:
     """The usable (not accepted, not expired) invitation for ``token``, or None."""
-    from .teams import open_invitations_q
-
     if not token:
         return None
-    return TeamInvitation.objects.select_related("team").filter(open_invitations_q(), token=token).first()
+    return TeamInvitation.objects.select_related("team").filter(teams.open_invitations_q(), token=token).first()
 
 
 def sign_up(*, user: Any, invitation_token: str = "") -> SignupResult:

@@ -10,6 +10,7 @@ from django.utils import timezone
 from .. import signals
 from ..exceptions import InvalidTransition
 from ..models import Generation, GenerationEvent
+from . import quotas
 
 logger = logging.getLogger("generations.lifecycle")
 
@@ -45,10 +46,6 @@ def transition(
     ``succeeded`` turns reservations into charges, in the same transaction.
     ``fields`` are written in the same UPDATE and copied onto ``generation``.
     """
-    from . import (
-        quotas,  # quotas imports models only; imported here to keep the module graph flat
-    )
-
     current = expected or generation.status
     if to not in ALLOWED.get(current, ()):
         raise InvalidTransition(f"A {current} generation cannot become {to}.")

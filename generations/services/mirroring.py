@@ -222,17 +222,3 @@ def delete_files(names: list[str]) -> None:
             storage.delete(name)
         except Exception:  # storage hiccups must not undo the state change that already happened
             logger.exception("could not delete %s from storage", name)
-
-
-def remirror_generation(*, generation: Generation, actor: Any) -> Generation:
-    """Staff: copy a succeeded job's files again (e.g. after storage loss)."""
-    from ..exceptions import InvalidTransition
-
-    if not generation.outcome_video_url:
-        # Without GMI's outcome URL the copy could only fail, and failing would refund the job.
-        raise InvalidTransition("GMI's outcome URL is not known, so there is nothing to copy from.")
-    if not transition(generation, S.MIRRORING, actor=actor, note="Re-mirror requested by staff",
-                      mirror_started_at=None, mirror_attempts=0):
-        raise InvalidTransition("The generation changed meanwhile; reload and try again.")
-    schedule_mirror(generation)
-    return generation

@@ -1,4 +1,8 @@
-"""Quotas: exact reservations on usage counters, settlement and refunds through the ledger."""
+"""Quotas: exact reservations on usage counters, settlement and refunds through the ledger.
+
+A pure ledger under ``lifecycle``: it writes counters and ledger rows, never a status or history,
+so ``lifecycle.transition`` can settle a job in the transaction that ends it.
+"""
 from __future__ import annotations
 
 import calendar
@@ -12,8 +16,8 @@ from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 
 from ..exceptions import QuotaExceeded
-from ..models import Generation, LedgerEntry, Team, UsageCounter
-from ..policies import quota_policy
+from ..models import Generation, LedgerEntry, Team, UsageCounter, UserProfile
+from ..policies import TEAM_LIMITS, USER_LIMITS, quota_policy
 
 DAILY = ("daily_jobs",)
 
@@ -278,25 +282,8 @@ def ledger_totals(*, user: Any | None = None, team: Team | None = None) -> dict[
     }
 
 
-def refund_by_staff(*, generation: Generation, actor: Any) -> int:
-    """Staff give an ended job's usage back (e.g. GMI's fault). Exactly once, like every refund."""
-    from ..exceptions import InvalidTransition
-    from .lifecycle import record_event
-
-    if not generation.is_terminal:
-        raise InvalidTransition("Only ended jobs can be refunded (cancel it first).")
-    with transaction.atomic():
-        refunded = refund_generation(generation, note=f"Refunded by staff ({actor})"[:200])
-        if refunded:
-            record_event(generation, note=f"Usage refunded by {actor}", actor=actor)
-    return refunded
-
-
 def set_user_limits(*, user: Any, limits: dict[str, int | None]) -> Any:
     """Override a user's limits; a None value clears the override (back to the site default)."""
-    from ..models import UserProfile
-    from ..policies import USER_LIMITS
-
     unknown = set(limits) - set(USER_LIMITS)
     if unknown:
         raise ValueError(f"Unknown limits: {', '.join(sorted(unknown))}")
@@ -310,8 +297,6 @@ def set_user_limits(*, user: Any, limits: dict[str, int | None]) -> Any:
 
 def set_team_limits(*, team: Team, limits: dict[str, int | None]) -> Team:
     """Set a team's pools; None clears the override (back to the site default)."""
-    from ..policies import TEAM_LIMITS
-
     unknown = set(limits) - set(TEAM_LIMITS)
     if unknown:
         raise ValueError(f"Teams have no {', '.join(sorted(unknown))} pool")

@@ -23,7 +23,7 @@ from ..exceptions import (
 from ..gmi import schema
 from ..models import Generation, GenerationEvent, IdempotencyKey, Membership, Team, VideoModel
 from ..policies import quota_policy, submit_policy
-from . import catalogue, moderation, quotas, shards, waiting_line
+from . import catalogue, dispatching, mirroring, moderation, quotas, shards, waiting_line
 from .lifecycle import transition
 
 logger = logging.getLogger("generations.submissions")
@@ -175,8 +175,6 @@ def cancel_generation(*, generation: Generation, actor: Any = None) -> Generatio
     ``actor`` (None: the system) must be the owner or staff allowed to cancel others' jobs
     (``selectors.may_cancel``); anyone else gets ``NotFound``, as the edges answer.
     """
-    from .dispatching import cancel_upstream
-
     if actor is not None and not selectors.may_cancel(actor, generation):
         raise NotFound("No such generation.")
     by_owner = actor is None or actor.pk == generation.owner_id
@@ -187,7 +185,7 @@ def cancel_generation(*, generation: Generation, actor: Any = None) -> Generatio
         if transition(generation, Generation.Status.CANCELLED, actor=actor, note="Cancelled",
                       error="Cancelled by its owner" if by_owner else "Cancelled by staff"):
             if generation.upstream_request_id:
-                transaction.on_commit(lambda: cancel_upstream(generation))
+                transaction.on_commit(lambda: dispatching.cancel_upstream(generation))
             return generation
     raise InvalidTransition("The generation changed while cancelling; try again.")
 
@@ -197,8 +195,6 @@ def delete_generation(*, generation: Generation, actor: Any = None) -> None:
 
     The row stays (soft-deleted) so the ledger keeps adding up.
     """
-    from .mirroring import delete_files
-
     if generation.status in (Generation.Status.QUEUED, *Generation.AT_UPSTREAM):
         try:
             cancel_generation(generation=generation, actor=actor)
@@ -213,7 +209,7 @@ def delete_generation(*, generation: Generation, actor: Any = None) -> None:
     )
     if not deleted:
         raise InvalidTransition("The generation changed meanwhile; reload and try again.")
-    transaction.on_commit(lambda: delete_files(names))
+    transaction.on_commit(lambda: mirroring.delete_files(names))
 
 
 def rerun_generation(*, generation: Generation, user: Any, idempotency_key: str | None = None) -> Generation:
@@ -225,29 +221,3 @@ def rerun_generation(*, generation: Generation, user: Any, idempotency_key: str 
         visibility=generation.visibility if team else Generation.Visibility.PRIVATE,
         idempotency_key=idempotency_key, rerun_of=generation,
     )
-
-
-def retry_generation(*, generation: Generation, actor: Any) -> Generation:
-    """Staff: send a failed job again as a new attempt, reserving its quota anew."""
-    if generation.status != Generation.Status.FAILED:
-        raise InvalidTransition("Only failed generations can be retried.")
-    with transaction.atomic():
-        attempt = generation.attempt + 1
-        if not transition(
-            generation, Generation.Status.QUEUED, actor=actor, note=f"Retried by staff (attempt {attempt})",
-            attempt=attempt, error="", error_code="", upstream_request_id=None, upstream_status="",
-            send_started_at=None, finished_at=None, next_poll_at=None, poll_failures=0, mirror_attempts=0,
-            mirror_started_at=None,
-        ):
-            raise InvalidTransition("The generation changed meanwhile; reload and try again.")
-        charges = quotas.charges_for(
-            user=generation.owner, team=generation.team, video_seconds=generation.video_seconds,
-            credits=Decimal(generation.credits),
-        )
-        quotas.reserve_generation(generation, charges)
-        transaction.on_commit(lambda: _after_submit_retry())
-    return generation
-
-
-def _after_submit_retry() -> None:
-    queue.request_dispatch(engine_alive=shards.engine_alive)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -10,6 +11,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.text import slugify
 
+from ..conf import app_settings
 from ..exceptions import InvalidInput, InvalidTransition, NotAllowed, NotFound
 from ..models import Generation, Membership, Team, TeamInvitation
 from ..policies import require_approved_account, require_below_limit
@@ -118,12 +120,6 @@ def invite(*, team: Team, actor: Any, email: str = "", role: str = Role.MEMBER) 
 
 def open_invitations_q():
     """Invitations still usable: not accepted, not older than INVITATION_DAYS."""
-    from datetime import timedelta
-
-    from django.db.models import Q
-
-    from ..conf import app_settings
-
     return Q(accepted_at__isnull=True, created_at__gte=timezone.now() - timedelta(days=app_settings.INVITATION_DAYS))
 
 
