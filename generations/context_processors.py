@@ -49,7 +49,7 @@ def member_state(request: HttpRequest) -> MemberState:
         # The member's own membership row rides along on the same join: no extra query.
         state.teams = list(selectors.teams_of(user).annotate(
             my_membership_id=F("memberships__id"), my_seen_at=F("memberships__seen_at")))
-        state.unopened = [t for t in state.teams if t.my_seen_at is None]
+        state.unopened = [t for t in state.teams if t.my_seen_at is None]  # type: ignore[attr-defined]  # annotated above
         profile = getattr(user, "gmi_profile", None)
         current_id = profile.current_team_id if profile is not None else None
         state.current_team = next((t for t in state.teams if t.pk == current_id), None)

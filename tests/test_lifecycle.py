@@ -312,7 +312,7 @@ def test_expired_outcome_url_is_refreshed_from_gmi_and_mirrored(catalogue):
         queue.enqueue_mirror = original
     assert generation.status == S.SUCCEEDED, generation.error
     assert stale_urls and generation.outcome_video_url != stale_urls[0]
-    assert [e["status"] for e in catalogue.journal(endpoint="media")][0] == 403
+    assert next(e["status"] for e in catalogue.journal(endpoint="media")) == 403
 
 
 def test_failed_remirror_keeps_the_earlier_copy(catalogue, staff_user):

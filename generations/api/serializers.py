@@ -16,11 +16,11 @@ from .parsers import check_value
 
 class ParameterSerializer(serializers.Serializer):
     name = serializers.CharField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a field named like Field.label
     help = serializers.CharField(allow_blank=True)
     kind = serializers.CharField()
     widget = serializers.CharField()
-    required = serializers.BooleanField()
+    required = serializers.BooleanField()  # type: ignore[assignment]  # a field named like Field.required
     default = serializers.JSONField(allow_null=True)
     options = serializers.ListField(child=serializers.JSONField(), allow_null=True)
     minimum = serializers.FloatField(allow_null=True)
@@ -82,7 +82,9 @@ class GenerationInputSerializer(serializers.Serializer):
 
 class GenerationSerializer(serializers.ModelSerializer):
     model = serializers.CharField(source="model_id")
-    team = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
+    team: serializers.SlugRelatedField[Team] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True, allow_null=True
+    )
     owner = serializers.SerializerMethodField()
     queue_position = serializers.SerializerMethodField()
     video_url = serializers.SerializerMethodField()
@@ -215,7 +217,7 @@ class TeamSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(MemberSerializer(many=True))
     def get_members(self, obj: Team) -> list[dict]:
-        return MemberSerializer(obj.memberships.all(), many=True).data
+        return MemberSerializer(obj.memberships.all(), many=True).data  # type: ignore[return-value]  # many=True: a list
 
 
 class TeamInputSerializer(serializers.Serializer):

@@ -48,6 +48,10 @@ def schedule_mirror(generation: Generation) -> None:
     transaction.on_commit(lambda: queue.enqueue_mirror(generation.pk))
 
 
+def _enqueue_after_commit(pk: Any) -> None:
+    transaction.on_commit(lambda: queue.enqueue_mirror(pk))
+
+
 def schedule_due_mirrors(*, now=None) -> int:
     """Re-queue mirroring jobs whose task was lost or whose retry time has come."""
     now = now or timezone.now()
@@ -61,7 +65,7 @@ def schedule_due_mirrors(*, now=None) -> int:
             next_poll_at=now + timedelta(seconds=app_settings.MIRROR_LEASE)
         )
         if won:
-            transaction.on_commit(lambda pk=pk: queue.enqueue_mirror(pk))
+            _enqueue_after_commit(pk)
             count += 1
     return count
 
@@ -153,6 +157,8 @@ def _mirror_failed(generation: Generation, exc: Exception) -> bool:
 
 def _refresh_outcome_urls(generation: Generation) -> bool:
     """Outcome URLs are signed and expire: ask GMI for fresh ones."""
+    if not generation.upstream_request_id:
+        return False  # never reached GMI: there is nothing to ask about
     try:
         job = get_client().get_request(generation.upstream_request_id, model_id=generation.model_id)
     except GMIError as exc:
@@ -173,7 +179,7 @@ class _DownloadedFile(File):
     does with uploaded files, rather than copy it byte by byte a second time."""
 
     def temporary_file_path(self) -> str:
-        return str(self.file.name)
+        return str(self.file.name)  # type: ignore[union-attr]  # always constructed around a named file
 
 
 def _mirror_one(generation: Generation, url: str, *, kind: str) -> StoredFile:
@@ -191,7 +197,7 @@ def _mirror_one(generation: Generation, url: str, *, kind: str) -> StoredFile:
     ) as fetched:
         fetched.file.seek(0)
         file_type = media.sniff(fetched.file.read(64))
-        if file_type not in expected:
+        if file_type is None or file_type not in expected:
             raise media.MediaInvalid(f"The {kind} is not a {' or '.join(expected).upper()} file.")
         fetched.file.seek(0)
         media.verify(fetched.file, file_type)

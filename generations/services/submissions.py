@@ -4,7 +4,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -23,6 +22,7 @@ from ..exceptions import (
 from ..gmi import schema
 from ..models import Generation, GenerationEvent, IdempotencyKey, Membership, Team, VideoModel
 from ..policies import quota_policy, submit_policy
+from ..types import User
 from . import catalogue, dispatching, mirroring, moderation, quotas, shards, waiting_line
 from .lifecycle import transition
 
@@ -38,7 +38,7 @@ def _enabled_model(model_id: str) -> VideoModel:
     return model
 
 
-def _team_for(user: Any, team: Team | str | None) -> Team | None:
+def _team_for(user: User, team: Team | str | None) -> Team | None:
     if team in (None, ""):
         return None
     if not isinstance(team, Team):
@@ -49,7 +49,7 @@ def _team_for(user: Any, team: Team | str | None) -> Team | None:
     return team
 
 
-def prepare(*, user: Any, model_id: str, payload: Any, team: Team | str | None = None) -> dict[str, Any]:
+def prepare(*, user: User, model_id: str, payload: Any, team: Team | str | None = None) -> dict[str, Any]:
     """Validate a submission without creating anything; shared by submit and quote."""
     model = _enabled_model(model_id)
     team_obj = _team_for(user, team)
@@ -72,7 +72,7 @@ def prepare(*, user: Any, model_id: str, payload: Any, team: Team | str | None =
     }
 
 
-def quote_generation(*, user: Any, model_id: str, payload: Any, team: Team | str | None = None) -> dict[str, Any]:
+def quote_generation(*, user: User, model_id: str, payload: Any, team: Team | str | None = None) -> dict[str, Any]:
     """What the job would cost and whether it would be accepted now. Creates nothing."""
     prepared = prepare(user=user, model_id=model_id, payload=payload, team=team)
     return quotas.quote(
@@ -88,7 +88,7 @@ def _request_hash(model_id: str, payload: Any, team: Any, visibility: Any) -> st
 
 def submit_generation(
     *,
-    user: Any,
+    user: User,
     model_id: str,
     payload: Any,
     team: Team | str | None = None,
@@ -155,7 +155,7 @@ def submit_generation(
     return generation
 
 
-def _idempotent_replay(user: Any, key: str, request_hash: str) -> Generation | None:
+def _idempotent_replay(user: User, key: str, request_hash: str) -> Generation | None:
     row = IdempotencyKey.objects.filter(user=user, key=key).select_related("generation").first()
     if row is None:
         return None
@@ -169,7 +169,7 @@ def _after_submit(generation: Generation) -> None:
     queue.request_dispatch(engine_alive=shards.engine_alive)
 
 
-def cancel_generation(*, generation: Generation, actor: Any = None) -> Generation:
+def cancel_generation(*, generation: Generation, actor: User | None = None) -> Generation:
     """Cancel a job that has not ended. Best effort upstream; usage is refunded at once.
 
     ``actor`` (None: the system) must be the owner or staff allowed to cancel others' jobs
@@ -190,7 +190,7 @@ def cancel_generation(*, generation: Generation, actor: Any = None) -> Generatio
     raise InvalidTransition("The generation changed while cancelling; try again.")
 
 
-def delete_generation(*, generation: Generation, actor: Any = None) -> None:
+def delete_generation(*, generation: Generation, actor: User | None = None) -> None:
     """Remove a generation for its owner. Active jobs are cancelled first; files are deleted.
 
     The row stays (soft-deleted) so the ledger keeps adding up.
@@ -212,7 +212,7 @@ def delete_generation(*, generation: Generation, actor: Any = None) -> None:
     transaction.on_commit(lambda: mirroring.delete_files(names))
 
 
-def rerun_generation(*, generation: Generation, user: Any, idempotency_key: str | None = None) -> Generation:
+def rerun_generation(*, generation: Generation, user: User, idempotency_key: str | None = None) -> Generation:
     """Submit the same model and payload again as ``user`` (who must be able to see it)."""
     team = generation.team if generation.team_id and Membership.objects.filter(
         team_id=generation.team_id, user=user).exists() else None
