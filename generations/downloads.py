@@ -175,8 +175,8 @@ def resolve_host(host: str, port: int) -> list[str]:
     """Resolve ``host`` to its IP addresses (system resolver), in preference order."""
     addresses: list[str] = []
     for family, _, _, _, sockaddr in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM):
-        if family in (socket.AF_INET, socket.AF_INET6) and sockaddr[0] not in addresses:
-            addresses.append(sockaddr[0])
+        if family in (socket.AF_INET, socket.AF_INET6) and str(sockaddr[0]) not in addresses:
+            addresses.append(str(sockaddr[0]))
     return addresses
 
 
@@ -437,7 +437,7 @@ def _connect(
     body: bytes | None = None,
     headers: dict[str, str] | None = None,
 ) -> tuple[HTTPConnection, urllib3.BaseHTTPResponse]:
-    pinning = {
+    pinning: dict[str, Any] = {
         "pinned_addresses": target.addresses,
         "connect_timeout": connect_timeout,
         "deadline": deadline,
@@ -766,7 +766,7 @@ def _receive(
             url=target.url,
             status_code=status,
         )
-    file = tempfile.NamedTemporaryFile(prefix="download-", dir=tmp_dir)
+    file = tempfile.NamedTemporaryFile(prefix="download-", dir=tmp_dir)  # noqa: SIM115 (handed to the caller, who closes it)
     digest = _BackgroundDigest(chunk_size=chunk_size)
     try:
         size = 0

@@ -9,7 +9,6 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
-
 #: Jobs are spread over this many shards, each polled by one engine (fixed for the life of a site).
 SHARDS = 64
 
@@ -269,7 +268,9 @@ class GenerationEvent(models.Model):
     from_status = models.CharField(max_length=12, blank=True)
     to_status = models.CharField(max_length=12)
     note = models.TextField(blank=True)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -286,7 +287,9 @@ class UsageCounter(models.Model):
     is exact under concurrency on SQLite and PostgreSQL alike.
     """
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
     team = models.ForeignKey(Team, on_delete=models.CASCADE, null=True, blank=True, related_name="usage_counters")
     metric = models.CharField(max_length=40)
     period = models.CharField(max_length=16, help_text="YYYY-MM-DD for daily metrics, YYYY-MM for monthly ones.")
@@ -300,7 +303,9 @@ class UsageCounter(models.Model):
                                     condition=Q(user__isnull=True)),
             models.CheckConstraint(condition=Q(used__gte=0), name="gen_usage_not_negative"),
             models.CheckConstraint(
-                condition=(Q(user__isnull=False) & Q(team__isnull=True)) | (Q(user__isnull=True) & Q(team__isnull=False)),
+                condition=(
+                    (Q(user__isnull=False) & Q(team__isnull=True)) | (Q(user__isnull=True) & Q(team__isnull=False))
+                ),
                 name="gen_usage_one_subject",
             ),
         ]
@@ -376,6 +381,9 @@ class IdempotencyKey(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "key"], name="gen_idempotency_unique")]
 
+    def __str__(self) -> str:
+        return f"idempotency key {self.key}"
+
 
 class Upload(models.Model):
     """A reference file sent through GMI's upload API."""
@@ -391,13 +399,18 @@ class Upload(models.Model):
     class Meta:
         ordering = ["-created_at"]
 
+    def __str__(self) -> str:
+        return self.original_name or self.public_url
+
 
 class BlockedTerm(models.Model):
     """A prompt term that refuses a submission (matched case- and spelling-insensitively)."""
 
     term = models.CharField(max_length=200)
     normalized = models.CharField(max_length=200, unique=True, editable=False)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -415,7 +428,9 @@ class Flag(models.Model):
     reason = models.TextField()
     created_at = models.DateTimeField(auto_now_add=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
-    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -481,6 +496,9 @@ class DispatchLock(models.Model):
 
     name = models.CharField(max_length=40, primary_key=True)
     paused_until = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class PollerSlot(models.Model):

@@ -10,15 +10,17 @@ from .. import selectors
 from ..forms import widget_for
 from ..gmi import schema
 from ..models import Generation, Membership, Team, VideoModel
+from ..services.waiting_line import queue_positions
+from .parsers import check_value
 
 
 class ParameterSerializer(serializers.Serializer):
     name = serializers.CharField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a field named like Field.label
     help = serializers.CharField(allow_blank=True)
     kind = serializers.CharField()
     widget = serializers.CharField()
-    required = serializers.BooleanField()
+    required = serializers.BooleanField()  # type: ignore[assignment]  # a field named like Field.required
     default = serializers.JSONField(allow_null=True)
     options = serializers.ListField(child=serializers.JSONField(), allow_null=True)
     minimum = serializers.FloatField(allow_null=True)
@@ -64,8 +66,6 @@ class GenerationInputSerializer(serializers.Serializer):
         if not isinstance(value, dict):
             raise serializers.ValidationError("Must be a JSON object of parameter names to values.",
                                               code="invalid_payload")
-        from .parsers import check_value
-
         try:
             check_value(value)  # form and multipart bodies did not go through the JSON parser
         except ParseError as exc:
@@ -73,8 +73,6 @@ class GenerationInputSerializer(serializers.Serializer):
         return value
 
     def validate(self, attrs):
-        from .parsers import check_value
-
         try:
             check_value({k: v for k, v in attrs.items() if k != "payload"})
         except ParseError as exc:
@@ -84,7 +82,9 @@ class GenerationInputSerializer(serializers.Serializer):
 
 class GenerationSerializer(serializers.ModelSerializer):
     model = serializers.CharField(source="model_id")
-    team = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
+    team: serializers.SlugRelatedField[Team] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True, allow_null=True
+    )
     owner = serializers.SerializerMethodField()
     queue_position = serializers.SerializerMethodField()
     video_url = serializers.SerializerMethodField()
@@ -107,8 +107,6 @@ class GenerationSerializer(serializers.ModelSerializer):
     def get_queue_position(self, obj: Generation) -> int | None:
         positions = self.context.get("queue_positions")
         if positions is None:
-            from ..services.waiting_line import queue_positions
-
             positions = queue_positions([obj])
         return positions.get(obj.pk)
 
@@ -219,7 +217,7 @@ class TeamSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(MemberSerializer(many=True))
     def get_members(self, obj: Team) -> list[dict]:
-        return MemberSerializer(obj.memberships.all(), many=True).data
+        return MemberSerializer(obj.memberships.all(), many=True).data  # type: ignore[return-value]  # many=True: a list
 
 
 class TeamInputSerializer(serializers.Serializer):

@@ -11,6 +11,7 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -248,7 +249,8 @@ class TeamListView(ApiView):
 
 class TeamMixin:
     def my_team(self, slug: str) -> Team:
-        team = _teams_for(self.request.user).filter(slug=slug).first()
+        request: Request = self.request  # type: ignore[attr-defined]  # mixed into an APIView
+        team = _teams_for(request.user).filter(slug=slug).first()
         if team is None:
             raise Http404
         return team

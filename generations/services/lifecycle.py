@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, cast
 
 from django.db import transaction
 from django.utils import timezone
@@ -10,6 +10,8 @@ from django.utils import timezone
 from .. import signals
 from ..exceptions import InvalidTransition
 from ..models import Generation, GenerationEvent
+from ..types import User
+from . import quotas
 
 logger = logging.getLogger("generations.lifecycle")
 
@@ -32,7 +34,7 @@ def transition(
     to: str,
     *,
     expected: str | None = None,
-    actor: Any = None,
+    actor: User | None = None,
     note: str = "",
     **fields: Any,
 ) -> bool:
@@ -45,10 +47,6 @@ def transition(
     ``succeeded`` turns reservations into charges, in the same transaction.
     ``fields`` are written in the same UPDATE and copied onto ``generation``.
     """
-    from . import (
-        quotas,  # quotas imports models only; imported here to keep the module graph flat
-    )
-
     current = expected or generation.status
     if to not in ALLOWED.get(current, ()):
         raise InvalidTransition(f"A {current} generation cannot become {to}.")
@@ -76,16 +74,16 @@ def transition(
 
 
 def _announce(generation: Generation, to: str) -> None:
-    signal = {
+    signal = cast(dict[str, signals.Signal], {
         S.SUCCEEDED: signals.generation_succeeded,
         S.FAILED: signals.generation_failed,
         S.CANCELLED: signals.generation_cancelled,
-    }.get(to)
+    }).get(to)
     if signal is not None:
         signal.send(sender=Generation, generation=generation)
 
 
-def record_event(generation: Generation, *, note: str, actor: Any = None) -> None:
+def record_event(generation: Generation, *, note: str, actor: User | None = None) -> None:
     """A history line that is not a status change (moderation, staff actions)."""
     GenerationEvent.objects.create(
         generation=generation, from_status=generation.status, to_status=generation.status, note=note[:2000],

@@ -404,9 +404,7 @@ def test_a_file_posted_with_the_form_is_uploaded_and_its_url_submitted(member, u
         if field.gmi_widget_kind == "boolean":
             if initial:
                 data[f"p-{name}"] = "on"
-        elif field.gmi_widget_kind == "select" and initial:
-            data[f"p-{name}"] = initial
-        elif initial not in (None, ""):
+        elif (field.gmi_widget_kind == "select" and initial) or initial not in (None, ""):
             data[f"p-{name}"] = initial
     for p in params:
         if p.required and p.kind in ("text", "string"):
