@@ -238,6 +238,8 @@ GENERATIONS = {
     "MIRROR_ALLOWED_HOSTS": env_list(
         "GMI_MIRROR_ALLOWED_HOSTS", "storage.googleapis.com,.gmi-serving.com,.gmicloud.ai"
     ),
+    "WEBHOOK_ALLOWED_HOSTS": env_list("GMI_WEBHOOK_ALLOWED_HOSTS", ""),
+    "SITE_URL": os.environ.get("GMI_SITE_URL", "http://127.0.0.1:8000"),
     "POLL_INTERVAL": float(os.environ.get("GMI_POLL_INTERVAL", "5")),
     "MAX_IN_FLIGHT": int(os.environ.get("GMI_MAX_IN_FLIGHT", "20")),
     "UPSTREAM_CONCURRENCY": int(os.environ.get("GMI_UPSTREAM_CONCURRENCY", "32")),
