@@ -213,6 +213,8 @@ REST_FRAMEWORK = {
 }
 
 SPECTACULAR_SETTINGS = {
+    # One name for the webhook event types, used by endpoints and by submissions alike.
+    "ENUM_NAME_OVERRIDES": {"WebhookEventEnum": "generations.api.serializers.WEBHOOK_EVENTS"},
     "TITLE": "GMI Video Portal API",
     "DESCRIPTION": "Generate videos with GMI Cloud models under per-user and per-team quotas.",
     "VERSION": "1.0.0",
