@@ -47,7 +47,3 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
             self.message_user(request, f"{done} deliveries will be sent again shortly.", messages.SUCCESS)
         for line in refused:
             self.message_user(request, line, messages.WARNING)
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        # The action needs change permission to be offered; the form itself stays read-only.
-        return obj is None and request.user.has_perm("generations.change_webhookdelivery")

@@ -18,6 +18,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from rest_framework.utils.encoders import JSONEncoder as APIJSONEncoder
 
 from .. import downloads, queue
 from ..api.serializers import GenerationSerializer
@@ -180,7 +181,9 @@ def resend_delivery(*, delivery: WebhookDelivery, now: datetime | None = None) -
 def payload_for(generation: Generation, *, event_type: str, now: datetime) -> dict[str, Any]:
     """The body: the generation as the REST API shows it to its owner, with absolute URLs."""
     data = GenerationSerializer(context={"viewer": generation.owner, "site_url": app_settings.SITE_URL})
-    return {"type": event_type, "timestamp": now.isoformat(), "data": data.to_representation(generation)}
+    body = {"type": event_type, "timestamp": now.isoformat(), "data": data.to_representation(generation)}
+    # Through the API's own encoder, so numbers and dates read exactly as the REST answer has them.
+    return json.loads(json.dumps(body, cls=APIJSONEncoder))
 
 
 def record_generation_event(*, generation: Generation, event_type: str) -> int:
