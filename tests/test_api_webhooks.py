@@ -4,7 +4,13 @@ from __future__ import annotations
 import pytest
 
 from generations.api.serializers import WEBHOOK_EVENTS
-from generations.models import Generation, Membership, VideoModel, WebhookDelivery, WebhookEndpoint
+from generations.models import (
+    Generation,
+    Membership,
+    VideoModel,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from generations.services import webhooks
 from tests.factories import MembershipFactory, TeamFactory, UserFactory
 

@@ -134,7 +134,7 @@ def test_backoff_grows_and_gives_up_after_the_retry_window(db):
     waits = []
     for attempts in range(1, 7):
         delivery.attempts = attempts
-        status, at = webhooks._retry(delivery, now=created)
+        _, at = webhooks._retry(delivery, now=created)
         waits.append((at - created).total_seconds())
     assert [round(w / b, 1) >= 0.9 for w, b in zip(waits, (5, 30, 120, 600, 3600, 14400))] == [True] * 6
     delivery.attempts = 9

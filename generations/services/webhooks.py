@@ -23,8 +23,20 @@ from rest_framework.utils.encoders import JSONEncoder as APIJSONEncoder
 from .. import downloads, queue
 from ..api.serializers import GenerationSerializer
 from ..conf import app_settings
-from ..exceptions import InvalidInput, InvalidTransition, NotAllowed, WebhookTargetForbidden
-from ..models import Generation, Membership, Team, UserProfile, WebhookDelivery, WebhookEndpoint
+from ..exceptions import (
+    InvalidInput,
+    InvalidTransition,
+    NotAllowed,
+    WebhookTargetForbidden,
+)
+from ..models import (
+    Generation,
+    Membership,
+    Team,
+    UserProfile,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from .upstream_pool import UpstreamPool
 
 logger = logging.getLogger("generations.webhooks")
