@@ -74,7 +74,6 @@ def prepare(*, user: Any, model_id: str, payload: Any, team: Team | str | None =
 
 def quote_generation(*, user: Any, model_id: str, payload: Any, team: Team | str | None = None) -> dict[str, Any]:
     """What the job would cost and whether it would be accepted now. Creates nothing."""
-    webhook_url, webhook_filter = webhooks.check_submission_webhook(url=webhook, events_filter=webhook_events_filter)
     prepared = prepare(user=user, model_id=model_id, payload=payload, team=team)
     return quotas.quote(
         user=user, team=prepared["team"], video_seconds=prepared["video_seconds"], credits=prepared["credits"]
