@@ -9,7 +9,14 @@ from rest_framework.exceptions import ParseError
 from .. import selectors
 from ..forms import widget_for
 from ..gmi import schema
-from ..models import Generation, Membership, Team, VideoModel, WebhookDelivery, WebhookEndpoint
+from ..models import (
+    Generation,
+    Membership,
+    Team,
+    VideoModel,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 
 # The event types of SPEC §3.4 (services.webhooks.EVENTS is checked against this in the tests).
 WEBHOOK_EVENTS = ("generation.dispatched", "generation.succeeded", "generation.failed", "generation.cancelled",

@@ -21,7 +21,14 @@ from ..exceptions import (
     PayloadInvalid,
 )
 from ..gmi import schema
-from ..models import Generation, GenerationEvent, IdempotencyKey, Membership, Team, VideoModel
+from ..models import (
+    Generation,
+    GenerationEvent,
+    IdempotencyKey,
+    Membership,
+    Team,
+    VideoModel,
+)
 from ..policies import quota_policy, submit_policy
 from . import catalogue, moderation, quotas, shards, waiting_line, webhooks
 from .lifecycle import transition
