@@ -121,6 +121,8 @@ class UserProfile(models.Model):
     monthly_video_seconds = models.PositiveIntegerField(null=True, blank=True)
     monthly_credits = models.PositiveIntegerField(null=True, blank=True)
     approved = models.BooleanField(default=True, help_text="False while a sign-up waits for staff approval.")
+    # Signs deliveries to a submission's own ``webhook`` URL (they have no endpoint of their own).
+    webhook_secret = models.CharField(max_length=100, blank=True)
     current_team = models.ForeignKey(Team, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
 
     def __str__(self) -> str:
@@ -207,6 +209,8 @@ class Generation(models.Model):
     moderation = models.CharField(max_length=10, choices=Moderation.choices, default=Moderation.NONE)
     moderation_reason = models.TextField(blank=True)
 
+    webhook = models.CharField(max_length=2000, blank=True, help_text="This job's own webhook URL.")
+    webhook_events_filter = models.JSONField(default=list, blank=True, help_text="Empty: every event.")
     rerun_of = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="reruns")
     # The owner's running number for jobs entering the waiting line (see WaitingLine): a
     # waiting job's index among its owner's waiting jobs is line_seq - head_seq.
@@ -522,3 +526,7 @@ class PollerBeat(models.Model):
 
     def __str__(self) -> str:
         return f"engine {self.owner} ({self.cluster})"
+
+
+# Registered with the app from here (the models module Django loads); they live apart to keep this file short.
+from .webhook_models import WebhookDelivery, WebhookEndpoint  # noqa: E402, F401

@@ -11,7 +11,7 @@ from .. import signals
 from ..exceptions import InvalidTransition
 from ..models import Generation, GenerationEvent
 from ..types import User
-from . import quotas
+from . import quotas, webhooks
 
 logger = logging.getLogger("generations.lifecycle")
 
@@ -75,12 +75,32 @@ def transition(
 
 def _announce(generation: Generation, to: str) -> None:
     signal = cast(dict[str, signals.Signal], {
+        S.DISPATCHED: signals.generation_dispatched,
         S.SUCCEEDED: signals.generation_succeeded,
         S.FAILED: signals.generation_failed,
         S.CANCELLED: signals.generation_cancelled,
     }).get(to)
     if signal is not None:
         signal.send(sender=Generation, generation=generation)
+    event_type = webhooks.STATUS_EVENTS.get(to)
+    if event_type is not None:
+        _record_webhooks(generation, event_type)
+
+
+def announce_moderation(generation: Generation, *, decision: str) -> None:
+    """After a moderation decision committed: the same announcement path as a status change."""
+    signals.generation_moderated.send(sender=Generation, generation=generation, decision=decision)
+    _record_webhooks(generation, "generation.moderated")
+
+
+def _record_webhooks(generation: Generation, event_type: str) -> None:
+    # The one place events become webhook deliveries. Rows only: sending happens in a
+    # task of its own, never in the engine's thread; and a webhook problem must not
+    # break the status change that already committed.
+    try:
+        webhooks.record_generation_event(generation=generation, event_type=event_type)
+    except Exception:
+        logger.exception("could not record %s webhooks for generation %s", event_type, generation.pk)
 
 
 def record_event(generation: Generation, *, note: str, actor: User | None = None) -> None:

@@ -15,7 +15,7 @@ from ..conf import app_settings
 from ..exceptions import InvalidTransition, NotAllowed, PromptBlocked
 from ..models import BlockedTerm, Flag, Generation, ModerationDecision
 from ..types import User
-from .lifecycle import record_event
+from .lifecycle import announce_moderation, record_event
 
 # Characters people swap in to dodge a filter: digits and symbols that read as letters.
 _LOOKALIKES = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s",
@@ -187,6 +187,7 @@ def moderate_generation(
     # is kept on the decision record for staff.
     record_event(generation, note=f"{record.get_decision_display()} by the moderators: {reason}".strip(": "),
                  actor=moderator)
+    transaction.on_commit(lambda: announce_moderation(generation, decision=decision))
     return record
 
 

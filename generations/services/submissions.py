@@ -20,10 +20,17 @@ from ..exceptions import (
     PayloadInvalid,
 )
 from ..gmi import schema
-from ..models import Generation, GenerationEvent, IdempotencyKey, Membership, Team, VideoModel
+from ..models import (
+    Generation,
+    GenerationEvent,
+    IdempotencyKey,
+    Membership,
+    Team,
+    VideoModel,
+)
 from ..policies import quota_policy, submit_policy
 from ..types import User
-from . import catalogue, dispatching, mirroring, moderation, quotas, shards, waiting_line
+from . import catalogue, dispatching, mirroring, moderation, quotas, shards, waiting_line, webhooks
 from .lifecycle import transition
 
 logger = logging.getLogger("generations.submissions")
@@ -95,6 +102,8 @@ def submit_generation(
     visibility: str | None = None,
     idempotency_key: str | None = None,
     rerun_of: Generation | None = None,
+    webhook: str | None = None,
+    webhook_events_filter: list[str] | None = None,
 ) -> Generation:
     """Accept a job: validate it, reserve its quota and queue it for GMI.
 
@@ -114,6 +123,7 @@ def submit_generation(
         existing = _idempotent_replay(user, idempotency_key, request_hash)
         if existing is not None:
             return existing
+    webhook_url, webhook_filter = webhooks.check_submission_webhook(url=webhook, events_filter=webhook_events_filter)
     prepared = prepare(user=user, model_id=model_id, payload=payload, team=team)
     team_obj = prepared["team"]
     if visibility in (None, ""):
@@ -136,6 +146,7 @@ def submit_generation(
                 video_seconds=prepared["video_seconds"], credits=prepared["credits"],
                 moderation=moderation.initial_moderation(visibility=visibility), rerun_of=rerun_of,
                 created_at=now, line_seq=waiting_line.join_line(owner_id=user.pk, created_at=now),
+                webhook=webhook_url, webhook_events_filter=webhook_filter,
             )
             generation.save(force_insert=True)
             GenerationEvent.objects.create(generation=generation, from_status="", to_status=Generation.Status.QUEUED,
