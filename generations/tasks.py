@@ -38,7 +38,7 @@ def on_worker_spawn(sender: Any = None, **kwargs: Any) -> None:
         engine.start_in_this_process()
 
 
-def sync_models() -> dict[str, int]:
+def sync_models() -> dict[str, int] | None:
     return catalogue.sync_models_safely()
 
 

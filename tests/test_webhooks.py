@@ -136,7 +136,7 @@ def test_backoff_grows_and_gives_up_after_the_retry_window(db):
         delivery.attempts = attempts
         _, at = webhooks._retry(delivery, now=created)
         waits.append((at - created).total_seconds())
-    assert [round(w / b, 1) >= 0.9 for w, b in zip(waits, (5, 30, 120, 600, 3600, 14400))] == [True] * 6
+    assert [round(w / b, 1) >= 0.9 for w, b in zip(waits, (5, 30, 120, 600, 3600, 14400), strict=True)] == [True] * 6
     delivery.attempts = 9
     assert webhooks._retry(delivery, now=created + timedelta(hours=25)) == ("gave_up", None)
 

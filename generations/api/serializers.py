@@ -280,7 +280,8 @@ class WebhookInputSerializer(serializers.Serializer):
 
 
 class WebhookEndpointSerializer(serializers.ModelSerializer):
-    team = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
+    team: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="slug", read_only=True,
+                                                                      allow_null=True)
 
     class Meta:
         model = WebhookEndpoint

@@ -178,7 +178,7 @@ def deliveries_of(endpoint: WebhookEndpoint) -> QuerySet[WebhookDelivery]:
 
 def resend_delivery(*, delivery: WebhookDelivery, now: datetime | None = None) -> WebhookDelivery:
     """Send the same message (same ``webhook-id``) again soon, whatever became of it."""
-    if delivery.endpoint_id and not delivery.endpoint.enabled:
+    if delivery.endpoint is not None and not delivery.endpoint.enabled:
         raise InvalidTransition("This endpoint is disabled: staff must enable it again first.")
     now = now or timezone.now()
     WebhookDelivery.objects.filter(pk=delivery.pk).update(status=D.PENDING, next_attempt_at=now)
@@ -278,11 +278,11 @@ def _post(url: str, body: bytes, headers: dict[str, str], allowed: list[str]) ->
 def _request(delivery: WebhookDelivery, now: datetime) -> tuple[str, bytes, dict[str, str]]:
     body = json.dumps(delivery.payload, separators=(",", ":"), ensure_ascii=False).encode()
     timestamp = int(now.timestamp())
-    if delivery.endpoint_id:
+    if delivery.endpoint is not None:
         keys = signing_secrets(delivery.endpoint, now=now)
         url = delivery.endpoint.url
     else:
-        keys = [submission_secret(delivery.generation.owner)] if delivery.generation_id else []
+        keys = [submission_secret(delivery.generation.owner)] if delivery.generation is not None else []
         url = delivery.url
     signature = " ".join(sign(secret=k, message_id=delivery.message_id, timestamp=timestamp, body=body) for k in keys)
     headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT, "webhook-id": delivery.message_id,
@@ -351,7 +351,8 @@ def _apply(delivery: WebhookDelivery, outcome: _Outcome, *, now: datetime) -> st
                 delivery.status, delivery.next_attempt_at = D.GAVE_UP, None
     delivery.save(update_fields=["attempts", "last_attempt_at", "last_status_code", "last_latency_ms",
                                  "last_response", "last_error", "status", "next_attempt_at"])
-    return {D.SUCCEEDED: "succeeded", D.GAVE_UP: "gave_up"}.get(delivery.status, "failed")
+    outcomes: dict[str, str] = {D.SUCCEEDED: "succeeded", D.GAVE_UP: "gave_up"}
+    return outcomes.get(delivery.status, "failed")
 
 
 def _retry(delivery: WebhookDelivery, *, now: datetime) -> tuple[str, datetime | None]:

@@ -10,9 +10,9 @@ from django.urls import reverse
 from generations import selectors
 from generations.forms import ParameterForm, widget_for
 from generations.gmi.schema import Parameter, read_parameters
-from gmi_simulator import media
 from generations.models import BlockedTerm, Generation, Membership, VideoModel
 from generations.services.accounts import profile_for
+from gmi_simulator import media
 from tests.conftest import override_generations
 from tests.factories import (
     GenerationFactory,
