@@ -41,7 +41,7 @@ def run(quick: bool) -> list[dict[str, Any]]:
     work = Path(tempfile.mkdtemp(prefix="gmi-bench-mirror-", dir=os.environ.get("BENCH_MIRROR_DIR")))
     try:
         _setup_django(work)
-        with _simulator(size_mb, work) as (base_url, sim_env):
+        with _simulator(size_mb, work) as (base_url, _sim_env):
             from django.conf import settings
 
             # Entries carry their port: only the simulator's own is allowed.

@@ -20,6 +20,7 @@ PostgreSQL and Redis on 127.0.0.1 are used when they answer (``BENCH_PG_URL``,
 """
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
@@ -186,9 +187,10 @@ class Simulator:
 
 
 def _cluster(env: dict[str, str]) -> subprocess.Popen:
-    log = open(Path(env["BENCH_WORK"]) / f"qcluster-{uuid.uuid4().hex[:6]}.log", "ab")
-    return subprocess.Popen([PYTHON, "manage.py", "qcluster"], cwd=ROOT, env=env, stdout=log,
-                            stderr=subprocess.STDOUT, start_new_session=True)
+    with open(Path(env["BENCH_WORK"]) / f"qcluster-{uuid.uuid4().hex[:6]}.log", "ab") as log:
+        # The child keeps its own copy of the descriptor.
+        return subprocess.Popen([PYTHON, "manage.py", "qcluster"], cwd=ROOT, env=env, stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True)
 
 
 def cluster_logs(work: Path) -> str:
@@ -205,7 +207,7 @@ def _kill(process: subprocess.Popen) -> None:
 
 def _pct(values: list[float], q: float) -> float:
     values = sorted(values)
-    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))] if values else float("nan")
+    return values[min(len(values) - 1, round(q * (len(values) - 1)))] if values else float("nan")
 
 
 def _row(measure: str, value: str, floor: str = "", ratio: float | None = None) -> dict[str, Any]:
@@ -308,7 +310,7 @@ def _overlapping_polls(sim: Simulator, window: float) -> int:
     overlapping = 0
     for times in by_job.values():
         times.sort()
-        overlapping += sum(1 for a, b in zip(times, times[1:]) if b - a < window)
+        overlapping += sum(1 for a, b in itertools.pairwise(times) if b - a < window)
     return overlapping
 
 

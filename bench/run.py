@@ -23,10 +23,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import mirror  # noqa: E402  (bench modules, run from this folder)
-import pipeline  # noqa: E402
-import security  # noqa: E402
-import web  # noqa: E402
+import mirror
+import pipeline
+import security
+import web
 
 
 def _print(title: str, rows: list[dict[str, Any]], width: int) -> None:

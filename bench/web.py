@@ -185,7 +185,7 @@ def pg_stats() -> dict[str, int] | None:
         cursor.execute("SELECT xact_commit, tup_fetched, tup_returned, tup_inserted, tup_updated "
                        "FROM pg_stat_database WHERE datname = current_database()")
         values = cursor.fetchone()
-    return dict(zip(["commits", "fetched", "returned", "inserted", "updated"], values))
+    return dict(zip(["commits", "fetched", "returned", "inserted", "updated"], values, strict=True))
 
 
 def child(label: str, quick: bool) -> list[dict[str, Any]]:
@@ -265,8 +265,7 @@ def _throughput(seconds: float, requests: list, expect: int) -> dict[str, Any]:
 
 
 def _prepare_data() -> dict[str, Any]:
-    from django.contrib.auth import get_user_model
-    from django.contrib.auth import SESSION_KEY, BACKEND_SESSION_KEY, HASH_SESSION_KEY
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
     from django.contrib.sessions.backends.db import SessionStore
     from django.core.management import call_command
     from django.db import connection

@@ -1,5 +1,5 @@
 """Settings for bench/web.py only: the portal's settings plus bare floor views, never used by the product."""
-from gmi_project.settings import *  # noqa: F401,F403
+from gmi_project.settings import *  # noqa: F403
 from gmi_project.settings import STORAGES
 
 ROOT_URLCONF = "bench.web_urls"

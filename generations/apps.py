@@ -10,6 +10,7 @@ class GenerationsConfig(AppConfig):
     def ready(self) -> None:
         from django_q.signals import post_spawn
 
+        # Imported once the app registry is ready: checks register on import, and tasks load models.
         from . import checks  # noqa: F401
         from .tasks import on_worker_spawn
 

@@ -54,13 +54,13 @@ def bar_chart(
     Horizontal bars (default when labels are not dates) suit names such as teams or
     users; vertical bars suit days. ISO dates as labels are shown short ("Mar 4").
     """
-    points = [(str(label), _number(value)) for label, value in points]
+    numbered = [(str(label), _number(value)) for label, value in points]
     if horizontal is None:
-        horizontal = not all(_ISO_DATE.match(label) for label, _ in points)
+        horizontal = not all(_ISO_DATE.match(label) for label, _ in numbered)
     if horizontal:
-        return _horizontal(points, title=title, unit=unit, color=color)
+        return _horizontal(numbered, title=title, unit=unit, color=color)
     return stacked_bar_chart(
-        [label for label, _ in points], {title: [value for _, value in points]},
+        [label for label, _ in numbered], {title: [value for _, value in numbered]},
         title=title, unit=unit, colors={title: color}, legend=False, x_label=x_label,
     )
 
@@ -105,7 +105,7 @@ def stacked_bar_chart(
     if not labels or peak == 0:
         out.append(_empty(left, top, plot_w, plot_h))
     # Grid and y tick labels.
-    ticks = int(round(peak / step)) if step else 0
+    ticks = round(peak / step) if step else 0
     for i in range(ticks + 1):
         value = step * i
         y = bottom - (value / peak * plot_h if peak else 0)
@@ -234,7 +234,7 @@ def _legend_rows(names: list[str], width: float) -> list[list[tuple[str, float]]
     return rows
 
 
-def _colors(names: list[str], colors: Mapping[str, str] | None) -> dict[str, str]:
+def _colors(names: list[str], colors: Mapping[str, str] | None) -> dict[str, SafeString]:
     chosen = dict(colors or {})
     spare = itertools.cycle(PALETTE)
     result = {}

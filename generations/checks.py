@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.checks import Error, Tags, Warning, register
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
 
 from .client import backend_class
 from .conf import DEFAULTS, app_settings
@@ -53,7 +53,7 @@ TYPICAL_LATENCY = 0.1
 
 def _engine_checks() -> list:
     """Configurations that cannot keep up or cannot work, found before the first job suffers."""
-    problems = []
+    problems: list[CheckMessage] = []
     for key in ("UPSTREAM_CONCURRENCY", "MIRROR_CONCURRENCY"):
         value = getattr(app_settings, key)
         if not isinstance(value, int) or value < 1:

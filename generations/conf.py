@@ -39,6 +39,14 @@ DEFAULTS: dict[str, Any] = {
     "MIRROR_DEADLINE": 600.0,
     "MIRROR_LEASE": 900.0,  # a mirroring job untouched this long is picked up again
     "MIRROR_ATTEMPTS": 5,
+    # Webhooks
+    "SITE_URL": "http://127.0.0.1:8000",  # absolute URLs in webhook bodies (no request to build them from)
+    "WEBHOOK_ALLOWED_HOSTS": [],  # targets allowed even on private or loopback addresses (mirror syntax)
+    "WEBHOOK_CONCURRENCY": 8,  # deliveries in flight at once per runner (a pool of its own, not GMI's)
+    "WEBHOOK_CONNECT_TIMEOUT": 3.0,
+    "WEBHOOK_TIMEOUT": 10.0,  # a whole delivery, answer included
+    "WEBHOOK_RETRY_HOURS": 26,  # a message is retried this long after it was recorded, then given up
+    "WEBHOOK_DISABLE_AFTER_DAYS": 3,  # an endpoint failing without a success this long is disabled
     # Uploads (reference files), bytes per kind
     "UPLOAD_MAX_BYTES": {"image": 10 * 1024 * 1024, "video": 100 * 1024 * 1024, "audio": 20 * 1024 * 1024},
     # Quotas: site defaults; None is unlimited

@@ -14,6 +14,7 @@ from django.contrib.messages import get_messages
 from django.db.models import F
 from django.http import HttpRequest
 
+from . import selectors
 from .conf import app_settings
 from .models import Team
 from .policies import awaiting_approval
@@ -45,12 +46,10 @@ def member_state(request: HttpRequest) -> MemberState:
     user = getattr(request, "user", None)
     state = MemberState()
     if user is not None and user.is_authenticated:
-        from . import selectors
-
         # The member's own membership row rides along on the same join: no extra query.
         state.teams = list(selectors.teams_of(user).annotate(
             my_membership_id=F("memberships__id"), my_seen_at=F("memberships__seen_at")))
-        state.unopened = [t for t in state.teams if t.my_seen_at is None]
+        state.unopened = [t for t in state.teams if t.my_seen_at is None]  # type: ignore[attr-defined]  # annotated above
         profile = getattr(user, "gmi_profile", None)
         current_id = profile.current_team_id if profile is not None else None
         state.current_team = next((t for t in state.teams if t.pk == current_id), None)

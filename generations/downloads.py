@@ -33,6 +33,7 @@ __all__ = [
     "DownloadTooLarge",
     "Downloaded",
     "address_is_public",
+    "check_url",
     "download",
     "host_allowed",
     "parse_allowed_hosts",
@@ -175,8 +176,8 @@ def resolve_host(host: str, port: int) -> list[str]:
     """Resolve ``host`` to its IP addresses (system resolver), in preference order."""
     addresses: list[str] = []
     for family, _, _, _, sockaddr in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM):
-        if family in (socket.AF_INET, socket.AF_INET6) and sockaddr[0] not in addresses:
-            addresses.append(sockaddr[0])
+        if family in (socket.AF_INET, socket.AF_INET6) and str(sockaddr[0]) not in addresses:
+            addresses.append(str(sockaddr[0]))
     return addresses
 
 
@@ -272,8 +273,12 @@ class _Target:
     addresses: tuple[str, ...]  # checked; the only ones we may connect to
 
 
-def _check(url: str, entries: Sequence[str], resolve: Resolver) -> _Target:
-    """Apply the policy to ``url`` before any connection; return where to connect."""
+def _check(url: str, entries: Sequence[str], resolve: Resolver, *, public_hosts: bool = False) -> _Target:
+    """Apply the policy to ``url`` before any connection; return where to connect.
+
+    With ``public_hosts`` a host that matches no entry is still allowed when all its
+    addresses are public (webhook targets: anyone's server, never the internal network).
+    """
     if any(ord(char) <= 0x20 or ord(char) == 0x7F for char in url):
         raise DownloadRefused("The URL contains spaces or control characters.", url=url)
     try:
@@ -290,7 +295,9 @@ def _check(url: str, entries: Sequence[str], resolve: Resolver) -> _Target:
     host = parsed.host.strip("[]")
     default_port = 443 if parsed.scheme == "https" else 80
     port = parsed.port or default_port
-    match = _match(host, port, default_port, entries)
+    match: Literal["exact", "domain", "public"] | None = _match(host, port, default_port, entries)
+    if match is None and public_hosts:
+        match = "public"
     if match is None:
         # Decided before any connection, so the text is the same whether the port is open or not.
         raise DownloadRefused(f"Host {host} port {port} is not in the allowed hosts.", url=url)
@@ -306,9 +313,9 @@ def _check(url: str, entries: Sequence[str], resolve: Resolver) -> _Target:
         if not addresses:
             raise DownloadFailed(f"Host {host} has no address.", url=url)
     # Exact entries are trusted wherever they point (a simulator on 127.0.0.1);
-    # a name allowed through a domain entry must resolve only to public addresses,
-    # or one DNS record would open the internal network.
-    if match == "domain":
+    # a name allowed through a domain entry (or through public_hosts) must resolve only
+    # to public addresses, or one DNS record would open the internal network.
+    if match != "exact":
         for address in addresses:
             if not address_is_public(address):
                 raise DownloadRefused(
@@ -437,7 +444,7 @@ def _connect(
     body: bytes | None = None,
     headers: dict[str, str] | None = None,
 ) -> tuple[HTTPConnection, urllib3.BaseHTTPResponse]:
-    pinning = {
+    pinning: dict[str, Any] = {
         "pinned_addresses": target.addresses,
         "connect_timeout": connect_timeout,
         "deadline": deadline,
@@ -483,6 +490,18 @@ def _connect(
 # --- Upload --------------------------------------------------------------------
 
 
+def check_url(
+    url: str, *, allowed_hosts: Sequence[str], public_hosts: bool = False, resolve: Resolver | None = None
+) -> None:
+    """Apply the policy of :func:`send` to ``url`` without connecting.
+
+    Raises :class:`DownloadRefused` (the policy forbids it) or :class:`DownloadFailed`
+    (the name does not resolve).
+    """
+    entries = [_normalize_entry(entry) for entry in allowed_hosts]
+    _check(url, entries, resolve or resolve_host, public_hosts=public_hosts)
+
+
 def send(
     method: str,
     url: str,
@@ -495,6 +514,7 @@ def send(
     deadline: float = 300,
     resolve: Resolver | None = None,
     ca_bundle: str | None = None,
+    public_hosts: bool = False,
 ) -> tuple[int, bytes]:
     """Send one request with ``body`` to ``url`` under the policy of :func:`download`.
 
@@ -502,10 +522,10 @@ def send(
     exactly as for a download; a redirect is returned as its status, never followed
     (a body cannot be re-sent blindly to a place nobody checked). Returns the status and
     at most 2000 bytes of the answer. Raises :class:`DownloadRefused` (nothing was sent)
-    or :class:`DownloadFailed` (network error, timeout).
+    or :class:`DownloadFailed` (network error, timeout). ``public_hosts``: see :func:`_check`.
     """
     entries = [_normalize_entry(entry) for entry in allowed_hosts]
-    target = _check(url, entries, resolve or resolve_host)
+    target = _check(url, entries, resolve or resolve_host, public_hosts=public_hosts)
     clock = _Deadline(deadline)
     connection: HTTPConnection | None = None
     try:
@@ -766,7 +786,7 @@ def _receive(
             url=target.url,
             status_code=status,
         )
-    file = tempfile.NamedTemporaryFile(prefix="download-", dir=tmp_dir)
+    file = tempfile.NamedTemporaryFile(prefix="download-", dir=tmp_dir)  # noqa: SIM115 (handed to the caller, who closes it)
     digest = _BackgroundDigest(chunk_size=chunk_size)
     try:
         size = 0

@@ -149,3 +149,10 @@ class ReferenceUploadFailed(GenerationError):
         self.cause = cause
         self.status_code = cause.status_code
         super().__init__(cause.message, code=cause.code)
+
+
+class WebhookTargetForbidden(GenerationError):
+    """A webhook URL the site will not call: not http(s), or a private/loopback address not allowed by staff."""
+
+    code = "webhook_target_forbidden"
+    default_message = "This webhook URL is not allowed: use a public http(s) address."

@@ -5,11 +5,11 @@ import os
 import struct
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import BinaryIO, Union
+from typing import IO, Union
 
 __all__ = ["CONTENT_TYPES", "KINDS", "MediaInvalid", "sniff", "sniff_file", "verify"]
 
-PathOrFile = Union[str, "os.PathLike[str]", BinaryIO]
+PathOrFile = Union[str, "os.PathLike[str]", IO[bytes]]
 
 CONTENT_TYPES: dict[str, str] = {
     "jpeg": "image/jpeg",
@@ -125,7 +125,7 @@ def verify(source: PathOrFile, expected: str) -> None:
 
 
 @contextmanager
-def _opened(source: PathOrFile) -> Iterator[BinaryIO]:
+def _opened(source: PathOrFile) -> Iterator[IO[bytes]]:
     if isinstance(source, (str, os.PathLike)):
         with open(source, "rb") as f:
             yield f
@@ -137,7 +137,7 @@ def _opened(source: PathOrFile) -> Iterator[BinaryIO]:
         source.seek(position)
 
 
-def _read_at(f: BinaryIO, offset: int, length: int) -> bytes:
+def _read_at(f: IO[bytes], offset: int, length: int) -> bytes:
     f.seek(offset)
     return f.read(length)
 
@@ -145,7 +145,7 @@ def _read_at(f: BinaryIO, offset: int, length: int) -> bytes:
 # --- MP4 -------------------------------------------------------------------
 
 
-def _verify_mp4(f: BinaryIO, size: int) -> None:
+def _verify_mp4(f: IO[bytes], size: int) -> None:
     offset = 0
     boxes: list[tuple[bytes, int, int, int]] = []  # (type, start, payload start, end)
     while offset < size:
@@ -237,12 +237,12 @@ def _chunk_offsets(payload: bytes) -> Iterator[int]:
 # --- JPEG and PNG ------------------------------------------------------------
 
 
-def _verify_jpeg(f: BinaryIO, size: int) -> None:
+def _verify_jpeg(f: IO[bytes], size: int) -> None:
     if size < 4 or _read_at(f, size - 2, 2) != _JPEG_EOI:
         raise MediaInvalid("JPEG has no end-of-image marker: the file is probably cut short.")
 
 
-def _verify_png(f: BinaryIO, size: int) -> None:
+def _verify_png(f: IO[bytes], size: int) -> None:
     if _read_at(f, 8, 8) != b"\x00\x00\x00\x0dIHDR":
         raise MediaInvalid("PNG does not start with an IHDR chunk.")
     if size < 8 + 25 + 12 or _read_at(f, size - 12, 12) != _PNG_IEND:
@@ -275,7 +275,7 @@ def _mp3_frame_length(header: bytes) -> int | None:
     return samples_factor * bitrate // sample_rate + padding
 
 
-def _verify_mp3(f: BinaryIO, size: int) -> None:
+def _verify_mp3(f: IO[bytes], size: int) -> None:
     offset = 0
     head = _read_at(f, 0, 10)
     if head.startswith(b"ID3"):
@@ -295,7 +295,7 @@ def _verify_mp3(f: BinaryIO, size: int) -> None:
         raise MediaInvalid("MP3 is truncated inside its first audio frame.")
 
 
-def _verify_wav(f: BinaryIO, size: int) -> None:
+def _verify_wav(f: IO[bytes], size: int) -> None:
     (riff_size,) = struct.unpack("<I", _read_at(f, 4, 4))
     riff_end = riff_size + 8
     # A writer may or may not count the pad byte of an odd-sized last chunk.
@@ -319,7 +319,7 @@ def _verify_wav(f: BinaryIO, size: int) -> None:
         raise MediaInvalid("WAV lacks a 'fmt ' or 'data' chunk.")
 
 
-_CHECKERS: dict[str, Callable[[BinaryIO, int], None]] = {
+_CHECKERS: dict[str, Callable[[IO[bytes], int], None]] = {
     "jpeg": _verify_jpeg,
     "png": _verify_png,
     "mp4": _verify_mp4,

@@ -9,7 +9,6 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
-
 #: Jobs are spread over this many shards, each polled by one engine (fixed for the life of a site).
 SHARDS = 64
 
@@ -122,6 +121,8 @@ class UserProfile(models.Model):
     monthly_video_seconds = models.PositiveIntegerField(null=True, blank=True)
     monthly_credits = models.PositiveIntegerField(null=True, blank=True)
     approved = models.BooleanField(default=True, help_text="False while a sign-up waits for staff approval.")
+    # Signs deliveries to a submission's own ``webhook`` URL (they have no endpoint of their own).
+    webhook_secret = models.CharField(max_length=100, blank=True)
     current_team = models.ForeignKey(Team, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
 
     def __str__(self) -> str:
@@ -208,6 +209,8 @@ class Generation(models.Model):
     moderation = models.CharField(max_length=10, choices=Moderation.choices, default=Moderation.NONE)
     moderation_reason = models.TextField(blank=True)
 
+    webhook = models.CharField(max_length=2000, blank=True, help_text="This job's own webhook URL.")
+    webhook_events_filter = models.JSONField(default=list, blank=True, help_text="Empty: every event.")
     rerun_of = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="reruns")
     # The owner's running number for jobs entering the waiting line (see WaitingLine): a
     # waiting job's index among its owner's waiting jobs is line_seq - head_seq.
@@ -269,7 +272,9 @@ class GenerationEvent(models.Model):
     from_status = models.CharField(max_length=12, blank=True)
     to_status = models.CharField(max_length=12)
     note = models.TextField(blank=True)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -286,7 +291,9 @@ class UsageCounter(models.Model):
     is exact under concurrency on SQLite and PostgreSQL alike.
     """
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
     team = models.ForeignKey(Team, on_delete=models.CASCADE, null=True, blank=True, related_name="usage_counters")
     metric = models.CharField(max_length=40)
     period = models.CharField(max_length=16, help_text="YYYY-MM-DD for daily metrics, YYYY-MM for monthly ones.")
@@ -300,7 +307,9 @@ class UsageCounter(models.Model):
                                     condition=Q(user__isnull=True)),
             models.CheckConstraint(condition=Q(used__gte=0), name="gen_usage_not_negative"),
             models.CheckConstraint(
-                condition=(Q(user__isnull=False) & Q(team__isnull=True)) | (Q(user__isnull=True) & Q(team__isnull=False)),
+                condition=(
+                    (Q(user__isnull=False) & Q(team__isnull=True)) | (Q(user__isnull=True) & Q(team__isnull=False))
+                ),
                 name="gen_usage_one_subject",
             ),
         ]
@@ -376,6 +385,9 @@ class IdempotencyKey(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "key"], name="gen_idempotency_unique")]
 
+    def __str__(self) -> str:
+        return f"idempotency key {self.key}"
+
 
 class Upload(models.Model):
     """A reference file sent through GMI's upload API."""
@@ -391,13 +403,18 @@ class Upload(models.Model):
     class Meta:
         ordering = ["-created_at"]
 
+    def __str__(self) -> str:
+        return self.original_name or self.public_url
+
 
 class BlockedTerm(models.Model):
     """A prompt term that refuses a submission (matched case- and spelling-insensitively)."""
 
     term = models.CharField(max_length=200)
     normalized = models.CharField(max_length=200, unique=True, editable=False)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -415,7 +432,9 @@ class Flag(models.Model):
     reason = models.TextField()
     created_at = models.DateTimeField(auto_now_add=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
-    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -482,6 +501,9 @@ class DispatchLock(models.Model):
     name = models.CharField(max_length=40, primary_key=True)
     paused_until = models.DateTimeField(null=True, blank=True)
 
+    def __str__(self) -> str:
+        return self.name
+
 
 class PollerSlot(models.Model):
     """The lease of one shard of jobs: the engine named ``owner`` polls them while ``beat_at`` is fresh."""
@@ -504,3 +526,7 @@ class PollerBeat(models.Model):
 
     def __str__(self) -> str:
         return f"engine {self.owner} ({self.cluster})"
+
+
+# Registered with the app from here (the models module Django loads); they live apart to keep this file short.
+from .webhook_models import WebhookDelivery, WebhookEndpoint  # noqa: E402, F401

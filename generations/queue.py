@@ -8,7 +8,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from django_q.conf import Conf
 from django_q.tasks import async_task
@@ -18,6 +19,7 @@ logger = logging.getLogger("generations.queue")
 _local = threading.local()
 _wake_lock = threading.Lock()
 _last_wake = float("-inf")
+_last_webhook_wake = float("-inf")
 #: A burst of submissions asks for at most one dispatch task per process in this window.
 WAKE_DEBOUNCE = 2.0
 
@@ -65,3 +67,20 @@ def enqueue_dispatch() -> None:
 
 def enqueue_engine() -> None:
     async_task("generations.tasks.run_poller", task_name="gmi-poller", group="gmi")
+
+
+def request_webhook_delivery() -> None:
+    """Ask for recorded webhook deliveries to be sent soon: one task per process per ``WAKE_DEBOUNCE``.
+
+    In synchronous mode nothing is enqueued: the task would run inline in the caller,
+    which may be the engine's thread, and webhook HTTP must never sit in the poller's
+    path. The per-minute schedule (or a test calling ``deliver_due``) sends them then.
+    """
+    global _last_webhook_wake
+    if Conf.SYNC:
+        return
+    with _wake_lock:
+        if time.monotonic() - _last_webhook_wake < WAKE_DEBOUNCE:
+            return
+        _last_webhook_wake = time.monotonic()
+    async_task("generations.tasks.deliver_webhooks", task_name="gmi-webhooks", group="gmi-webhooks")

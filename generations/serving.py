@@ -6,11 +6,11 @@ import re
 from django.http import (
     FileResponse,
     Http404,
-    HttpResponse,
     HttpResponseRedirect,
     JsonResponse,
     StreamingHttpResponse,
 )
+from django.http.response import HttpResponseBase
 
 from .services.mirroring import generation_storage
 
@@ -32,7 +32,7 @@ def _iter_range(handle, start: int, length: int):
         handle.close()
 
 
-def serve_file(request, *, name: str, content_type: str, filename: str, attachment: bool = False) -> HttpResponse:
+def serve_file(request, *, name: str, content_type: str, filename: str, attachment: bool = False) -> HttpResponseBase:
     """A response for ``name`` in the generations storage.
 
     Local storage: the bytes, honouring a single ``Range`` (206/416) so players can
@@ -54,11 +54,11 @@ def serve_file(request, *, name: str, content_type: str, filename: str, attachme
             url = storage.url(name, parameters=params) if params else storage.url(name)
         except TypeError:  # storages without per-call parameters
             url = storage.url(name)
-        response = HttpResponseRedirect(url)
+        response: HttpResponseBase = HttpResponseRedirect(url)
         response["Cache-Control"] = "private, no-store"
         return response
     try:
-        handle = open(path, "rb")
+        handle = open(path, "rb")  # noqa: SIM115 (FileResponse closes it)
     except FileNotFoundError:
         raise Http404 from None
     size = storage.size(name)

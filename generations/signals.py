@@ -6,3 +6,6 @@ generation_submitted = Signal()
 generation_succeeded = Signal()
 generation_failed = Signal()
 generation_cancelled = Signal()
+generation_dispatched = Signal()
+#: generation=<Generation>, decision="approve"|"reject"
+generation_moderated = Signal()

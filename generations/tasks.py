@@ -5,7 +5,7 @@ from typing import Any
 
 from django_q.conf import Conf
 
-from .services import catalogue, dispatching, engine, mirroring, polling
+from .services import catalogue, dispatching, engine, mirroring, polling, webhooks
 
 
 def dispatch() -> int:
@@ -38,5 +38,10 @@ def on_worker_spawn(sender: Any = None, **kwargs: Any) -> None:
         engine.start_in_this_process()
 
 
-def sync_models() -> dict[str, int]:
+def sync_models() -> dict[str, int] | None:
     return catalogue.sync_models_safely()
+
+
+def deliver_webhooks() -> dict[str, int]:
+    """Send the webhook deliveries that are due (after an event, and every minute for retries)."""
+    return webhooks.deliver_due()

@@ -213,6 +213,8 @@ REST_FRAMEWORK = {
 }
 
 SPECTACULAR_SETTINGS = {
+    # One name for the webhook event types, used by endpoints and by submissions alike.
+    "ENUM_NAME_OVERRIDES": {"WebhookEventEnum": "generations.api.serializers.WEBHOOK_EVENTS"},
     "TITLE": "GMI Video Portal API",
     "DESCRIPTION": "Generate videos with GMI Cloud models under per-user and per-team quotas.",
     "VERSION": "1.0.0",
@@ -238,6 +240,8 @@ GENERATIONS = {
     "MIRROR_ALLOWED_HOSTS": env_list(
         "GMI_MIRROR_ALLOWED_HOSTS", "storage.googleapis.com,.gmi-serving.com,.gmicloud.ai"
     ),
+    "WEBHOOK_ALLOWED_HOSTS": env_list("GMI_WEBHOOK_ALLOWED_HOSTS", ""),
+    "SITE_URL": os.environ.get("GMI_SITE_URL", "http://127.0.0.1:8000"),
     "POLL_INTERVAL": float(os.environ.get("GMI_POLL_INTERVAL", "5")),
     "MAX_IN_FLIGHT": int(os.environ.get("GMI_MAX_IN_FLIGHT", "20")),
     "UPSTREAM_CONCURRENCY": int(os.environ.get("GMI_UPSTREAM_CONCURRENCY", "32")),

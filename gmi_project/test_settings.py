@@ -3,7 +3,7 @@ import os
 
 os.environ.setdefault("DJANGO_DEBUG", "1")
 
-from gmi_project.settings import *  # noqa: E402,F403
+from gmi_project.settings import *  # noqa: F403
 
 # django-q2 reads Q_CLUSTER once at import time, so the test settings decide it.
 # In sync mode async_task runs the task inline, in the caller's thread.
@@ -12,7 +12,7 @@ if "redis" not in Q_CLUSTER:
     Q_CLUSTER["orm"] = "default"
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-STORAGES = {  # noqa: F405
+STORAGES = {
     **STORAGES,  # noqa: F405
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }

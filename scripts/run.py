@@ -1,4 +1,7 @@
-"""`make run`: migrate, start the GMI simulator (without GMI_API_KEY), a qcluster and the web server; Ctrl-C stops all."""
+"""`make run`: migrate, start the GMI simulator (without GMI_API_KEY), a qcluster and the web server.
+
+Ctrl-C stops all of them.
+"""
 from __future__ import annotations
 
 import os

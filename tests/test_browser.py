@@ -53,7 +53,9 @@ def test_job_submitted_in_the_browser_plays_when_done(catalogue, live_server, pa
 
     page.goto(live_server.url + "/generations/new/?model=Veo3")
     page.fill("textarea[name='p-prompt']", "a lantern floating over a lake at night")
-    page.wait_for_function("() => document.querySelector('[data-quote]').textContent.includes('credits')", timeout=10000)
+    page.wait_for_function(
+        "() => document.querySelector('[data-quote]').textContent.includes('credits')", timeout=10000
+    )
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "submit.png"), full_page=True)
     page.click("[data-submit-button]")

@@ -1,4 +1,4 @@
-"""Defence in depth for pages: a strict Content-Security-Policy that the pages keep to, and guides without remote images."""
+"""Defence in depth for pages: a strict Content-Security-Policy the pages keep to, and guides without remote images."""
 from __future__ import annotations
 
 import re

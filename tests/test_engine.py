@@ -1,6 +1,7 @@
 """The engine: shard leases, concurrent upstream calls, no writes for unchanged polls, no task storms."""
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 
@@ -192,7 +193,7 @@ def test_two_engines_drive_jobs_to_the_end_without_polling_one_twice_at_once(cat
     for entry in catalogue.journal(endpoint="get"):
         by_job.setdefault(entry["path"].rsplit("/", 1)[-1], []).append(entry["time"])
     for times in by_job.values():
-        gaps = [b - a for a, b in zip(times, times[1:])]
+        gaps = [b - a for a, b in itertools.pairwise(times)]
         assert all(gap > 0.1 for gap in gaps), gaps
 
 

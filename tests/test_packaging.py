@@ -64,4 +64,5 @@ def test_every_app_module_imports_without_the_simulator_or_pillow(tmp_path):
 def test_pillow_comes_only_with_the_simulator_extra():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     assert not any(requirement.lower().startswith("pillow") for requirement in project["dependencies"])
-    assert any(requirement.lower().startswith("pillow") for requirement in project["optional-dependencies"]["simulator"])
+    extra = project["optional-dependencies"]["simulator"]
+    assert any(requirement.lower().startswith("pillow") for requirement in extra)

@@ -1,7 +1,7 @@
 """What staff can do to a generation (approve, reject, retry, cancel, re-mirror, refund), one service call each.
 
-Whether an action applies is ``selectors.staff_action_refusal``'s to say; the change page's
-buttons ask the same selector, so they offer exactly the actions that would run.
+Whether an action applies is ``staff.action_refusal``'s to say; the change page's
+buttons ask the same function, so they offer exactly the actions that would run.
 """
 from __future__ import annotations
 
@@ -10,9 +10,8 @@ from typing import Any
 
 from django import forms
 
-from .. import selectors
 from ..models import Generation
-from ..services import mirroring, moderation, quotas, submissions
+from ..services import moderation, staff, submissions
 
 # Takes one generation; returns None when done, or why it was left alone.
 GenerationAction = Callable[[Generation], str | None]
@@ -27,7 +26,7 @@ class RejectForm(forms.Form):
 
 def _when_it_applies(action: str, run: GenerationAction) -> GenerationAction:
     def act(generation: Generation) -> str | None:
-        refusal = selectors.staff_action_refusal(generation, action)
+        refusal = staff.action_refusal(generation, action)
         return refusal if refusal is not None else run(generation)
 
     return act
@@ -49,7 +48,7 @@ def reject_action(user: Any, reason: str) -> GenerationAction:
 
 def _retry(user: Any) -> GenerationAction:
     def retry(generation: Generation) -> None:
-        submissions.retry_generation(generation=generation, actor=user)
+        staff.retry_generation(generation=generation, actor=user)
 
     return _when_it_applies("retry", retry)
 
@@ -63,7 +62,7 @@ def _cancel(user: Any) -> GenerationAction:
 
 def _remirror(user: Any) -> GenerationAction:
     def remirror(generation: Generation) -> None:
-        mirroring.remirror_generation(generation=generation, actor=user)
+        staff.remirror_generation(generation=generation, actor=user)
 
     return _when_it_applies("remirror", remirror)
 
@@ -71,7 +70,7 @@ def _remirror(user: Any) -> GenerationAction:
 def _refund(user: Any) -> GenerationAction:
     def refund(generation: Generation) -> str | None:
         # Only the service knows whether anything is left: refunds happen exactly once.
-        if not quotas.refund_by_staff(generation=generation, actor=user):
+        if not staff.refund_usage(generation=generation, actor=user):
             return "nothing left to refund (already refunded)"
         return None
 

@@ -7,7 +7,6 @@ token's key (only its prefix).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from typing import Any
 
 from django.contrib import admin
@@ -30,9 +29,9 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import Truncator
 
-from .. import selectors
 from ..charts import STATUS_COLORS
 from ..models import Flag, Generation
+from ..services import staff
 from . import usage
 from .actions import run_each, tell
 from .filters import OpenFlagsFilter
@@ -55,7 +54,7 @@ S = Generation.Status
 M = Generation.Moderation
 User = get_user_model()
 
-# The change page's button for each of selectors.STAFF_ACTIONS; "reject" opens a page asking for the reason.
+# The change page's button for each of staff.ACTIONS; "reject" opens a page asking for the reason.
 BUTTONS: dict[str, dict[str, Any]] = {
     "approve": {"label": "Approve", "method": "post"},
     "reject": {"label": "Reject…", "method": "get", "danger": True},
@@ -73,7 +72,8 @@ class GenerationAdmin(admin.ModelAdmin):
     )
     list_display_links = ("thumbnail", "summary")
     list_filter = (
-        "status", "model", "team", "moderation", OpenFlagsFilter, "visibility", ("created_at", admin.DateFieldListFilter),
+        "status", "model", "team", "moderation", OpenFlagsFilter, "visibility",
+        ("created_at", admin.DateFieldListFilter),
     )
     search_fields = ("prompt", f"owner__{User.USERNAME_FIELD}", "upstream_request_id")
     search_help_text = "Prompt, owner, GMI request id, or a generation's full id."
@@ -110,8 +110,8 @@ class GenerationAdmin(admin.ModelAdmin):
         css = {"all": ("generations/admin.css",)}
 
     # Staff never edit a job by hand: it moves only through the actions (and the services).
-    def get_readonly_fields(self, request, obj=None) -> Sequence[str]:
-        names = []
+    def get_readonly_fields(self, request, obj=None) -> list[str]:
+        names: list[Any] = []  # the fieldsets name single fields only
         for _, options in self.fieldsets:
             names.extend(options["fields"])
         return names
@@ -151,14 +151,14 @@ class GenerationAdmin(admin.ModelAdmin):
     def summary(self, obj: Generation) -> SafeString:
         flags = ""
         if getattr(obj, "open_flags", 0):
-            flags = format_html(' <span class="gmi-flag" title="Open flags">⚑ {}</span>', obj.open_flags)
+            flags = format_html(' <span class="gmi-flag" title="Open flags">⚑ {}</span>', obj.open_flags)  # type: ignore[attr-defined]  # annotated by get_queryset
         prompt = Truncator(obj.prompt or "(no prompt)").chars(70)
         return format_html('<span class="gmi-prompt">{}</span>{}<br><code class="gmi-muted">{}</code>',
                            prompt, flags, short_id(obj))
 
     @admin.display(description="Owner", ordering=f"owner__{User.USERNAME_FIELD}")
     def owner_and_team(self, obj: Generation) -> SafeString:
-        team = obj.team.name if obj.team_id else "personal"
+        team = obj.team.name if obj.team is not None else "personal"
         return format_html('{}<br><span class="gmi-muted">{}</span>', obj.owner, team)
 
     @admin.display(description="Status", ordering="status")
@@ -231,7 +231,7 @@ class GenerationAdmin(admin.ModelAdmin):
 
     @admin.display(description="Re-run of")
     def rerun_of_link(self, obj: Generation) -> SafeString | str:
-        return link_to(obj.rerun_of, short_id(obj.rerun_of)) if obj.rerun_of_id else "—"
+        return link_to(obj.rerun_of, short_id(obj.rerun_of)) if obj.rerun_of is not None else "—"
 
     @admin.display(description="Payload sent to GMI")
     def payload_json(self, obj: Generation) -> SafeString:
@@ -277,13 +277,13 @@ class GenerationAdmin(admin.ModelAdmin):
     # ----- buttons on the change page, and the views behind them
 
     def get_urls(self) -> list[URLPattern]:
-        info = self.opts.app_label, self.opts.model_name
+        app_label, model_name = self.opts.app_label, self.opts.model_name
         return [
             path("usage/", self.admin_site.admin_view(self.usage_view), name="generations_usage"),
             path("<path:object_id>/reject/", self.admin_site.admin_view(self.reject_view),
-                 name="%s_%s_reject" % info),
+                 name=f"{app_label}_{model_name}_reject"),
             path("<path:object_id>/do/<str:action>/", self.admin_site.admin_view(self.action_view),
-                 name="%s_%s_do" % info),
+                 name=f"{app_label}_{model_name}_do"),
         ] + super().get_urls()
 
     def usage_view(self, request: HttpRequest) -> HttpResponse:
@@ -295,7 +295,7 @@ class GenerationAdmin(admin.ModelAdmin):
         if not self.has_change_permission(request, obj):
             return []
         buttons = []
-        for action in selectors.staff_actions_for(obj):
+        for action in staff.actions_for(obj):
             url = (reverse("admin:generations_generation_reject", args=[obj.pk]) if action == "reject"
                    else reverse("admin:generations_generation_do", args=[obj.pk, action]))
             buttons.append({**BUTTONS[action], "url": url})

@@ -1,7 +1,6 @@
 """Moderation: the flag review queue, blocked terms and the record of decisions."""
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from django import forms
@@ -112,10 +111,10 @@ class BlockedTermAdmin(admin.ModelAdmin):
     list_select_related = ("created_by",)
     readonly_fields = ("normalized", "created_by", "created_at")
 
-    def get_fields(self, request, obj=None) -> Sequence[str]:
+    def get_fields(self, request, obj=None) -> tuple[str, ...]:
         return ("term",) if obj is None else ("term", "normalized", "created_by", "created_at")
 
-    def get_readonly_fields(self, request, obj=None) -> Sequence[str]:
+    def get_readonly_fields(self, request, obj=None) -> tuple[str, ...]:
         return () if obj is None else ("term", "normalized", "created_by", "created_at")
 
     def has_change_permission(self, request, obj=None) -> bool:
@@ -134,7 +133,7 @@ class BlockedTermAdmin(admin.ModelAdmin):
                 raise forms.ValidationError(f"Already blocked as “{existing.term}”.")
             return term
 
-        form.clean_term = clean_term
+        form.clean_term = clean_term  # type: ignore[attr-defined]  # a clean_<field> hook added to the built form
         return form
 
     def save_model(self, request, obj, form, change) -> None:

@@ -1,7 +1,6 @@
 """People and their access: teams and memberships, profiles (approval, quota overrides), API tokens."""
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from django import forms
@@ -117,11 +116,11 @@ class UserProfileAdmin(admin.ModelAdmin):
     class Media:
         css = {"all": ("generations/admin.css",)}
 
-    def get_fields(self, request, obj=None) -> Sequence[str]:
-        fields = ["user", *ProfileForm.Meta.fields]
-        return fields + ["usage_now"] if obj is not None else fields
+    def get_fields(self, request, obj=None) -> tuple[str, ...]:
+        fields = ("user", *ProfileForm.Meta.fields)
+        return (*fields, "usage_now") if obj is not None else fields
 
-    def get_readonly_fields(self, request, obj=None) -> Sequence[str]:
+    def get_readonly_fields(self, request, obj=None) -> tuple[str, ...]:
         return ("user", "usage_now") if obj is not None else ("usage_now",)
 
     @admin.display(description="Effective limits and usage")

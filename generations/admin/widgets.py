@@ -15,7 +15,7 @@ from ..models import Generation
 
 M = Generation.Moderation
 
-MODERATION_COLORS = {
+MODERATION_COLORS: dict[str, str] = {
     M.NONE: "#64748b",
     M.PENDING: "#d97706",
     M.APPROVED: "#16a34a",

@@ -31,7 +31,7 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
 try:
     from drf_spectacular.extensions import OpenApiAuthenticationExtension
 except ImportError:  # pragma: no cover - drf-spectacular is a dependency, but keep auth importable without it
-    OpenApiAuthenticationExtension = None
+    OpenApiAuthenticationExtension = None  # type: ignore[misc,assignment]
 
 if OpenApiAuthenticationExtension is not None:
 

@@ -7,14 +7,13 @@ import re
 from django.db import DatabaseError
 
 from ..gmi import schema
+from ..selectors import enabled_models
 
 logger = logging.getLogger("generations.api")
 
 
 def add_model_payloads(result, generator, request, public):
     """Replace the free-form ``payload`` of a submission by ``anyOf`` the enabled models' payload schemas."""
-    from ..selectors import enabled_models
-
     try:
         models = list(enabled_models())
     except DatabaseError:  # schema generated without a database (e.g. in a build step)

@@ -9,16 +9,29 @@ from rest_framework.exceptions import ParseError
 from .. import selectors
 from ..forms import widget_for
 from ..gmi import schema
-from ..models import Generation, Membership, Team, VideoModel
+from ..models import (
+    Generation,
+    Membership,
+    Team,
+    VideoModel,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
+from ..services.waiting_line import queue_positions
+from .parsers import check_value
+
+# The event types of SPEC §3.4 (services.webhooks.EVENTS is checked against this in the tests).
+WEBHOOK_EVENTS = ("generation.dispatched", "generation.succeeded", "generation.failed", "generation.cancelled",
+                  "generation.moderated", "quota.threshold")
 
 
 class ParameterSerializer(serializers.Serializer):
     name = serializers.CharField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a field named like Field.label
     help = serializers.CharField(allow_blank=True)
     kind = serializers.CharField()
     widget = serializers.CharField()
-    required = serializers.BooleanField()
+    required = serializers.BooleanField()  # type: ignore[assignment]  # a field named like Field.required
     default = serializers.JSONField(allow_null=True)
     options = serializers.ListField(child=serializers.JSONField(), allow_null=True)
     minimum = serializers.FloatField(allow_null=True)
@@ -59,13 +72,16 @@ class GenerationInputSerializer(serializers.Serializer):
     team = serializers.CharField(required=False, allow_null=True, allow_blank=True,
                                  help_text="Slug of one of your teams.")
     visibility = serializers.ChoiceField(choices=Generation.Visibility.choices, required=False, allow_null=True)
+    webhook = serializers.CharField(required=False, allow_blank=True, max_length=2000,
+                                    help_text="An http(s) URL told about this job's events (signed, see webhooks).")
+    webhook_events_filter = serializers.ListField(
+        child=serializers.ChoiceField(choices=WEBHOOK_EVENTS), required=False,
+        help_text="Which events go to `webhook`; empty or absent: all of them.")
 
     def validate_payload(self, value):
         if not isinstance(value, dict):
             raise serializers.ValidationError("Must be a JSON object of parameter names to values.",
                                               code="invalid_payload")
-        from .parsers import check_value
-
         try:
             check_value(value)  # form and multipart bodies did not go through the JSON parser
         except ParseError as exc:
@@ -73,8 +89,6 @@ class GenerationInputSerializer(serializers.Serializer):
         return value
 
     def validate(self, attrs):
-        from .parsers import check_value
-
         try:
             check_value({k: v for k, v in attrs.items() if k != "payload"})
         except ParseError as exc:
@@ -84,7 +98,9 @@ class GenerationInputSerializer(serializers.Serializer):
 
 class GenerationSerializer(serializers.ModelSerializer):
     model = serializers.CharField(source="model_id")
-    team = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
+    team: serializers.SlugRelatedField[Team] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True, allow_null=True
+    )
     owner = serializers.SerializerMethodField()
     queue_position = serializers.SerializerMethodField()
     video_url = serializers.SerializerMethodField()
@@ -107,8 +123,6 @@ class GenerationSerializer(serializers.ModelSerializer):
     def get_queue_position(self, obj: Generation) -> int | None:
         positions = self.context.get("queue_positions")
         if positions is None:
-            from ..services.waiting_line import queue_positions
-
             positions = queue_positions([obj])
         return positions.get(obj.pk)
 
@@ -116,11 +130,17 @@ class GenerationSerializer(serializers.ModelSerializer):
         return obj.is_removed
 
     def _file_url(self, obj: Generation, name: str, route: str) -> str | None:
+        # Without a request (webhook bodies) the context names who looks ("viewer") and the
+        # site's base URL ("site_url"), so the links are still absolute.
         request = self.context.get("request")
-        if not name or not selectors.shows_files(getattr(request, "user", None), obj):
+        viewer = getattr(request, "user", None) if request is not None else self.context.get("viewer")
+        if not name or not selectors.shows_files(viewer, obj):
             return None
         url = reverse(f"generations:api:{route}", args=[obj.pk])
-        return request.build_absolute_uri(url) if request is not None else url
+        if request is not None:
+            return request.build_absolute_uri(url)
+        site_url = self.context.get("site_url")
+        return f"{site_url.rstrip('/')}{url}" if site_url else url
 
     def get_video_url(self, obj: Generation) -> str | None:
         return self._file_url(obj, obj.video_name, "generation-video")
@@ -219,7 +239,7 @@ class TeamSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(MemberSerializer(many=True))
     def get_members(self, obj: Team) -> list[dict]:
-        return MemberSerializer(obj.memberships.all(), many=True).data
+        return MemberSerializer(obj.memberships.all(), many=True).data  # type: ignore[return-value]  # many=True: a list
 
 
 class TeamInputSerializer(serializers.Serializer):
@@ -250,3 +270,37 @@ class ModerateInputSerializer(serializers.Serializer):
 class ErrorSerializer(serializers.Serializer):
     detail = serializers.CharField()
     code = serializers.CharField()
+
+
+class WebhookInputSerializer(serializers.Serializer):
+    url = serializers.CharField(max_length=2000)
+    events = serializers.ListField(child=serializers.ChoiceField(choices=WEBHOOK_EVENTS), allow_empty=False)
+    team = serializers.CharField(required=False, allow_null=True, allow_blank=True,
+                                 help_text="Slug of a team you own or administer: its generations' events.")
+
+
+class WebhookEndpointSerializer(serializers.ModelSerializer):
+    team: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="slug", read_only=True,
+                                                                      allow_null=True)
+
+    class Meta:
+        model = WebhookEndpoint
+        fields = ["id", "url", "events", "team", "enabled", "disabled_reason", "failing_since", "created_at"]
+        read_only_fields = fields
+
+
+class WebhookCreatedSerializer(serializers.ModelSerializer):
+    secret = serializers.CharField(help_text="whsec_...: verify signatures with it. Shown only in this answer.")
+
+    class Meta:
+        model = WebhookEndpoint
+        fields = ["id", "url", "events", "secret"]
+        read_only_fields = fields
+
+
+class WebhookDeliverySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = WebhookDelivery
+        fields = ["id", "event_type", "message_id", "status", "attempts", "next_attempt_at", "last_status_code",
+                  "last_latency_ms", "last_response", "last_error", "last_attempt_at", "created_at", "payload"]
+        read_only_fields = fields

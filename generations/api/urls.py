@@ -41,6 +41,12 @@ ROUTES = [
     route(r"teams/(?P<slug>[^/]+)", views.TeamDetailView.as_view(), "team-detail"),
     route(r"teams/(?P<slug>[^/]+)/members", views.TeamMembersView.as_view(), "team-members"),
     route(r"teams/(?P<slug>[^/]+)/members/(?P<username>[^/]+)", views.TeamMemberView.as_view(), "team-member"),
+    route("webhooks", views.WebhookListView.as_view(), "webhook-list"),
+    route(f"webhooks/{ID}", views.WebhookDetailView.as_view(), "webhook-detail"),
+    route(f"webhooks/{ID}/rotate", views.WebhookRotateView.as_view(), "webhook-rotate"),
+    route(f"webhooks/{ID}/deliveries", views.WebhookDeliveriesView.as_view(), "webhook-deliveries"),
+    route(rf"webhooks/{ID}/deliveries/(?P<delivery_id>[^/]+)/resend", views.WebhookResendView.as_view(),
+          "webhook-resend"),
     route("schema", SpectacularAPIView.as_view(), "schema"),
     # The split view serves its init script as a file (?script): no inline script for the CSP.
     route(

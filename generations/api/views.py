@@ -1,6 +1,8 @@
 """REST API views: parse input, call one service or selector, serialize."""
 from __future__ import annotations
 
+import uuid
+
 from django.db.models import Prefetch
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
@@ -11,12 +13,13 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .. import permissions, selectors
 from ..models import Generation, Membership, Team
-from ..services import moderation, quotas, submissions, teams, uploads
+from ..services import moderation, quotas, submissions, teams, uploads, webhooks
 from ..services.waiting_line import queue_positions
 from ..serving import serve_file
 from . import serializers as s
@@ -124,7 +127,8 @@ class GenerationListView(ApiView):
         generation = submissions.submit_generation(
             user=request.user, model_id=values["model"], payload=values["payload"],
             team=values.get("team") or None, visibility=values.get("visibility") or None,
-            idempotency_key=key,
+            idempotency_key=key, webhook=values.get("webhook") or None,
+            webhook_events_filter=values.get("webhook_events_filter") or None,
         )
         return Response(s.GenerationSerializer(generation, context={"request": request}).data,
                         status=status.HTTP_201_CREATED)
@@ -248,7 +252,8 @@ class TeamListView(ApiView):
 
 class TeamMixin:
     def my_team(self, slug: str) -> Team:
-        team = _teams_for(self.request.user).filter(slug=slug).first()
+        request: Request = self.request  # type: ignore[attr-defined]  # mixed into an APIView
+        team = _teams_for(request.user).filter(slug=slug).first()
         if team is None:
             raise Http404
         return team
@@ -308,3 +313,72 @@ class ModerateView(ApiView):
                                        reason=data.validated_data["reason"])
         generation.refresh_from_db()
         return Response(s.GenerationSerializer(generation, context={"request": request}).data)
+
+
+class WebhookListView(ApiView):
+    @extend_schema(responses={200: s.WebhookEndpointSerializer(many=True), **ERRORS}, tags=["webhooks"])
+    def get(self, request):
+        return Response(s.WebhookEndpointSerializer(webhooks.endpoints_of(request.user), many=True).data)
+
+    @extend_schema(request=s.WebhookInputSerializer, responses={201: s.WebhookCreatedSerializer, **WRITE_ERRORS},
+                   tags=["webhooks"], description="The answer carries `secret`, which is never shown again; a "
+                   "private or loopback target answers 400 `webhook_target_forbidden`.")
+    def post(self, request):
+        data = s.WebhookInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        endpoint = webhooks.create_endpoint(user=request.user, url=values["url"], events=values["events"],
+                                            team=values.get("team") or None)
+        return Response(s.WebhookCreatedSerializer(endpoint).data, status=status.HTTP_201_CREATED)
+
+
+class WebhookView(ApiView):
+    def endpoint(self, pk):
+        endpoint = webhooks.endpoints_of(self.request.user).filter(pk=_uuid_or_none(pk)).first()
+        if endpoint is None:
+            raise Http404
+        return endpoint
+
+
+def _uuid_or_none(value: str) -> str | None:
+    try:
+        return str(uuid.UUID(str(value)))
+    except ValueError:
+        return None
+
+
+class WebhookDetailView(WebhookView):
+    @extend_schema(responses={204: None, **ERRORS}, tags=["webhooks"])
+    def delete(self, request, pk):
+        webhooks.delete_endpoint(endpoint=self.endpoint(pk))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class WebhookRotateView(WebhookView):
+    @extend_schema(request=None, responses={200: s.WebhookCreatedSerializer, **ERRORS}, tags=["webhooks"],
+                   description="A new secret (in this answer only); the old one stays valid for 24 hours.")
+    def post(self, request, pk):
+        endpoint = webhooks.rotate_secret(endpoint=self.endpoint(pk))
+        return Response(s.WebhookCreatedSerializer(endpoint).data)
+
+
+class WebhookDeliveriesView(WebhookView):
+    pagination_class = Pagination
+
+    @extend_schema(parameters=[OpenApiParameter("page", int), OpenApiParameter("page_size", int)],
+                   responses={200: s.WebhookDeliverySerializer(many=True), **ERRORS}, tags=["webhooks"])
+    def get(self, request, pk):
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(webhooks.deliveries_of(self.endpoint(pk)), request, view=self)
+        return paginator.get_paginated_response(s.WebhookDeliverySerializer(page, many=True).data)
+
+
+class WebhookResendView(WebhookView):
+    @extend_schema(request=None, responses={202: s.WebhookDeliverySerializer, **WRITE_ERRORS}, tags=["webhooks"],
+                   description="Send the message again soon, with the same `webhook-id`.")
+    def post(self, request, pk, delivery_id):
+        delivery = webhooks.deliveries_of(self.endpoint(pk)).filter(pk=_uuid_or_none(delivery_id)).first()
+        if delivery is None:
+            raise Http404
+        webhooks.resend_delivery(delivery=delivery)
+        return Response(s.WebhookDeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)

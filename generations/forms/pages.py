@@ -2,12 +2,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib.auth import get_user_model
 
 from ..models import Generation, Membership, VideoModel
+
+
+def _choice_field(form: forms.Form, name: str) -> forms.ChoiceField:
+    """A field declared as a ChoiceField, typed as one so its choices can be set per request."""
+    return cast(forms.ChoiceField, form.fields[name])
 
 
 class SubmitForm(forms.Form):
@@ -23,9 +28,9 @@ class SubmitForm(forms.Form):
     def __init__(self, *args: Any, models: Sequence[VideoModel] = (), teams: Sequence[Any] = (),
                  **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["model"].choices = [(m.pk, m.label) for m in models]
-        self.fields["team"].choices = [("", "No team (personal)")] + [(t.slug, t.name) for t in teams]
-        self.fields["visibility"].choices = [
+        _choice_field(self, "model").choices = [(m.pk, m.label) for m in models]
+        _choice_field(self, "team").choices = [("", "No team (personal)")] + [(t.slug, t.name) for t in teams]
+        _choice_field(self, "visibility").choices = [
             (Generation.Visibility.PRIVATE, "Only me"),
             (Generation.Visibility.TEAM, "My team"),
         ]
@@ -41,9 +46,9 @@ class GalleryFilterForm(forms.Form):
 
     def __init__(self, *args: Any, models: Sequence[VideoModel] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["status"].choices = [("", "Any status"), (self.ACTIVE, "In progress")] + list(
+        _choice_field(self, "status").choices = [("", "Any status"), (self.ACTIVE, "In progress")] + list(
             Generation.Status.choices)
-        self.fields["model"].choices = [("", "Any model")] + [(m.pk, m.label) for m in models]
+        _choice_field(self, "model").choices = [("", "Any model")] + [(m.pk, m.label) for m in models]
 
     def filters(self) -> dict[str, str]:
         if not self.is_bound or not self.is_valid():
@@ -70,7 +75,9 @@ class MemberAddForm(forms.Form):
         super().__init__(*args, **kwargs)
         User = get_user_model()
         try:
-            self.fields["username"].label = str(User._meta.get_field(User.USERNAME_FIELD).verbose_name).capitalize()
+            username_field = User._meta.get_field(User.USERNAME_FIELD)
+            label = getattr(username_field, "verbose_name", User.USERNAME_FIELD)
+            self.fields["username"].label = str(label).capitalize()
         except Exception:
             pass
 

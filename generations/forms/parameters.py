@@ -181,7 +181,9 @@ class ParameterForm(forms.Form):
                 blank = "Choose…" if param.required and param.default is None else "— GMI's default —"
                 if param.default is None or not param.required:
                     choices = [("", blank), *choices]
-                field = forms.ChoiceField(choices=choices, required=False, label=label, widget=forms.Select(attrs=attrs))
+                field = forms.ChoiceField(
+                    choices=choices, required=False, label=label, widget=forms.Select(attrs=attrs)
+                )
                 field.gmi_widget_kind = "select"
         elif widget == "checkbox":
             field = forms.BooleanField(required=False, label=label)
@@ -241,9 +243,8 @@ class ParameterForm(forms.Form):
             return [key for key in (self._option_key(param, v) for v in values) if key]
         if kind in ("url-list", "text-list") and isinstance(value, (list, tuple)):
             return "\n".join(display_value(v) for v in value)
-        if kind.endswith("-list") or kind == "text-csv":
-            if isinstance(value, (list, tuple)):
-                return ", ".join(display_value(v) for v in value)
+        if (kind.endswith("-list") or kind == "text-csv") and isinstance(value, (list, tuple)):
+            return ", ".join(display_value(v) for v in value)
         return display_value(value)
 
     @staticmethod
@@ -281,13 +282,14 @@ class ParameterForm(forms.Form):
     # ------------------------------------------------------------------ reading
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         if self.freeform:
             text = (cleaned.get(FREEFORM_EXTRA) or "").strip()
             if text:
                 try:
                     extra = json.loads(text)
-                except ValueError as exc:
+                except json.JSONDecodeError as exc:
                     self.add_error(FREEFORM_EXTRA, f"This is not valid JSON: {exc.msg} (line {exc.lineno}).")
                 else:
                     if not isinstance(extra, dict):

@@ -22,7 +22,7 @@ from .http import HTTPClient
 from .objects import ModelInfo, RemoteJob, RemoteState
 from .readers import as_object, describe_keys, failure_code, list_in, model_id_of
 
-__all__ = ["Endpoint", "GMIBackend", "ModelInfo", "Op", "RemoteJob", "RemoteState", "UPLOAD_CONTENT_TYPES"]
+__all__ = ["UPLOAD_CONTENT_TYPES", "Endpoint", "GMIBackend", "ModelInfo", "Op", "RemoteJob", "RemoteState"]
 
 
 class Op(str, enum.Enum):

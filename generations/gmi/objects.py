@@ -61,5 +61,5 @@ class ModelInfo:
     brief_description: str = ""
     detailed_description: str = ""
     modalities: dict[str, Any] = field(default_factory=dict)
-    parameters: list[Any] = field(default_factory=list)
+    parameters: list[Any] | dict[str, Any] = field(default_factory=list)
     raw: dict[str, Any] = field(default_factory=dict)

@@ -6,7 +6,7 @@ Every place that interprets vendor words (status names, error keys, outcome shap
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from .errors import ErrorCode, UpstreamUnavailable
@@ -78,13 +78,13 @@ def parse_time(value: Any) -> datetime | None:
                 parsed = datetime.fromisoformat(text)
             except ValueError:
                 return None
-            return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+            return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
     if isinstance(value, (int, float)):
         seconds = float(value)
         if seconds > 1e11:  # too far in the future for seconds: milliseconds
             seconds /= 1000
         try:
-            return datetime.fromtimestamp(seconds, timezone.utc)
+            return datetime.fromtimestamp(seconds, UTC)
         except (OverflowError, OSError, ValueError):
             return None
     return None

@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from django.db import transaction
 
 from ..conf import app_settings
 from ..exceptions import NotAllowed
 from ..models import Membership, Team, TeamInvitation, UserProfile
+from ..types import User
 from . import teams
 
 SIGNUP_MODES = ("open", "approval", "invite")
@@ -18,12 +18,12 @@ SIGNUP_MODES = ("open", "approval", "invite")
 class SignupResult:
     """What a sign-up produced: the user, whether they may work at once, and the team they joined."""
 
-    user: Any
+    user: User
     approved: bool
     membership: Membership | None = None
 
 
-def profile_for(user: Any) -> UserProfile:
+def profile_for(user: User) -> UserProfile:
     """The user's profile, created on first use (users made before the app was installed have none)."""
     profile, _ = UserProfile.objects.get_or_create(user=user)
     return profile
@@ -36,14 +36,12 @@ def signup_mode() -> str:
 
 def open_invitation(token: str | None) -> TeamInvitation | None:
     """The usable (not accepted, not expired) invitation for ``token``, or None."""
-    from .teams import open_invitations_q
-
     if not token:
         return None
-    return TeamInvitation.objects.select_related("team").filter(open_invitations_q(), token=token).first()
+    return TeamInvitation.objects.select_related("team").filter(teams.open_invitations_q(), token=token).first()
 
 
-def sign_up(*, user: Any, invitation_token: str = "") -> SignupResult:
+def sign_up(*, user: User, invitation_token: str = "") -> SignupResult:
     """Create an account from an unsaved user (its password already set) under the SIGNUP mode.
 
     - ``open``: the account is active and approved at once.
@@ -75,7 +73,7 @@ def sign_up(*, user: Any, invitation_token: str = "") -> SignupResult:
     return SignupResult(user=user, approved=approved, membership=membership)
 
 
-def approve_user(*, user: Any) -> UserProfile:
+def approve_user(*, user: User) -> UserProfile:
     """Staff: let a user who signed up under ``approval`` submit jobs."""
     profile = profile_for(user)
     if not profile.approved:
@@ -84,7 +82,7 @@ def approve_user(*, user: Any) -> UserProfile:
     return profile
 
 
-def set_current_team(*, user: Any, team: Team | None) -> UserProfile:
+def set_current_team(*, user: User, team: Team | None) -> UserProfile:
     """Remember the team the user works in (the submit form preselects it); None for personal work."""
     if team is not None and not Membership.objects.filter(team=team, user=user).exists():
         raise NotAllowed("You are not a member of this team.")
@@ -95,7 +93,7 @@ def set_current_team(*, user: Any, team: Team | None) -> UserProfile:
     return profile
 
 
-def current_team_of(user: Any) -> Team | None:
+def current_team_of(user: User) -> Team | None:
     """The remembered team while the user is still a member of it."""
     profile = UserProfile.objects.filter(user=user).select_related("current_team").first()
     team = profile.current_team if profile is not None else None

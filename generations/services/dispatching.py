@@ -58,7 +58,7 @@ def claim_batch(*, limit: int) -> list[Generation]:
         ready = Generation.objects.filter(status=S.QUEUED, send_started_at__isnull=True).filter(
             Q(next_poll_at__isnull=True) | Q(next_poll_at__lte=now)
         )
-        heads = list(
+        heads: list[Generation] = list(
             ready.annotate(rank=Window(RowNumber(), partition_by=F("owner_id"), order_by=(F("created_at").asc(),
                                                                                           F("id").asc())))
             .filter(rank__lte=room).order_by("owner_id", "rank")
@@ -100,7 +100,7 @@ def claim_batch(*, limit: int) -> list[Generation]:
         )
         won = set(Generation.objects.filter(pk__in=[g.pk for g in picked], send_started_at=now,
                                             status=S.QUEUED).values_list("pk", flat=True))
-    claimed = []
+    claimed: list[Generation] = []
     for generation in picked:
         if generation.pk in won:  # a job cancelled meanwhile is not sent
             generation.send_started_at = now

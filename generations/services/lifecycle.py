@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, cast
 
 from django.db import transaction
 from django.utils import timezone
@@ -10,6 +10,8 @@ from django.utils import timezone
 from .. import signals
 from ..exceptions import InvalidTransition
 from ..models import Generation, GenerationEvent
+from ..types import User
+from . import quotas, webhooks
 
 logger = logging.getLogger("generations.lifecycle")
 
@@ -32,7 +34,7 @@ def transition(
     to: str,
     *,
     expected: str | None = None,
-    actor: Any = None,
+    actor: User | None = None,
     note: str = "",
     **fields: Any,
 ) -> bool:
@@ -45,10 +47,6 @@ def transition(
     ``succeeded`` turns reservations into charges, in the same transaction.
     ``fields`` are written in the same UPDATE and copied onto ``generation``.
     """
-    from . import (
-        quotas,  # quotas imports models only; imported here to keep the module graph flat
-    )
-
     current = expected or generation.status
     if to not in ALLOWED.get(current, ()):
         raise InvalidTransition(f"A {current} generation cannot become {to}.")
@@ -76,16 +74,36 @@ def transition(
 
 
 def _announce(generation: Generation, to: str) -> None:
-    signal = {
+    signal = cast(dict[str, signals.Signal], {
+        S.DISPATCHED: signals.generation_dispatched,
         S.SUCCEEDED: signals.generation_succeeded,
         S.FAILED: signals.generation_failed,
         S.CANCELLED: signals.generation_cancelled,
-    }.get(to)
+    }).get(to)
     if signal is not None:
         signal.send(sender=Generation, generation=generation)
+    event_type = webhooks.STATUS_EVENTS.get(to)
+    if event_type is not None:
+        _record_webhooks(generation, event_type)
 
 
-def record_event(generation: Generation, *, note: str, actor: Any = None) -> None:
+def announce_moderation(generation: Generation, *, decision: str) -> None:
+    """After a moderation decision committed: the same announcement path as a status change."""
+    signals.generation_moderated.send(sender=Generation, generation=generation, decision=decision)
+    _record_webhooks(generation, "generation.moderated")
+
+
+def _record_webhooks(generation: Generation, event_type: str) -> None:
+    # The one place events become webhook deliveries. Rows only: sending happens in a
+    # task of its own, never in the engine's thread; and a webhook problem must not
+    # break the status change that already committed.
+    try:
+        webhooks.record_generation_event(generation=generation, event_type=event_type)
+    except Exception:
+        logger.exception("could not record %s webhooks for generation %s", event_type, generation.pk)
+
+
+def record_event(generation: Generation, *, note: str, actor: User | None = None) -> None:
     """A history line that is not a status change (moderation, staff actions)."""
     GenerationEvent.objects.create(
         generation=generation, from_status=generation.status, to_status=generation.status, note=note[:2000],

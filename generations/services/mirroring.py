@@ -55,6 +55,10 @@ def schedule_mirror(generation: Generation, *, leased: bool = False) -> None:
     transaction.on_commit(lambda: queue.enqueue_mirror(generation.pk))
 
 
+def _enqueue_after_commit(pk: Any) -> None:
+    transaction.on_commit(lambda: queue.enqueue_mirror(pk))
+
+
 def schedule_due_mirrors(*, now=None) -> int:
     """Re-queue mirroring jobs whose task was lost or whose retry time has come."""
     now = now or timezone.now()
@@ -68,7 +72,7 @@ def schedule_due_mirrors(*, now=None) -> int:
             next_poll_at=now + timedelta(seconds=app_settings.MIRROR_LEASE)
         )
         if won:
-            transaction.on_commit(lambda pk=pk: queue.enqueue_mirror(pk))
+            _enqueue_after_commit(pk)
             count += 1
     return count
 
@@ -160,6 +164,8 @@ def _mirror_failed(generation: Generation, exc: Exception) -> bool:
 
 def _refresh_outcome_urls(generation: Generation) -> bool:
     """Outcome URLs are signed and expire: ask GMI for fresh ones."""
+    if not generation.upstream_request_id:
+        return False  # never reached GMI: there is nothing to ask about
     try:
         job = get_client().get_request(generation.upstream_request_id, model_id=generation.model_id)
     except GMIError as exc:
@@ -180,7 +186,7 @@ class _DownloadedFile(File):
     does with uploaded files, rather than copy it byte by byte a second time."""
 
     def temporary_file_path(self) -> str:
-        return str(self.file.name)
+        return str(self.file.name)  # type: ignore[union-attr]  # always constructed around a named file
 
 
 def _mirror_one(generation: Generation, url: str, *, kind: str) -> StoredFile:
@@ -198,7 +204,7 @@ def _mirror_one(generation: Generation, url: str, *, kind: str) -> StoredFile:
     ) as fetched:
         fetched.file.seek(0)
         file_type = media.sniff(fetched.file.read(64))
-        if file_type not in expected:
+        if file_type is None or file_type not in expected:
             raise media.MediaInvalid(f"The {kind} is not a {' or '.join(expected).upper()} file.")
         fetched.file.seek(0)
         media.verify(fetched.file, file_type)
@@ -229,17 +235,3 @@ def delete_files(names: list[str]) -> None:
             storage.delete(name)
         except Exception:  # storage hiccups must not undo the state change that already happened
             logger.exception("could not delete %s from storage", name)
-
-
-def remirror_generation(*, generation: Generation, actor: Any) -> Generation:
-    """Staff: copy a succeeded job's files again (e.g. after storage loss)."""
-    from ..exceptions import InvalidTransition
-
-    if not generation.outcome_video_url:
-        # Without GMI's outcome URL the copy could only fail, and failing would refund the job.
-        raise InvalidTransition("GMI's outcome URL is not known, so there is nothing to copy from.")
-    if not transition(generation, S.MIRRORING, actor=actor, note="Re-mirror requested by staff",
-                      mirror_started_at=None, mirror_attempts=0):
-        raise InvalidTransition("The generation changed meanwhile; reload and try again.")
-    schedule_mirror(generation)
-    return generation

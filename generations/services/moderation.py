@@ -14,7 +14,8 @@ from .. import permissions
 from ..conf import app_settings
 from ..exceptions import InvalidTransition, NotAllowed, PromptBlocked
 from ..models import BlockedTerm, Flag, Generation, ModerationDecision
-from .lifecycle import record_event
+from ..types import User
+from .lifecycle import announce_moderation, record_event
 
 # Characters people swap in to dodge a filter: digits and symbols that read as letters.
 _LOOKALIKES = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s",
@@ -72,11 +73,12 @@ def _first_term_in(trie: dict[str, Any], words: list[str]) -> str | None:
     ends = set(accumulate(len(word) for word in words))
     start = 0
     for word in words:
-        node = trie
+        node: dict[str, Any] = trie
         for position in range(start, len(glued)):
-            node = node.get(glued[position])
-            if node is None:
+            child = node.get(glued[position])
+            if child is None:
                 break
+            node = child
             term = node.get(_TERM)
             if term is not None and position + 1 in ends:
                 return term
@@ -114,7 +116,7 @@ def check_prompt(text: str) -> None:
         raise PromptBlocked()
 
 
-def add_blocked_terms(*, terms: list[str], user: Any = None) -> list[BlockedTerm]:
+def add_blocked_terms(*, terms: list[str], user: User | None = None) -> list[BlockedTerm]:
     created = []
     for term in terms:
         normalized = normalize_text(term)
@@ -140,7 +142,7 @@ def initial_moderation(*, visibility: str) -> str:
     return Generation.Moderation.NONE
 
 
-def flag_generation(*, generation: Generation, user: Any, reason: str) -> Flag:
+def flag_generation(*, generation: Generation, user: User, reason: str) -> Flag:
     """A member reports a video they can see; it joins the staff's review queue.
 
     Reporting again while one's report is still open returns that report. Reporters
@@ -157,7 +159,9 @@ def flag_generation(*, generation: Generation, user: Any, reason: str) -> Flag:
 
 
 @transaction.atomic
-def moderate_generation(*, generation: Generation, moderator: Any, decision: str, reason: str = "") -> ModerationDecision:
+def moderate_generation(
+    *, generation: Generation, moderator: User, decision: str, reason: str = ""
+) -> ModerationDecision:
     """Approve or reject. Rejected videos vanish for everyone but staff; the owner sees why.
 
     ``moderator`` must hold the moderation permission (``permissions.can_moderate_generations``).
@@ -183,10 +187,11 @@ def moderate_generation(*, generation: Generation, moderator: Any, decision: str
     # is kept on the decision record for staff.
     record_event(generation, note=f"{record.get_decision_display()} by the moderators: {reason}".strip(": "),
                  actor=moderator)
+    transaction.on_commit(lambda: announce_moderation(generation, decision=decision))
     return record
 
 
-def resolve_flag(*, flag: Flag, moderator: Any) -> bool:
+def resolve_flag(*, flag: Flag, moderator: User) -> bool:
     """Close one flag without a moderation decision (the video stays as it is).
 
     A conditional update, so two moderators resolving at once record one resolution.

@@ -82,7 +82,7 @@ def fetch_remote(generation: Generation) -> Any:
     client = get_client()
     if generation.status == S.QUEUED:
         return client.list_requests(generation.model_id) if client.can_list_requests else []
-    return client.get_request(generation.upstream_request_id, model_id=generation.model_id)
+    return client.get_request(generation.upstream_request_id or "", model_id=generation.model_id)
 
 
 def fetch_list(model_id: str) -> list[RemoteJob]:

@@ -1,4 +1,8 @@
-"""Quotas: exact reservations on usage counters, settlement and refunds through the ledger."""
+"""Quotas: exact reservations on usage counters, settlement and refunds through the ledger.
+
+A pure ledger under ``lifecycle``: it writes counters and ledger rows, never a status or history,
+so ``lifecycle.transition`` can settle a job in the transaction that ends it.
+"""
 from __future__ import annotations
 
 import calendar
@@ -12,8 +16,9 @@ from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 
 from ..exceptions import QuotaExceeded
-from ..models import Generation, LedgerEntry, Team, UsageCounter
-from ..policies import quota_policy
+from ..models import Generation, LedgerEntry, Team, UsageCounter, UserProfile
+from ..policies import TEAM_LIMITS, USER_LIMITS, quota_policy
+from ..types import User
 
 DAILY = ("daily_jobs",)
 
@@ -25,12 +30,12 @@ class Charge:
     metric: str
     amount: Decimal
     limit: int | None
-    user: Any = None
+    user: User | None = None
     team: Team | None = None
 
     @property
     def subject(self) -> str:
-        return f"team:{self.team.pk}" if self.team is not None else f"user:{self.user.pk}"
+        return f"team:{self.team.pk}" if self.team is not None else f"user:{getattr(self.user, 'pk', None)}"
 
     @property
     def scope(self) -> str:
@@ -55,7 +60,7 @@ def resets_at(metric: str, now: datetime | None = None) -> datetime | None:
     return timezone.make_aware(datetime.combine(start, time.min))
 
 
-def charges_for(*, user: Any, team: Team | None, video_seconds: int, credits: Decimal) -> list[Charge]:
+def charges_for(*, user: User, team: Team | None, video_seconds: int, credits: Decimal) -> list[Charge]:
     policy = quota_policy()
     limits = policy.user_limits(user)
     charges = [
@@ -115,7 +120,9 @@ def take_usage(*, charges: list[Charge], now: datetime | None = None) -> list[tu
     return taken
 
 
-def record_reservations(*, generation: Generation, taken: list[tuple[Charge, str]], now: datetime | None = None) -> None:
+def record_reservations(
+    *, generation: Generation, taken: list[tuple[Charge, str]], now: datetime | None = None
+) -> None:
     """The ledger rows of what ``take_usage`` took, in one INSERT."""
     now = now or timezone.now()
     LedgerEntry.objects.bulk_create([
@@ -166,9 +173,9 @@ def _settle(generation: Generation, kind: str, *, note: str = "", then=None) -> 
 def _give_back(entry: LedgerEntry) -> None:
     counters = UsageCounter.objects.filter(metric=entry.metric, period=entry.period)
     if entry.subject.startswith("team:"):
-        counters = counters.filter(team_id=entry.team_id, user__isnull=True)
+        counters = counters.filter(team=entry.team_id, user__isnull=True)
     else:
-        counters = counters.filter(user_id=entry.user_id, team__isnull=True)
+        counters = counters.filter(user=entry.user_id, team__isnull=True)
     counters.filter(used__gte=entry.amount).update(used=F("used") - entry.amount)
 
 
@@ -182,7 +189,7 @@ def charge_generation(generation: Generation) -> None:
     _settle(generation, LedgerEntry.Kind.CHARGE)
 
 
-def in_flight_count(user: Any) -> int:
+def in_flight_count(user: User) -> int:
     """Jobs of ``user`` at GMI now, counted from job state so a crashed worker never leaks a slot."""
     return Generation.objects.filter(in_flight_q(), owner=user).count()
 
@@ -191,7 +198,7 @@ def in_flight_q() -> Q:
     return Q(status__in=Generation.AT_UPSTREAM) | Q(status=Generation.Status.QUEUED, send_started_at__isnull=False)
 
 
-def usage_for_user(user: Any, now: datetime | None = None) -> dict[str, Any]:
+def usage_for_user(user: User, now: datetime | None = None) -> dict[str, Any]:
     """Limits, usage, what remains and when each resets, for the user and each of their teams."""
     now = now or timezone.now()
     policy = quota_policy()
@@ -241,7 +248,7 @@ def _describe(limits: dict[str, int | None], used: dict[str, Any], now: datetime
     }
 
 
-def quote(*, user: Any, team: Team | None, video_seconds: int, credits: Decimal) -> dict[str, Any]:
+def quote(*, user: User, team: Team | None, video_seconds: int, credits: Decimal) -> dict[str, Any]:
     """What a job would cost and whether it would be accepted now, without reserving anything."""
     now = timezone.now()
     refusal = None
@@ -251,9 +258,10 @@ def quote(*, user: Any, team: Team | None, video_seconds: int, credits: Decimal)
         counter = _counter_qs(charge, period_for(charge.metric, now)).first()
         used = counter.used if counter else Decimal(0)
         if used + charge.amount > charge.limit:
+            reset = resets_at(charge.metric, now)
             refusal = {
                 "code": "quota_exceeded", "limit": charge.metric, "scope": charge.scope,
-                "resets_at": resets_at(charge.metric, now).isoformat(),
+                "resets_at": reset.isoformat() if reset else None,
             }
             break
     limits = quota_policy().user_limits(user)
@@ -268,35 +276,23 @@ def quote(*, user: Any, team: Team | None, video_seconds: int, credits: Decimal)
     }
 
 
-def ledger_totals(*, user: Any | None = None, team: Team | None = None) -> dict[tuple[str, str], Decimal]:
+def ledger_totals(*, user: User | None = None, team: Team | None = None) -> dict[tuple[str, str], Decimal]:
     """Sum of ledger reservations and refunds per (metric, period): equals the counters."""
     qs = LedgerEntry.objects.exclude(kind=LedgerEntry.Kind.CHARGE)
-    qs = qs.filter(subject=f"team:{team.pk}") if team is not None else qs.filter(subject=f"user:{user.pk}")
+    if team is not None:
+        qs = qs.filter(subject=f"team:{team.pk}")
+    elif user is not None:
+        qs = qs.filter(subject=f"user:{user.pk}")
+    else:
+        raise TypeError("ledger_totals needs a user or a team.")
     return {
         (row["metric"], row["period"]): row["total"]
         for row in qs.values("metric", "period").annotate(total=Sum("amount"), n=Count("id"))
     }
 
 
-def refund_by_staff(*, generation: Generation, actor: Any) -> int:
-    """Staff give an ended job's usage back (e.g. GMI's fault). Exactly once, like every refund."""
-    from ..exceptions import InvalidTransition
-    from .lifecycle import record_event
-
-    if not generation.is_terminal:
-        raise InvalidTransition("Only ended jobs can be refunded (cancel it first).")
-    with transaction.atomic():
-        refunded = refund_generation(generation, note=f"Refunded by staff ({actor})"[:200])
-        if refunded:
-            record_event(generation, note=f"Usage refunded by {actor}", actor=actor)
-    return refunded
-
-
-def set_user_limits(*, user: Any, limits: dict[str, int | None]) -> Any:
+def set_user_limits(*, user: User, limits: dict[str, int | None]) -> Any:
     """Override a user's limits; a None value clears the override (back to the site default)."""
-    from ..models import UserProfile
-    from ..policies import USER_LIMITS
-
     unknown = set(limits) - set(USER_LIMITS)
     if unknown:
         raise ValueError(f"Unknown limits: {', '.join(sorted(unknown))}")
@@ -310,8 +306,6 @@ def set_user_limits(*, user: Any, limits: dict[str, int | None]) -> Any:
 
 def set_team_limits(*, team: Team, limits: dict[str, int | None]) -> Team:
     """Set a team's pools; None clears the override (back to the site default)."""
-    from ..policies import TEAM_LIMITS
-
     unknown = set(limits) - set(TEAM_LIMITS)
     if unknown:
         raise ValueError(f"Teams have no {', '.join(sorted(unknown))} pool")

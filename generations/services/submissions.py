@@ -4,7 +4,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -21,9 +20,17 @@ from ..exceptions import (
     PayloadInvalid,
 )
 from ..gmi import schema
-from ..models import Generation, GenerationEvent, IdempotencyKey, Membership, Team, VideoModel
+from ..models import (
+    Generation,
+    GenerationEvent,
+    IdempotencyKey,
+    Membership,
+    Team,
+    VideoModel,
+)
 from ..policies import quota_policy, submit_policy
-from . import catalogue, moderation, quotas, shards, waiting_line
+from ..types import User
+from . import catalogue, dispatching, mirroring, moderation, quotas, shards, waiting_line, webhooks
 from .lifecycle import transition
 
 logger = logging.getLogger("generations.submissions")
@@ -38,7 +45,7 @@ def _enabled_model(model_id: str) -> VideoModel:
     return model
 
 
-def _team_for(user: Any, team: Team | str | None) -> Team | None:
+def _team_for(user: User, team: Team | str | None) -> Team | None:
     if team in (None, ""):
         return None
     if not isinstance(team, Team):
@@ -49,7 +56,7 @@ def _team_for(user: Any, team: Team | str | None) -> Team | None:
     return team
 
 
-def prepare(*, user: Any, model_id: str, payload: Any, team: Team | str | None = None) -> dict[str, Any]:
+def prepare(*, user: User, model_id: str, payload: Any, team: Team | str | None = None) -> dict[str, Any]:
     """Validate a submission without creating anything; shared by submit and quote."""
     model = _enabled_model(model_id)
     team_obj = _team_for(user, team)
@@ -72,7 +79,7 @@ def prepare(*, user: Any, model_id: str, payload: Any, team: Team | str | None =
     }
 
 
-def quote_generation(*, user: Any, model_id: str, payload: Any, team: Team | str | None = None) -> dict[str, Any]:
+def quote_generation(*, user: User, model_id: str, payload: Any, team: Team | str | None = None) -> dict[str, Any]:
     """What the job would cost and whether it would be accepted now. Creates nothing."""
     prepared = prepare(user=user, model_id=model_id, payload=payload, team=team)
     return quotas.quote(
@@ -88,13 +95,15 @@ def _request_hash(model_id: str, payload: Any, team: Any, visibility: Any) -> st
 
 def submit_generation(
     *,
-    user: Any,
+    user: User,
     model_id: str,
     payload: Any,
     team: Team | str | None = None,
     visibility: str | None = None,
     idempotency_key: str | None = None,
     rerun_of: Generation | None = None,
+    webhook: str | None = None,
+    webhook_events_filter: list[str] | None = None,
 ) -> Generation:
     """Accept a job: validate it, reserve its quota and queue it for GMI.
 
@@ -114,6 +123,7 @@ def submit_generation(
         existing = _idempotent_replay(user, idempotency_key, request_hash)
         if existing is not None:
             return existing
+    webhook_url, webhook_filter = webhooks.check_submission_webhook(url=webhook, events_filter=webhook_events_filter)
     prepared = prepare(user=user, model_id=model_id, payload=payload, team=team)
     team_obj = prepared["team"]
     if visibility in (None, ""):
@@ -136,6 +146,7 @@ def submit_generation(
                 video_seconds=prepared["video_seconds"], credits=prepared["credits"],
                 moderation=moderation.initial_moderation(visibility=visibility), rerun_of=rerun_of,
                 created_at=now, line_seq=waiting_line.join_line(owner_id=user.pk, created_at=now),
+                webhook=webhook_url, webhook_events_filter=webhook_filter,
             )
             generation.save(force_insert=True)
             GenerationEvent.objects.create(generation=generation, from_status="", to_status=Generation.Status.QUEUED,
@@ -155,7 +166,7 @@ def submit_generation(
     return generation
 
 
-def _idempotent_replay(user: Any, key: str, request_hash: str) -> Generation | None:
+def _idempotent_replay(user: User, key: str, request_hash: str) -> Generation | None:
     row = IdempotencyKey.objects.filter(user=user, key=key).select_related("generation").first()
     if row is None:
         return None
@@ -169,14 +180,12 @@ def _after_submit(generation: Generation) -> None:
     queue.request_dispatch(engine_alive=shards.engine_alive)
 
 
-def cancel_generation(*, generation: Generation, actor: Any = None) -> Generation:
+def cancel_generation(*, generation: Generation, actor: User | None = None) -> Generation:
     """Cancel a job that has not ended. Best effort upstream; usage is refunded at once.
 
     ``actor`` (None: the system) must be the owner or staff allowed to cancel others' jobs
     (``selectors.may_cancel``); anyone else gets ``NotFound``, as the edges answer.
     """
-    from .dispatching import cancel_upstream
-
     if actor is not None and not selectors.may_cancel(actor, generation):
         raise NotFound("No such generation.")
     by_owner = actor is None or actor.pk == generation.owner_id
@@ -187,18 +196,16 @@ def cancel_generation(*, generation: Generation, actor: Any = None) -> Generatio
         if transition(generation, Generation.Status.CANCELLED, actor=actor, note="Cancelled",
                       error="Cancelled by its owner" if by_owner else "Cancelled by staff"):
             if generation.upstream_request_id:
-                transaction.on_commit(lambda: cancel_upstream(generation))
+                transaction.on_commit(lambda: dispatching.cancel_upstream(generation))
             return generation
     raise InvalidTransition("The generation changed while cancelling; try again.")
 
 
-def delete_generation(*, generation: Generation, actor: Any = None) -> None:
+def delete_generation(*, generation: Generation, actor: User | None = None) -> None:
     """Remove a generation for its owner. Active jobs are cancelled first; files are deleted.
 
     The row stays (soft-deleted) so the ledger keeps adding up.
     """
-    from .mirroring import delete_files
-
     if generation.status in (Generation.Status.QUEUED, *Generation.AT_UPSTREAM):
         try:
             cancel_generation(generation=generation, actor=actor)
@@ -213,10 +220,10 @@ def delete_generation(*, generation: Generation, actor: Any = None) -> None:
     )
     if not deleted:
         raise InvalidTransition("The generation changed meanwhile; reload and try again.")
-    transaction.on_commit(lambda: delete_files(names))
+    transaction.on_commit(lambda: mirroring.delete_files(names))
 
 
-def rerun_generation(*, generation: Generation, user: Any, idempotency_key: str | None = None) -> Generation:
+def rerun_generation(*, generation: Generation, user: User, idempotency_key: str | None = None) -> Generation:
     """Submit the same model and payload again as ``user`` (who must be able to see it)."""
     team = generation.team if generation.team_id and Membership.objects.filter(
         team_id=generation.team_id, user=user).exists() else None
@@ -225,29 +232,3 @@ def rerun_generation(*, generation: Generation, user: Any, idempotency_key: str 
         visibility=generation.visibility if team else Generation.Visibility.PRIVATE,
         idempotency_key=idempotency_key, rerun_of=generation,
     )
-
-
-def retry_generation(*, generation: Generation, actor: Any) -> Generation:
-    """Staff: send a failed job again as a new attempt, reserving its quota anew."""
-    if generation.status != Generation.Status.FAILED:
-        raise InvalidTransition("Only failed generations can be retried.")
-    with transaction.atomic():
-        attempt = generation.attempt + 1
-        if not transition(
-            generation, Generation.Status.QUEUED, actor=actor, note=f"Retried by staff (attempt {attempt})",
-            attempt=attempt, error="", error_code="", upstream_request_id=None, upstream_status="",
-            send_started_at=None, finished_at=None, next_poll_at=None, poll_failures=0, mirror_attempts=0,
-            mirror_started_at=None,
-        ):
-            raise InvalidTransition("The generation changed meanwhile; reload and try again.")
-        charges = quotas.charges_for(
-            user=generation.owner, team=generation.team, video_seconds=generation.video_seconds,
-            credits=Decimal(generation.credits),
-        )
-        quotas.reserve_generation(generation, charges)
-        transaction.on_commit(lambda: _after_submit_retry())
-    return generation
-
-
-def _after_submit_retry() -> None:
-    queue.request_dispatch(engine_alive=shards.engine_alive)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import secrets
-from typing import Any
+from datetime import timedelta
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
@@ -10,25 +10,27 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.text import slugify
 
+from ..conf import app_settings
 from ..exceptions import InvalidInput, InvalidTransition, NotAllowed, NotFound
 from ..models import Generation, Membership, Team, TeamInvitation
 from ..policies import require_approved_account, require_below_limit
+from ..types import User
 
 Role = Membership.Role
 
 
-def membership_of(user: Any, team: Team) -> Membership | None:
+def membership_of(user: User, team: Team) -> Membership | None:
     return Membership.objects.filter(team=team, user=user).first()
 
 
-def _require_manager(user: Any, team: Team) -> Membership:
+def _require_manager(user: User, team: Team) -> Membership:
     membership = membership_of(user, team)
     if membership is None or not membership.can_manage:
         raise NotAllowed("Only the team's owners and admins can manage its members.")
     return membership
 
 
-def create_team(*, user: Any, name: str) -> Team:
+def create_team(*, user: User, name: str) -> Team:
     """A new team with ``user`` as its owner. The slug is derived from the name and unique,
     also when two teams of the same name are created at the same moment.
 
@@ -57,7 +59,7 @@ def create_team(*, user: Any, name: str) -> Team:
     raise InvalidInput({"name": ["Too many teams have this name; choose another."]})
 
 
-def add_member(*, team: Team, actor: Any, username: str, role: str = Role.MEMBER) -> Membership:
+def add_member(*, team: Team, actor: User, username: str, role: str = Role.MEMBER) -> Membership:
     """Owners and admins add an existing user as admin or member, or change a member's role.
 
     An owner's role is never changed here (ownership is handed over explicitly).
@@ -86,22 +88,26 @@ def add_member(*, team: Team, actor: Any, username: str, role: str = Role.MEMBER
     return membership
 
 
-def remove_member(*, team: Team, actor: Any, username: str) -> None:
+def remove_member(*, team: Team, actor: User, username: str) -> None:
     """Managers remove members; anyone may leave. The last owner cannot leave."""
     User = get_user_model()
-    target = Membership.objects.filter(team=team, **{f"user__{User.USERNAME_FIELD}": username}).select_related("user").first()
+    target = (
+        Membership.objects.filter(team=team, **{f"user__{User.USERNAME_FIELD}": username})
+        .select_related("user").first()
+    )
     if target is None:
         raise NotFound(f"{username!r} is not a member of this team.")
     if target.user != actor:
         manager = _require_manager(actor, team)
         if target.role == Role.OWNER and manager.role != Role.OWNER:
             raise NotAllowed("Only owners can remove an owner.")
-    if target.role == Role.OWNER and not Membership.objects.filter(team=team, role=Role.OWNER).exclude(pk=target.pk).exists():
+    other_owners = Membership.objects.filter(team=team, role=Role.OWNER).exclude(pk=target.pk)
+    if target.role == Role.OWNER and not other_owners.exists():
         raise InvalidTransition("A team needs an owner: make someone else owner first.")
     target.delete()
 
 
-def invite(*, team: Team, actor: Any, email: str = "", role: str = Role.MEMBER) -> TeamInvitation:
+def invite(*, team: Team, actor: User, email: str = "", role: str = Role.MEMBER) -> TeamInvitation:
     """An invitation link for ``team``; at most ``MAX_PENDING_INVITATIONS_PER_TEAM`` are open at once."""
     require_approved_account(actor)
     _require_manager(actor, team)
@@ -118,16 +124,10 @@ def invite(*, team: Team, actor: Any, email: str = "", role: str = Role.MEMBER) 
 
 def open_invitations_q():
     """Invitations still usable: not accepted, not older than INVITATION_DAYS."""
-    from datetime import timedelta
-
-    from django.db.models import Q
-
-    from ..conf import app_settings
-
     return Q(accepted_at__isnull=True, created_at__gte=timezone.now() - timedelta(days=app_settings.INVITATION_DAYS))
 
 
-def revoke_invitation(*, team: Team, actor: Any, invitation_id: int) -> None:
+def revoke_invitation(*, team: Team, actor: User, invitation_id: int) -> None:
     """Owners and admins withdraw an unused invitation link."""
     _require_manager(actor, team)
     deleted = TeamInvitation.objects.filter(team=team, pk=invitation_id, accepted_at__isnull=True).delete()[0]
@@ -136,7 +136,7 @@ def revoke_invitation(*, team: Team, actor: Any, invitation_id: int) -> None:
 
 
 @transaction.atomic
-def accept_invitation(*, token: str, user: Any) -> Membership:
+def accept_invitation(*, token: str, user: User) -> Membership:
     invitation = TeamInvitation.objects.select_for_update().filter(open_invitations_q(), token=token).first()
     if invitation is None:
         raise InvalidTransition("This invitation is not valid any more: ask for a new link.")
@@ -150,7 +150,7 @@ def accept_invitation(*, token: str, user: Any) -> Membership:
     return membership
 
 
-def open_team(*, user: Any, team: Team) -> bool:
+def open_team(*, user: User, team: Team) -> bool:
     """Record that ``user`` opened (or accepted) a team they belong to; True the first time.
 
     Conditional, so it costs one UPDATE that matches nothing once the team was opened.
@@ -158,7 +158,7 @@ def open_team(*, user: Any, team: Team) -> bool:
     return bool(Membership.objects.filter(team=team, user=user, seen_at__isnull=True).update(seen_at=timezone.now()))
 
 
-def hide_unopened_teams(generations: QuerySet[Generation], *, user: Any) -> QuerySet[Generation]:
+def hide_unopened_teams(generations: QuerySet[Generation], *, user: User) -> QuerySet[Generation]:
     """``generations`` without other people's videos in teams ``user`` was added to and has not opened.
 
     Anyone can be added to a team by username; until they look at it, its videos must

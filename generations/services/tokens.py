@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from typing import Any
 
 from django.utils import timezone
 
 from ..models import ApiToken
 from ..policies import require_approved_account, require_below_limit
+from ..types import User
 
 PREFIX = "gmi_"
 
@@ -17,7 +17,7 @@ def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def create_token(*, user: Any, name: str = "API token") -> tuple[ApiToken, str]:
+def create_token(*, user: User, name: str = "API token") -> tuple[ApiToken, str]:
     """Return the token row and the key. The key is not stored and cannot be shown again.
 
     Raises ``AccountPending`` for accounts waiting for approval and ``LimitReached``
@@ -38,7 +38,10 @@ def authenticate_key(key: str) -> ApiToken | None:
     """The active token for ``key``, or None. Comparison is by hash lookup; no timing leak of the key."""
     if not key or not key.startswith(PREFIX):
         return None
-    token = ApiToken.objects.select_related("user", "user__gmi_profile").filter(key_hash=hash_key(key), revoked_at__isnull=True).first()
+    token = (
+        ApiToken.objects.select_related("user", "user__gmi_profile")
+        .filter(key_hash=hash_key(key), revoked_at__isnull=True).first()
+    )
     if token is None or not token.user.is_active:
         return None
     now = timezone.now()

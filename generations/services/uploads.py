@@ -13,12 +13,13 @@ from ..exceptions import NotAllowed, ReferenceUploadFailed, UploadRejected, Upst
 from ..gmi.errors import GMIError
 from ..models import Generation, Team, Upload
 from ..policies import require_approved_account
+from ..types import User
 from . import submissions
 
 ALLOWED_TYPES = ("jpeg", "png", "mp4", "mp3", "wav")
 
 
-def upload_reference(*, user: Any, uploaded_file: Any) -> Upload:
+def upload_reference(*, user: User, uploaded_file: Any) -> Upload:
     """Verify an uploaded file by its bytes and forward it to GMI; return the stored record.
 
     The type comes from the content (magic bytes), never from the name or the
@@ -61,7 +62,7 @@ def upload_reference(*, user: Any, uploaded_file: Any) -> Upload:
 
 def submit_with_uploads(
     *,
-    user: Any,
+    user: User,
     model_id: str,
     payload: dict[str, Any],
     files: Mapping[str, Sequence[Any]],

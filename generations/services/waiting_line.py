@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import datetime, timezone as dt_timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db import connection, transaction
@@ -24,7 +24,7 @@ from django.db.models import F, Max, Min
 from ..models import Generation, WaitingLine
 
 S = Generation.Status
-_NEVER = datetime.min.replace(tzinfo=dt_timezone.utc)
+_NEVER = datetime.min.replace(tzinfo=UTC)
 
 
 def turn_key(*, owner_id: Any, last_sent_at: datetime | None, oldest_at: datetime | None) -> tuple:
@@ -156,7 +156,10 @@ def refresh_snapshot() -> None:
                 base = min(known) if known else row.last_seq + 1
                 wanted = list(range(base, base + len(mine)))
                 if numbers != wanted:
-                    renumbered += [Generation(pk=pk, line_seq=n) for (pk, seq, _), n in zip(mine, wanted) if seq != n]
+                    renumbered += [
+                        Generation(pk=pk, line_seq=n)
+                        for (pk, seq, _), n in zip(mine, wanted, strict=True) if seq != n
+                    ]
                 row.head_seq, row.last_seq, row.oldest_at = base, wanted[-1], mine[0][2]
             if (row.last_seq, row.head_seq, row.oldest_at, row.last_sent_at) != before:
                 changed.append(row)

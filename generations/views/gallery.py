@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
@@ -13,12 +13,13 @@ from ..context_processors import forget_member_state, member_state
 from ..forms import GalleryFilterForm
 from ..models import Generation
 from ..services import teams, waiting_line
+from ..types import AuthenticatedHttpRequest
 from .base import render_page
 
 
 @login_required
 @require_GET
-def gallery(request: HttpRequest) -> HttpResponse:
+def gallery(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Own videos, or a team's shared ones; filtered, paginated, live while jobs run."""
     state = member_state(request)
     models = list(selectors.enabled_models())
@@ -44,7 +45,7 @@ def gallery(request: HttpRequest) -> HttpResponse:
     items = list(page.object_list)
     positions = waiting_line.queue_positions(items)
     for generation in items:
-        generation.queue_position = positions.get(generation.pk)
+        generation.queue_position = positions.get(generation.pk)  # type: ignore[attr-defined]  # for the template
     query = request.GET.copy()
     query.pop("page", None)
     return render_page(request, "generations/gallery.html", {

@@ -18,6 +18,7 @@ from ..gmi import schema
 from ..models import Generation
 from ..services import moderation, submissions, waiting_line
 from ..templatetags.generations_tags import api_url
+from ..types import AuthenticatedHttpRequest
 from .base import render_page
 
 STATUS_POLL_LIMIT = 100
@@ -42,7 +43,7 @@ def _status_item(request: HttpRequest, generation: Generation, positions: dict[A
 
 @login_required
 @require_GET
-def generation_status(request: HttpRequest) -> JsonResponse:
+def generation_status(request: AuthenticatedHttpRequest) -> JsonResponse:
     """Live status of the generations whose ids are given (``?ids=a,b``), as far as the user may see them."""
     ids = []
     for raw in request.GET.get("ids", "").replace(" ", ",").split(",")[:STATUS_POLL_LIMIT]:
@@ -75,7 +76,7 @@ def _own_or_404(request: HttpRequest, pk: Any) -> Generation:
 
 @login_required
 @require_GET
-def detail(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
+def detail(request: AuthenticatedHttpRequest, pk: uuid.UUID) -> HttpResponse:
     """One generation: player or status, prompt, parameters, history and what the user may do with it."""
     generation = _visible_or_404(request, pk)
     params = {p.name: p for p in schema.read_parameters(generation.model.parameters)}
@@ -100,7 +101,7 @@ def detail(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
         # Moderators decide instead of reporting; any other viewer of a team video may report it.
         "can_flag": not is_owner and not permissions.can_moderate_generations(request.user)
         and generation.visibility == Generation.Visibility.TEAM,
-        "already_flagged": generation.flags.filter(reporter=request.user, resolved_at__isnull=True).exists(),
+        "already_flagged": generation.flags.filter(reporter=request.user.pk, resolved_at__isnull=True).exists(),
         "flag_form": FlagForm(),
         "video_url": api_url("generation-video", generation.pk) if shows_video else "",
         "thumbnail_url": api_url("generation-thumbnail", generation.pk)
@@ -111,7 +112,7 @@ def detail(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def delete(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
+def delete(request: AuthenticatedHttpRequest, pk: uuid.UUID) -> HttpResponse:
     """Owner only: asks for confirmation on GET, deletes on POST."""
     generation = _own_or_404(request, pk)
     if request.method == "GET":
@@ -127,7 +128,7 @@ def delete(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
 
 @login_required
 @require_POST
-def cancel(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
+def cancel(request: AuthenticatedHttpRequest, pk: uuid.UUID) -> HttpResponse:
     generation = _visible_or_404(request, pk)
     if not selectors.may_cancel(request.user, generation):
         raise Http404("No such generation.")  # as the API answers: what you may not act on is not there
@@ -142,7 +143,7 @@ def cancel(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
 
 @login_required
 @require_POST
-def flag(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
+def flag(request: AuthenticatedHttpRequest, pk: uuid.UUID) -> HttpResponse:
     generation = _visible_or_404(request, pk)
     form = FlagForm(request.POST)
     if form.is_valid():

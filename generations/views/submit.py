@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import redirect
 from django.utils import formats, timezone
 from django.views.decorators.http import require_http_methods
@@ -26,6 +26,7 @@ from ..gmi import schema
 from ..models import Generation
 from ..services import uploads
 from ..templatetags.generations_tags import api_url
+from ..types import AuthenticatedHttpRequest
 from .base import render_page
 
 
@@ -41,7 +42,7 @@ def _quota_message(exc: QuotaExceeded) -> str:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def submit(request: HttpRequest) -> HttpResponse:
+def submit(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The submit page: a model picker and a form built from that model's parameter schema."""
     state = member_state(request)
     models = list(selectors.enabled_models())
@@ -62,7 +63,7 @@ def submit(request: HttpRequest) -> HttpResponse:
 
     prefill = source.payload if source is not None and model is not None and source.model_id == model.pk else None
     initial_team = None
-    if source is not None and source.team_id:
+    if source is not None and source.team is not None:
         initial_team = state.team(source.team.slug)
     elif source is None:
         initial_team = state.current_team
@@ -109,11 +110,11 @@ def submit(request: HttpRequest) -> HttpResponse:
 
 def _keep_link(param_form: ParameterForm, name: str, value: Any) -> None:
     # Should the job be refused, the page keeps the links: the files need no second upload.
-    param_form.data = param_form.data.copy()
+    param_form.data = cast(QueryDict, param_form.data).copy()
     param_form.data[param_form.add_prefix(name)] = "\n".join(value) if isinstance(value, list) else value
 
 
-def _submit(request: HttpRequest, *, model: Any, source: Generation | None, submit_form: SubmitForm,
+def _submit(request: AuthenticatedHttpRequest, *, model: Any, source: Generation | None, submit_form: SubmitForm,
             param_form: ParameterForm, top_errors: list[str]) -> Generation | None:
     """Call the submission service; on refusal attach its messages to the forms and return None."""
     files = param_form.uploads(request.FILES)
@@ -151,7 +152,7 @@ def _submit(request: HttpRequest, *, model: Any, source: Generation | None, subm
         top_errors.append(_quota_message(exc))
     except IdempotencyConflict:
         top_errors.append("This form was already sent once. Check your gallery, or send it again now.")
-        submit_form.data = submit_form.data.copy()
+        submit_form.data = cast(QueryDict, submit_form.data).copy()
         submit_form.data["idempotency_key"] = uuid.uuid4().hex
     except GenerationError as exc:  # ModelUnavailable, NotAllowed, PromptBlocked ...
         top_errors.append(exc.message)

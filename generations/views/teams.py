@@ -1,9 +1,12 @@
 """Team pages: the member's teams, one team's members, invitations and pools, joining, and switching teams."""
 from __future__ import annotations
 
+from typing import cast
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.forms import ChoiceField
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, resolve_url
 from django.urls import NoReverseMatch, reverse
@@ -17,14 +20,14 @@ from ..exceptions import GenerationError
 from ..forms import InviteForm, MemberAddForm, MemberRoleForm, TeamCreateForm, TeamSwitchForm
 from ..models import Membership, Team
 from ..services import accounts, quotas, teams
+from ..types import AuthenticatedHttpRequest
 from .base import render_page, safe_next_url
 from .usage import meters, usage_chart
 
 
-
 @login_required
 @require_http_methods(["GET", "POST"])
-def team_list(request: HttpRequest) -> HttpResponse:
+def team_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The member's teams, and a form to create one."""
     if request.method == "POST":
         form = TeamCreateForm(request.POST)
@@ -38,7 +41,7 @@ def team_list(request: HttpRequest) -> HttpResponse:
                 return redirect("generations:team", slug=team.slug)
     else:
         form = TeamCreateForm()
-    memberships = (Membership.objects.filter(user=request.user).select_related("team")
+    memberships = (Membership.objects.filter(user=request.user.pk).select_related("team")
                    .order_by("team__name"))
     return render_page(request, "generations/teams.html", {
         "memberships": memberships, "form": form,
@@ -46,7 +49,7 @@ def team_list(request: HttpRequest) -> HttpResponse:
     }, nav="teams")
 
 
-def _team_or_404(request: HttpRequest, slug: str) -> tuple[Team, Membership | None]:
+def _team_or_404(request: AuthenticatedHttpRequest, slug: str) -> tuple[Team, Membership | None]:
     team = Team.objects.filter(slug=slug).first()
     if team is None:
         raise Http404("No such team.")
@@ -58,7 +61,7 @@ def _team_or_404(request: HttpRequest, slug: str) -> tuple[Team, Membership | No
 
 @login_required
 @require_GET
-def team_detail(request: HttpRequest, slug: str) -> HttpResponse:
+def team_detail(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     """Members and roles, invitations, the team's pools and its recent videos."""
     team, membership = _team_or_404(request, slug)
     if membership is not None and membership.seen_at is None and teams.open_team(user=request.user, team=team):
@@ -79,7 +82,7 @@ def team_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "members": team.memberships.select_related("user").order_by("role", "joined_at"),
         "add_form": MemberAddForm(),
         "invite_form": InviteForm(),
-        "role_choices": MemberRoleForm.base_fields["role"].choices,
+        "role_choices": cast(ChoiceField, MemberRoleForm.base_fields["role"]).choices,
         "invitations": invitations,
         "invitation_days": app_settings.INVITATION_DAYS,
         "meters": meters(quotas.usage_for_team(team)),
@@ -90,7 +93,7 @@ def team_detail(request: HttpRequest, slug: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def team_member_add(request: HttpRequest, slug: str) -> HttpResponse:
+def team_member_add(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     team, _ = _team_or_404(request, slug)
     form = MemberAddForm(request.POST)
     if form.is_valid():
@@ -116,7 +119,7 @@ def _member_or_404(team: Team, membership_id: int) -> Membership:
 
 @login_required
 @require_POST
-def team_member_role(request: HttpRequest, slug: str, membership_id: int) -> HttpResponse:
+def team_member_role(request: AuthenticatedHttpRequest, slug: str, membership_id: int) -> HttpResponse:
     team, _ = _team_or_404(request, slug)
     member = _member_or_404(team, membership_id)
     form = MemberRoleForm(request.POST)
@@ -137,7 +140,7 @@ def team_member_role(request: HttpRequest, slug: str, membership_id: int) -> Htt
 
 @login_required
 @require_POST
-def team_member_remove(request: HttpRequest, slug: str, membership_id: int) -> HttpResponse:
+def team_member_remove(request: AuthenticatedHttpRequest, slug: str, membership_id: int) -> HttpResponse:
     team, _ = _team_or_404(request, slug)
     member = _member_or_404(team, membership_id)
     leaving = member.user_id == request.user.pk
@@ -155,7 +158,7 @@ def team_member_remove(request: HttpRequest, slug: str, membership_id: int) -> H
 
 @login_required
 @require_POST
-def team_invite(request: HttpRequest, slug: str) -> HttpResponse:
+def team_invite(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     team, _ = _team_or_404(request, slug)
     form = InviteForm(request.POST)
     if form.is_valid():
@@ -173,7 +176,7 @@ def team_invite(request: HttpRequest, slug: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def team_invite_revoke(request: HttpRequest, slug: str, invitation_id: int) -> HttpResponse:
+def team_invite_revoke(request: AuthenticatedHttpRequest, slug: str, invitation_id: int) -> HttpResponse:
     team, _ = _team_or_404(request, slug)
     try:
         teams.revoke_invitation(team=team, actor=request.user, invitation_id=invitation_id)
@@ -222,7 +225,7 @@ def _signup_url_for(token: str) -> str:
 
 @login_required
 @require_POST
-def switch_team(request: HttpRequest) -> HttpResponse:
+def switch_team(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Remember the team the member works in (``UserProfile.current_team``)."""
     form = TeamSwitchForm(request.POST)
     form.is_valid()

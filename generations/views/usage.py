@@ -4,12 +4,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.views.decorators.http import require_GET
 
 from .. import charts, metrics, reports
 from ..models import Team
 from ..services import quotas
+from ..types import AuthenticatedHttpRequest
 from .base import render_page
 
 
@@ -51,10 +52,11 @@ def usage_chart(*, metric: str, user: Any = None, team: Team | None = None) -> A
 
 @login_required
 @require_GET
-def usage(request: HttpRequest) -> HttpResponse:
+def usage(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Every limit with what is used and when it resets, the team pools, and 30 days of usage."""
     data = quotas.usage_for_user(request.user)
-    metric = request.GET.get("chart") if request.GET.get("chart") in CHART_METRICS else "jobs"
+    chosen = request.GET.get("chart")
+    metric = chosen if chosen is not None and chosen in CHART_METRICS else "jobs"
     team_rows = [{"name": t["name"], "slug": t["team"], "meters": meters(t)} for t in data.get("teams", [])]
     return render_page(request, "generations/usage.html", {
         "meters": meters(data),

@@ -308,7 +308,8 @@ def test_single_cancel_button_posts_and_get_is_refused(staff_client):
 def test_unknown_single_action_is_not_found(staff_client):
     generation = GenerationFactory()
 
-    assert staff_client.post(reverse("admin:generations_generation_do", args=[generation.pk, "explode"])).status_code == 404
+    url = reverse("admin:generations_generation_do", args=[generation.pk, "explode"])
+    assert staff_client.post(url).status_code == 404
 
 
 def test_remirror_moves_succeeded_videos_back_to_mirroring(staff_client, django_capture_on_commit_callbacks):

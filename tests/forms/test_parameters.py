@@ -10,9 +10,9 @@ from django.urls import reverse
 from generations import selectors
 from generations.forms import ParameterForm, widget_for
 from generations.gmi.schema import Parameter, read_parameters
-from gmi_simulator import media
 from generations.models import BlockedTerm, Generation, Membership, VideoModel
 from generations.services.accounts import profile_for
+from gmi_simulator import media
 from tests.conftest import override_generations
 from tests.factories import (
     GenerationFactory,
@@ -404,9 +404,7 @@ def test_a_file_posted_with_the_form_is_uploaded_and_its_url_submitted(member, u
         if field.gmi_widget_kind == "boolean":
             if initial:
                 data[f"p-{name}"] = "on"
-        elif field.gmi_widget_kind == "select" and initial:
-            data[f"p-{name}"] = initial
-        elif initial not in (None, ""):
+        elif (field.gmi_widget_kind == "select" and initial) or initial not in (None, ""):
             data[f"p-{name}"] = initial
     for p in params:
         if p.required and p.kind in ("text", "string"):

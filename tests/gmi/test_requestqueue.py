@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
@@ -125,7 +125,7 @@ def test_times_are_read_as_aware_datetimes_in_every_dialect(backend, model, payl
 
     assert isinstance(fetched.raw["created_at"], raw_type)
     assert fetched.created_at is not None
-    assert abs(fetched.created_at - datetime.now(timezone.utc)) < timedelta(seconds=30)
+    assert abs(fetched.created_at - datetime.now(UTC)) < timedelta(seconds=30)
     assert fetched.updated_at is not None and fetched.updated_at >= fetched.created_at - timedelta(seconds=1)
 
 
@@ -378,13 +378,13 @@ def test_outcome_shapes_are_read_tolerantly(outcome, videos, thumbnail) -> None:
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
-        (1735689600, datetime(2025, 1, 1, tzinfo=timezone.utc)),
-        (1735689600.5, datetime(2025, 1, 1, 0, 0, 0, 500000, tzinfo=timezone.utc)),
-        ("1735689600", datetime(2025, 1, 1, tzinfo=timezone.utc)),
-        (1735689600000, datetime(2025, 1, 1, tzinfo=timezone.utc)),
-        ("2025-01-01T00:00:00Z", datetime(2025, 1, 1, tzinfo=timezone.utc)),
-        ("2025-01-01T02:00:00+02:00", datetime(2025, 1, 1, tzinfo=timezone.utc)),
-        ("2025-01-01T00:00:00", datetime(2025, 1, 1, tzinfo=timezone.utc)),
+        (1735689600, datetime(2025, 1, 1, tzinfo=UTC)),
+        (1735689600.5, datetime(2025, 1, 1, 0, 0, 0, 500000, tzinfo=UTC)),
+        ("1735689600", datetime(2025, 1, 1, tzinfo=UTC)),
+        (1735689600000, datetime(2025, 1, 1, tzinfo=UTC)),
+        ("2025-01-01T00:00:00Z", datetime(2025, 1, 1, tzinfo=UTC)),
+        ("2025-01-01T02:00:00+02:00", datetime(2025, 1, 1, tzinfo=UTC)),
+        ("2025-01-01T00:00:00", datetime(2025, 1, 1, tzinfo=UTC)),
         ("yesterday", None),
         ("", None),
         (None, None),

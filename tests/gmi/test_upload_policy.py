@@ -88,7 +88,9 @@ def test_upload_put_to_another_loopback_address_is_refused_and_no_byte_reaches_i
     assert (listener.connections, listener.received) == (0, b"")
 
 
-@pytest.mark.parametrize("authority", ["[::ffff:127.0.0.1]:{port}", "[::1]:{port}", "127.0.0.1:{other}", "localhost:{port}"])
+@pytest.mark.parametrize(
+    "authority", ["[::ffff:127.0.0.1]:{port}", "[::1]:{port}", "127.0.0.1:{other}", "localhost:{port}"]
+)
 def test_upload_put_to_loopback_spelt_otherwise_or_on_another_port_is_refused(backend, simulator, authority):
     with socket.socket() as closed:
         closed.bind(("127.0.0.1", 0))

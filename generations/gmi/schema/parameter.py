@@ -50,7 +50,7 @@ class Parameter:
     @property
     def choices(self) -> tuple[tuple[Any, str], ...]:
         """(value, label) pairs for a select."""
-        return tuple(zip(self.options, self.option_labels))
+        return tuple(zip(self.options, self.option_labels, strict=False))
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready description for APIs and form builders (``raw`` is left out; ``extra`` is kept)."""

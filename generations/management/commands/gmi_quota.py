@@ -7,8 +7,8 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from ...models import Team
 from ...metrics import TEAM_METRICS, USER_METRICS
+from ...models import Team
 from ...services import accounts, quotas
 
 CLEAR = object()  # "none" on the command line: remove the override, back to the site default

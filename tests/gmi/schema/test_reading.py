@@ -327,7 +327,9 @@ def test_reader_survives_self_referencing_and_hostile_input() -> None:
 def _random_json(rng: random.Random, depth: int = 0) -> Any:
     keys = ["name", "type", "options", "enum", "min", "max", "step", "default", "required", "items", "properties",
             "parameters", "description", "display_name", "format", "anyOf", "schema", "prompt", "image_list"]
-    words = ["string", "int", "float", "image", "array", "bool", "url", "object", "x", "", "5", "0.5 to 2 with step 0.1"]
+    words = [
+        "string", "int", "float", "image", "array", "bool", "url", "object", "x", "", "5", "0.5 to 2 with step 0.1",
+    ]
     roll = rng.random()
     if depth > 3 or roll < 0.3:
         return rng.choice([None, True, False, 0, -1, 2.5, float("inf"), 10**20, rng.choice(words), rng.choice(keys)])

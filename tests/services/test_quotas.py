@@ -171,7 +171,7 @@ def test_fifty_submissions_from_five_processes_accept_exactly_five(tmp_path):
     VideoModelFactory(id="Veo3")
     user = UserFactory(username="procracer")
     UserProfile.objects.create(user=user, daily_jobs=5)
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]  # the repository
     env = {**__import__("os").environ, "DJANGO_SETTINGS_MODULE": "gmi_project.settings", "DJANGO_DEBUG": "1",
            "DATABASE_URL": database_url(), "Q_CLUSTER_NAME": f"race-{uuid.uuid4().hex[:8]}"}
     start_at = time.time() + 6  # every process is up and connected by then

@@ -11,7 +11,7 @@ from django.core.files.storage import storages
 from django.utils import timezone
 
 from generations.models import Generation, GenerationEvent, UsageCounter
-from generations.services import polling, submissions
+from generations.services import polling, staff, submissions
 from generations.services.lifecycle import transition
 from tests.conftest import run_concurrently
 from tests.factories import GenerationFactory, UserFactory
@@ -312,17 +312,15 @@ def test_expired_outcome_url_is_refreshed_from_gmi_and_mirrored(catalogue):
         queue.enqueue_mirror = original
     assert generation.status == S.SUCCEEDED, generation.error
     assert stale_urls and generation.outcome_video_url != stale_urls[0]
-    assert [e["status"] for e in catalogue.journal(endpoint="media")][0] == 403
+    assert next(e["status"] for e in catalogue.journal(endpoint="media")) == 403
 
 
 def test_failed_remirror_keeps_the_earlier_copy(catalogue, staff_user):
-    from generations.services.mirroring import remirror_generation
-
     generation = drive(submit(UserFactory()))
     original = stored_bytes(generation.video_name)
     catalogue.advance(7200)  # every signed outcome URL has expired
     catalogue.set_fault("server_error", count=1000, endpoints=["get"])  # and GMI cannot give new ones
-    remirror_generation(generation=generation, actor=staff_user)
+    staff.remirror_generation(generation=generation, actor=staff_user)
     generation = drive(generation, until=lambda g: g.status == S.SUCCEEDED and g.mirror_started_at is None)
     assert generation.status == S.SUCCEEDED and stored_bytes(generation.video_name) == original
     assert "earlier copy is kept" in generation.events.last().note

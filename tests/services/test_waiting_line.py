@@ -118,7 +118,7 @@ def test_api_get_costs_the_same_with_10_or_2000_jobs_waiting(whose, no_auto_disp
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {create_token(user=me)[1]}")
     costs = []
     for total in (10, 2000):
-        _waiting(owners, total - (costs and 10 or 0), model)
+        _waiting(owners, total - ((costs and 10) or 0), model)
         mine = submit(me, total)
         detail = _cost(client, f"/api/v1/generations/{mine.pk}/")
         listing = _cost(client, "/api/v1/generations/")

@@ -1,0 +1,370 @@
+"""Webhooks: endpoints, recording deliveries after lifecycle events, and sending them signed (Standard Webhooks)."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+import os
+import random
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from rest_framework.utils.encoders import JSONEncoder as APIJSONEncoder
+
+from .. import downloads, queue
+from ..api.serializers import GenerationSerializer
+from ..conf import app_settings
+from ..exceptions import (
+    InvalidInput,
+    InvalidTransition,
+    NotAllowed,
+    WebhookTargetForbidden,
+)
+from ..models import (
+    Generation,
+    Membership,
+    Team,
+    UserProfile,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
+from .upstream_pool import UpstreamPool
+
+logger = logging.getLogger("generations.webhooks")
+
+EVENTS: tuple[str, ...] = (
+    "generation.dispatched",
+    "generation.succeeded",
+    "generation.failed",
+    "generation.cancelled",
+    "generation.moderated",
+    "quota.threshold",  # in the contract (SPEC §3.4); not emitted yet
+)
+#: The status a transition reaches → the event it announces.
+STATUS_EVENTS: dict[str, str] = {
+    Generation.Status.DISPATCHED: "generation.dispatched",
+    Generation.Status.SUCCEEDED: "generation.succeeded",
+    Generation.Status.FAILED: "generation.failed",
+    Generation.Status.CANCELLED: "generation.cancelled",
+}
+#: Seconds after attempt n (1-based) before attempt n+1; then RETRY_EVERY until the retry window closes.
+BACKOFF: tuple[int, ...] = (5, 30, 120, 600, 3600)
+RETRY_EVERY = 4 * 3600
+#: A claimed delivery is not picked up by another runner for this long (longer than one send can take).
+CLAIM_SECONDS = 60
+ANSWER_KEPT = 1024
+ROTATION_OVERLAP = timedelta(hours=24)
+USER_AGENT = "gmi-video-portal-webhooks/1"
+D = WebhookDelivery.Status
+
+
+# --------------------------------------------------------------------------- secrets and signatures
+
+
+def new_secret() -> str:
+    return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode("ascii")
+
+
+def sign(*, secret: str, message_id: str, timestamp: int, body: bytes) -> str:
+    """``v1,<base64 HMAC-SHA256>`` over ``{id}.{timestamp}.{body}`` keyed by the secret's decoded bytes."""
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    mac = hmac.new(key, f"{message_id}.{timestamp}.".encode() + body, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(mac).decode("ascii")
+
+
+def signing_secrets(endpoint: WebhookEndpoint, *, now: datetime) -> list[str]:
+    """The current secret, and during a rotation the previous one (receivers may still hold it)."""
+    keys = [endpoint.secret]
+    if endpoint.previous_secret and endpoint.previous_secret_expires_at and endpoint.previous_secret_expires_at > now:
+        keys.append(endpoint.previous_secret)
+    return keys
+
+
+def submission_secret(user: Any) -> str:
+    """The secret that signs deliveries to a member's per-submission ``webhook`` URLs (made on first use)."""
+    profile, _ = UserProfile.objects.get_or_create(user=user)
+    if not profile.webhook_secret:
+        # Conditional, so two first uses at once agree on one secret.
+        UserProfile.objects.filter(pk=profile.pk, webhook_secret="").update(webhook_secret=new_secret())
+        profile.refresh_from_db(fields=["webhook_secret"])
+    return profile.webhook_secret
+
+
+# --------------------------------------------------------------------------- targets
+
+
+def check_target(url: str) -> None:
+    """Refuse a URL the site must not call (``WebhookTargetForbidden``); staff allow internal hosts by setting."""
+    if not isinstance(url, str) or not url or len(url) > 2000:
+        raise WebhookTargetForbidden("Give an http(s) URL of at most 2000 characters.")
+    try:
+        downloads.check_url(url, allowed_hosts=app_settings.WEBHOOK_ALLOWED_HOSTS, public_hosts=True)
+    except downloads.DownloadError as exc:
+        raise WebhookTargetForbidden(f"This webhook URL is not allowed: {exc.message}") from None
+
+
+def _check_events(events: Any, *, allow_empty: bool) -> list[str]:
+    if not isinstance(events, list) or not all(isinstance(e, str) for e in events):
+        raise InvalidInput({"events": ["Give a list of event types."]})
+    unknown = sorted(set(events) - set(EVENTS))
+    if unknown:
+        raise InvalidInput({"events": [f"Unknown event types: {', '.join(unknown)}. Known: {', '.join(EVENTS)}."]})
+    if not events and not allow_empty:
+        raise InvalidInput({"events": ["Choose at least one event type."]})
+    return list(dict.fromkeys(events))
+
+
+def check_submission_webhook(*, url: str | None, events_filter: list[str] | None) -> tuple[str, list[str]]:
+    """Validate a submission's ``webhook`` and ``webhook_events_filter`` (empty filter: every event)."""
+    if not url:
+        if events_filter:
+            raise InvalidInput({"webhook_events_filter": ["Give a webhook URL for the filter to apply to."]})
+        return "", []
+    check_target(url)
+    return url, _check_events(events_filter or [], allow_empty=True)
+
+
+# --------------------------------------------------------------------------- endpoints
+
+
+def endpoints_of(user: Any) -> QuerySet[WebhookEndpoint]:
+    return WebhookEndpoint.objects.filter(owner=user).select_related("team")
+
+
+def create_endpoint(*, user: Any, url: str, events: list[str], team: str | None = None) -> WebhookEndpoint:
+    """Register an endpoint; the returned object carries ``secret``, shown to the member this once.
+
+    For a team (its slug), only the team's owners and admins may do this.
+    """
+    events = _check_events(events, allow_empty=False)
+    team_obj = None
+    if team:
+        team_obj = Team.objects.filter(slug=team).first()
+        role = Membership.objects.filter(team=team_obj, user=user).values_list("role", flat=True).first()
+        if team_obj is None or role is None:
+            raise InvalidInput({"team": ["You are not a member of this team."]})
+        if role not in (Membership.Role.OWNER, Membership.Role.ADMIN):
+            raise NotAllowed("Only the team's owners and admins can add its webhooks.")
+    check_target(url)
+    return WebhookEndpoint.objects.create(owner=user, team=team_obj, url=url, events=events, secret=new_secret())
+
+
+def rotate_secret(*, endpoint: WebhookEndpoint, now: datetime | None = None) -> WebhookEndpoint:
+    """A new secret; the old one keeps signing for 24 h, so receivers can switch without losing messages."""
+    now = now or timezone.now()
+    endpoint.previous_secret = endpoint.secret
+    endpoint.previous_secret_expires_at = now + ROTATION_OVERLAP
+    endpoint.secret = new_secret()
+    endpoint.save(update_fields=["secret", "previous_secret", "previous_secret_expires_at"])
+    return endpoint
+
+
+def delete_endpoint(*, endpoint: WebhookEndpoint) -> None:
+    endpoint.delete()
+
+
+def deliveries_of(endpoint: WebhookEndpoint) -> QuerySet[WebhookDelivery]:
+    return endpoint.deliveries.order_by("-created_at")
+
+
+def resend_delivery(*, delivery: WebhookDelivery, now: datetime | None = None) -> WebhookDelivery:
+    """Send the same message (same ``webhook-id``) again soon, whatever became of it."""
+    if delivery.endpoint is not None and not delivery.endpoint.enabled:
+        raise InvalidTransition("This endpoint is disabled: staff must enable it again first.")
+    now = now or timezone.now()
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(status=D.PENDING, next_attempt_at=now)
+    delivery.status, delivery.next_attempt_at = D.PENDING, now
+    transaction.on_commit(queue.request_webhook_delivery)
+    return delivery
+
+
+# --------------------------------------------------------------------------- recording events
+
+
+def payload_for(generation: Generation, *, event_type: str, now: datetime) -> dict[str, Any]:
+    """The body: the generation as the REST API shows it to its owner, with absolute URLs."""
+    data = GenerationSerializer(context={"viewer": generation.owner, "site_url": app_settings.SITE_URL})
+    body = {"type": event_type, "timestamp": now.isoformat(), "data": data.to_representation(generation)}
+    # Through the API's own encoder, so numbers and dates read exactly as the REST answer has them.
+    return json.loads(json.dumps(body, cls=APIJSONEncoder))
+
+
+def record_generation_event(*, generation: Generation, event_type: str) -> int:
+    """Record one delivery per interested target; never sends (this runs in the engine's path).
+
+    Called after the change committed. Returns how many deliveries were recorded.
+    """
+    owners = Q(owner_id=generation.owner_id, team__isnull=True)
+    if generation.team_id:
+        owners |= Q(team_id=generation.team_id)
+    endpoints = [e for e in WebhookEndpoint.objects.filter(owners, enabled=True) if event_type in e.events]
+    wants_own = bool(generation.webhook) and (
+        not generation.webhook_events_filter or event_type in generation.webhook_events_filter
+    )
+    if not endpoints and not wants_own:
+        return 0
+    now = timezone.now()
+    payload = payload_for(generation, event_type=event_type, now=now)
+    rows = [
+        WebhookDelivery(endpoint=e, generation=generation, event_type=event_type, message_id=_message_id(),
+                        payload=payload, next_attempt_at=now, created_at=now)
+        for e in endpoints
+    ]
+    if wants_own:
+        rows.append(WebhookDelivery(url=generation.webhook, generation=generation, event_type=event_type,
+                                    message_id=_message_id(), payload=payload, next_attempt_at=now, created_at=now))
+    WebhookDelivery.objects.bulk_create(rows)
+    queue.request_webhook_delivery()
+    return len(rows)
+
+
+def _message_id() -> str:
+    return "msg_" + secrets.token_urlsafe(18)
+
+
+# --------------------------------------------------------------------------- sending
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    status_code: int | None
+    answer: str
+    latency_ms: int
+    error: str = ""
+
+
+_pool_lock = threading.Lock()
+_pool: tuple[int, int, UpstreamPool] | None = None
+
+
+def _get_pool() -> UpstreamPool:
+    """This process's webhook pool: separate from GMI's, so slow receivers never hold up polls."""
+    global _pool
+    size = max(1, int(app_settings.WEBHOOK_CONCURRENCY))
+    with _pool_lock:
+        if _pool is None or _pool[0] != os.getpid() or _pool[1] != size:
+            if _pool is not None and _pool[0] == os.getpid():
+                _pool[2].close()
+            _pool = (os.getpid(), size, UpstreamPool(size))
+        return _pool[2]
+
+
+def _post(url: str, body: bytes, headers: dict[str, str], allowed: list[str]) -> _Outcome:
+    """One attempt, in a pool thread (no database here). The target is checked again: DNS may have changed."""
+    started = time.monotonic()
+    try:
+        status_code, answer = downloads.send(
+            "POST", url, allowed_hosts=allowed, public_hosts=True, body=body, headers=headers,
+            connect_timeout=float(app_settings.WEBHOOK_CONNECT_TIMEOUT),
+            read_timeout=float(app_settings.WEBHOOK_TIMEOUT), deadline=float(app_settings.WEBHOOK_TIMEOUT),
+        )
+    except downloads.DownloadRefused as exc:
+        return _Outcome(None, "", 0, f"refused: {exc.message}")
+    except downloads.DownloadError as exc:
+        return _Outcome(None, "", int((time.monotonic() - started) * 1000), exc.message)
+    text = answer[:ANSWER_KEPT].decode("utf-8", "replace")
+    return _Outcome(status_code, text, int((time.monotonic() - started) * 1000))
+
+
+def _request(delivery: WebhookDelivery, now: datetime) -> tuple[str, bytes, dict[str, str]]:
+    body = json.dumps(delivery.payload, separators=(",", ":"), ensure_ascii=False).encode()
+    timestamp = int(now.timestamp())
+    if delivery.endpoint is not None:
+        keys = signing_secrets(delivery.endpoint, now=now)
+        url = delivery.endpoint.url
+    else:
+        keys = [submission_secret(delivery.generation.owner)] if delivery.generation is not None else []
+        url = delivery.url
+    signature = " ".join(sign(secret=k, message_id=delivery.message_id, timestamp=timestamp, body=body) for k in keys)
+    headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT, "webhook-id": delivery.message_id,
+               "webhook-timestamp": str(timestamp), "webhook-signature": signature}
+    return url, body, headers
+
+
+def deliver_due(*, now: datetime | None = None, limit: int = 200) -> dict[str, int]:
+    """Send the deliveries that are due, ``WEBHOOK_CONCURRENCY`` at a time; results are written here.
+
+    Each is claimed with a conditional update first, so two runners never send the
+    same attempt. 2xx ends a delivery; 410 disables its endpoint; anything else is
+    retried with backoff and jitter until ``WEBHOOK_RETRY_HOURS`` after it was
+    recorded; an endpoint failing for ``WEBHOOK_DISABLE_AFTER_DAYS`` is disabled.
+    """
+    now = now or timezone.now()
+    due = list(
+        WebhookDelivery.objects.filter(status__in=(D.PENDING, D.FAILED), next_attempt_at__lte=now)
+        .filter(Q(endpoint__isnull=True) | Q(endpoint__enabled=True))
+        .select_related("endpoint", "generation__owner")
+        .order_by("next_attempt_at")[:limit]
+    )
+    claimed = [
+        d for d in due
+        if WebhookDelivery.objects.filter(pk=d.pk, next_attempt_at=d.next_attempt_at, status=d.status)
+        .update(next_attempt_at=now + timedelta(seconds=CLAIM_SECONDS))
+    ]
+    allowed = list(app_settings.WEBHOOK_ALLOWED_HOSTS)
+    pool = _get_pool()
+    futures = [(d, pool.submit(_post, *_request(d, now), allowed)) for d in claimed]
+    counts = {"sent": 0, "succeeded": 0, "failed": 0, "gave_up": 0}
+    for delivery, future in futures:
+        outcome = future.result()
+        counts["sent"] += 1
+        counts[_apply(delivery, outcome, now=now)] += 1
+    return counts
+
+
+def _apply(delivery: WebhookDelivery, outcome: _Outcome, *, now: datetime) -> str:
+    """Write one attempt's result on the delivery and its endpoint; return the delivery's new status."""
+    delivery.attempts += 1
+    delivery.last_attempt_at = now
+    delivery.last_status_code = outcome.status_code
+    delivery.last_latency_ms = outcome.latency_ms
+    delivery.last_response = outcome.answer
+    delivery.last_error = outcome.error[:500]
+    endpoint = delivery.endpoint
+    code = outcome.status_code
+    if code is not None and 200 <= code < 300:
+        delivery.status, delivery.next_attempt_at = D.SUCCEEDED, None
+        if endpoint is not None and endpoint.failing_since is not None:
+            WebhookEndpoint.objects.filter(pk=endpoint.pk).update(failing_since=None)
+    elif code == 410:
+        # The receiver says it is gone for good: stop everything for this endpoint.
+        delivery.status, delivery.next_attempt_at = D.GAVE_UP, None
+        if endpoint is not None:
+            _disable(endpoint, reason="The receiver answered 410 Gone.")
+    else:
+        delivery.status, delivery.next_attempt_at = _retry(delivery, now=now)
+        if endpoint is not None:
+            since = endpoint.failing_since or now
+            if endpoint.failing_since is None:
+                WebhookEndpoint.objects.filter(pk=endpoint.pk, failing_since__isnull=True).update(failing_since=now)
+            if now - since >= timedelta(days=float(app_settings.WEBHOOK_DISABLE_AFTER_DAYS)):
+                _disable(endpoint, reason=f"Failing since {since.isoformat()} without a success.")
+                delivery.status, delivery.next_attempt_at = D.GAVE_UP, None
+    delivery.save(update_fields=["attempts", "last_attempt_at", "last_status_code", "last_latency_ms",
+                                 "last_response", "last_error", "status", "next_attempt_at"])
+    outcomes: dict[str, str] = {D.SUCCEEDED: "succeeded", D.GAVE_UP: "gave_up"}
+    return outcomes.get(delivery.status, "failed")
+
+
+def _retry(delivery: WebhookDelivery, *, now: datetime) -> tuple[str, datetime | None]:
+    base = BACKOFF[delivery.attempts - 1] if delivery.attempts <= len(BACKOFF) else RETRY_EVERY
+    # Jitter spreads the retries of many deliveries that failed together (a receiver's outage).
+    at = now + timedelta(seconds=base * random.uniform(0.9, 1.1))
+    if at > delivery.created_at + timedelta(hours=float(app_settings.WEBHOOK_RETRY_HOURS)):
+        return D.GAVE_UP, None
+    return D.FAILED, at
+
+
+def _disable(endpoint: WebhookEndpoint, *, reason: str) -> None:
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(enabled=False, disabled_reason=reason[:300])
+    endpoint.enabled, endpoint.disabled_reason = False, reason[:300]
+    logger.warning("webhook endpoint %s disabled: %s", endpoint.pk, reason)

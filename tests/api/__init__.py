@@ -1,0 +1,1 @@
+"""Tests for generations.api: the REST endpoints and their representations."""

@@ -1,0 +1,1 @@
+"""Tests for generations.services, one module each."""

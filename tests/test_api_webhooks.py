@@ -1,0 +1,110 @@
+"""The webhooks API: create (secret once), list, delete, deliveries, resend; tenants kept apart; submission fields."""
+from __future__ import annotations
+
+import pytest
+
+from generations.api.serializers import WEBHOOK_EVENTS
+from generations.models import (
+    Generation,
+    Membership,
+    VideoModel,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
+from generations.services import webhooks
+from tests.factories import MembershipFactory, TeamFactory, UserFactory
+
+ALLOWED = "127.0.0.1:9"  # never connected to: creation only checks the policy
+
+
+@pytest.fixture
+def local_hooks(settings):
+    settings.GENERATIONS = {**getattr(settings, "GENERATIONS", {}), "WEBHOOK_ALLOWED_HOSTS": [ALLOWED]}
+
+
+def create(client, user, **body):
+    client.force_authenticate(user)
+    return client.post("/api/v1/webhooks/", {"url": f"http://{ALLOWED}/in", "events": ["generation.failed"],
+                                             **body}, format="json")
+
+
+def test_event_types_agree_between_the_api_and_the_service():
+    assert tuple(WEBHOOK_EVENTS) == webhooks.EVENTS
+
+
+def test_create_answers_the_secret_once(db, api_client, user, local_hooks):
+    answer = create(api_client, user)
+    assert answer.status_code == 201
+    assert set(answer.json()) == {"id", "url", "events", "secret"}
+    assert answer.json()["secret"].startswith("whsec_")
+    listed = api_client.get("/api/v1/webhooks/").json()
+    assert [e["id"] for e in listed] == [answer.json()["id"]]
+    assert "secret" not in listed[0]
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.2/x", "http://[::ffff:127.0.0.1]/x", "http://localhost/x",
+                                 "http://0.0.0.0/x"])
+def test_loopback_target_answers_webhook_target_forbidden(db, api_client, user, local_hooks, url):
+    answer = create(api_client, user, url=url)
+    assert answer.status_code == 400 and answer.json()["code"] == "webhook_target_forbidden"
+
+
+def test_unknown_event_type_is_refused(db, api_client, user, local_hooks):
+    assert create(api_client, user, events=["generation.exploded"]).status_code == 400
+
+
+def test_another_tenant_sees_no_endpoint_delivery_or_secret(db, api_client, user, other_user, local_hooks):
+    endpoint_id = create(api_client, user).json()["id"]
+    delivery = WebhookDelivery.objects.create(endpoint_id=endpoint_id, event_type="generation.failed",
+                                              message_id="msg_1", payload={})
+    api_client.force_authenticate(other_user)
+    assert api_client.get("/api/v1/webhooks/").json() == []
+    assert api_client.get(f"/api/v1/webhooks/{endpoint_id}/deliveries/").status_code == 404
+    assert api_client.post(f"/api/v1/webhooks/{endpoint_id}/deliveries/{delivery.pk}/resend/").status_code == 404
+    assert api_client.post(f"/api/v1/webhooks/{endpoint_id}/rotate/").status_code == 404
+    assert api_client.delete(f"/api/v1/webhooks/{endpoint_id}/").status_code == 404
+    assert WebhookEndpoint.objects.filter(pk=endpoint_id).exists()
+
+
+def test_owner_lists_deliveries_resends_and_deletes(db, api_client, user, local_hooks):
+    endpoint_id = create(api_client, user).json()["id"]
+    delivery = WebhookDelivery.objects.create(endpoint_id=endpoint_id, event_type="generation.failed",
+                                              message_id="msg_1", payload={"type": "generation.failed"},
+                                              status="gave_up")
+    page = api_client.get(f"/api/v1/webhooks/{endpoint_id}/deliveries/").json()
+    assert [d["message_id"] for d in page["results"]] == ["msg_1"]
+    answer = api_client.post(f"/api/v1/webhooks/{endpoint_id}/deliveries/{delivery.pk}/resend/")
+    assert answer.status_code == 202 and answer.json()["status"] == "pending"
+    assert api_client.delete(f"/api/v1/webhooks/{endpoint_id}/").status_code == 204
+    assert not WebhookEndpoint.objects.exists()
+
+
+def test_team_webhooks_are_for_owners_and_admins_only(db, api_client, local_hooks):
+    team = TeamFactory()
+    member = MembershipFactory(team=team, role=Membership.Role.MEMBER).user
+    admin = MembershipFactory(team=team, role=Membership.Role.ADMIN).user
+    assert create(api_client, member, team=team.slug).status_code == 403
+    assert create(api_client, admin, team=team.slug).status_code == 201
+    assert create(api_client, UserFactory(), team=team.slug).status_code == 400
+
+
+def test_submission_webhook_is_validated(db, catalogue, api_client, user, no_auto_dispatch):
+    api_client.force_authenticate(user)
+    body = {"model": "Veo3", "payload": {"prompt": "a fox"}}
+    refused = api_client.post("/api/v1/generations/", {**body, "webhook": "http://10.0.0.5/x"}, format="json")
+    assert refused.status_code == 400 and refused.json()["code"] == "webhook_target_forbidden"
+    bad = api_client.post("/api/v1/generations/", {**body, "webhook_events_filter": ["nope"]}, format="json")
+    assert bad.status_code == 400
+
+
+def test_submission_keeps_its_webhook_and_filter(db, catalogue, api_client, user, no_auto_dispatch, settings):
+    settings.GENERATIONS = {**settings.GENERATIONS, "WEBHOOK_ALLOWED_HOSTS": [ALLOWED]}
+    api_client.force_authenticate(user)
+    model = VideoModel.objects.filter(enabled=True).values_list("pk", flat=True).first()
+    answer = api_client.post("/api/v1/generations/", {
+        "model": model, "payload": {"prompt": "a fox"}, "webhook": f"http://{ALLOWED}/job",
+        "webhook_events_filter": ["generation.succeeded"]}, format="json")
+    assert answer.status_code == 201, answer.json()
+    generation = Generation.objects.get(pk=answer.json()["id"])
+    assert (generation.webhook, generation.webhook_events_filter) == (f"http://{ALLOWED}/job",
+                                                                      ["generation.succeeded"])

@@ -1,0 +1,187 @@
+"""The layering rules that code review would otherwise have to remember, checked from the source.
+
+The import graph of ``generations`` is built with ``ast`` (nothing is imported): an edge for
+every import that runs when its module is loaded, i.e. outside function bodies and outside
+``if TYPE_CHECKING:``. Relative imports are resolved against the importing module's package;
+``from . import x`` is an edge to ``generations.<package>.x`` when ``x`` is a module or package,
+and to the package's ``__init__`` otherwise.
+"""
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+APP = "generations"
+ROOT = Path(__file__).resolve().parent.parent / APP
+# Comments that silence a tool are not reasons.
+PRAGMA = re.compile(r"^\s*(noqa|type:|pragma|fmt:|isort:)", re.IGNORECASE)
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _app_sources() -> dict[str, Path]:
+    return {
+        _module_name(path): path
+        for path in sorted(ROOT.rglob("*.py"))
+        if "migrations" not in path.relative_to(ROOT).parts
+    }
+
+
+MODULES = _app_sources()
+
+
+def _package_of(module: str, path: Path) -> str:
+    return module if path.name == "__init__.py" else module.rpartition(".")[0]
+
+
+def _targets(node: ast.Import | ast.ImportFrom, module: str, path: Path) -> list[str]:
+    """The app modules an import statement loads (modules outside the app are left out)."""
+    if isinstance(node, ast.Import):
+        names = [alias.name for alias in node.names]
+        return [name for name in names if name in MODULES]
+    if node.level:
+        package = _package_of(module, path)
+        for _ in range(node.level - 1):
+            package = package.rpartition(".")[0]
+        base = f"{package}.{node.module}" if node.module else package
+    else:
+        base = node.module or ""
+    if base != APP and not base.startswith(APP + "."):
+        return []
+    found = []
+    for alias in node.names:
+        submodule = f"{base}.{alias.name}"
+        if submodule in MODULES:
+            found.append(submodule)
+        elif base in MODULES:
+            found.append(base)
+    return sorted(set(found))
+
+
+def _is_type_checking(node: ast.If) -> bool:
+    test = node.test
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def _walk(tree: ast.AST, *, in_function: bool = False):
+    """Yield (import node, whether it sits in a function body), skipping ``if TYPE_CHECKING:``."""
+    for child in ast.iter_child_nodes(tree):
+        if isinstance(child, ast.If) and _is_type_checking(child):
+            for sub in child.orelse:
+                yield from _walk(ast.Module(body=[sub], type_ignores=[]), in_function=in_function)
+            continue
+        if isinstance(child, ast.Import | ast.ImportFrom):
+            yield child, in_function
+        nested = in_function or isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda)
+        yield from _walk(child, in_function=nested)
+
+
+def import_graph() -> dict[str, set[str]]:
+    graph: dict[str, set[str]] = {}
+    for module, path in MODULES.items():
+        edges = graph.setdefault(module, set())
+        for node, in_function in _walk(ast.parse(path.read_text(), filename=str(path))):
+            if not in_function:
+                edges.update(t for t in _targets(node, module, path) if t != module)
+    return graph
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One import cycle (first module repeated at the end), or None. Depth-first, three colours."""
+    WHITE, GREY, BLACK = 0, 1, 2
+    colour = dict.fromkeys(graph, WHITE)
+    stack: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        colour[node] = GREY
+        stack.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if colour.get(nxt, BLACK) == GREY:
+                return stack[stack.index(nxt):] + [nxt]
+            if colour.get(nxt) == WHITE:
+                cycle = visit(nxt)
+                if cycle:
+                    return cycle
+        stack.pop()
+        colour[node] = BLACK
+        return None
+
+    for start in sorted(graph):
+        if colour[start] == WHITE:
+            cycle = visit(start)
+            if cycle:
+                return cycle
+    return None
+
+
+def _reason(text: str) -> bool:
+    _, hash_, comment = text.partition("#")
+    return bool(hash_ and comment.strip() and not PRAGMA.match(comment))
+
+
+def _has_reason(lines: list[str], lineno: int) -> bool:
+    """A comment on the import's line, or on the line above it (or above the run of imports it ends)."""
+    if _reason(lines[lineno - 1]):
+        return True
+    above = lineno - 2
+    while above >= 0 and lines[above].strip().startswith(("from ", "import ")):
+        above -= 1
+    return above >= 0 and lines[above].strip().startswith("#") and _reason(lines[above])
+
+
+def unexplained_local_imports() -> list[str]:
+    found = []
+    for module, path in MODULES.items():
+        source = path.read_text()
+        lines = source.splitlines()
+        for node, in_function in _walk(ast.parse(source, filename=str(path))):
+            if in_function and _targets(node, module, path) and not _has_reason(lines, node.lineno):
+                found.append(f"{path.relative_to(ROOT.parent)}:{node.lineno}: {lines[node.lineno - 1].strip()}")
+    return found
+
+
+def test_the_app_has_no_import_cycles():
+    cycle = find_cycle(import_graph())
+    assert cycle is None, "import cycle: " + " -> ".join(cycle or [])
+
+
+def test_every_function_local_import_of_the_app_says_why():
+    found = unexplained_local_imports()
+    assert not found, "function-local imports of app modules without a comment saying why:\n" + "\n".join(found)
+
+
+def test_the_cycle_finder_finds_a_cycle_and_names_it():
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert find_cycle(graph) == ["a", "b", "c", "a"]
+    assert find_cycle({"a": {"b"}, "b": set()}) is None
+
+
+def test_relative_imports_resolve_to_modules_and_packages():
+    graph = import_graph()
+    # ``from .lifecycle import transition`` and ``from ..models import Generation``
+    assert "generations.services.lifecycle" in graph["generations.services.submissions"]
+    assert "generations.models" in graph["generations.services.submissions"]
+    # ``from ..gmi import schema``: a package, resolved to its __init__
+    assert "generations.gmi.schema" in graph["generations.services.submissions"]
+    # ``from . import catalogue``: a sibling module named in the import list
+    assert "generations.services.catalogue" in graph["generations.services.submissions"]
+
+
+def test_quotas_is_a_ledger_below_the_lifecycle():
+    graph = import_graph()
+    assert "generations.services.lifecycle" not in graph["generations.services.quotas"]
+    assert "generations.services.quotas" in graph["generations.services.lifecycle"]
+
+
+def test_gmi_layer_imports_neither_models_nor_services():
+    graph = import_graph()
+    for module, edges in graph.items():
+        if module.startswith(f"{APP}.gmi."):
+            bad = {e for e in edges if e == f"{APP}.models" or e.startswith(f"{APP}.services")}
+            assert not bad, f"{module} imports {sorted(bad)}"
