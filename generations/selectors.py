@@ -83,6 +83,11 @@ def teams_of(user: Any) -> QuerySet[Team]:
 # Who may do what with a generation they can see: one place for each rule.
 
 
+def may_flag(user: Any, generation: Generation) -> bool:
+    """Anyone who can see a video may report it (SPEC: flag, "anyone who can see it")."""
+    return visible_generations(user, include_all_for_staff=True).filter(pk=generation.pk).exists()
+
+
 def may_cancel(user: Any, generation: Generation) -> bool:
     """The owner, and staff allowed to cancel others' jobs (they run the queue)."""
     return generation.owner_id == getattr(user, "pk", None) or permissions.can_cancel_any_generation(user)

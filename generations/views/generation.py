@@ -98,9 +98,10 @@ def detail(request: AuthenticatedHttpRequest, pk: uuid.UUID) -> HttpResponse:
         "removed_for_owner": generation.is_removed and is_owner and not sees_removed,
         "can_cancel": selectors.may_cancel(request.user, generation) and generation.is_cancellable,
         "can_delete": selectors.may_delete(request.user, generation),
-        # Moderators decide instead of reporting; any other viewer of a team video may report it.
+        # The page offers reporting to viewers who have no better action: owners delete,
+        # moderators decide; who may report at all is the selector's rule.
         "can_flag": not is_owner and not permissions.can_moderate_generations(request.user)
-        and generation.visibility == Generation.Visibility.TEAM,
+        and selectors.may_flag(request.user, generation),
         "already_flagged": generation.flags.filter(reporter=request.user.pk, resolved_at__isnull=True).exists(),
         "flag_form": FlagForm(),
         "video_url": api_url("generation-video", generation.pk) if shows_video else "",

@@ -165,3 +165,14 @@ def test_two_hundred_thousand_words_with_the_term_at_the_end_are_checked_quickly
     moderation.add_blocked_terms(terms=["dragon", *(f"term{n}" for n in range(2000))])
     words = ["d r a g"] * 50_000 + ["a"] * 50_000  # glued runs that almost match, all the way through
     assert moderation.blocked_term_in(" ".join([*words, "d-r-a-g-o-n"])) == "dragon"
+
+
+def test_a_video_one_cannot_see_cannot_be_flagged_even_through_the_service(db):
+    from generations.exceptions import NotFound
+    from generations.services import moderation as moderation_service
+    from tests.factories import GenerationFactory, UserFactory
+
+    private = GenerationFactory()  # its owner's alone
+    with pytest.raises(NotFound):
+        moderation_service.flag_generation(generation=private, user=UserFactory(), reason="looks wrong")
+    assert not private.flags.exists()
