@@ -10,6 +10,8 @@ MONTHLY_CREDITS = "monthly_credits"
 # GENERATIONS["DEFAULT_LIMITS"] / ["DEFAULT_TEAM_LIMITS"].
 USER_METRICS: tuple[str, ...] = (DAILY_JOBS, CONCURRENT_JOBS, MONTHLY_VIDEO_SECONDS, MONTHLY_CREDITS)
 TEAM_METRICS: tuple[str, ...] = (MONTHLY_VIDEO_SECONDS, MONTHLY_CREDITS)
+# The metrics kept as usage counters; running jobs are counted from job state instead.
+COUNTED_USER_METRICS: tuple[str, ...] = (DAILY_JOBS, MONTHLY_VIDEO_SECONDS, MONTHLY_CREDITS)
 
 # name: (label on the members' pages, unit)
 LABELS: dict[str, tuple[str, str]] = {

@@ -38,7 +38,7 @@ def _due_q(now) -> Q:
 #: The columns a poll needs; the large JSON ones are left in the database.
 POLL_FIELDS = ("id", "owner_id", "model_id", "status", "upstream_request_id", "upstream_status", "payload",
                "send_started_at", "created_at", "next_poll_at", "poll_failures", "attempt", "shard", "team_id",
-               "video_name", "thumbnail_name", "credits", "video_seconds")
+               "video_name", "thumbnail_name", "credits", "video_seconds", "webhook", "webhook_events_filter")
 
 
 def polled_jobs(*, shards: set[int] | list[int], due_before=None) -> list[Generation]:

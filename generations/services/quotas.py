@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 
+from .. import metrics
 from ..exceptions import QuotaExceeded
 from ..models import Generation, LedgerEntry, Team, UsageCounter, UserProfile
 from ..policies import TEAM_LIMITS, USER_LIMITS, quota_policy
@@ -49,7 +50,7 @@ def period_for(metric: str, now: datetime | None = None) -> str:
 
 
 def resets_at(metric: str, now: datetime | None = None) -> datetime | None:
-    if metric == "concurrent_jobs":
+    if metric == metrics.CONCURRENT_JOBS:
         return None
     today = timezone.localdate(now or timezone.now())
     if metric in DAILY:
@@ -204,12 +205,12 @@ def usage_for_user(user: User, now: datetime | None = None) -> dict[str, Any]:
     policy = quota_policy()
     limits = policy.user_limits(user)
     used: dict[str, Decimal | int] = {}
-    for metric in ("daily_jobs", "monthly_video_seconds", "monthly_credits"):
+    for metric in metrics.COUNTED_USER_METRICS:
         counter = UsageCounter.objects.filter(
             user=user, team__isnull=True, metric=metric, period=period_for(metric, now)
         ).first()
         used[metric] = counter.used if counter else Decimal(0)
-    used["concurrent_jobs"] = in_flight_count(user)
+    used[metrics.CONCURRENT_JOBS] = in_flight_count(user)
     result = _describe(limits, used, now)
     teams = []
     for team in Team.objects.filter(memberships__user=user).order_by("name"):

@@ -191,7 +191,7 @@ def cancel_generation(*, generation: Generation, actor: User | None = None) -> G
     by_owner = actor is None or actor.pk == generation.owner_id
     for _ in range(3):  # the status may move under us (dispatched -> processing); try again
         generation.refresh_from_db()
-        if generation.status not in (Generation.Status.QUEUED, *Generation.AT_UPSTREAM):
+        if not generation.is_cancellable:
             raise InvalidTransition(f"A {generation.get_status_display().lower()} generation cannot be cancelled.")
         if transition(generation, Generation.Status.CANCELLED, actor=actor, note="Cancelled",
                       error="Cancelled by its owner" if by_owner else "Cancelled by staff"):
@@ -206,7 +206,7 @@ def delete_generation(*, generation: Generation, actor: User | None = None) -> N
 
     The row stays (soft-deleted) so the ledger keeps adding up.
     """
-    if generation.status in (Generation.Status.QUEUED, *Generation.AT_UPSTREAM):
+    if generation.is_cancellable:
         try:
             cancel_generation(generation=generation, actor=actor)
         except InvalidTransition:
