@@ -57,16 +57,21 @@ class UpstreamPool:
 
 
 _lock = threading.Lock()
-_pool: tuple[int, int, UpstreamPool] | None = None
+_pools: dict[str, tuple[int, int, UpstreamPool]] = {}
+
+
+def named_pool(name: str, size: int) -> UpstreamPool:
+    """This process's pool called ``name`` (rebuilt when its size or the process changes)."""
+    size = max(1, int(size))
+    with _lock:
+        held = _pools.get(name)
+        if held is None or held[0] != os.getpid() or held[1] != size:
+            if held is not None and held[0] == os.getpid():
+                held[2].close()
+            held = _pools[name] = (os.getpid(), size, UpstreamPool(size))
+        return held[2]
 
 
 def get_pool() -> UpstreamPool:
-    """This process's pool, sized by ``UPSTREAM_CONCURRENCY`` (rebuilt if the setting or the process changes)."""
-    global _pool
-    size = max(1, int(app_settings.UPSTREAM_CONCURRENCY))
-    with _lock:
-        if _pool is None or _pool[0] != os.getpid() or _pool[1] != size:
-            if _pool is not None and _pool[0] == os.getpid():
-                _pool[2].close()
-            _pool = (os.getpid(), size, UpstreamPool(size))
-        return _pool[2]
+    """This process's pool for GMI, sized by ``UPSTREAM_CONCURRENCY``."""
+    return named_pool("gmi", int(app_settings.UPSTREAM_CONCURRENCY))

@@ -6,10 +6,8 @@ import hashlib
 import hmac
 import json
 import logging
-import os
 import random
 import secrets
-import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -37,7 +35,7 @@ from ..models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
-from .upstream_pool import UpstreamPool
+from .upstream_pool import UpstreamPool, named_pool
 
 logger = logging.getLogger("generations.webhooks")
 
@@ -242,20 +240,9 @@ class _Outcome:
     error: str = ""
 
 
-_pool_lock = threading.Lock()
-_pool: tuple[int, int, UpstreamPool] | None = None
-
-
 def _get_pool() -> UpstreamPool:
     """This process's webhook pool: separate from GMI's, so slow receivers never hold up polls."""
-    global _pool
-    size = max(1, int(app_settings.WEBHOOK_CONCURRENCY))
-    with _pool_lock:
-        if _pool is None or _pool[0] != os.getpid() or _pool[1] != size:
-            if _pool is not None and _pool[0] == os.getpid():
-                _pool[2].close()
-            _pool = (os.getpid(), size, UpstreamPool(size))
-        return _pool[2]
+    return named_pool("webhooks", int(app_settings.WEBHOOK_CONCURRENCY))
 
 
 def _post(url: str, body: bytes, headers: dict[str, str], allowed: list[str]) -> _Outcome:
