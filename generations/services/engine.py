@@ -297,10 +297,16 @@ class Engine:
                 self._track(generation, later)
             return
         listed = {job.request_id: job for job in result} if isinstance(result, list) else {}
+        next_poll = time.monotonic() + float(app_settings.POLL_INTERVAL)
         for generation in jobs:
             job = polling.usable_from_list(generation, listed)
             if job is None:
                 self._poll_one(generation)
+            elif polling.is_unchanged(generation, job) and not polling.too_old(generation):
+                # Most of a list is news to nobody: settled here, without a writer thread.
+                self.busy.discard(generation.pk)
+                self.counts["polled"] += 1
+                self._track(generation, next_poll)
             else:
                 self._write("poll", generation, job)
 

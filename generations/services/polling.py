@@ -135,7 +135,7 @@ def _next_poll(generation: Generation, *, failures: int = 0, retry_after: float 
     return timezone.now() + timedelta(seconds=delay)
 
 
-def _too_old(generation: Generation) -> bool:
+def too_old(generation: Generation) -> bool:
     return timezone.now() - generation.created_at > timedelta(seconds=app_settings.MAX_JOB_AGE)
 
 
@@ -149,7 +149,7 @@ def poll_generation(generation: Generation) -> datetime | None:
 
 
 def _poll_failed(generation: Generation, exc: GMIError) -> datetime | None:
-    if _too_old(generation):
+    if too_old(generation):
         _expire(generation)
         return None
     failures = generation.poll_failures + 1
@@ -171,6 +171,15 @@ def _expire(generation: Generation) -> None:
     if transition(generation, S.FAILED, note="Timed out", error_code="timeout",
                   error=f"GMI did not finish the job within {hours:g} hours."):
         cancel_upstream(generation)
+
+
+def is_unchanged(generation: Generation, job: RemoteJob) -> bool:
+    """Whether GMI's answer tells nothing new about a job still running (then nothing is written)."""
+    if job.state.is_terminal or generation.poll_failures:
+        return False
+    if job.state == RemoteState.PROCESSING and generation.status == S.DISPATCHED:
+        return False
+    return job.raw_status[:60] == generation.upstream_status
 
 
 def apply_remote_state(generation: Generation, job: RemoteJob) -> datetime | None:
@@ -198,14 +207,14 @@ def apply_remote_state(generation: Generation, job: RemoteJob) -> datetime | Non
     if job.state == RemoteState.CANCELLED:
         transition(generation, S.CANCELLED, note="Cancelled at GMI", error="The job was cancelled at GMI.", **common)
         return None
-    if _too_old(generation):
+    if too_old(generation):
         _expire(generation)
         return None
     next_poll = _next_poll(generation)
     if job.state == RemoteState.PROCESSING and current == S.DISPATCHED:
         transition(generation, S.PROCESSING, note="GMI is processing", next_poll_at=next_poll, **common)
         return next_poll
-    if generation.poll_failures == 0 and job.raw_status[:60] == generation.upstream_status:
+    if is_unchanged(generation, job):
         # Nothing new: no write. The engine keeps the next due time in memory.
         return next_poll
     # Still waiting with a new status word (or one we do not know), or recovered from errors.
