@@ -221,8 +221,8 @@ class Engine:
     def _by_list(self, due: list[Generation], now: float) -> list[Generation]:
         """Cover the due jobs of a model with many jobs by one call to GMI's request list; return the rest.
 
-        One list call per model per half interval answers for every job of that model,
-        so a thousand jobs cost two calls a second, not a thousand. Jobs due meanwhile
+        One list call per model per half interval answers for every job of that model
+        due before the next one, so a thousand jobs cost two calls a second, not a thousand. Jobs due meanwhile
         wait for that call rather than being fetched alone.
         """
         if not due or not app_settings.POLL_BY_LIST or not getattr(self.client(), "can_list_requests", False):
@@ -241,14 +241,14 @@ class Engine:
                 continue
             listing = self.listing.get(model_id)
             if listing is None and now >= self.next_list.get(model_id, 0.0):
-                # Every job of this model rides along: the call costs the same, and each
-                # is then seen every half interval rather than every interval.
+                # Every job of this model due before the next call rides along.
                 listing = self.listing[model_id] = []
                 self.next_list[model_id] = now + half
                 for tracked in self.tracked.values():
                     other = tracked.generation
                     if (other.model_id == model_id and other.status in Generation.AT_UPSTREAM
-                            and other.pk not in self.busy and other.shard in self.held):
+                            and other.pk not in self.busy and tracked.due <= now + half
+                            and other.shard in self.held):
                         self.busy.add(other.pk)
                         listing.append(other)
                 self.inflight[self.pool.submit(polling.fetch_list, model_id)] = ("list", listing)
