@@ -18,10 +18,18 @@ logger = logging.getLogger("generations.queue")
 
 _local = threading.local()
 _wake_lock = threading.Lock()
-_last_wake = float("-inf")
-_last_webhook_wake = float("-inf")
-#: A burst of submissions asks for at most one dispatch task per process in this window.
+_last_wakes: dict[str, float] = {}
+#: A burst asks for at most one task of a kind per process in this window.
 WAKE_DEBOUNCE = 2.0
+
+
+def _first_in_window(kind: str) -> bool:
+    """True for the first call of ``kind`` in this process per ``WAKE_DEBOUNCE`` seconds."""
+    with _wake_lock:
+        if time.monotonic() - _last_wakes.get(kind, float("-inf")) < WAKE_DEBOUNCE:
+            return False
+        _last_wakes[kind] = time.monotonic()
+        return True
 
 
 def set_mirror_handler(handler: Callable[[Any], None] | None) -> None:
@@ -45,14 +53,11 @@ def request_dispatch(*, engine_alive: Callable[[], bool]) -> None:
     ``WAKE_DEBOUNCE`` seconds, however many jobs arrive. In synchronous mode (tests,
     management commands) the dispatch runs inline at once.
     """
-    global _last_wake
     if Conf.SYNC:
         enqueue_dispatch()
         return
-    with _wake_lock:
-        if time.monotonic() - _last_wake < WAKE_DEBOUNCE:
-            return
-        _last_wake = time.monotonic()
+    if not _first_in_window("dispatch"):
+        return
     try:
         if engine_alive():
             return
@@ -65,10 +70,6 @@ def enqueue_dispatch() -> None:
     async_task("generations.tasks.dispatch", task_name="gmi-dispatch", group="gmi")
 
 
-def enqueue_engine() -> None:
-    async_task("generations.tasks.run_poller", task_name="gmi-poller", group="gmi")
-
-
 def request_webhook_delivery() -> None:
     """Ask for recorded webhook deliveries to be sent soon: one task per process per ``WAKE_DEBOUNCE``.
 
@@ -76,11 +77,6 @@ def request_webhook_delivery() -> None:
     which may be the engine's thread, and webhook HTTP must never sit in the poller's
     path. The per-minute schedule (or a test calling ``deliver_due``) sends them then.
     """
-    global _last_webhook_wake
-    if Conf.SYNC:
+    if Conf.SYNC or not _first_in_window("webhooks"):
         return
-    with _wake_lock:
-        if time.monotonic() - _last_webhook_wake < WAKE_DEBOUNCE:
-            return
-        _last_webhook_wake = time.monotonic()
     async_task("generations.tasks.deliver_webhooks", task_name="gmi-webhooks", group="gmi-webhooks")

@@ -103,7 +103,7 @@ def test_a_burst_of_submissions_asks_for_one_dispatch_task(catalogue, monkeypatc
     monkeypatch.setattr(Conf, "SYNC", False)
     queued = []
     monkeypatch.setattr(queue, "async_task", lambda func, *args, **kwargs: queued.append(func))
-    monkeypatch.setattr(queue, "_last_wake", float("-inf"))
+    monkeypatch.setattr(queue, "_last_wakes", {})
     monkeypatch.setattr(queue, "WAKE_DEBOUNCE", 3600.0)  # the whole burst falls in one window, however slow
     monkeypatch.setattr(shards, "engine_alive", lambda: False)
     user = UserFactory()
@@ -120,7 +120,7 @@ def test_no_dispatch_task_is_asked_for_while_an_engine_runs(catalogue, monkeypat
     monkeypatch.setattr(Conf, "SYNC", False)
     queued = []
     monkeypatch.setattr(queue, "async_task", lambda func, *args, **kwargs: queued.append(func))
-    monkeypatch.setattr(queue, "_last_wake", float("-inf"))
+    monkeypatch.setattr(queue, "_last_wakes", {})
     shards.beat("a-live-engine")
     submit(UserFactory())
     assert queued == []
