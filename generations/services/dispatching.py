@@ -194,15 +194,6 @@ def post_generation(generation: Generation) -> RemoteJob:
     return get_client().create_request(generation.model_id, generation.payload)
 
 
-def send_generation(generation: Generation) -> None:
-    """POST one claimed job to GMI, once, and record the outcome (both halves in this thread)."""
-    try:
-        result: Any = post_generation(generation)
-    except Exception as exc:
-        result = exc
-    apply_send(generation, result)
-
-
 def apply_send(generation: Generation, result: Any) -> None:
     """Record what became of one POST: GMI's request id, or why it was not (or maybe was) accepted.
 

@@ -87,7 +87,7 @@ class Engine:
         self.ready = False
         self.next_maintenance = 0.0
         self.next_send = 0.0
-        self.counts = {"sent": 0, "polled": 0, "mirrored": 0}
+        self.counts = {"sent": 0, "polled": 0}
 
     # --- the loop ---------------------------------------------------------------------
 
@@ -225,7 +225,8 @@ class Engine:
         due before the next one, so a thousand jobs cost two calls a second, not a thousand. Jobs due meanwhile
         wait for that call rather than being fetched alone.
         """
-        if not due or not app_settings.POLL_BY_LIST or not getattr(self.client(), "can_list_requests", False):
+        client = upstream.client_or_none()
+        if not due or not app_settings.POLL_BY_LIST or not getattr(client, "can_list_requests", False):
             return due
         half = float(app_settings.POLL_INTERVAL) / 2
         counts: dict[str, int] = {}
@@ -262,10 +263,6 @@ class Engine:
     def _poll_one(self, generation: Generation) -> None:
         self.busy.add(generation.pk)
         self.inflight[self.pool.submit(polling.fetch_remote, generation)] = ("poll", generation)
-
-    @staticmethod
-    def client() -> Any:
-        return upstream.client_or_none()
 
     def wait_and_finish(self, *, timeout: float) -> None:
         if not self.inflight and not self.writing:

@@ -139,15 +139,6 @@ def too_old(generation: Generation) -> bool:
     return timezone.now() - generation.created_at > timedelta(seconds=app_settings.MAX_JOB_AGE)
 
 
-def poll_generation(generation: Generation) -> datetime | None:
-    """Ask GMI about one job and move it on, both halves in this thread. Expected upstream errors never escape."""
-    try:
-        result = fetch_remote(generation)
-    except Exception as exc:
-        result = exc
-    return apply_poll(generation, result)
-
-
 def _poll_failed(generation: Generation, exc: GMIError) -> datetime | None:
     if too_old(generation):
         _expire(generation)

@@ -42,6 +42,7 @@ def beat(owner: str, *, cluster: str = "") -> None:
     """Tell the others this engine is alive (an upsert of its heartbeat row)."""
     now = timezone.now()
     if not PollerBeat.objects.filter(owner=owner).update(beat_at=now):
+        forget_dead()  # an engine starting clears the rows of engines long gone (killed, never retired)
         try:
             with transaction.atomic():
                 PollerBeat.objects.create(owner=owner, cluster=cluster, beat_at=now, started_at=now)
@@ -51,7 +52,7 @@ def beat(owner: str, *, cluster: str = "") -> None:
 
 def retire(owner: str) -> None:
     """Leave at once: shards go back to the pool and others rebalance without waiting for the lease."""
-    PollerSlot.objects.filter(owner=owner).update(owner="", beat_at=None)
+    release_all(owner)
     PollerBeat.objects.filter(owner=owner).delete()
 
 
