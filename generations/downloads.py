@@ -6,8 +6,11 @@ address policy (:func:`send`) as mirroring downloads.
 from __future__ import annotations
 
 import hashlib
+import heapq
 import http.client
 import ipaddress
+import itertools
+import os
 import queue
 import socket
 import tempfile
@@ -334,26 +337,78 @@ def _check(url: str, entries: Sequence[str], resolve: Resolver, *, public_hosts:
 # --- Transport ---------------------------------------------------------------
 
 
+class _Watchdog:
+    """One thread per process that fires every download's deadline when its time comes.
+
+    A timer thread per download would cost a thread start per file, which a pipeline
+    copying dozens of files a second pays in GIL hand-offs; the deadlines share this
+    one instead. Deadlines that end early are dropped lazily (the heap is compacted
+    when they outnumber the live ones).
+    """
+
+    def __init__(self) -> None:
+        self._wake = threading.Condition()
+        self._heap: list[tuple[float, int, _Deadline]] = []
+        self._sequence = itertools.count()
+        self._live = 0
+        self._owner: tuple[int, threading.Thread] | None = None
+
+    def add(self, deadline: _Deadline) -> None:
+        with self._wake:
+            if self._owner is None or self._owner[0] != os.getpid() or not self._owner[1].is_alive():
+                thread = threading.Thread(target=self._run, name="download-deadlines", daemon=True)
+                self._owner = (os.getpid(), thread)  # a forked child starts its own
+                thread.start()
+            heapq.heappush(self._heap, (deadline.ends_at, next(self._sequence), deadline))
+            self._live += 1
+            self._wake.notify()
+
+    def discard(self, deadline: _Deadline) -> None:
+        with self._wake:
+            self._live -= 1
+            if len(self._heap) > 2 * self._live + 64:
+                self._heap = [entry for entry in self._heap if not entry[2].closed]
+                heapq.heapify(self._heap)
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                while True:
+                    while self._heap and self._heap[0][2].closed:
+                        heapq.heappop(self._heap)
+                    if not self._heap:
+                        self._wake.wait()
+                        continue
+                    delay = self._heap[0][0] - time.monotonic()
+                    if delay <= 0:
+                        due = heapq.heappop(self._heap)[2]
+                        break
+                    self._wake.wait(delay)
+            due.expire()
+
+
+_watchdog = _Watchdog()
+
+
 class _Deadline:
     """A wall-clock limit that also interrupts a read blocked on a trickling server.
 
     Socket timeouts apply per read, so a server sending one byte per second never
-    trips them; when time is up, a timer shuts the watched sockets down, which wakes
-    any blocked read.
+    trips them; when time is up, the process's watchdog shuts the watched sockets
+    down, which wakes any blocked read.
     """
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
         self.expired = False
-        self._ends_at = time.monotonic() + seconds
+        self.closed = False
+        self.ends_at = time.monotonic() + seconds
         self._lock = threading.Lock()
         self._sockets: list[socket.socket] = []
-        self._timer = threading.Timer(seconds, self._expire)
-        self._timer.daemon = True
-        self._timer.start()
+        _watchdog.add(self)
 
     def remaining(self) -> float:
-        return self._ends_at - time.monotonic()
+        return self.ends_at - time.monotonic()
 
     def watch(self, sock: socket.socket) -> None:
         # A duplicate descriptor of the same connection: it stays valid after TLS
@@ -365,8 +420,10 @@ class _Deadline:
             if self.expired:
                 self._shutdown(duplicate)
 
-    def _expire(self) -> None:
+    def expire(self) -> None:
         with self._lock:
+            if self.closed:
+                return
             self.expired = True
             for sock in self._sockets:
                 self._shutdown(sock)
@@ -377,11 +434,14 @@ class _Deadline:
             sock.shutdown(socket.SHUT_RDWR)
 
     def close(self) -> None:
-        self._timer.cancel()
         with self._lock:
+            if self.closed:
+                return
+            self.closed = True
             for sock in self._sockets:
                 sock.close()
             self._sockets.clear()
+        _watchdog.discard(self)
 
 
 class _PinnedConnectionMixin:
@@ -564,16 +624,22 @@ class _BackgroundDigest:
     to them. Identity bodies are read into a few recycled buffers (``buffer()``, handed
     back once hashed), which also spares a fresh megabyte allocation per read; memory
     stays at ``buffers`` × ``chunk_size``.
+
+    Most bodies (thumbnails, short clips) are a few megabytes: for them a thread and
+    four zeroed buffers would cost more than the hashing itself, so the first
+    ``inline_bytes`` are hashed in the caller's thread, and the helper thread and the
+    other buffers only appear once a body proves longer.
     """
 
-    def __init__(self, *, buffers: int = 4, chunk_size: int = 1 << 20) -> None:
+    def __init__(self, *, buffers: int = 4, chunk_size: int = 1 << 20, inline_bytes: int = 4 << 20) -> None:
         self._digest = hashlib.sha256()
+        self._buffers = max(1, buffers)
+        self._chunk_size = chunk_size
+        self._inline_left = inline_bytes
+        self._made = 0
         self._queue: queue.Queue[tuple[bytes | memoryview, bytearray | None] | None] = queue.Queue(maxsize=buffers)
         self._free: queue.Queue[bytearray] = queue.Queue()
-        for _ in range(buffers):
-            self._free.put(bytearray(chunk_size))
-        self._thread = threading.Thread(target=self._run, name="download-sha256", daemon=True)
-        self._thread.start()
+        self._thread: threading.Thread | None = None
 
     def _run(self) -> None:
         while (item := self._queue.get()) is not None:
@@ -584,10 +650,25 @@ class _BackgroundDigest:
 
     def buffer(self) -> bytearray:
         """A buffer to read into; waits while every buffer still awaits hashing."""
-        return self._free.get()
+        try:
+            return self._free.get_nowait()
+        except queue.Empty:
+            if self._made < self._buffers:
+                self._made += 1
+                return bytearray(self._chunk_size)
+            return self._free.get()
 
     def update(self, data: bytes | memoryview, *, recycled: bytearray | None = None) -> None:
         """Hash ``data`` next; ``recycled`` (the buffer it views) is reused once hashed."""
+        if self._thread is None and len(data) <= self._inline_left:
+            self._inline_left -= len(data)
+            self._digest.update(data)
+            if recycled is not None:
+                self._free.put(recycled)
+            return
+        if self._thread is None:  # from here on, in order, in the helper thread
+            self._thread = threading.Thread(target=self._run, name="download-sha256", daemon=True)
+            self._thread.start()
         self._queue.put((data, recycled))
 
     def hexdigest(self) -> str:
@@ -595,7 +676,7 @@ class _BackgroundDigest:
         return self._digest.hexdigest()
 
     def close(self) -> None:
-        if self._thread.is_alive():
+        if self._thread is not None and self._thread.is_alive():
             self._queue.put(None)
             self._thread.join()
 

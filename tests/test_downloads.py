@@ -191,6 +191,37 @@ def test_body_without_content_length_is_read_to_the_end(serve) -> None:
         assert result.sha256 == hashlib.sha256(data).hexdigest()
 
 
+def test_a_body_longer_than_the_inline_part_is_hashed_exactly_in_the_helper_thread(serve) -> None:
+    data = os.urandom(9 << 20)  # past the 4 MiB hashed inline, in 1 MiB reads
+    server = serve({"/big.mp4": body(data, "video/mp4")})
+    with download(server.url("/big.mp4"), allowed_hosts=server.allowed, max_bytes=len(data)) as result:
+        assert result.size == len(data)
+        assert result.sha256 == hashlib.sha256(data).hexdigest()
+        assert result.file.read() == data
+
+
+def test_small_downloads_start_no_thread_of_their_own(serve, monkeypatch) -> None:
+    from generations import downloads
+
+    started: list[str] = []
+    original = threading.Thread.start
+
+    def record(self: threading.Thread) -> None:
+        started.append(self.name)
+        original(self)
+
+    monkeypatch.setattr(threading.Thread, "start", record)
+    data = os.urandom(200_000)
+    server = serve({"/thumb.jpg": body(data, "image/jpeg")})
+    downloads.download(server.url("/thumb.jpg"), allowed_hosts=server.allowed, max_bytes=len(data)).close()
+    started.clear()  # the process's one deadline watchdog may have started with the first download
+    for _ in range(5):
+        with downloads.download(server.url("/thumb.jpg"), allowed_hosts=server.allowed,
+                                max_bytes=len(data)) as result:
+            assert result.sha256 == hashlib.sha256(data).hexdigest()
+    assert [name for name in started if name.startswith("download-")] == []  # the test server starts its own
+
+
 def test_exact_entry_is_trusted_on_loopback_and_keeps_host_header(serve) -> None:
     calls: list[str] = []
     server = serve({"/f": body(b"hello")})

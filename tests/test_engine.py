@@ -217,6 +217,30 @@ def test_many_jobs_of_one_model_are_polled_with_the_request_list(
     assert len(gets) + len(lists) < engine.counts["polled"]  # one list call answered for many jobs
 
 
+def test_every_list_call_answers_for_every_job_so_each_is_seen_every_half_interval(
+        catalogue, no_auto_dispatch):
+    catalogue.configure(job_seconds=600)  # running throughout
+    user = UserFactory()
+    UserProfile.objects.create(user=user, concurrent_jobs=50, daily_jobs=50)
+    jobs = [submit(user, n) for n in range(12)]
+    engine = Engine(owner="lister")
+    with override_generations(POLL_INTERVAL=1.0, MAX_IN_FLIGHT=100, POLL_BY_LIST_MIN=5):
+        thread = run_engine(engine)
+        try:
+            wait_until(lambda: Generation.objects.filter(status__in=Generation.AT_UPSTREAM).count() == len(jobs),
+                       30, "every job to reach GMI")
+            wait_until(lambda: len(catalogue.journal(endpoint="list")) >= 8, 30, "eight list calls")
+        finally:
+            engine.stop.set()
+            thread.join(15)
+    lists = [entry["time"] for entry in catalogue.journal(endpoint="list")][1:]
+    gaps = sorted(b - a for a, b in itertools.pairwise(lists))
+    # Half the interval apart (not one interval, which carrying only the jobs due would give).
+    assert gaps[len(gaps) // 2] < 0.75, gaps
+    # Each call answered for every job: the polls counted are the listed jobs, not a few due ones.
+    assert engine.counts["polled"] >= (len(lists) - 1) * len(jobs)
+
+
 def test_a_listed_end_without_its_outcome_is_confirmed_by_fetching_the_job():
     from generations.gmi.base import RemoteJob, RemoteState
 

@@ -221,9 +221,9 @@ class Engine:
     def _by_list(self, due: list[Generation], now: float) -> list[Generation]:
         """Cover the due jobs of a model with many jobs by one call to GMI's request list; return the rest.
 
-        One list call per model per half interval answers for every job of that model
-        due before the next one, so a thousand jobs cost two calls a second, not a thousand. Jobs due meanwhile
-        wait for that call rather than being fetched alone.
+        One list call per model per half interval answers for every job of that model,
+        so a thousand jobs cost two calls a second, not a thousand, and each is seen every
+        half interval. Jobs due meanwhile wait for that call rather than being fetched alone.
         """
         client = upstream.client_or_none()
         if not due or not app_settings.POLL_BY_LIST or not getattr(client, "can_list_requests", False):
@@ -242,14 +242,13 @@ class Engine:
                 continue
             listing = self.listing.get(model_id)
             if listing is None and now >= self.next_list.get(model_id, 0.0):
-                # Every job of this model due before the next call rides along.
+                # Every job of this model rides along: the call costs GMI the same.
                 listing = self.listing[model_id] = []
                 self.next_list[model_id] = now + half
                 for tracked in self.tracked.values():
                     other = tracked.generation
                     if (other.model_id == model_id and other.status in Generation.AT_UPSTREAM
-                            and other.pk not in self.busy and tracked.due <= now + half
-                            and other.shard in self.held):
+                            and other.pk not in self.busy and other.shard in self.held):
                         self.busy.add(other.pk)
                         listing.append(other)
                 self.inflight[self.pool.submit(polling.fetch_list, model_id)] = ("list", listing)
@@ -294,7 +293,9 @@ class Engine:
                 self._track(generation, later)
             return
         listed = {job.request_id: job for job in result} if isinstance(result, list) else {}
-        next_poll = time.monotonic() + float(app_settings.POLL_INTERVAL)
+        # Due again by the next list call, which costs GMI nothing more: each job is
+        # seen every half interval (due a full interval later, it would skip one call).
+        next_poll = time.monotonic() + float(app_settings.POLL_INTERVAL) / 2
         for generation in jobs:
             job = polling.usable_from_list(generation, listed)
             if job is None:
@@ -360,7 +361,9 @@ def _mirror_in_thread(generation_id: Any) -> bool:
         logger.exception("generation %s: mirroring failed unexpectedly", generation_id)
         return False
     finally:
-        connections.close_all()  # this thread's own connection; the next job opens a fresh one
+        # This thread's own connection stays open for its next copy (opening one per
+        # copy costs the database a new backend); a broken or old one is closed here.
+        close_old_connections()
 
 
 # --- hosting: one engine per cluster, in a background thread of a worker ------------------
