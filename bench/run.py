@@ -27,6 +27,7 @@ import mirror
 import pipeline
 import security
 import web
+import webhooks
 
 
 def _print(title: str, rows: list[dict[str, Any]], width: int) -> None:
@@ -44,7 +45,8 @@ def main() -> int:
     print("-" * (width + 66))
     failed = 0
     for title, module in (("Pipeline (engine, simulator 100 ms away)", pipeline), ("Web", web),
-                          ("Mirroring", mirror), ("Attack review", security)):
+                          ("Mirroring", mirror), ("Attack review", security),
+                          ("Webhooks (receiver 2 s per call)", webhooks)):
         # Each section prints as it ends: a later failure must not cost the figures already measured.
         try:
             rows = module.run(quick)

@@ -44,4 +44,4 @@ def sync_models() -> dict[str, int] | None:
 
 def deliver_webhooks() -> dict[str, int]:
     """Send the webhook deliveries that are due (after an event, and every minute for retries)."""
-    return webhooks.deliver_due()
+    return webhooks.deliver_all_due()

@@ -1,7 +1,7 @@
 """URLs of the generations app: its pages and, under api/v1/, the REST API. Mount anywhere."""
 from django.urls import include, path
 
-from .views import gallery, generation, submit, teams, tokens, usage
+from .views import gallery, generation, submit, teams, tokens, usage, webhooks
 
 app_name = "generations"
 
@@ -16,6 +16,13 @@ urlpatterns = [
     path("usage/", usage.usage, name="usage"),
     path("tokens/", tokens.api_tokens, name="tokens"),
     path("tokens/<int:token_id>/revoke/", tokens.revoke_token, name="token-revoke"),
+    path("webhooks/", webhooks.webhook_list, name="webhooks"),
+    path("webhooks/submission-secret/", webhooks.submission_secret_rotate, name="webhook-submission-secret"),
+    path("webhooks/<uuid:pk>/", webhooks.webhook_detail, name="webhook"),
+    path("webhooks/<uuid:pk>/rotate/", webhooks.webhook_rotate, name="webhook-rotate"),
+    path("webhooks/<uuid:pk>/enabled/", webhooks.webhook_enabled, name="webhook-enabled"),
+    path("webhooks/<uuid:pk>/delete/", webhooks.webhook_delete, name="webhook-delete"),
+    path("webhooks/<uuid:pk>/deliveries/<uuid:delivery_id>/resend/", webhooks.webhook_resend, name="webhook-resend"),
     path("teams/", teams.team_list, name="teams"),
     path("teams/<slug:slug>/", teams.team_detail, name="team"),
     path("teams/<slug:slug>/members/", teams.team_member_add, name="team-member-add"),

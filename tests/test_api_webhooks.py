@@ -108,3 +108,35 @@ def test_submission_keeps_its_webhook_and_filter(db, catalogue, api_client, user
     generation = Generation.objects.get(pk=answer.json()["id"])
     assert (generation.webhook, generation.webhook_events_filter) == (f"http://{ALLOWED}/job",
                                                                       ["generation.succeeded"])
+
+
+def test_deliveries_lists_carry_nothing_of_another_tenant(db, api_client, user, other_user, local_hooks):
+    mine = create(api_client, user).json()
+    theirs = create(api_client, other_user, url=f"http://{ALLOWED}/theirs").json()
+    for endpoint, tag in ((mine, "mine"), (theirs, "theirs")):
+        WebhookDelivery.objects.create(endpoint_id=endpoint["id"], event_type="generation.failed",
+                                       message_id=f"msg_{tag}", payload={"data": {"prompt": f"prompt of {tag}"}},
+                                       last_response=f"answer to {tag}", last_status_code=200)
+    api_client.force_authenticate(user)
+    answer = api_client.get(f"/api/v1/webhooks/{mine['id']}/deliveries/")
+    assert [d["message_id"] for d in answer.json()["results"]] == ["msg_mine"]
+    body = answer.content.decode()
+    assert "theirs" not in body and theirs["secret"] not in body and mine["secret"] not in body
+    assert "theirs" not in api_client.get("/api/v1/webhooks/").content.decode()
+
+
+def test_a_teams_endpoints_are_managed_by_all_its_admins_and_hidden_from_its_members(db, api_client, local_hooks):
+    team = TeamFactory()
+    owner = MembershipFactory(team=team, role=Membership.Role.OWNER).user
+    co_admin = MembershipFactory(team=team, role=Membership.Role.ADMIN).user
+    member = MembershipFactory(team=team, role=Membership.Role.MEMBER).user
+    endpoint_id = create(api_client, owner, team=team.slug).json()["id"]
+    WebhookDelivery.objects.create(endpoint_id=endpoint_id, event_type="generation.failed", message_id="msg_t",
+                                   payload={})
+    api_client.force_authenticate(co_admin)
+    assert [e["id"] for e in api_client.get("/api/v1/webhooks/").json()] == [endpoint_id]
+    assert api_client.get(f"/api/v1/webhooks/{endpoint_id}/deliveries/").json()["count"] == 1
+    api_client.force_authenticate(member)
+    assert api_client.get("/api/v1/webhooks/").json() == []
+    assert api_client.get(f"/api/v1/webhooks/{endpoint_id}/deliveries/").status_code == 404
+    assert api_client.post(f"/api/v1/webhooks/{endpoint_id}/rotate/").status_code == 404

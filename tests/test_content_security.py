@@ -31,6 +31,7 @@ def pages(client, staff_user, generation) -> dict[str, str]:
         "usage": reverse("generations:usage"),
         "tokens": reverse("generations:tokens"),
         "teams": reverse("generations:teams"),
+        "webhooks": reverse("generations:webhooks"),
         "api docs": reverse("generations:api:docs"),
         "admin index": reverse("admin:index"),
         "admin list": reverse("admin:generations_generation_changelist"),

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
+import time
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -12,11 +14,11 @@ from standardwebhooks import Webhook
 
 from generations import downloads
 from generations.exceptions import WebhookTargetForbidden
-from generations.models import Generation, WebhookDelivery, WebhookEndpoint
+from generations.models import Generation, Membership, WebhookDelivery, WebhookEndpoint
 from generations.services import moderation, webhooks
 from generations.services.lifecycle import transition
 from tests.conftest import TEST_API_KEY
-from tests.factories import GenerationFactory, UserFactory
+from tests.factories import GenerationFactory, MembershipFactory, TeamFactory, UserFactory
 
 S = Generation.Status
 
@@ -27,17 +29,30 @@ class Receiver:
     def __init__(self) -> None:
         self.requests: list[dict] = []
         self.script: list[int] = []
+        self.delay = 0.0  # seconds each answer takes
+        self.echo = False  # answer with what was received (to see everything a delivery carried)
+        self.open_now = self.open_most = 0
+        self._lock = threading.Lock()
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.requests.append({"headers": dict(self.headers), "body": body})
-                code = receiver.script.pop(0) if receiver.script else 200
-                self.send_response(code)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"ok")
+                with receiver._lock:
+                    receiver.open_now += 1
+                    receiver.open_most = max(receiver.open_most, receiver.open_now)
+                try:
+                    body = self.rfile.read(int(self.headers["Content-Length"]))
+                    receiver.requests.append({"headers": dict(self.headers), "body": body})
+                    code = receiver.script.pop(0) if receiver.script else 200
+                    time.sleep(receiver.delay)
+                    answer = json.dumps(dict(self.headers)).encode() + body if receiver.echo else b"ok"
+                    self.send_response(code)
+                    self.send_header("Content-Length", str(len(answer)))
+                    self.end_headers()
+                    self.wfile.write(answer)
+                finally:
+                    with receiver._lock:
+                        receiver.open_now -= 1
 
             def log_message(self, *args) -> None:
                 pass
@@ -121,6 +136,8 @@ def test_failing_receiver_gets_the_event_once_more_with_the_same_id(receiver):
         now += timedelta(hours=2)
     assert len(receiver.requests) == 6
     assert len({r["headers"]["webhook-id"] for r in receiver.requests}) == 1
+    # Every attempt verifies with standardwebhooks and carries the same message.
+    assert len({json.dumps(verify(endpoint.secret, r), sort_keys=True) for r in receiver.requests}) == 1
     delivery = WebhookDelivery.objects.get()
     assert (delivery.status, delivery.attempts, delivery.last_status_code) == ("succeeded", 6, 200)
     assert delivery.last_response == "ok"
@@ -202,15 +219,149 @@ def test_names_resolving_to_private_addresses_are_refused(db, monkeypatch, addre
         webhooks.create_endpoint(user=UserFactory(), url="https://hooks.example.net/x", events=["generation.failed"])
 
 
+PRIVATE_ADDRESSES = ["10.0.0.5", "172.16.3.4", "192.168.1.10", "169.254.169.254", "fd00::1", "fe80::1"]
+
+
+@pytest.mark.parametrize("address", PRIVATE_ADDRESSES)
 @pytest.mark.django_db(transaction=True)
-def test_a_name_that_turns_private_later_is_refused_at_delivery(gmi, monkeypatch):
+def test_a_name_that_turns_private_later_is_refused_at_delivery(gmi, monkeypatch, address):
     owner = UserFactory(username="rebound")
     monkeypatch.setattr(downloads, "resolve_host", lambda host, port: ["93.184.215.14"])
     webhooks.create_endpoint(user=owner, url="https://hooks.example.net/x", events=["generation.cancelled"])
     transition(GenerationFactory(owner=owner), S.CANCELLED)
-    monkeypatch.setattr(downloads, "resolve_host", lambda host, port: ["169.254.169.254"])
+    monkeypatch.setattr(downloads, "resolve_host", lambda host, port: [address])
     sent = []
     monkeypatch.setattr(downloads, "_connect", lambda *a, **k: sent.append(a) or (_ for _ in ()).throw(OSError))
     webhooks.deliver_due()
     delivery = WebhookDelivery.objects.get()
     assert sent == [] and delivery.status == "failed" and delivery.last_error.startswith("refused")
+
+
+def test_an_internal_name_is_allowed_by_setting(db, monkeypatch, settings):
+    monkeypatch.setattr(downloads, "resolve_host", lambda host, port: ["10.0.0.5"])
+    settings.GENERATIONS = {**settings.GENERATIONS, "WEBHOOK_ALLOWED_HOSTS": ["hooks.internal.example:8443"]}
+    endpoint = webhooks.create_endpoint(user=UserFactory(), url="https://hooks.internal.example:8443/x",
+                                        events=["generation.failed"])
+    assert endpoint.pk
+    with pytest.raises(WebhookTargetForbidden):  # the entry names its port: no other port of that host
+        webhooks.create_endpoint(user=UserFactory(), url="https://hooks.internal.example/x",
+                                 events=["generation.failed"])
+
+
+@pytest.mark.parametrize("host", ["127.0.0.2", "[::ffff:127.0.0.1]", "localhost", "0.0.0.0", "127.0.0.1"])
+@pytest.mark.parametrize("kind", ["endpoint", "submission"])
+@pytest.mark.django_db(transaction=True)
+def test_loopback_disguises_are_refused_again_at_delivery(receiver, settings, monkeypatch, host, kind):
+    # Registered while staff allowed the host; the setting was withdrawn before the event.
+    url = f"http://{host}:{receiver.port}/hook"
+    settings.GENERATIONS = {**settings.GENERATIONS, "WEBHOOK_ALLOWED_HOSTS": [f"{host}:{receiver.port}"]}
+    owner = UserFactory(username="disguised")
+    if kind == "endpoint":
+        webhooks.create_endpoint(user=owner, url=url, events=["generation.cancelled"])
+        generation = GenerationFactory(owner=owner)
+    else:
+        webhooks.check_submission_webhook(url=url, events_filter=[])
+        generation = GenerationFactory(owner=owner, webhook=url)
+    settings.GENERATIONS = {**settings.GENERATIONS, "WEBHOOK_ALLOWED_HOSTS": []}
+    connects = []
+    real_connect = downloads._connect
+    monkeypatch.setattr(downloads, "_connect", lambda *a, **k: connects.append(a) or real_connect(*a, **k))
+    transition(generation, S.CANCELLED)
+
+    assert webhooks.deliver_due()["sent"] == 1
+    delivery = WebhookDelivery.objects.get()
+    assert connects == [] and receiver.requests == []
+    assert delivery.status == "failed" and delivery.last_error.startswith("refused")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_deliveries_never_have_more_requests_open_than_the_bound(receiver, settings):
+    settings.GENERATIONS = {**settings.GENERATIONS, "WEBHOOK_CONCURRENCY": 3}
+    receiver.delay = 0.2
+    owner = UserFactory(username="busy")
+    webhooks.create_endpoint(user=owner, url=receiver.url, events=["generation.cancelled"])
+    webhooks.create_endpoint(user=owner, url=receiver.url + "/2", events=["generation.cancelled"])
+    for _ in range(7):
+        transition(GenerationFactory(owner=owner), S.CANCELLED)
+    # Two runners in one process share its pool: the bound holds for the process, not per call.
+    results: list[dict] = []
+    runners = [threading.Thread(target=lambda: results.append(webhooks.deliver_due())) for _ in range(2)]
+    for runner in runners:
+        runner.start()
+    for runner in runners:
+        runner.join(timeout=60)
+    assert sum(r["sent"] for r in results) == 14 and len(receiver.requests) == 14
+    assert receiver.open_most == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_stays_claimed_while_its_last_delivery_waits_for_a_thread(receiver, settings):
+    # One thread, 0.5 s per answer: the last of four waits 1.5 s for its turn. A second runner
+    # looking later than a fixed one-minute claim would have sent the waiting ones again.
+    settings.GENERATIONS = {**settings.GENERATIONS, "WEBHOOK_CONCURRENCY": 1}
+    receiver.delay = 0.5
+    owner = UserFactory(username="patient")
+    webhooks.create_endpoint(user=owner, url=receiver.url, events=["generation.cancelled"])
+    for _ in range(4):
+        transition(GenerationFactory(owner=owner), S.CANCELLED)
+    now = timezone.now()
+    first = threading.Thread(target=webhooks.deliver_due, kwargs={"now": now})
+    first.start()
+    time.sleep(0.25)
+    second = webhooks.deliver_due(now=now + timedelta(seconds=65))
+    first.join(timeout=30)
+    assert second["sent"] == 0
+    assert len(receiver.requests) == 4 and len({r["headers"]["webhook-id"] for r in receiver.requests}) == 4
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_backlog_drains_in_one_task_run(receiver):
+    owner = UserFactory(username="backlog")
+    webhooks.create_endpoint(user=owner, url=receiver.url, events=["generation.cancelled"])
+    for _ in range(5):
+        transition(GenerationFactory(owner=owner), S.CANCELLED)
+    totals = webhooks.deliver_all_due(limit=2)
+    assert (totals["sent"], totals["succeeded"], len(receiver.requests)) == (5, 5, 5)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_team_endpoints_get_only_what_the_team_may_see_and_only_while_their_creator_manages_it(receiver):
+    team = TeamFactory(slug="crew")
+    admin = MembershipFactory(team=team, role=Membership.Role.ADMIN).user
+    member = MembershipFactory(team=team, role=Membership.Role.MEMBER).user
+    endpoint = webhooks.create_endpoint(user=admin, url=receiver.url, events=["generation.cancelled"],
+                                        team="crew")
+    shared = GenerationFactory(owner=member, team=team, visibility="team")
+    private = GenerationFactory(owner=member, team=team, visibility="private")
+    transition(shared, S.CANCELLED)
+    transition(private, S.CANCELLED)
+    webhooks.deliver_due()
+    assert [verify(endpoint.secret, r)["data"]["id"] for r in receiver.requests] == [str(shared.pk)]
+
+    Membership.objects.filter(team=team, user=admin).update(role=Membership.Role.MEMBER)
+    transition(GenerationFactory(owner=member, team=team, visibility="team"), S.CANCELLED)
+    assert webhooks.deliver_due()["sent"] == 0 and len(receiver.requests) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_gmi_key_is_in_no_delivery_answer_row_or_log(receiver, caplog):
+    caplog.set_level(logging.DEBUG)
+    receiver.echo = True  # the kept answer shows everything that was sent
+    owner = UserFactory(username="keyless")
+    endpoint = webhooks.create_endpoint(user=owner, url=receiver.url, events=list(webhooks.EVENTS[:5]))
+    walk_to_success(GenerationFactory(owner=owner, video_name="v.mp4", payload={"prompt": "a fox"}))
+    failed = GenerationFactory(owner=owner)
+    transition(failed, S.FAILED, note="upstream said no", error="GMI refused the job")
+    receiver.script = [500]
+    webhooks.deliver_due()
+    webhooks.deliver_due(now=timezone.now() + timedelta(minutes=1))
+    receiver.script = [410]
+    transition(GenerationFactory(owner=owner), S.CANCELLED)
+    webhooks.deliver_due()  # disables the endpoint: a warning in the log
+
+    endpoint.refresh_from_db()
+    assert not endpoint.enabled and len(receiver.requests) >= 4
+    stored = json.dumps(list(WebhookDelivery.objects.values("payload", "last_response", "last_error")))
+    assert "webhook-signature" in stored.lower()  # the echo was kept: the check below sees what was sent
+    for text in (stored, caplog.text, *(r["body"].decode() + json.dumps(r["headers"]) for r in receiver.requests)):
+        assert TEST_API_KEY not in text

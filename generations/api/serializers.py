@@ -298,6 +298,15 @@ class WebhookCreatedSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class SubmissionSecretStateSerializer(serializers.Serializer):
+    exists = serializers.BooleanField(help_text="Whether the account has a per-submission secret yet.")
+
+
+class SubmissionSecretSerializer(serializers.Serializer):
+    secret = serializers.CharField(help_text="whsec_...: verifies messages to submissions' own webhooks. "
+                                             "Shown only in this answer.")
+
+
 class WebhookDeliverySerializer(serializers.ModelSerializer):
     class Meta:
         model = WebhookDelivery

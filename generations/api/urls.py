@@ -42,6 +42,8 @@ ROUTES = [
     route(r"teams/(?P<slug>[^/]+)/members", views.TeamMembersView.as_view(), "team-members"),
     route(r"teams/(?P<slug>[^/]+)/members/(?P<username>[^/]+)", views.TeamMemberView.as_view(), "team-member"),
     route("webhooks", views.WebhookListView.as_view(), "webhook-list"),
+    # Before webhooks/{ID}, which would take "submission-secret" for an (unknown) endpoint id.
+    route("webhooks/submission-secret", views.SubmissionSecretView.as_view(), "webhook-submission-secret"),
     route(f"webhooks/{ID}", views.WebhookDetailView.as_view(), "webhook-detail"),
     route(f"webhooks/{ID}/rotate", views.WebhookRotateView.as_view(), "webhook-rotate"),
     route(f"webhooks/{ID}/deliveries", views.WebhookDeliveriesView.as_view(), "webhook-deliveries"),

@@ -332,6 +332,22 @@ class WebhookListView(ApiView):
         return Response(s.WebhookCreatedSerializer(endpoint).data, status=status.HTTP_201_CREATED)
 
 
+class SubmissionSecretView(ApiView):
+    """The secret that signs messages to a submission's own ``webhook`` URL (one per account)."""
+
+    @extend_schema(responses={200: s.SubmissionSecretStateSerializer, **ERRORS}, tags=["webhooks"],
+                   description="Whether the account has a per-submission secret; the secret itself is only "
+                   "in the answer of the POST that makes it.")
+    def get(self, request):
+        return Response({"exists": webhooks.has_submission_secret(request.user)})
+
+    @extend_schema(request=None, responses={200: s.SubmissionSecretSerializer, **ERRORS}, tags=["webhooks"],
+                   description="A new per-submission secret, in this answer only. It replaces the previous one "
+                   "at once (no overlap): later messages, retries included, are signed with it alone.")
+    def post(self, request):
+        return Response({"secret": webhooks.rotate_submission_secret(user=request.user)})
+
+
 class WebhookView(ApiView):
     def endpoint(self, pk):
         endpoint = webhooks.endpoints_of(self.request.user).filter(pk=_uuid_or_none(pk)).first()

@@ -2,7 +2,7 @@
 
 ``parameters`` holds the schema-driven parameter form and owns which control each
 parameter gets (``widget_for``); ``pages`` the other page forms (submission options,
-gallery filters, flags, teams, invitations, tokens); ``accounts`` the sign-up form.
+gallery filters, flags, teams, invitations, tokens, webhooks); ``accounts`` the sign-up form.
 """
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from .pages import (
     TeamCreateForm,
     TeamSwitchForm,
     TokenCreateForm,
+    WebhookEndpointForm,
 )
 from .parameters import (
     ACCEPT_BY_FILE_TYPE,
@@ -47,6 +48,7 @@ __all__ = [
     "TeamCreateForm",
     "TeamSwitchForm",
     "TokenCreateForm",
+    "WebhookEndpointForm",
     "accept_attribute",
     "display_value",
     "json_text",

@@ -1,4 +1,4 @@
-"""The other forms of the member pages: submission options, gallery filters, flags, teams, invitations and tokens."""
+"""The other forms of the member pages: submission options, gallery filters, flags, teams, tokens, webhooks."""
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -97,6 +97,26 @@ class InviteForm(forms.Form):
 class TokenCreateForm(forms.Form):
     name = forms.CharField(label="Token name", max_length=100, initial="API token",
                            help_text="Say where you will use it, e.g. “render script”.")
+
+
+class WebhookEndpointForm(forms.Form):
+    """A new webhook endpoint; the target and events are checked by the service, which says what to change."""
+
+    # A CharField, not a URLField: the service's refusal names the reason (scheme, address, allow-list).
+    url = forms.CharField(label="Receiver URL", max_length=2000,
+                          widget=forms.URLInput(attrs={"placeholder": "https://example.com/hooks/gmi"}),
+                          help_text="An http(s) address on the public internet. Redirects are never followed.")
+    events = forms.MultipleChoiceField(label="Events", widget=forms.CheckboxSelectMultiple, error_messages={
+        "required": "Choose at least one event to receive.",
+        "invalid_choice": "%(value)s is not an event this site sends."})
+    team = forms.ChoiceField(label="For", required=False, error_messages={
+        "invalid_choice": "You can add webhooks only for teams you own or administer."})
+
+    def __init__(self, *args: Any, events: Sequence[str] = (), teams: Sequence[Any] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _choice_field(self, "events").choices = [(e, e) for e in events]
+        _choice_field(self, "team").choices = [("", "My own videos")] + [
+            (t.slug, f"Team {t.name} (all its shared videos)") for t in teams]
 
 
 class TeamSwitchForm(forms.Form):

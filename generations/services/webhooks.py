@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import json
 import logging
+import math
 import random
 import secrets
 import time
@@ -18,7 +19,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from rest_framework.utils.encoders import JSONEncoder as APIJSONEncoder
 
-from .. import downloads, queue
+from .. import downloads, queue, selectors
 from ..api.serializers import GenerationSerializer
 from ..conf import app_settings
 from ..exceptions import (
@@ -57,8 +58,10 @@ STATUS_EVENTS: dict[str, str] = {
 #: Seconds after attempt n (1-based) before attempt n+1; then RETRY_EVERY until the retry window closes.
 BACKOFF: tuple[int, ...] = (5, 30, 120, 600, 3600)
 RETRY_EVERY = 4 * 3600
-#: A claimed delivery is not picked up by another runner for this long (longer than one send can take).
-CLAIM_SECONDS = 60
+#: Added to a batch's longest possible send time when claiming it, so no claim runs out while its send waits.
+CLAIM_MARGIN_SECONDS = 30
+#: One task keeps sending full batches for at most this long, then asks for another (django-q's timeout is 900 s).
+RUN_BUDGET_SECONDS = 300
 ANSWER_KEPT = 1024
 ROTATION_OVERLAP = timedelta(hours=24)
 USER_AGENT = "gmi-video-portal-webhooks/1"
@@ -87,6 +90,13 @@ def signing_secrets(endpoint: WebhookEndpoint, *, now: datetime) -> list[str]:
     return keys
 
 
+def rotation_ends_at(endpoint: WebhookEndpoint, *, now: datetime | None = None) -> datetime | None:
+    """Until when the previous secret still signs, while a rotation's overlap lasts; else None."""
+    if len(signing_secrets(endpoint, now=now or timezone.now())) < 2:
+        return None
+    return endpoint.previous_secret_expires_at
+
+
 def submission_secret(user: Any) -> str:
     """The secret that signs deliveries to a member's per-submission ``webhook`` URLs (made on first use)."""
     profile, _ = UserProfile.objects.get_or_create(user=user)
@@ -95,6 +105,23 @@ def submission_secret(user: Any) -> str:
         UserProfile.objects.filter(pk=profile.pk, webhook_secret="").update(webhook_secret=new_secret())
         profile.refresh_from_db(fields=["webhook_secret"])
     return profile.webhook_secret
+
+
+def has_submission_secret(user: Any) -> bool:
+    """Whether the member's per-submission secret exists yet (it is made on first use or when asked for)."""
+    return UserProfile.objects.filter(user=user).exclude(webhook_secret="").exists()
+
+
+def rotate_submission_secret(*, user: Any) -> str:
+    """A new per-submission secret, returned to be shown once; the old one stops signing at once.
+
+    Unlike an endpoint's, there is no overlap: the profile keeps one secret. Deliveries
+    still being retried are signed with the new one from their next attempt.
+    """
+    secret = new_secret()
+    profile, _ = UserProfile.objects.get_or_create(user=user)
+    UserProfile.objects.filter(pk=profile.pk).update(webhook_secret=secret)
+    return secret
 
 
 # --------------------------------------------------------------------------- targets
@@ -134,26 +161,80 @@ def check_submission_webhook(*, url: str | None, events_filter: list[str] | None
 # --------------------------------------------------------------------------- endpoints
 
 
+def teams_managed_by(user: Any) -> list[Team]:
+    """Teams whose webhooks ``user`` manages: where their membership may manage the team (owners, admins)."""
+    if not getattr(user, "is_authenticated", False):
+        return []
+    memberships = Membership.objects.filter(user=user).select_related("team").order_by("team__name")
+    return [m.team for m in memberships if m.can_manage]
+
+
 def endpoints_of(user: Any) -> QuerySet[WebhookEndpoint]:
-    return WebhookEndpoint.objects.filter(owner=user).select_related("team")
+    """The endpoints ``user`` manages: their personal ones and those of the teams they own or administer.
+
+    Every edge (API, pages) looks endpoints up here, so an endpoint outside this set is a 404.
+    """
+    team_ids = [team.pk for team in teams_managed_by(user)]
+    if not team_ids and not getattr(user, "is_authenticated", False):
+        return WebhookEndpoint.objects.none()
+    return WebhookEndpoint.objects.filter(Q(owner=user, team__isnull=True) | Q(team_id__in=team_ids)).select_related(
+        "team", "owner")
 
 
 def create_endpoint(*, user: Any, url: str, events: list[str], team: str | None = None) -> WebhookEndpoint:
     """Register an endpoint; the returned object carries ``secret``, shown to the member this once.
 
-    For a team (its slug), only the team's owners and admins may do this.
+    For a team (its slug), only the team's owners and admins may do this. A refused
+    target raises ``WebhookTargetForbidden`` saying why.
     """
     events = _check_events(events, allow_empty=False)
     team_obj = None
     if team:
         team_obj = Team.objects.filter(slug=team).first()
-        role = Membership.objects.filter(team=team_obj, user=user).values_list("role", flat=True).first()
-        if team_obj is None or role is None:
+        membership = Membership.objects.filter(team=team_obj, user=user).first() if team_obj else None
+        if team_obj is None or membership is None:
             raise InvalidInput({"team": ["You are not a member of this team."]})
-        if role not in (Membership.Role.OWNER, Membership.Role.ADMIN):
+        if not membership.can_manage:
             raise NotAllowed("Only the team's owners and admins can add its webhooks.")
     check_target(url)
     return WebhookEndpoint.objects.create(owner=user, team=team_obj, url=url, events=events, secret=new_secret())
+
+
+@dataclass(frozen=True)
+class EndpointRow:
+    endpoint: WebhookEndpoint
+    #: A team endpoint whose creator no longer manages the team: it gets no events
+    #: (that person may still hold its secret and run the receiver).
+    paused: bool
+
+
+def endpoint_rows(user: Any) -> list[EndpointRow]:
+    """The endpoints ``user`` manages (``endpoints_of``), each with whether it is paused; two queries."""
+    endpoints = list(endpoints_of(user))
+    team_ones = [e for e in endpoints if e.team_id is not None]
+    managers: set[tuple[Any, Any]] = set()
+    if team_ones:
+        memberships = Membership.objects.filter(team_id__in={e.team_id for e in team_ones},
+                                                user_id__in={e.owner_id for e in team_ones})
+        managers = {(m.team_id, m.user_id) for m in memberships if m.can_manage}
+    return [EndpointRow(e, e.team_id is not None and (e.team_id, e.owner_id) not in managers) for e in endpoints]
+
+
+def set_endpoint_enabled(*, endpoint: WebhookEndpoint, enabled: bool) -> WebhookEndpoint:
+    """Pause an endpoint or enable it again (after a 410, failures, or a pause).
+
+    Enabling checks the target again (``WebhookTargetForbidden``) and starts the failure
+    count afresh; deliveries that were waiting go out at their next attempt.
+    """
+    if enabled:
+        check_target(endpoint.url)
+        endpoint.enabled, endpoint.disabled_reason, endpoint.failing_since = True, "", None
+    else:
+        endpoint.enabled, endpoint.disabled_reason = False, "Paused by a member."
+    endpoint.save(update_fields=["enabled", "disabled_reason", "failing_since"])
+    if enabled:
+        transaction.on_commit(queue.request_webhook_delivery)
+    return endpoint
 
 
 def rotate_secret(*, endpoint: WebhookEndpoint, now: datetime | None = None) -> WebhookEndpoint:
@@ -177,7 +258,7 @@ def deliveries_of(endpoint: WebhookEndpoint) -> QuerySet[WebhookDelivery]:
 def resend_delivery(*, delivery: WebhookDelivery, now: datetime | None = None) -> WebhookDelivery:
     """Send the same message (same ``webhook-id``) again soon, whatever became of it."""
     if delivery.endpoint is not None and not delivery.endpoint.enabled:
-        raise InvalidTransition("This endpoint is disabled: staff must enable it again first.")
+        raise InvalidTransition("This endpoint is disabled: enable it again first.")
     now = now or timezone.now()
     WebhookDelivery.objects.filter(pk=delivery.pk).update(status=D.PENDING, next_attempt_at=now)
     delivery.status, delivery.next_attempt_at = D.PENDING, now
@@ -205,6 +286,8 @@ def record_generation_event(*, generation: Generation, event_type: str) -> int:
     if generation.team_id:
         owners |= Q(team_id=generation.team_id)
     endpoints = [e for e in WebhookEndpoint.objects.filter(owners, enabled=True) if event_type in e.events]
+    if any(e.team_id for e in endpoints):
+        endpoints = [e for e in endpoints if not e.team_id or e.owner_id in _team_audience(generation)]
     wants_own = bool(generation.webhook) and (
         not generation.webhook_events_filter or event_type in generation.webhook_events_filter
     )
@@ -223,6 +306,16 @@ def record_generation_event(*, generation: Generation, event_type: str) -> int:
     WebhookDelivery.objects.bulk_create(rows)
     queue.request_webhook_delivery()
     return len(rows)
+
+
+def _team_audience(generation: Generation) -> set[Any]:
+    """Who may receive a team's events about ``generation``: nobody unless the team may see the video
+    (a private or rejected job stays its owner's), else the team's current managers, so an endpoint
+    made by someone who has since left or lost the role gets nothing."""
+    team_id = generation.team_id
+    if team_id is None or not Generation.objects.filter(pk=generation.pk).filter(selectors.team_visible_q()).exists():
+        return set()
+    return {m.user_id for m in Membership.objects.filter(team_id=team_id) if m.can_manage}
 
 
 def _message_id() -> str:
@@ -245,8 +338,16 @@ def _get_pool() -> UpstreamPool:
     return named_pool("webhooks", int(app_settings.WEBHOOK_CONCURRENCY))
 
 
-def _post(url: str, body: bytes, headers: dict[str, str], allowed: list[str]) -> _Outcome:
-    """One attempt, in a pool thread (no database here). The target is checked again: DNS may have changed."""
+def _post(url: str, body: bytes, message_id: str, keys: list[str], allowed: list[str]) -> _Outcome:
+    """One attempt, in a pool thread (no database here). The target is checked again: DNS may have changed.
+
+    Signed here, as it leaves: a delivery that waited for a pool thread still carries a
+    fresh ``webhook-timestamp`` (receivers refuse old ones).
+    """
+    timestamp = int(time.time())
+    signature = " ".join(sign(secret=k, message_id=message_id, timestamp=timestamp, body=body) for k in keys)
+    headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT, "webhook-id": message_id,
+               "webhook-timestamp": str(timestamp), "webhook-signature": signature}
     started = time.monotonic()
     try:
         status_code, answer = downloads.send(
@@ -262,28 +363,24 @@ def _post(url: str, body: bytes, headers: dict[str, str], allowed: list[str]) ->
     return _Outcome(status_code, text, int((time.monotonic() - started) * 1000))
 
 
-def _request(delivery: WebhookDelivery, now: datetime) -> tuple[str, bytes, dict[str, str]]:
+def _request(delivery: WebhookDelivery, now: datetime) -> tuple[str, bytes, str, list[str]]:
+    """What a pool thread needs to send ``delivery``: URL, body, message id and signing secrets (read here)."""
     body = json.dumps(delivery.payload, separators=(",", ":"), ensure_ascii=False).encode()
-    timestamp = int(now.timestamp())
     if delivery.endpoint is not None:
-        keys = signing_secrets(delivery.endpoint, now=now)
-        url = delivery.endpoint.url
-    else:
-        keys = [submission_secret(delivery.generation.owner)] if delivery.generation is not None else []
-        url = delivery.url
-    signature = " ".join(sign(secret=k, message_id=delivery.message_id, timestamp=timestamp, body=body) for k in keys)
-    headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT, "webhook-id": delivery.message_id,
-               "webhook-timestamp": str(timestamp), "webhook-signature": signature}
-    return url, body, headers
+        return delivery.endpoint.url, body, delivery.message_id, signing_secrets(delivery.endpoint, now=now)
+    keys = [submission_secret(delivery.generation.owner)] if delivery.generation is not None else []
+    return delivery.url, body, delivery.message_id, keys
 
 
 def deliver_due(*, now: datetime | None = None, limit: int = 200) -> dict[str, int]:
     """Send the deliveries that are due, ``WEBHOOK_CONCURRENCY`` at a time; results are written here.
 
     Each is claimed with a conditional update first, so two runners never send the
-    same attempt. 2xx ends a delivery; 410 disables its endpoint; anything else is
-    retried with backoff and jitter until ``WEBHOOK_RETRY_HOURS`` after it was
-    recorded; an endpoint failing for ``WEBHOOK_DISABLE_AFTER_DAYS`` is disabled.
+    same attempt; the claim lasts until the whole batch can have been sent through the
+    pool, so it never runs out while a delivery waits for a thread. 2xx ends a
+    delivery; 410 disables its endpoint; anything else is retried with backoff and
+    jitter until ``WEBHOOK_RETRY_HOURS`` after it was recorded; an endpoint failing for
+    ``WEBHOOK_DISABLE_AFTER_DAYS`` is disabled.
     """
     now = now or timezone.now()
     due = list(
@@ -292,20 +389,38 @@ def deliver_due(*, now: datetime | None = None, limit: int = 200) -> dict[str, i
         .select_related("endpoint", "generation__owner")
         .order_by("next_attempt_at")[:limit]
     )
+    pool = _get_pool()
+    rounds = math.ceil(len(due) / pool.size)
+    claim_until = now + timedelta(seconds=rounds * float(app_settings.WEBHOOK_TIMEOUT) + CLAIM_MARGIN_SECONDS)
     claimed = [
         d for d in due
         if WebhookDelivery.objects.filter(pk=d.pk, next_attempt_at=d.next_attempt_at, status=d.status)
-        .update(next_attempt_at=now + timedelta(seconds=CLAIM_SECONDS))
+        .update(next_attempt_at=claim_until)
     ]
     allowed = list(app_settings.WEBHOOK_ALLOWED_HOSTS)
-    pool = _get_pool()
     futures = [(d, pool.submit(_post, *_request(d, now), allowed)) for d in claimed]
-    counts = {"sent": 0, "succeeded": 0, "failed": 0, "gave_up": 0}
+    counts = {"sent": 0, "succeeded": 0, "failed": 0, "gave_up": 0, "due": len(due)}
     for delivery, future in futures:
         outcome = future.result()
         counts["sent"] += 1
         counts[_apply(delivery, outcome, now=now)] += 1
     return counts
+
+
+def deliver_all_due(*, limit: int = 200, budget_seconds: float = RUN_BUDGET_SECONDS) -> dict[str, int]:
+    """What the ``deliver_webhooks`` task runs: full batches one after another, so a backlog drains
+    at the pool's rate instead of one batch per schedule tick; past the budget, another task is asked for."""
+    started = time.monotonic()
+    totals = {"sent": 0, "succeeded": 0, "failed": 0, "gave_up": 0, "due": 0}
+    while True:
+        counts = deliver_due(limit=limit)
+        for key, value in counts.items():
+            totals[key] += value
+        if counts["due"] < limit:
+            return totals
+        if time.monotonic() - started > budget_seconds:
+            queue.request_webhook_delivery()
+            return totals
 
 
 def _apply(delivery: WebhookDelivery, outcome: _Outcome, *, now: datetime) -> str:

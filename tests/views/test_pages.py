@@ -35,7 +35,7 @@ def team(user, other_user):
 
 
 @pytest.mark.parametrize("name", ["generations:gallery", "generations:submit", "generations:usage",
-                                  "generations:tokens", "generations:teams"])
+                                  "generations:tokens", "generations:teams", "generations:webhooks"])
 def test_member_pages_send_visitors_to_the_login_page(client, name):
     response = client.get(reverse(name))
 
@@ -45,7 +45,7 @@ def test_member_pages_send_visitors_to_the_login_page(client, name):
 
 
 @pytest.mark.parametrize("name", ["generations:gallery", "generations:submit", "generations:usage",
-                                  "generations:tokens", "generations:teams"])
+                                  "generations:tokens", "generations:teams", "generations:webhooks"])
 def test_every_member_page_renders_in_the_apps_frame(member, name):
     VideoModelFactory()
 
