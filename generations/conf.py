@@ -70,6 +70,7 @@ DEFAULTS: dict[str, Any] = {
     # Per-account caps; None is unlimited
     "MAX_TEAMS_PER_USER": 20,  # teams a user owns
     "MAX_TOKENS_PER_USER": 20,  # API tokens not revoked
+    "MAX_WEBHOOKS_PER_USER": 20,  # webhook endpoints a member has created (their own and their teams')
     "MAX_PENDING_INVITATIONS_PER_TEAM": 50,  # invitation links not used and not expired
     # Embedding
     "BASE_TEMPLATE": "generations/base.html",

@@ -140,3 +140,18 @@ def test_a_teams_endpoints_are_managed_by_all_its_admins_and_hidden_from_its_mem
     assert api_client.get("/api/v1/webhooks/").json() == []
     assert api_client.get(f"/api/v1/webhooks/{endpoint_id}/deliveries/").status_code == 404
     assert api_client.post(f"/api/v1/webhooks/{endpoint_id}/rotate/").status_code == 404
+
+
+def test_an_account_waiting_for_approval_may_not_add_webhooks(db, api_client, local_hooks):
+    waiting = UserFactory(awaiting_approval=True)
+    answer = create(api_client, waiting)
+    assert answer.status_code == 403 and answer.json()["code"] == "account_pending"
+    assert not WebhookEndpoint.objects.exists()
+
+
+def test_endpoints_per_member_are_capped(db, api_client, user, local_hooks, settings):
+    settings.GENERATIONS = {**settings.GENERATIONS, "MAX_WEBHOOKS_PER_USER": 2}
+    assert [create(api_client, user).status_code for _ in range(2)] == [201, 201]
+    refused = create(api_client, user)
+    assert refused.status_code == 409 and refused.json()["code"] == "limit_reached"
+    assert WebhookEndpoint.objects.filter(owner=user).count() == 2

@@ -36,6 +36,7 @@ from ..models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
+from ..policies import require_approved_account, require_below_limit
 from .upstream_pool import UpstreamPool, named_pool
 
 logger = logging.getLogger("generations.webhooks")
@@ -185,8 +186,14 @@ def create_endpoint(*, user: Any, url: str, events: list[str], team: str | None 
     """Register an endpoint; the returned object carries ``secret``, shown to the member this once.
 
     For a team (its slug), only the team's owners and admins may do this. A refused
-    target raises ``WebhookTargetForbidden`` saying why.
+    target raises ``WebhookTargetForbidden`` saying why; an account waiting for approval
+    gets ``AccountPending`` and one at ``MAX_WEBHOOKS_PER_USER`` endpoints ``LimitReached``.
     """
+    require_approved_account(user)
+    require_below_limit(
+        setting="MAX_WEBHOOKS_PER_USER", used=WebhookEndpoint.objects.filter(owner=user).count(),
+        message="You already have {cap} webhook endpoints: delete one you no longer use first.",
+    )
     events = _check_events(events, allow_empty=False)
     team_obj = None
     if team:
