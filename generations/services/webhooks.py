@@ -35,6 +35,7 @@ from ..models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
+from . import notifications
 from .upstream_pool import UpstreamPool, named_pool
 
 logger = logging.getLogger("generations.webhooks")
@@ -45,7 +46,7 @@ EVENTS: tuple[str, ...] = (
     "generation.failed",
     "generation.cancelled",
     "generation.moderated",
-    "quota.threshold",  # in the contract (SPEC §3.4); not emitted yet
+    "quota.threshold",  # a quota crossed 80 % / 100 % (services.quotas announces it)
 )
 #: The status a transition reaches → the event it announces.
 STATUS_EVENTS: dict[str, str] = {
@@ -225,6 +226,30 @@ def record_generation_event(*, generation: Generation, event_type: str) -> int:
     return len(rows)
 
 
+def record_quota_event(*, generation: Generation, quota: dict[str, Any], team: Team | None = None) -> int:
+    """A ``quota.threshold`` delivery to each enabled endpoint that wants it: the member's own endpoints
+    for their quotas, the team's for its pools. ``data`` is the generation whose reservation crossed
+    the threshold, as the API shows it, plus ``quota``. Never sends. Returns how many were recorded."""
+    event_type = "quota.threshold"
+    if team is not None:
+        owners = WebhookEndpoint.objects.filter(team=team)
+    else:
+        owners = WebhookEndpoint.objects.filter(owner_id=generation.owner_id, team__isnull=True)
+    endpoints = [e for e in owners.filter(enabled=True) if event_type in e.events]
+    if not endpoints:
+        return 0
+    now = timezone.now()
+    payload = payload_for(generation, event_type=event_type, now=now)
+    payload["data"]["quota"] = json.loads(json.dumps(quota, cls=APIJSONEncoder))
+    WebhookDelivery.objects.bulk_create([
+        WebhookDelivery(endpoint=e, generation=generation, event_type=event_type, message_id=_message_id(),
+                        payload=payload, next_attempt_at=now, created_at=now)
+        for e in endpoints
+    ])
+    queue.request_webhook_delivery()
+    return len(endpoints)
+
+
 def _message_id() -> str:
     return "msg_" + secrets.token_urlsafe(18)
 
@@ -352,6 +377,14 @@ def _retry(delivery: WebhookDelivery, *, now: datetime) -> tuple[str, datetime |
 
 
 def _disable(endpoint: WebhookEndpoint, *, reason: str) -> None:
-    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(enabled=False, disabled_reason=reason[:300])
+    # Conditional, so that several failing deliveries of one batch disable (and tell) once.
+    changed = WebhookEndpoint.objects.filter(pk=endpoint.pk, enabled=True).update(
+        enabled=False, disabled_reason=reason[:300])
     endpoint.enabled, endpoint.disabled_reason = False, reason[:300]
+    if not changed:
+        return
     logger.warning("webhook endpoint %s disabled: %s", endpoint.pk, reason)
+    try:
+        notifications.announce_webhook_disabled(endpoint=endpoint)
+    except Exception:  # telling the owner must not stop the deliveries of other endpoints
+        logger.exception("could not tell the owner of webhook endpoint %s", endpoint.pk)
