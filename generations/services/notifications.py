@@ -131,13 +131,17 @@ def notify(event: NotificationEvent, *, now: datetime | None = None) -> list[Not
 
 
 def _insert(row: Notification) -> bool:
-    if not row.dedupe_key:
-        row.save(force_insert=True)
-        return True
+    # After a commit (autocommit) a refused INSERT harms nothing; inside a transaction it needs
+    # a savepoint, or it would break the caller's transaction.
     try:
-        with transaction.atomic():
+        if row.dedupe_key and transaction.get_connection().in_atomic_block:
+            with transaction.atomic():
+                row.save(force_insert=True)
+        else:
             row.save(force_insert=True)
     except IntegrityError:
+        if not row.dedupe_key:
+            raise
         return False  # recorded before: the same event announced again
     return True
 
