@@ -193,7 +193,6 @@ def announce_quota_threshold(*, generation: Generation | None, quota: dict[str, 
     metric = quota["metric"]
     label, unit = metrics.label(metric).lower(), metrics.unit(metric)
     amount = f"{_number(quota['used'])} of {_number(quota['limit'])} {unit}".strip()
-    whose = f"the team {team.name}'s pool" if team is not None else "your quota"
     if int(quota["threshold"]) >= 100:
         title = f"Quota reached: {label}" if team is None else f"{team.name}: pool reached ({label})"
         consequence = "New jobs that need it are refused until it resets."
@@ -203,7 +202,9 @@ def announce_quota_threshold(*, generation: Generation | None, quota: dict[str, 
         consequence = "New jobs are still accepted."
     resets = quota.get("resets_at")
     when = f" It resets on {resets[:10]}." if resets else ""
-    body = f"{amount} used of {whose} ({label}, {quota['period']}). {consequence}{when}"
+    whose = f"{team.name}'s pool, {label}" if team is not None else metrics.label(metric)
+    during = f"on {quota['period']}" if len(str(quota["period"])) == 10 else f"in {quota['period']}"
+    body = f"{whose}: {amount} used {during}. {consequence}{when}"
     link = _path("generations:team", team.slug) if team is not None else _path("generations:usage")
     subject = f"team:{team.pk}" if team is not None else f"user:{generation.owner_id if generation else ''}"
     return notify(NotificationEvent(
@@ -358,8 +359,10 @@ def unsubscribe(*, token: str, channel: str = C.IN_APP) -> tuple[Any, list[str]]
     kind = value.get("k")
     if user is None or (kind != EVERY_KIND and kind not in KINDS) or channel not in (C.IN_APP, C.OFF, C.EMAIL):
         raise InvalidInput({"token": ["This unsubscribe link is not valid."]})
-    # "All" never opts anyone into a kind they never had by e-mail (the staff's summary).
-    kinds = [k for k in kinds_for(user) if not KINDS[k].staff_only] if kind == EVERY_KIND else [kind]
+    kinds = [kind]
+    if kind == EVERY_KIND:
+        # Stopping all stops the staff's summary too; undoing never opts anyone into it.
+        kinds = [k for k in kinds_for(user) if channel != C.EMAIL or not KINDS[k].staff_only]
     choices = {k: {"channel": channel if channel in KINDS[k].channels else C.OFF} for k in kinds if k in KINDS}
     set_preferences(user=user, choices={k: v for k, v in choices.items() if k in kinds_for(user)})
     return user, kinds
@@ -460,6 +463,7 @@ def build_email(*, user: Any, address: str, notifications: list[Notification]) -
         "unsubscribe": [{"label": KINDS[k].label if k in KINDS else k, "url": unsubscribe_url(user_id=user.pk, kind=k)}
                         for k in kinds],
         "unsubscribe_url": unsubscribe_url(user_id=user.pk, kind=unsubscribe_kind),
+        "unsubscribe_all_url": unsubscribe_url(user_id=user.pk, kind=EVERY_KIND),
     }
     if len(notifications) == 1:
         one = notifications[0]

@@ -424,3 +424,14 @@ def test_marking_read_touches_only_the_members_own_notifications(user, other_use
     assert notifications.mark_read(user=user) == 1
     theirs.refresh_from_db()
     assert theirs.read_at is None
+
+
+def test_stop_all_from_a_digest_stops_every_kind_and_undo_opts_into_nothing_new(staff_user):
+    token = notifications.unsubscribe_token(user_id=staff_user.pk, kind=notifications.EVERY_KIND)
+    _, kinds = notifications.unsubscribe(token=token)
+    channels = {p.kind: p.channel for p in NotificationPreference.objects.filter(user=staff_user)}
+    assert set(kinds) == set(notifications.KINDS) and channels[K.DAILY_SUMMARY] == "off"
+    assert {channels[k] for k in kinds if k != K.DAILY_SUMMARY} == {"in_app"}
+    notifications.unsubscribe(token=token, channel="email")  # "undo"
+    assert NotificationPreference.objects.get(user=staff_user, kind=K.GENERATION_FAILED).channel == "email"
+    assert NotificationPreference.objects.get(user=staff_user, kind=K.DAILY_SUMMARY).channel == "off"
