@@ -373,9 +373,12 @@ def test_a_disabled_webhook_tells_its_owner_once(user):
 # --------------------------------------------------------------------------- staff summary, preferences
 
 
-def test_the_daily_summary_goes_to_staff_who_opted_in_once_a_day(user, staff_user):
+def test_the_daily_summary_goes_to_active_staff_who_opted_in_once_a_day(user, staff_user):
     quiet_staff = UserFactory(username="quiet", staff=True)
-    prefer(staff_user, K.DAILY_SUMMARY, "email")
+    departed = UserFactory(username="departed", staff=True, is_active=False)
+    demoted = UserFactory(username="demoted")  # opted in while staff
+    for opted_in in (staff_user, departed, demoted):
+        prefer(opted_in, K.DAILY_SUMMARY, "email")
     GenerationFactory(owner=user, succeeded=True, credits=Decimal("12"))
     GenerationFactory(owner=user, failed=True)
     GenerationFactory(owner=user, cancelled=True)
@@ -387,7 +390,7 @@ def test_the_daily_summary_goes_to_staff_who_opted_in_once_a_day(user, staff_use
     assert message.to == [staff_user.email]
     assert "3 jobs, 1 failed, 12 credits" in message.subject
     assert "upstream_failed: 1" in message.body
-    assert not Notification.objects.filter(recipient=quiet_staff).exists()
+    assert not Notification.objects.filter(recipient__in=[quiet_staff, departed, demoted]).exists()
 
 
 def test_members_cannot_opt_into_the_staff_summary(user):
