@@ -106,7 +106,7 @@ def test_preferences_are_read_and_changed_per_kind(api_client, member):
 
 def test_unknown_kinds_and_channels_answer_400(api_client, member):
     for body in ({"telepathy": {"channel": "off"}}, {K.GENERATION_FAILED: {"channel": "pager"}},
-                 {K.DAILY_SUMMARY: {"channel": "email"}}):
+                 {K.DAILY_SUMMARY: {"channel": "email"}}, {K.GENERATION_FAILED: "email"}, ["email"]):
         response = api_client.patch(f"{API}/notifications/preferences/", body, format="json")
         assert response.status_code == 400 and response.json()["code"], body
 
