@@ -47,6 +47,22 @@ DEFAULTS: dict[str, Any] = {
     "WEBHOOK_TIMEOUT": 10.0,  # a whole delivery, answer included
     "WEBHOOK_RETRY_HOURS": 26,  # a message is retried this long after it was recorded, then given up
     "WEBHOOK_DISABLE_AFTER_DAYS": 3,  # an endpoint failing without a success this long is disabled
+    # Notifications (README, "Notifications")
+    "NOTIFICATION_POLICY": "generations.policies.NotificationPolicy",
+    # Each kind's channel for members who chose none: "off", "in_app" or "email".
+    "NOTIFICATION_DEFAULTS": {
+        "generation_succeeded": "email",
+        "generation_failed": "email",
+        "generation_removed": "email",
+        "quota_threshold": "email",
+        "webhook_disabled": "email",
+        "daily_summary": "off",  # staff opt in
+    },
+    "NOTIFICATION_DIGEST_MINUTES": 60,  # a digest collects a kind's e-mails this long, then goes out as one
+    "NOTIFICATION_EMAIL_GAP_SECONDS": 60,  # at most one e-mail per member per gap: what arrives meanwhile is combined
+    "NOTIFICATION_FROM_EMAIL": None,  # None: DEFAULT_FROM_EMAIL
+    "NOTIFICATION_BELL_REFRESH_SECONDS": 30,  # how often an open page asks for the unread count
+    "QUOTA_ALERT_THRESHOLDS": [80, 100],  # percent of a limit; each announced once per period and subject
     # Uploads (reference files), bytes per kind
     "UPLOAD_MAX_BYTES": {"image": 10 * 1024 * 1024, "video": 100 * 1024 * 1024, "audio": 20 * 1024 * 1024},
     # Quotas: site defaults; None is unlimited

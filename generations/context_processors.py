@@ -20,6 +20,7 @@ from .models import Team
 from .policies import awaiting_approval
 
 _CACHE_ATTR = "_generations_member_state"
+_BELL_ATTR = "_generations_bell"
 
 
 @dataclass
@@ -56,6 +57,19 @@ def member_state(request: HttpRequest) -> MemberState:
         state.awaiting_approval = awaiting_approval(user)
     setattr(request, _CACHE_ATTR, state)
     return state
+
+
+def bell(request: HttpRequest | None) -> dict[str, Any]:
+    """The notification bell's values (unread count, where it links and refreshes from), counted once per request."""
+    user = getattr(request, "user", None)
+    if request is None or user is None or not user.is_authenticated:
+        return {"show": False}
+    cached = getattr(request, _BELL_ATTR, None)
+    if cached is None:
+        cached = {"show": True, "unread": selectors.unread_notification_count(user),
+                  "refresh_ms": int(float(app_settings.NOTIFICATION_BELL_REFRESH_SECONDS) * 1000)}
+        setattr(request, _BELL_ATTR, cached)
+    return cached
 
 
 def forget_member_state(request: HttpRequest) -> None:

@@ -1,15 +1,19 @@
-"""Swappable policies (dotted paths in GENERATIONS): who may submit, and the quota rules."""
+"""Swappable policies (dotted paths in GENERATIONS): who may submit, the quota rules, and who hears what."""
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 from typing import Any
 
+from django.core.mail import EmailMultiAlternatives
 from django.utils.module_loading import import_string
 
-from . import metrics
+from . import metrics, queue
 from .conf import app_settings
 from .exceptions import AccountPending, LimitReached, NotAllowed
+from .models import Membership, Notification, NotificationPreference
 
 # Kept under these names for services.quotas, which imports them from here.
 USER_LIMITS = metrics.USER_METRICS
@@ -80,6 +84,69 @@ class QuotaPolicy:
         return price.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
+@dataclass(frozen=True)
+class NotificationEvent:
+    """Something members may be told about, as the notifications service describes it to the policy.
+
+    ``team`` is set for a team's own concerns (its pools): its owners and admins hear of
+    them. ``user_id`` names the member concerned when it is not the generation's owner
+    (a webhook's owner, a staff member's summary). ``dedupe_key`` records the event once
+    per recipient however often it is announced.
+    """
+
+    kind: str
+    title: str
+    body: str = ""
+    link: str = ""
+    generation: Any = None
+    team: Any = None
+    user_id: Any = None
+    data: dict[str, Any] = field(default_factory=dict)
+    dedupe_key: str = ""
+
+
+class NotificationPolicy:
+    """Who is told of an event, how they want it, and how it reaches them. Subclass and name yours in
+    NOTIFICATION_POLICY (e.g. to route notifications to the host's own system)."""
+
+    def recipients_for(self, event: NotificationEvent) -> Iterable[Any]:
+        """Users (or their primary keys) to tell: a team's owners and admins for a team's concern,
+        else the member concerned, else the generation's owner."""
+        if event.team is not None:
+            return list(Membership.objects.filter(
+                team=event.team, role__in=(Membership.Role.OWNER, Membership.Role.ADMIN),
+            ).values_list("user_id", flat=True))
+        if event.user_id is not None:
+            return [event.user_id]
+        if event.generation is not None:
+            return [event.generation.owner_id]
+        return []
+
+    def preferences_for(self, *, user_ids: Sequence[Any], kind: str) -> dict[Any, tuple[str, bool]]:
+        """(channel, digest) per recipient, in one query: their choice, else ``NOTIFICATION_DEFAULTS``.
+
+        Channels: ``"off"`` (nothing recorded), ``"in_app"`` (the bell), ``"email"`` (the bell and an e-mail).
+        """
+        default = str(app_settings.NOTIFICATION_DEFAULTS.get(kind, NotificationPreference.Channel.IN_APP))
+        chosen = {
+            user_id: (channel, digest)
+            for user_id, channel, digest in NotificationPreference.objects.filter(
+                user_id__in=list(user_ids), kind=kind).values_list("user_id", "channel", "digest")
+        }
+        return {user_id: chosen.get(user_id, (default, False)) for user_id in user_ids}
+
+    def deliver(self, notifications: list[Notification]) -> None:
+        """Called with the rows just recorded, after the change committed, in the caller's thread (which
+        may be the engine's): be quick and hand slow work to a task. Default: ask for the e-mail task
+        when one of them is to be e-mailed (the task sends through ``send_email``)."""
+        if any(n.email_status == Notification.EmailStatus.PENDING for n in notifications):
+            queue.request_notification_emails()
+
+    def send_email(self, message: EmailMultiAlternatives) -> None:
+        """Send one e-mail (text and HTML), in the e-mail task. Default: Django's e-mail backend."""
+        message.send()
+
+
 @lru_cache(maxsize=8)
 def _load(path: str) -> Any:
     return import_string(path)()
@@ -91,3 +158,7 @@ def submit_policy() -> SubmitPolicy:
 
 def quota_policy() -> QuotaPolicy:
     return _load(app_settings.QUOTA_POLICY)
+
+
+def notification_policy() -> NotificationPolicy:
+    return _load(app_settings.NOTIFICATION_POLICY)

@@ -80,3 +80,15 @@ def request_webhook_delivery() -> None:
     if Conf.SYNC or not _first_in_window("webhooks"):
         return
     async_task("generations.tasks.deliver_webhooks", task_name="gmi-webhooks", group="gmi-webhooks")
+
+
+def request_notification_emails() -> None:
+    """Ask for notification e-mails to be sent soon: one task per process per ``WAKE_DEBOUNCE``.
+
+    As with webhooks, nothing is enqueued in synchronous mode (the caller may be the
+    engine's thread); the per-minute schedule, or a test calling the service, sends them.
+    """
+    if Conf.SYNC or not _first_in_window("notifications"):
+        return
+    async_task("generations.tasks.send_notification_emails", task_name="gmi-notification-emails",
+               group="gmi-notifications")

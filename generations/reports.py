@@ -200,3 +200,32 @@ def _as_date(value: Any) -> date:
     if isinstance(value, str):
         return date.fromisoformat(value[:10])
     return value
+
+
+def last_day_summary(*, now: datetime | None = None, hours: int = 24) -> dict[str, Any]:
+    """The staff's daily summary: jobs accepted in the last ``hours``, how they ended, what they cost,
+    and the commonest failure reasons (JSON-ready: numbers and text only)."""
+    now = now or timezone.now()
+    since = now - timedelta(hours=hours)
+    window = Generation.objects.filter(created_at__gte=since, created_at__lt=now)
+    row = window.aggregate(
+        jobs=Count("pk"),
+        succeeded=Count("pk", filter=Q(status=S.SUCCEEDED)),
+        failed=Count("pk", filter=Q(status=S.FAILED)),
+        cancelled=Count("pk", filter=Q(status=S.CANCELLED)),
+        running=Count("pk", filter=Q(status__in=Generation.ACTIVE)),
+        credits=Coalesce(Sum("credits", filter=BILLED_Q), Decimal(0)),
+        video_seconds=Coalesce(Sum("video_seconds", filter=BILLED_Q), 0),
+        users=Count("owner", distinct=True),
+    )
+    reasons = (
+        window.filter(status=S.FAILED).values("error_code").annotate(n=Count("pk")).order_by("-n", "error_code")[:5]
+    )
+    credits = Decimal(row["credits"])
+    return {
+        "since": since.isoformat(), "until": now.isoformat(), "hours": hours,
+        **{key: int(row[key]) for key in ("jobs", "succeeded", "failed", "cancelled", "running", "video_seconds",
+                                            "users")},
+        "credits": int(credits) if credits == credits.to_integral_value() else float(credits),
+        "failure_reasons": [{"code": r["error_code"] or "unknown", "count": r["n"]} for r in reasons],
+    }

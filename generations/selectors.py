@@ -8,7 +8,7 @@ from django.db.models import Q, QuerySet
 
 from . import permissions
 from .conf import app_settings
-from .models import Generation, Membership, Team, VideoModel
+from .models import Generation, Membership, Notification, Team, VideoModel
 
 M = Generation.Moderation
 
@@ -101,3 +101,20 @@ def may_delete(user: Any, generation: Generation) -> bool:
 def shows_files(user: Any, generation: Generation) -> bool:
     """Whether the video and thumbnail may be served to ``user`` (already allowed to see the row)."""
     return generation.has_video and (not generation.is_removed or permissions.can_view_any_generation(user))
+
+
+def notifications_of(user: Any, *, unread_only: bool = False) -> QuerySet[Notification]:
+    """The member's own notifications, newest first (nobody else's, staff included)."""
+    if not getattr(user, "is_authenticated", False):
+        return Notification.objects.none()
+    qs = Notification.objects.filter(recipient=user)
+    if unread_only:
+        qs = qs.filter(read_at__isnull=True)
+    return qs.order_by("-created_at", "-id")
+
+
+def unread_notification_count(user: Any) -> int:
+    """The bell's number: one COUNT over the unread rows' partial index."""
+    if not getattr(user, "is_authenticated", False):
+        return 0
+    return Notification.objects.filter(recipient=user, read_at__isnull=True).count()

@@ -5,7 +5,7 @@ from typing import Any
 
 from django_q.conf import Conf
 
-from .services import catalogue, dispatching, engine, mirroring, polling, webhooks
+from .services import catalogue, dispatching, engine, mirroring, notifications, polling, webhooks
 
 
 def dispatch() -> int:
@@ -45,3 +45,14 @@ def sync_models() -> dict[str, int] | None:
 def deliver_webhooks() -> dict[str, int]:
     """Send the webhook deliveries that are due (after an event, and every minute for retries)."""
     return webhooks.deliver_all_due()
+
+
+def send_notification_emails() -> dict[str, int]:
+    """Send the notification e-mails that are due (after an event, and every minute for digests and retries)."""
+    return notifications.send_pending_emails()
+
+
+def send_daily_summary() -> dict[str, int]:
+    """The daily schedule: the staff's summary of the last 24 hours, to those who opted in, sent at once."""
+    recorded = notifications.record_daily_summaries()
+    return {"recorded": recorded, **notifications.send_pending_emails()}

@@ -1,7 +1,7 @@
 """URLs of the generations app: its pages and, under api/v1/, the REST API. Mount anywhere."""
 from django.urls import include, path
 
-from .views import gallery, generation, submit, teams, tokens, usage, webhooks
+from .views import gallery, generation, notifications, submit, teams, tokens, usage, webhooks
 
 app_name = "generations"
 
@@ -35,5 +35,11 @@ urlpatterns = [
     # After the team routes with fixed suffixes, so a team whose slug is "join" keeps all its pages.
     path("teams/join/<str:token>/", teams.team_join, name="team-join"),
     path("switch-team/", teams.switch_team, name="switch-team"),
+    path("notifications/", notifications.notification_list, name="notifications"),
+    path("notifications/read/", notifications.notification_read, name="notifications-read"),
+    path("notifications/settings/", notifications.notification_preferences, name="notification-preferences"),
+    path("notifications/<int:pk>/", notifications.notification_open, name="notification-open"),
+    path("notifications/unsubscribe/<str:token>/", notifications.notification_unsubscribe,
+         name="notification-unsubscribe"),
     path("api/v1/", include("generations.api.urls")),
 ]

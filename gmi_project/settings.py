@@ -151,6 +151,13 @@ LOGIN_REDIRECT_URL = "generations:gallery"
 LOGOUT_REDIRECT_URL = "login"
 EMAIL_BACKEND = os.environ.get("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL", "portal@localhost")
+# With DJANGO_EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend: the notifications' SMTP server.
+EMAIL_HOST = os.environ.get("DJANGO_EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("DJANGO_EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("DJANGO_EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("DJANGO_EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("DJANGO_EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = 10
 
 # Mirrored videos live under the "generations" alias: local disk by default, S3
 # when a bucket is configured. Private files are never served by a public URL:

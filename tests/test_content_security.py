@@ -32,11 +32,14 @@ def pages(client, staff_user, generation) -> dict[str, str]:
         "tokens": reverse("generations:tokens"),
         "teams": reverse("generations:teams"),
         "webhooks": reverse("generations:webhooks"),
+        "notifications": reverse("generations:notifications"),
+        "notification settings": reverse("generations:notification-preferences"),
         "api docs": reverse("generations:api:docs"),
         "admin index": reverse("admin:index"),
         "admin list": reverse("admin:generations_generation_changelist"),
         "admin change": reverse("admin:generations_generation_change", args=[generation.pk]),
         "admin usage": reverse("admin:generations_usage"),
+        "admin notifications": reverse("admin:generations_notification_changelist"),
     }
 
 

@@ -5,7 +5,7 @@ Django's autodiscovery imports this package; importing the modules registers the
 """
 from django.contrib import admin
 
-from . import catalogue, generations, ledger, moderation, people, webhooks  # noqa: F401  (registration)
+from . import catalogue, generations, ledger, moderation, notifications, people, webhooks  # noqa: F401  (registration)
 
 # The admin index links the usage page, unless the site chose its own index template.
 if admin.site.index_template is None:

@@ -12,6 +12,7 @@ from ..gmi import schema
 from ..models import (
     Generation,
     Membership,
+    Notification,
     Team,
     VideoModel,
     WebhookDelivery,
@@ -313,3 +314,61 @@ class WebhookDeliverySerializer(serializers.ModelSerializer):
         fields = ["id", "event_type", "message_id", "status", "attempts", "next_attempt_at", "last_status_code",
                   "last_latency_ms", "last_response", "last_error", "last_attempt_at", "created_at", "payload"]
         read_only_fields = fields
+
+
+class NotificationSerializer(serializers.ModelSerializer):
+    generation = serializers.UUIDField(source="generation_id", allow_null=True, read_only=True)
+    team = serializers.SerializerMethodField()
+    link = serializers.SerializerMethodField()
+    read = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Notification
+        fields = ["id", "kind", "title", "body", "link", "generation", "team", "data", "read", "read_at", "created_at"]
+        read_only_fields = fields
+
+    def get_team(self, obj: Notification) -> str | None:
+        return obj.team.slug if obj.team_id and obj.team is not None else None
+
+    def get_link(self, obj: Notification) -> str | None:
+        request = self.context.get("request")
+        if not obj.link:
+            return None
+        return request.build_absolute_uri(obj.link) if request is not None else obj.link
+
+    def get_read(self, obj: Notification) -> bool:
+        return obj.read_at is not None
+
+
+class NotificationListSerializer(serializers.Serializer):
+    """The paginated list, with the member's unread count beside it."""
+
+    count = serializers.IntegerField()
+    unread = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = NotificationSerializer(many=True)
+
+
+class NotificationReadInputSerializer(serializers.Serializer):
+    ids = serializers.ListField(child=serializers.IntegerField(min_value=1), required=False, max_length=1000,
+                                help_text="Leave out to mark every notification read.")
+
+
+class NotificationReadSerializer(serializers.Serializer):
+    marked = serializers.IntegerField(help_text="How many were unread and are read now.")
+    unread = serializers.IntegerField()
+
+
+class NotificationPreferenceSerializer(serializers.Serializer):
+    kind = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a field named like Field.label
+    help = serializers.CharField()
+    channel = serializers.ChoiceField(choices=["off", "in_app", "email"])
+    digest = serializers.BooleanField()
+    channels = serializers.ListField(child=serializers.CharField())
+
+
+class NotificationPreferenceInputSerializer(serializers.Serializer):
+    channel = serializers.ChoiceField(choices=["off", "in_app", "email"], required=False)
+    digest = serializers.BooleanField(required=False)

@@ -49,6 +49,9 @@ ROUTES = [
     route(f"webhooks/{ID}/deliveries", views.WebhookDeliveriesView.as_view(), "webhook-deliveries"),
     route(rf"webhooks/{ID}/deliveries/(?P<delivery_id>[^/]+)/resend", views.WebhookResendView.as_view(),
           "webhook-resend"),
+    route("notifications", views.NotificationListView.as_view(), "notification-list"),
+    route("notifications/read", views.NotificationReadView.as_view(), "notification-read"),
+    route("notifications/preferences", views.NotificationPreferencesView.as_view(), "notification-preferences"),
     route("schema", SpectacularAPIView.as_view(), "schema"),
     # The split view serves its init script as a file (?script): no inline script for the CSP.
     route(

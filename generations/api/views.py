@@ -18,8 +18,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .. import permissions, selectors
+from ..exceptions import InvalidInput
 from ..models import Generation, Membership, Team
-from ..services import moderation, quotas, submissions, teams, uploads, webhooks
+from ..services import moderation, notifications, quotas, submissions, teams, uploads, webhooks
 from ..services.waiting_line import queue_positions
 from ..serving import serve_file
 from . import serializers as s
@@ -398,3 +399,60 @@ class WebhookResendView(WebhookView):
             raise Http404
         webhooks.resend_delivery(delivery=delivery)
         return Response(s.WebhookDeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
+
+
+class NotificationListView(ApiView):
+    pagination_class = Pagination
+
+    @extend_schema(
+        parameters=[OpenApiParameter("unread", bool, description="Only unread ones."),
+                    OpenApiParameter("page", int), OpenApiParameter("page_size", int)],
+        responses={200: s.NotificationListSerializer, **ERRORS}, tags=["notifications"],
+        description="Your notifications, newest first, with your `unread` count.",
+    )
+    def get(self, request):
+        unread_only = request.query_params.get("unread") in ("1", "true", "yes")
+        qs = selectors.notifications_of(request.user, unread_only=unread_only).select_related("team")
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(qs, request, view=self)
+        results = s.NotificationSerializer(page, many=True, context={"request": request}).data
+        return Response({
+            "count": paginator.page.paginator.count,
+            "unread": selectors.unread_notification_count(request.user),
+            "next": paginator.get_next_link(), "previous": paginator.get_previous_link(), "results": results,
+        })
+
+
+class NotificationReadView(ApiView):
+    @extend_schema(request=s.NotificationReadInputSerializer, responses={200: s.NotificationReadSerializer, **ERRORS},
+                   tags=["notifications"],
+                   description="Mark the notifications of `ids` read (ids that are not yours are ignored), or all.")
+    def post(self, request):
+        data = s.NotificationReadInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        marked = notifications.mark_read(user=request.user, ids=data.validated_data.get("ids"))
+        return Response({"marked": marked, "unread": selectors.unread_notification_count(request.user)})
+
+
+class NotificationPreferencesView(ApiView):
+    @extend_schema(responses={200: s.NotificationPreferenceSerializer(many=True), **ERRORS}, tags=["notifications"])
+    def get(self, request):
+        return Response(s.NotificationPreferenceSerializer(notifications.preferences_of(request.user), many=True).data)
+
+    @extend_schema(request={"application/json": {"type": "object", "additionalProperties": {
+                       "type": "object", "properties": {"channel": {"enum": ["off", "in_app", "email"]},
+                                                        "digest": {"type": "boolean"}}}}},
+                   responses={200: s.NotificationPreferenceSerializer(many=True), **ERRORS}, tags=["notifications"],
+                   description="`{kind: {\"channel\"?, \"digest\"?}}`; kinds left out keep their setting.")
+    def patch(self, request):
+        if not isinstance(request.data, dict):
+            raise InvalidInput({"non_field_errors": ["Send an object of kinds."]})
+        choices = {}
+        for kind, value in request.data.items():
+            data = s.NotificationPreferenceInputSerializer(data=value if isinstance(value, dict) else None)
+            if not data.is_valid():
+                raise InvalidInput({str(kind): [str(e) for errs in data.errors.values() for e in errs]
+                                    if isinstance(data.errors, dict) else ["Give channel and/or digest."]})
+            choices[str(kind)] = dict(data.validated_data)
+        rows = notifications.set_preferences(user=request.user, choices=choices)
+        return Response(s.NotificationPreferenceSerializer(rows, many=True).data)

@@ -122,3 +122,34 @@ class WebhookEndpointForm(forms.Form):
 class TeamSwitchForm(forms.Form):
     team = forms.CharField(required=False, max_length=140)
     next = forms.CharField(required=False, max_length=2000)
+
+
+class NotificationPreferencesForm(forms.Form):
+    """Per kind: off, in the app, or also by e-mail, and whether its e-mails come as a digest."""
+
+    CHANNEL_LABELS = {"off": "Off", "in_app": "In the app", "email": "In the app and by e-mail"}
+
+    def __init__(self, *args: Any, rows: Sequence[dict[str, Any]] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.rows = list(rows)
+        for row in self.rows:
+            kind = row["kind"]
+            self.fields[f"{kind}-channel"] = forms.ChoiceField(
+                label=row["label"], help_text=row["help"], widget=forms.RadioSelect, initial=row["channel"],
+                choices=[(c, self.CHANNEL_LABELS.get(c, c)) for c in row["channels"]])
+            if "in_app" in row["channels"]:  # a kind with an in-app channel can also wait for a digest
+                self.fields[f"{kind}-digest"] = forms.BooleanField(
+                    label="As a digest", required=False, initial=row["digest"],
+                    help_text="E-mails of this kind wait and go out together.")
+
+    def kinds(self) -> list[dict[str, Any]]:
+        """The rows with their bound fields, for the template."""
+        return [{**row, "channel_field": self[f"{row['kind']}-channel"],
+                 "digest_field": self[f"{row['kind']}-digest"] if f"{row['kind']}-digest" in self.fields else None}
+                for row in self.rows]
+
+    def choices(self) -> dict[str, dict[str, Any]]:
+        """The cleaned choices as ``notifications.set_preferences`` takes them."""
+        return {row["kind"]: {"channel": self.cleaned_data[f"{row['kind']}-channel"],
+                              "digest": bool(self.cleaned_data.get(f"{row['kind']}-digest", False))}
+                for row in self.rows}

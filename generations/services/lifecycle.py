@@ -11,7 +11,7 @@ from .. import signals
 from ..exceptions import InvalidTransition
 from ..models import Generation, GenerationEvent
 from ..types import User
-from . import quotas, webhooks
+from . import notifications, quotas, webhooks
 
 logger = logging.getLogger("generations.lifecycle")
 
@@ -85,12 +85,24 @@ def _announce(generation: Generation, to: str) -> None:
     event_type = webhooks.STATUS_EVENTS.get(to)
     if event_type is not None:
         _record_webhooks(generation, event_type)
+    if to in notifications.STATUS_KINDS:
+        _record_notifications(notifications.announce_status, generation=generation, status=to)
 
 
 def announce_moderation(generation: Generation, *, decision: str) -> None:
     """After a moderation decision committed: the same announcement path as a status change."""
     signals.generation_moderated.send(sender=Generation, generation=generation, decision=decision)
     _record_webhooks(generation, "generation.moderated")
+    _record_notifications(notifications.announce_moderation, generation=generation, decision=decision)
+
+
+def _record_notifications(announce: Any, **kwargs: Any) -> None:
+    # As with webhooks: rows only (e-mail goes out in a task), and a notification problem
+    # must not break the change that already committed.
+    try:
+        announce(**kwargs)
+    except Exception:
+        logger.exception("could not record notifications for generation %s", kwargs["generation"].pk)
 
 
 def _record_webhooks(generation: Generation, event_type: str) -> None:

@@ -1,25 +1,32 @@
 """Quotas: exact reservations on usage counters, settlement and refunds through the ledger.
 
 A pure ledger under ``lifecycle``: it writes counters and ledger rows, never a status or history,
-so ``lifecycle.transition`` can settle a job in the transaction that ends it.
+so ``lifecycle.transition`` can settle a job in the transaction that ends it. A reservation that
+crosses a threshold of a limit (``QUOTA_ALERT_THRESHOLDS``) is announced after commit, once per
+subject, metric, period and threshold: a ``quota.threshold`` webhook event and a notification.
 """
 from __future__ import annotations
 
 import calendar
+import logging
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, F, Q, Sum
+from django.db.models import Count, F, Field, Q, Sum
 from django.utils import timezone
 
 from .. import metrics
+from ..conf import app_settings
 from ..exceptions import QuotaExceeded
-from ..models import Generation, LedgerEntry, Team, UsageCounter, UserProfile
+from ..models import Generation, LedgerEntry, QuotaAlert, Team, UsageCounter, UserProfile
 from ..policies import TEAM_LIMITS, USER_LIMITS, quota_policy
 from ..types import User
+from . import notifications, webhooks
+
+logger = logging.getLogger("generations.quotas")
 
 DAILY = ("daily_jobs",)
 
@@ -138,13 +145,16 @@ def _move_counters(wanted: list[tuple[Charge, str]]) -> set[int]:
     quote = connection.ops.quote_name
     user_field, team_field = meta.get_field("user"), meta.get_field("team")
     user_col, team_col, metric_col, period_col, used_col = (
-        quote(meta.get_field(name).column) for name in ("user", "team", "metric", "period", "used"))
-    cases, conditions, case_params, condition_params = [], [], [], []
+        quote(str(cast(Field, meta.get_field(name)).column)) for name in ("user", "team", "metric", "period", "used"))
+    cases: list[str] = []
+    conditions: list[str] = []
+    case_params: list[Any] = []
+    condition_params: list[Any] = []
     index_of: dict[tuple[str, Any, str], int] = {}
     for index, (charge, period) in enumerate(wanted):
         if charge.team is not None:
             match = f"{team_col} = %s AND {user_col} IS NULL AND {metric_col} = %s AND {period_col} = %s"
-            keys = [charge.team.pk, charge.metric, period]
+            keys: list[Any] = [charge.team.pk, charge.metric, period]
             index_of[("team", charge.team.pk, charge.metric)] = index
         else:
             user_pk = getattr(charge.user, "pk", None)
@@ -186,7 +196,7 @@ def table_name() -> str:
 def record_reservations(
     *, generation: Generation, taken: list[tuple[Charge, str]], now: datetime | None = None
 ) -> None:
-    """The ledger rows of what ``take_usage`` took, in one INSERT."""
+    """The ledger rows of what ``take_usage`` took, in one INSERT; thresholds it crossed are announced after commit."""
     now = now or timezone.now()
     LedgerEntry.objects.bulk_create([
         LedgerEntry(generation=generation, user=generation.owner, team=charge.team, subject=charge.subject,
@@ -194,6 +204,105 @@ def record_reservations(
                     amount=charge.amount, created_at=now)
         for charge, period in taken
     ])
+    crossings = thresholds_crossed(taken, now=now)
+    if crossings:
+        transaction.on_commit(lambda: announce_crossings(generation, crossings))
+
+
+@dataclass(frozen=True)
+class Crossing:
+    """A reservation took a counter over ``threshold`` percent of its limit."""
+
+    charge: Charge
+    period: str
+    threshold: int
+    used: Decimal
+
+    @property
+    def quota(self) -> dict[str, Any]:
+        """The ``quota`` object of the ``quota.threshold`` webhook body (README, "Notifications")."""
+        limit = int(self.charge.limit or 0)
+        reset = resets_at(self.charge.metric, timezone.make_aware(datetime.combine(
+            _period_start(self.charge.metric, self.period), time(12))))
+        return {
+            "metric": self.charge.metric, "limit": limit, "used": _plain_number(self.used),
+            "percent": _plain_number(min(self.used * 100 / limit, Decimal(999)).quantize(Decimal("0.1")))
+            if limit else 100,
+            "threshold": self.threshold, "period": self.period, "scope": self.charge.scope,
+            "resets_at": reset.isoformat() if reset else None,
+        }
+
+
+def _period_start(metric: str, period: str):
+    return datetime.strptime(period, "%Y-%m-%d" if metric in DAILY else "%Y-%m").date()
+
+
+def _plain_number(value: Decimal) -> int | float:
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def thresholds_crossed(taken: list[tuple[Charge, str]], *, now: datetime) -> list[Crossing]:
+    """Which thresholds the counters just moved by ``taken`` crossed (one SELECT; none without a limit).
+
+    Runs in the reserving transaction, after the counters' UPDATEs: the rows are locked by
+    it, so of concurrent reservations exactly one sees a given threshold crossed.
+    """
+    thresholds = sorted({int(t) for t in app_settings.QUOTA_ALERT_THRESHOLDS or ()})
+    limited = [(c, p) for c, p in taken if c.limit and c.amount > 0]
+    if not thresholds or not limited:
+        return []
+    where = Q()
+    for charge, period in limited:
+        if charge.team is not None:
+            where |= Q(team=charge.team, user__isnull=True, metric=charge.metric, period=period)
+        else:
+            where |= Q(user=charge.user, team__isnull=True, metric=charge.metric, period=period)
+    used = {
+        (f"team:{row['team_id']}" if row["team_id"] else f"user:{row['user_id']}", row["metric"], row["period"]):
+            row["used"]
+        for row in UsageCounter.objects.filter(where).values("user_id", "team_id", "metric", "period", "used")
+    }
+    crossings = []
+    for charge, period in limited:
+        after = used.get((charge.subject, charge.metric, period))
+        if after is None:
+            continue
+        before = after - charge.amount
+        for threshold in thresholds:
+            level = Decimal(charge.limit or 0) * threshold / 100
+            if before < level <= after:
+                crossings.append(Crossing(charge=charge, period=period, threshold=threshold, used=after))
+    return crossings
+
+
+def announce_crossings(generation: Generation, crossings: list[Crossing]) -> None:
+    """After commit: each crossing not announced before becomes a ``quota.threshold`` webhook event and a notification.
+
+    The unique ``QuotaAlert`` row makes it once per subject, metric, period and threshold, also
+    when usage given back by a refund crosses the same threshold again. A failure here never
+    reaches the submission, which already committed.
+    """
+    for crossing in crossings:
+        charge = crossing.charge
+        try:
+            with transaction.atomic():
+                QuotaAlert.objects.create(subject=charge.subject, metric=charge.metric, period=crossing.period,
+                                          threshold=crossing.threshold, limit=int(charge.limit or 0),
+                                          used=crossing.used, generation=generation)
+        except IntegrityError:
+            continue  # announced before in this period
+        except Exception:
+            logger.exception("could not record the quota alert of generation %s", generation.pk)
+            continue
+        quota = crossing.quota
+        try:
+            webhooks.record_quota_event(generation=generation, quota=quota, team=charge.team)
+        except Exception:
+            logger.exception("could not record quota.threshold webhooks for generation %s", generation.pk)
+        try:
+            notifications.announce_quota_threshold(generation=generation, quota=quota, team=charge.team)
+        except Exception:
+            logger.exception("could not record the quota notification of generation %s", generation.pk)
 
 
 def reserve_generation(generation: Generation, charges: list[Charge]) -> None:

@@ -37,6 +37,7 @@ from ..models import (
     WebhookEndpoint,
 )
 from ..policies import require_approved_account, require_below_limit
+from . import notifications
 from .upstream_pool import UpstreamPool, named_pool
 
 logger = logging.getLogger("generations.webhooks")
@@ -47,7 +48,7 @@ EVENTS: tuple[str, ...] = (
     "generation.failed",
     "generation.cancelled",
     "generation.moderated",
-    "quota.threshold",  # in the contract (SPEC §3.4); not emitted yet
+    "quota.threshold",  # a quota crossed 80 % / 100 % (services.quotas announces it)
 )
 #: The status a transition reaches → the event it announces.
 STATUS_EVENTS: dict[str, str] = {
@@ -325,6 +326,32 @@ def _team_audience(generation: Generation) -> set[Any]:
     return {m.user_id for m in Membership.objects.filter(team_id=team_id) if m.can_manage}
 
 
+def record_quota_event(*, generation: Generation, quota: dict[str, Any], team: Team | None = None) -> int:
+    """A ``quota.threshold`` delivery to each enabled endpoint that wants it: the member's own endpoints
+    for their quotas, the team's for its pools. ``data`` is the generation whose reservation crossed
+    the threshold, as the API shows it, plus ``quota``. Never sends. Returns how many were recorded."""
+    event_type = "quota.threshold"
+    if team is not None:
+        # As for generation events: only endpoints whose creator still manages the team.
+        managers = {m.user_id for m in Membership.objects.filter(team=team) if m.can_manage}
+        owners = WebhookEndpoint.objects.filter(team=team, owner_id__in=managers)
+    else:
+        owners = WebhookEndpoint.objects.filter(owner_id=generation.owner_id, team__isnull=True)
+    endpoints = [e for e in owners.filter(enabled=True) if event_type in e.events]
+    if not endpoints:
+        return 0
+    now = timezone.now()
+    payload = payload_for(generation, event_type=event_type, now=now)
+    payload["data"]["quota"] = json.loads(json.dumps(quota, cls=APIJSONEncoder))
+    WebhookDelivery.objects.bulk_create([
+        WebhookDelivery(endpoint=e, generation=generation, event_type=event_type, message_id=_message_id(),
+                        payload=payload, next_attempt_at=now, created_at=now)
+        for e in endpoints
+    ])
+    queue.request_webhook_delivery()
+    return len(endpoints)
+
+
 def _message_id() -> str:
     return "msg_" + secrets.token_urlsafe(18)
 
@@ -474,6 +501,14 @@ def _retry(delivery: WebhookDelivery, *, now: datetime) -> tuple[str, datetime |
 
 
 def _disable(endpoint: WebhookEndpoint, *, reason: str) -> None:
-    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(enabled=False, disabled_reason=reason[:300])
+    # Conditional, so that several failing deliveries of one batch disable (and tell) once.
+    changed = WebhookEndpoint.objects.filter(pk=endpoint.pk, enabled=True).update(
+        enabled=False, disabled_reason=reason[:300])
     endpoint.enabled, endpoint.disabled_reason = False, reason[:300]
+    if not changed:
+        return
     logger.warning("webhook endpoint %s disabled: %s", endpoint.pk, reason)
+    try:
+        notifications.announce_webhook_disabled(endpoint=endpoint)
+    except Exception:  # telling the owner must not stop the deliveries of other endpoints
+        logger.exception("could not tell the owner of webhook endpoint %s", endpoint.pk)

@@ -15,7 +15,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from .. import selectors
 from ..conf import app_settings
-from ..context_processors import member_state, page_context
+from ..context_processors import bell, member_state, page_context
 
 register = template.Library()
 
@@ -29,6 +29,7 @@ _API_FALLBACK_PATHS = {
     "generation-thumbnail": "generations/{pk}/thumbnail/",
     "upload": "uploads/",
     "quota": "quota/",
+    "notification-list": "notifications/",
 }
 
 
@@ -81,6 +82,7 @@ def generations_nav(context: template.Context) -> dict[str, Any]:
         "signup_url": optional_url("signup") if app_settings.SIGNUP != "invite" else "",
         "admin_url": optional_url("admin:index"),
         "active": context.get("generations_nav_active", ""),
+        "bell": bell(request),
     }
 
 
@@ -91,7 +93,15 @@ def generations_app_header(context: template.Context) -> dict[str, Any]:
     if own is None:
         own = page_context()["generations_own_base"]
     user = context.get("user") or getattr(context.get("request"), "user", None)
-    return {"show": not own, "active": context.get("generations_nav_active", ""), "user": user}
+    request = context.get("request")
+    return {"show": not own, "active": context.get("generations_nav_active", ""), "user": user,
+            "bell": bell(request) if not own else {"show": False}}
+
+
+@register.inclusion_tag("generations/_bell.html")
+def generations_bell(values: dict[str, Any]) -> dict[str, Any]:
+    """The notification bell: unread count, link to the notifications page, refreshed by notifications.js."""
+    return {"bell": values, "count_url": api_url("notification-list")}
 
 
 @register.inclusion_tag("generations/_notices.html", takes_context=True)

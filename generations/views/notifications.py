@@ -1,0 +1,103 @@
+"""Notification pages: the list (mark read, mark all read), preferences, and the signed unsubscribe link."""
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from .. import selectors
+from ..conf import app_settings
+from ..exceptions import InvalidInput
+from ..forms import NotificationPreferencesForm
+from ..models import NotificationPreference
+from ..services import notifications
+from ..types import AuthenticatedHttpRequest
+from .base import render_page, safe_next_url
+
+
+@login_required
+@require_GET
+def notification_list(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """The member's notifications, newest first, unread ones marked; ``?unread=1`` shows only those."""
+    unread_only = request.GET.get("unread") == "1"
+    page = Paginator(selectors.notifications_of(request.user, unread_only=unread_only),
+                     app_settings.PAGE_SIZE).get_page(request.GET.get("page"))
+    return render_page(request, "generations/notifications.html", {
+        "page": page,
+        "notifications": list(page.object_list),
+        "unread_only": unread_only,
+        "query": "unread=1" if unread_only else "",
+        "unread": selectors.unread_notification_count(request.user),
+    }, nav="notifications")
+
+
+@login_required
+@require_GET
+def notification_open(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """Follow a notification: it is marked read and the member lands where it points."""
+    notification = notifications.open_notification(user=request.user, notification_id=pk)
+    if notification is None:
+        raise Http404("No such notification.")
+    link = notification.link
+    if link and url_has_allowed_host_and_scheme(link, allowed_hosts={request.get_host()}):
+        return redirect(link)
+    return redirect("generations:notifications")
+
+
+@login_required
+@require_POST
+def notification_read(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """Mark the posted ``id``s read, or every one with ``all``; back to where the form was."""
+    if request.POST.get("all"):
+        marked = notifications.mark_read(user=request.user)
+        messages.success(request, f"Marked {marked} notification{'s' if marked != 1 else ''} read.")
+    else:
+        ids = [int(value) for value in request.POST.getlist("id") if value.isdigit()]
+        notifications.mark_read(user=request.user, ids=ids)
+    return redirect(safe_next_url(request, reverse("generations:notifications")))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def notification_preferences(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """Per kind: off, in the app, or also by e-mail (and as a digest); staff may opt into the daily summary."""
+    rows = notifications.preferences_of(request.user)
+    form = NotificationPreferencesForm(request.POST or None, rows=rows)
+    if request.method == "POST" and form.is_valid():
+        try:
+            notifications.set_preferences(user=request.user, choices=form.choices())
+        except InvalidInput as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, "Your notification settings were saved.")
+            return redirect("generations:notification-preferences")
+    return render_page(request, "generations/notification_preferences.html", {"form": form, "kinds": form.kinds()},
+                       nav="notifications")
+
+
+# The signed token is the authority here (the link works from any mail client, signed in or
+# not), and RFC 8058 one-click unsubscribes POST without a CSRF token.
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def notification_unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    """One click from an e-mail: that kind stops coming by e-mail (it stays in the bell); the page offers
+    to turn it off entirely, or to undo."""
+    Channel = NotificationPreference.Channel
+    channel = request.POST.get("channel", Channel.IN_APP) if request.method == "POST" else Channel.IN_APP
+    if channel not in Channel.values:
+        channel = Channel.IN_APP
+    try:
+        _, kinds = notifications.unsubscribe(token=token, channel=channel)
+    except InvalidInput:
+        return render_page(request, "generations/notification_unsubscribed.html", {"invalid": True}, status=400)
+    labels = [notifications.KINDS[k].label for k in kinds if k in notifications.KINDS]
+    return render_page(request, "generations/notification_unsubscribed.html", {
+        "labels": labels, "channel": channel, "token": token, "Channel": Channel,
+        "preferences_url": reverse("generations:notification-preferences"),
+    })
