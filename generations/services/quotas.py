@@ -123,10 +123,11 @@ def take_usage(*, charges: list[Charge], now: datetime | None = None) -> list[tu
         qs = _counter_qs(charge, period)
         if charge.limit is not None:
             qs = qs.filter(used__lte=Decimal(charge.limit) - charge.amount)
-        updated = 0
+        # Missing when the UPDATE began, or full: made sure it exists (another submission may
+        # have created it meanwhile), then asked again on its own; the database decides.
         if not _counter_qs(charge, period).exists():
             _create_counter(charge, period)
-            updated = qs.update(used=F("used") + charge.amount)
+        updated = qs.update(used=F("used") + charge.amount)
         if not updated:
             raise QuotaExceeded(limit=charge.metric, resets_at=resets_at(charge.metric, now), scope=charge.scope)
     return wanted
