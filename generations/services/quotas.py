@@ -29,6 +29,7 @@ from . import notifications, webhooks
 logger = logging.getLogger("generations.quotas")
 
 DAILY = ("daily_jobs",)
+CENT = Decimal("0.01")
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,15 @@ class Charge:
     @property
     def scope(self) -> str:
         return "team" if self.team is not None else "user"
+
+
+@dataclass(frozen=True)
+class Taken:
+    """What one charge took: the counter's period and its value right after the move."""
+
+    charge: Charge
+    period: str
+    used: Decimal
 
 
 def period_for(metric: str, now: datetime | None = None) -> str:
@@ -98,7 +108,7 @@ def _create_counter(charge: Charge, period: str) -> None:
     )], ignore_conflicts=True)
 
 
-def take_usage(*, charges: list[Charge], now: datetime | None = None) -> list[tuple[Charge, str]]:
+def take_usage(*, charges: list[Charge], now: datetime | None = None) -> list[Taken]:
     """Move every counter by its charge, or raise ``QuotaExceeded`` (the caller's transaction rolls back).
 
     Must run inside the transaction that creates the generation. Each counter moves only
@@ -106,7 +116,7 @@ def take_usage(*, charges: list[Charge], now: datetime | None = None) -> list[tu
     submissions against a remaining quota of Q accept exactly min(N, Q). All counters
     move in one UPDATE, which returns the ones it moved; a counter it did not move is
     either missing (the first job of a period: created, then moved on its own) or full.
-    Returns the (charge, period) pairs taken, for ``record_reservations``.
+    Returns what was taken (with each counter's new value), for ``record_reservations``.
     """
     now = now or timezone.now()
     wanted = []
@@ -117,8 +127,10 @@ def take_usage(*, charges: list[Charge], now: datetime | None = None) -> list[tu
             raise QuotaExceeded(limit=charge.metric, resets_at=resets_at(charge.metric, now), scope=charge.scope)
         wanted.append((charge, period_for(charge.metric, now)))
     moved = _move_counters(wanted)
+    taken = []
     for index, (charge, period) in enumerate(wanted):
         if index in moved:
+            taken.append(Taken(charge, period, moved[index]))
             continue
         qs = _counter_qs(charge, period)
         if charge.limit is not None:
@@ -130,18 +142,20 @@ def take_usage(*, charges: list[Charge], now: datetime | None = None) -> list[tu
         updated = qs.update(used=F("used") + charge.amount)
         if not updated:
             raise QuotaExceeded(limit=charge.metric, resets_at=resets_at(charge.metric, now), scope=charge.scope)
-    return wanted
+        # Locked by the UPDATE until commit: the value read is the one it wrote.
+        taken.append(Taken(charge, period, _counter_qs(charge, period).values_list("used", flat=True).get()))
+    return taken
 
 
-def _move_counters(wanted: list[tuple[Charge, str]]) -> set[int]:
-    """One conditional UPDATE of every wanted counter; the indexes in ``wanted`` of those it moved.
+def _move_counters(wanted: list[tuple[Charge, str]]) -> dict[int, Decimal]:
+    """One conditional UPDATE of every wanted counter; index in ``wanted`` -> new value, of those it moved.
 
     One statement rather than one per counter: a submission is a handful of round trips,
     and this was three of them. Written in SQL because the ORM's ``update()`` cannot
     say which rows it changed (``RETURNING`` is in PostgreSQL and SQLite 3.35+).
     """
     if not wanted:
-        return set()
+        return {}
     meta = UsageCounter._meta
     quote = connection.ops.quote_name
     user_field, team_field = meta.get_field("user"), meta.get_field("team")
@@ -176,17 +190,17 @@ def _move_counters(wanted: list[tuple[Charge, str]]) -> set[int]:
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {table_name()} SET {used_col} = {moved_to} WHERE {' OR '.join(conditions)} "
-            f"RETURNING {user_col}, {team_col}, {metric_col}",
+            f"RETURNING {user_col}, {team_col}, {metric_col}, {used_col}",
             [*case_params, *condition_params],
         )
         rows = cursor.fetchall()
-    moved = set()
-    for user_id, team_id, metric in rows:
+    moved: dict[int, Decimal] = {}
+    for user_id, team_id, metric, used in rows:
         # Keys as the model holds them (a UUID key comes back from SQLite as text).
         key = (("team", team_field.target_field.to_python(team_id), metric) if team_id is not None
                else ("user", user_field.target_field.to_python(user_id), metric))
         if key in index_of:
-            moved.add(index_of[key])
+            moved[index_of[key]] = Decimal(str(used)).quantize(CENT)  # SQLite answers a float
     return moved
 
 
@@ -195,15 +209,15 @@ def table_name() -> str:
 
 
 def record_reservations(
-    *, generation: Generation, taken: list[tuple[Charge, str]], now: datetime | None = None
+    *, generation: Generation, taken: list[Taken], now: datetime | None = None
 ) -> None:
     """The ledger rows of what ``take_usage`` took, in one INSERT; thresholds it crossed are announced after commit."""
     now = now or timezone.now()
     LedgerEntry.objects.bulk_create([
-        LedgerEntry(generation=generation, user=generation.owner, team=charge.team, subject=charge.subject,
-                    attempt=generation.attempt, kind=LedgerEntry.Kind.RESERVE, metric=charge.metric, period=period,
-                    amount=charge.amount, created_at=now)
-        for charge, period in taken
+        LedgerEntry(generation=generation, user=generation.owner, team=t.charge.team, subject=t.charge.subject,
+                    attempt=generation.attempt, kind=LedgerEntry.Kind.RESERVE, metric=t.charge.metric,
+                    period=t.period, amount=t.charge.amount, created_at=now)
+        for t in taken
     ])
     crossings = thresholds_crossed(taken, now=now)
     if crossings:
@@ -242,37 +256,23 @@ def _plain_number(value: Decimal) -> int | float:
     return int(value) if value == value.to_integral_value() else float(value)
 
 
-def thresholds_crossed(taken: list[tuple[Charge, str]], *, now: datetime) -> list[Crossing]:
-    """Which thresholds the counters just moved by ``taken`` crossed (one SELECT; none without a limit).
+def thresholds_crossed(taken: list[Taken], *, now: datetime) -> list[Crossing]:
+    """Which thresholds the counters just moved by ``taken`` crossed (no query: the moves returned the values).
 
-    Runs in the reserving transaction, after the counters' UPDATEs: the rows are locked by
-    it, so of concurrent reservations exactly one sees a given threshold crossed.
+    The values are those the reserving transaction wrote while holding the rows' locks, so
+    of concurrent reservations exactly one sees a given threshold crossed.
     """
     thresholds = sorted({int(t) for t in app_settings.QUOTA_ALERT_THRESHOLDS or ()})
-    limited = [(c, p) for c, p in taken if c.limit and c.amount > 0]
-    if not thresholds or not limited:
-        return []
-    where = Q()
-    for charge, period in limited:
-        if charge.team is not None:
-            where |= Q(team=charge.team, user__isnull=True, metric=charge.metric, period=period)
-        else:
-            where |= Q(user=charge.user, team__isnull=True, metric=charge.metric, period=period)
-    used = {
-        (f"team:{row['team_id']}" if row["team_id"] else f"user:{row['user_id']}", row["metric"], row["period"]):
-            row["used"]
-        for row in UsageCounter.objects.filter(where).values("user_id", "team_id", "metric", "period", "used")
-    }
     crossings = []
-    for charge, period in limited:
-        after = used.get((charge.subject, charge.metric, period))
-        if after is None:
+    for t in taken:
+        charge = t.charge
+        if not charge.limit or charge.amount <= 0:
             continue
-        before = after - charge.amount
+        before = t.used - charge.amount
         for threshold in thresholds:
-            level = Decimal(charge.limit or 0) * threshold / 100
-            if before < level <= after:
-                crossings.append(Crossing(charge=charge, period=period, threshold=threshold, used=after))
+            level = Decimal(charge.limit) * threshold / 100
+            if before < level <= t.used:
+                crossings.append(Crossing(charge=charge, period=t.period, threshold=threshold, used=t.used))
     return crossings
 
 
