@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import storages
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from .. import media, queue
@@ -88,15 +88,14 @@ def mirror_generation(generation_id: Any) -> bool:
     now = timezone.now()
     claimed = Generation.objects.filter(pk=generation_id, status=S.MIRRORING).filter(
         Q(mirror_started_at__isnull=True) | Q(mirror_started_at__lt=now - timedelta(seconds=app_settings.MIRROR_LEASE))
-    ).update(mirror_started_at=now, next_poll_at=now + timedelta(seconds=app_settings.MIRROR_LEASE))
+    ).update(mirror_started_at=now, next_poll_at=now + timedelta(seconds=app_settings.MIRROR_LEASE),
+             mirror_attempts=F("mirror_attempts") + 1)  # counted as it starts: a killed worker reports nothing
     if not claimed:
         return False
     generation = Generation.objects.get(pk=generation_id)
-    if generation.mirror_attempts >= app_settings.MIRROR_ATTEMPTS:
+    if generation.mirror_attempts > app_settings.MIRROR_ATTEMPTS:
         # Earlier attempts died without reporting (a killed worker): stop here rather than loop.
         return _give_up(generation, "The copy was interrupted too many times.")
-    Generation.objects.filter(pk=generation.pk).update(mirror_attempts=generation.mirror_attempts + 1)
-    generation.mirror_attempts += 1
     stored: list[StoredFile] = []
     try:
         try:
