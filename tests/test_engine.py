@@ -241,6 +241,38 @@ def test_every_list_call_answers_for_every_job_so_each_is_seen_every_half_interv
     assert engine.counts["polled"] >= (len(lists) - 1) * len(jobs)
 
 
+def test_a_job_the_list_leaves_out_is_fetched_alone_once_per_interval(catalogue, no_auto_dispatch, monkeypatch):
+    catalogue.configure(job_seconds=600)
+    user = UserFactory()
+    UserProfile.objects.create(user=user, concurrent_jobs=50, daily_jobs=50)
+    jobs = [submit(user, n) for n in range(10)]
+    left_out: list[str] = []
+    real_fetch_list = polling.fetch_list
+
+    def abbreviated(model_id):  # as a list that pages or trims its entries would answer
+        listed = real_fetch_list(model_id)
+        return [job for job in listed if job.request_id not in left_out]
+
+    monkeypatch.setattr(polling, "fetch_list", abbreviated)
+    engine = Engine(owner="lister")
+    with override_generations(POLL_INTERVAL=1.0, MAX_IN_FLIGHT=100, POLL_BY_LIST_MIN=5):
+        thread = run_engine(engine)
+        try:
+            wait_until(lambda: Generation.objects.filter(status__in=Generation.AT_UPSTREAM).count() == len(jobs),
+                       30, "every job to reach GMI")
+            missing = Generation.objects.filter(pk=jobs[0].pk).values_list("upstream_request_id", flat=True).get()
+            left_out.append(missing)
+            started = time.monotonic()
+            wait_until(lambda: len(catalogue.journal(endpoint="list")) >= 10, 30, "ten list calls")
+            elapsed = time.monotonic() - started
+        finally:
+            engine.stop.set()
+            thread.join(15)
+    alone = [e for e in catalogue.journal(endpoint="get") if e["path"].endswith(missing)]
+    # Carried on every list call, it would be fetched alone after each of them (about twice an interval).
+    assert 1 <= len(alone) <= elapsed / 1.0 + 2, (len(alone), elapsed)
+
+
 def test_a_listed_end_without_its_outcome_is_confirmed_by_fetching_the_job():
     from generations.gmi.base import RemoteJob, RemoteState
 

@@ -242,13 +242,16 @@ class Engine:
                 continue
             listing = self.listing.get(model_id)
             if listing is None and now >= self.next_list.get(model_id, 0.0):
-                # Every job of this model rides along: the call costs GMI the same.
+                # Every job of this model due before the next call rides along. Jobs the
+                # list answered for are due again by then (below), so they ride on every
+                # call; a job the list leaves out is fetched alone, once per interval.
                 listing = self.listing[model_id] = []
                 self.next_list[model_id] = now + half
                 for tracked in self.tracked.values():
                     other = tracked.generation
                     if (other.model_id == model_id and other.status in Generation.AT_UPSTREAM
-                            and other.pk not in self.busy and other.shard in self.held):
+                            and other.pk not in self.busy and tracked.due <= now + half
+                            and other.shard in self.held):
                         self.busy.add(other.pk)
                         listing.append(other)
                 self.inflight[self.pool.submit(polling.fetch_list, model_id)] = ("list", listing)
