@@ -38,10 +38,10 @@ def authenticate_key(key: str) -> ApiToken | None:
     """The active token for ``key``, or None. Comparison is by hash lookup; no timing leak of the key."""
     if not key or not key.startswith(PREFIX):
         return None
-    token = (
-        ApiToken.objects.select_related("user", "user__gmi_profile")
-        .filter(key_hash=hash_key(key), revoked_at__isnull=True).first()
-    )
+    # key_hash is unique: a slice, not first(), which would also sort.
+    found = list(ApiToken.objects.select_related("user", "user__gmi_profile")
+                 .filter(key_hash=hash_key(key), revoked_at__isnull=True)[:1])
+    token = found[0] if found else None
     if token is None or not token.user.is_active:
         return None
     now = timezone.now()
