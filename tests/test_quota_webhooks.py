@@ -73,3 +73,25 @@ def test_endpoints_that_did_not_ask_for_quota_events_get_none(receiver, no_auto_
     submit(owner)
     submit(owner)
     assert not WebhookDelivery.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_private_job_that_crosses_a_team_pool_is_not_shown_to_the_team(receiver, no_auto_dispatch):  # noqa: F811
+    from generations.models import Notification
+
+    VideoModelFactory(id="Veo3", price_credits=Decimal("10"))
+    team = TeamFactory(monthly_credits=50)
+    owner = MembershipFactory(team=team, role=Membership.Role.OWNER).user
+    member = MembershipFactory(team=team, role=Membership.Role.MEMBER).user
+    team_hook = webhooks.create_endpoint(user=owner, url=receiver.url, events=["quota.threshold"], team=team.slug)
+    jobs = [submissions.submit_generation(user=member, model_id="Veo3", team=team.slug, visibility="private",
+                                          payload={**PAYLOAD, "prompt": f"a private idea {i}"}) for i in range(4)]
+
+    assert webhooks.deliver_due()["succeeded"] == 1
+    [event] = [verify(team_hook.secret, r) for r in receiver.requests]
+    assert event["data"] == {"team": team.slug, "quota": event["data"]["quota"]}  # the pool, not the job
+    assert "a private idea" not in receiver.requests[0]["body"].decode()
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.generation_id is None and "a private idea" not in str(delivery.payload)
+    alert = Notification.objects.get(recipient=owner, kind="quota_threshold")
+    assert alert.generation_id is None and str(jobs[3].pk) not in str(alert.data)

@@ -344,6 +344,31 @@ def test_team_endpoints_get_only_what_the_team_may_see_and_only_while_their_crea
 
 
 @pytest.mark.django_db(transaction=True)
+def test_pending_team_messages_are_withheld_once_what_allowed_them_stops_holding(receiver):
+    from generations.exceptions import InvalidTransition
+
+    team = TeamFactory(slug="crew2")
+    admin = MembershipFactory(team=team, role=Membership.Role.ADMIN).user
+    member = MembershipFactory(team=team, role=Membership.Role.MEMBER).user
+    endpoint = webhooks.create_endpoint(user=admin, url=receiver.url, events=["generation.cancelled"],
+                                        team="crew2")
+    made_private, demoted_for = (GenerationFactory(owner=member, team=team, visibility="team") for _ in range(2))
+    transition(made_private, S.CANCELLED)
+    Generation.objects.filter(pk=made_private.pk).update(visibility="private")  # after the message was recorded
+    assert webhooks.deliver_due()["gave_up"] == 1 and receiver.requests == []
+    withheld = WebhookDelivery.objects.get(generation=made_private)
+    assert withheld.status == "gave_up" and "no longer see" in withheld.last_error
+    with pytest.raises(InvalidTransition):
+        webhooks.resend_delivery(delivery=withheld)
+
+    transition(demoted_for, S.CANCELLED)
+    Membership.objects.filter(team=team, user=admin).update(role=Membership.Role.MEMBER)  # retries pending
+    assert webhooks.deliver_due()["sent"] == 0 and receiver.requests == []
+    assert "no longer manages" in WebhookDelivery.objects.get(generation=demoted_for).last_error
+    assert endpoint.pk == WebhookDelivery.objects.get(generation=demoted_for).endpoint_id
+
+
+@pytest.mark.django_db(transaction=True)
 def test_the_gmi_key_is_in_no_delivery_answer_row_or_log(receiver, caplog):
     caplog.set_level(logging.DEBUG)
     receiver.echo = True  # the kept answer shows everything that was sent

@@ -208,7 +208,9 @@ def announce_quota_threshold(*, generation: Generation | None, quota: dict[str, 
     link = _path("generations:team", team.slug) if team is not None else _path("generations:usage")
     subject = f"team:{team.pk}" if team is not None else f"user:{generation.owner_id if generation else ''}"
     return notify(NotificationEvent(
-        kind=K.QUOTA_THRESHOLD, title=title, body=body, link=link, generation=generation, team=team,
+        # A pool's alert is about the pool: the job that crossed it may be a member's private one.
+        kind=K.QUOTA_THRESHOLD, title=title, body=body, link=link, generation=generation if team is None else None,
+        team=team,
         user_id=generation.owner_id if team is None and generation is not None else None, data={"quota": quota},
         dedupe_key=f"quota:{subject}:{metric}:{quota['period']}:{quota['threshold']}",
     ))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import calendar
 import logging
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any, cast
 
@@ -60,22 +60,28 @@ class Taken:
     used: Decimal
 
 
+def _site_today(now: datetime | None) -> date:
+    # The site's zone, not the active one: a host that activates each member's own zone
+    # must not split one counter into several.
+    return timezone.localdate(now or timezone.now(), timezone.get_default_timezone())
+
+
 def period_for(metric: str, now: datetime | None = None) -> str:
     """Periods follow the site time zone: calendar days and calendar months."""
-    today = timezone.localdate(now or timezone.now())
+    today = _site_today(now)
     return today.isoformat() if metric in DAILY else today.strftime("%Y-%m")
 
 
 def resets_at(metric: str, now: datetime | None = None) -> datetime | None:
     if metric == metrics.CONCURRENT_JOBS:
         return None
-    today = timezone.localdate(now or timezone.now())
+    today = _site_today(now)
     if metric in DAILY:
         start = today + timedelta(days=1)
     else:
         days = calendar.monthrange(today.year, today.month)[1]
         start = today.replace(day=1) + timedelta(days=days)
-    return timezone.make_aware(datetime.combine(start, time.min))
+    return timezone.make_aware(datetime.combine(start, time.min), timezone.get_default_timezone())
 
 
 def charges_for(*, user: User, team: Team | None, video_seconds: int, credits: Decimal) -> list[Charge]:
@@ -238,7 +244,7 @@ class Crossing:
         """The ``quota`` object of the ``quota.threshold`` webhook body (README, "Notifications")."""
         limit = int(self.charge.limit or 0)
         reset = resets_at(self.charge.metric, timezone.make_aware(datetime.combine(
-            _period_start(self.charge.metric, self.period), time(12))))
+            _period_start(self.charge.metric, self.period), time(12)), timezone.get_default_timezone()))
         return {
             "metric": self.charge.metric, "limit": limit, "used": _plain_number(self.used),
             "percent": _plain_number(min(self.used * 100 / limit, Decimal(999)).quantize(Decimal("0.1")))

@@ -219,13 +219,44 @@ class EndpointRow:
 def endpoint_rows(user: Any) -> list[EndpointRow]:
     """The endpoints ``user`` manages (``endpoints_of``), each with whether it is paused; two queries."""
     endpoints = list(endpoints_of(user))
-    team_ones = [e for e in endpoints if e.team_id is not None]
-    managers: set[tuple[Any, Any]] = set()
-    if team_ones:
-        memberships = Membership.objects.filter(team_id__in={e.team_id for e in team_ones},
-                                                user_id__in={e.owner_id for e in team_ones})
-        managers = {(m.team_id, m.user_id) for m in memberships if m.can_manage}
+    managers = _still_managed(endpoints)
     return [EndpointRow(e, e.team_id is not None and (e.team_id, e.owner_id) not in managers) for e in endpoints]
+
+
+def _still_managed(endpoints: list[WebhookEndpoint]) -> set[tuple[Any, Any]]:
+    """(team, creator) of the team endpoints whose creator still manages the team; one query."""
+    team_ones = [e for e in endpoints if e.team_id is not None]
+    if not team_ones:
+        return set()
+    memberships = Membership.objects.filter(team_id__in={e.team_id for e in team_ones},
+                                            user_id__in={e.owner_id for e in team_ones})
+    return {(m.team_id, m.user_id) for m in memberships if m.can_manage}
+
+
+def _withheld(deliveries: list[WebhookDelivery]) -> dict[Any, str]:
+    """Deliveries to team endpoints that may no longer go, with why (two queries at most).
+
+    What allowed a message when it was recorded is asked again before each attempt: a
+    creator who has left the team or lost the role, or a job the team may no longer see
+    (made private, rejected), ends its pending retries.
+    """
+    team_ones = [d for d in deliveries if d.endpoint is not None and d.endpoint.team_id is not None]
+    if not team_ones:
+        return {}
+    managers = _still_managed([d.endpoint for d in team_ones if d.endpoint is not None])
+    job_ids = {d.generation_id for d in team_ones if d.generation_id is not None}
+    visible = set(Generation.objects.filter(pk__in=job_ids).filter(selectors.team_visible_q())
+                  .values_list("pk", flat=True)) if job_ids else set()
+    withheld = {}
+    for d in team_ones:
+        endpoint = d.endpoint
+        if endpoint is None:
+            continue
+        if (endpoint.team_id, endpoint.owner_id) not in managers:
+            withheld[d.pk] = "paused: its creator no longer manages the team"
+        elif d.generation_id is not None and d.generation_id not in visible:
+            withheld[d.pk] = "withheld: the team may no longer see this video"
+    return withheld
 
 
 def set_endpoint_enabled(*, endpoint: WebhookEndpoint, enabled: bool) -> WebhookEndpoint:
@@ -267,6 +298,9 @@ def resend_delivery(*, delivery: WebhookDelivery, now: datetime | None = None) -
     """Send the same message (same ``webhook-id``) again soon, whatever became of it."""
     if delivery.endpoint is not None and not delivery.endpoint.enabled:
         raise InvalidTransition("This endpoint is disabled: enable it again first.")
+    withheld = _withheld([delivery]).get(delivery.pk)
+    if withheld:
+        raise InvalidTransition(f"This message cannot be sent again ({withheld}).")
     now = now or timezone.now()
     WebhookDelivery.objects.filter(pk=delivery.pk).update(status=D.PENDING, next_attempt_at=now)
     delivery.status, delivery.next_attempt_at = D.PENDING, now
@@ -341,10 +375,16 @@ def record_quota_event(*, generation: Generation, quota: dict[str, Any], team: T
     if not endpoints:
         return 0
     now = timezone.now()
-    payload = payload_for(generation, event_type=event_type, now=now)
+    shown: Generation | None = generation
+    if team is not None and not Generation.objects.filter(pk=generation.pk).filter(selectors.team_visible_q()).exists():
+        shown = None  # a member's private (or not yet approved) job is not the team's to read
+    if shown is not None:
+        payload = payload_for(shown, event_type=event_type, now=now)
+    else:
+        payload = {"type": event_type, "timestamp": now.isoformat(), "data": {"team": getattr(team, "slug", None)}}
     payload["data"]["quota"] = json.loads(json.dumps(quota, cls=APIJSONEncoder))
     WebhookDelivery.objects.bulk_create([
-        WebhookDelivery(endpoint=e, generation=generation, event_type=event_type, message_id=_message_id(),
+        WebhookDelivery(endpoint=e, generation=shown, event_type=event_type, message_id=_message_id(),
                         payload=payload, next_attempt_at=now, created_at=now)
         for e in endpoints
     ])
@@ -423,6 +463,11 @@ def deliver_due(*, now: datetime | None = None, limit: int = 200) -> dict[str, i
         .select_related("endpoint", "generation__owner")
         .order_by("next_attempt_at")[:limit]
     )
+    withheld = _withheld(due)
+    for delivery in [d for d in due if d.pk in withheld]:
+        WebhookDelivery.objects.filter(pk=delivery.pk, status=delivery.status).update(
+            status=D.GAVE_UP, next_attempt_at=None, last_error=withheld[delivery.pk])
+    due = [d for d in due if d.pk not in withheld]
     pool = _get_pool()
     rounds = math.ceil(len(due) / pool.size)
     claim_until = now + timedelta(seconds=rounds * float(app_settings.WEBHOOK_TIMEOUT) + CLAIM_MARGIN_SECONDS)
@@ -433,7 +478,7 @@ def deliver_due(*, now: datetime | None = None, limit: int = 200) -> dict[str, i
     ]
     allowed = list(app_settings.WEBHOOK_ALLOWED_HOSTS)
     futures = [(d, pool.submit(_post, *_request(d, now), allowed)) for d in claimed]
-    counts = {"sent": 0, "succeeded": 0, "failed": 0, "gave_up": 0, "due": len(due)}
+    counts = {"sent": 0, "succeeded": 0, "failed": 0, "gave_up": len(withheld), "due": len(due) + len(withheld)}
     for delivery, future in futures:
         outcome = future.result()
         counts["sent"] += 1

@@ -197,3 +197,17 @@ def test_model_without_a_duration_parameter_still_counts_video_seconds(db, user,
         generation = submissions.submit_generation(user=user, model_id="NoDuration", payload={"prompt": "x"})
     assert generation.video_seconds == 7
     assert quotas.usage_for_user(user)["used"]["monthly_video_seconds"] == 7
+
+
+def test_periods_follow_the_site_time_zone_whatever_zone_is_active(settings):
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from django.utils import timezone as tz
+
+    settings.TIME_ZONE = "UTC"
+    late = datetime(2026, 12, 31, 23, 30, tzinfo=UTC)  # already the next day and year in Tokyo
+    with tz.override(ZoneInfo("Asia/Tokyo")):  # as a host that activates each member's zone
+        assert quotas.period_for("daily_jobs", late) == "2026-12-31"
+        assert quotas.period_for("monthly_credits", late) == "2026-12"
+        assert quotas.resets_at("daily_jobs", late) == datetime(2027, 1, 1, tzinfo=UTC)
