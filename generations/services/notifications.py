@@ -217,13 +217,15 @@ def announce_quota_threshold(*, generation: Generation | None, quota: dict[str, 
 
 
 def announce_webhook_disabled(*, endpoint: WebhookEndpoint, now: datetime | None = None) -> list[Notification]:
-    """An endpoint was disabled (410, or failing for days): its owner is told why."""
+    """An endpoint was disabled (410, or failing for days): its owner is told why, or for a team's
+    endpoint the team's current owners and admins (its creator may no longer be one)."""
     now = now or timezone.now()
     return notify(NotificationEvent(
         kind=K.WEBHOOK_DISABLED, title="Your webhook was disabled",
         body=f"Deliveries to {endpoint.url} have stopped: {endpoint.disabled_reason} Once the receiver answers "
              "again, enable the endpoint on its page.",
-        link=_path("generations:webhook", endpoint.pk), user_id=endpoint.owner_id,
+        link=_path("generations:webhook", endpoint.pk), team=endpoint.team,
+        user_id=endpoint.owner_id if endpoint.team_id is None else None,
         data={"endpoint": str(endpoint.pk), "url": endpoint.url, "reason": endpoint.disabled_reason},
         dedupe_key=f"{K.WEBHOOK_DISABLED}:{endpoint.pk}:{now.isoformat()}",
     ), now=now)

@@ -370,6 +370,19 @@ def test_a_disabled_webhook_tells_its_owner_once(user):
     assert "https://hooks.example.com/in" in notice.body and "410 Gone" in notice.body
 
 
+def test_a_disabled_team_webhook_tells_the_teams_current_managers(user):
+    team = TeamFactory()
+    MembershipFactory(team=team, user=user, role=Membership.Role.ADMIN)
+    owner = MembershipFactory(team=team, role=Membership.Role.OWNER).user
+    plain = MembershipFactory(team=team, role=Membership.Role.MEMBER).user
+    hook = WebhookEndpoint.objects.create(owner=user, team=team, url="https://hooks.example.com/team",
+                                          events=["generation.failed"], secret=webhooks.new_secret())
+    Membership.objects.filter(team=team, user=user).update(role=Membership.Role.MEMBER)  # the creator stepped down
+    webhooks._disable(hook, reason="The receiver answered 410 Gone.")
+    told = set(Notification.objects.filter(kind=K.WEBHOOK_DISABLED).values_list("recipient_id", flat=True))
+    assert told == {owner.pk} and plain.pk not in told
+
+
 # --------------------------------------------------------------------------- staff summary, preferences
 
 
