@@ -14,7 +14,7 @@ from django.contrib.auth import get_user_model
 from django.core import signing
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Exists, F, Min, OuterRef
 from django.template.loader import select_template
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -376,30 +376,35 @@ def send_pending_emails(*, now: datetime | None = None, limit: int = 200) -> dic
 
     A member is e-mailed when one of their pending notifications is due (at once, or at the
     end of their digest window); that e-mail carries every notification of theirs still
-    pending, one as it is, several combined into one digest. Each batch is claimed by a
-    conditional update first (two runners never send the same notification), so an e-mail
-    goes out at most once; a failing send is retried a few times, later.
+    pending, one as it is, several combined into one digest. Members are picked in SQL, the
+    longest waiting first (one member's backlog never holds up the others). Each batch is
+    claimed under a lock on the member, after asking again whether they were e-mailed within
+    the gap, by a conditional update: two runners never send the same notification, nor one
+    member two e-mails within the gap. A failing send is retried a few times, later.
+    ``waiting`` counts members found e-mailed within the gap at the claim.
     """
     now = now or timezone.now()
-    due = Notification.objects.filter(email_status=E.PENDING, email_due_at__lte=now).order_by("email_due_at")
-    recipients = list(dict.fromkeys(due.values_list("recipient_id", flat=True)[: limit * 20]))[:limit]
+    gap = now - timedelta(seconds=float(app_settings.NOTIFICATION_EMAIL_GAP_SECONDS))
+    due = Notification.objects.filter(email_status=E.PENDING, email_due_at__lte=now)
+    # Distinct members in SQL, those e-mailed within the gap left out, the longest waiting first:
+    # one member's backlog, however long, takes one place in the run, not the whole window.
+    recent = Notification.objects.filter(recipient_id=OuterRef("recipient_id"), email_status=E.SENT,
+                                         emailed_at__gt=gap)
+    recipients = list(
+        due.order_by().exclude(Exists(recent)).values("recipient_id").annotate(first=Min("email_due_at"))
+        .order_by("first", "recipient_id").values_list("recipient_id", flat=True)[:limit])
     counts = {"emails": 0, "notifications": 0, "waiting": 0, "failed": 0, "skipped": 0}
     if not recipients:
         return counts
-    gap = now - timedelta(seconds=float(app_settings.NOTIFICATION_EMAIL_GAP_SECONDS))
-    recent = set(Notification.objects.filter(
-        recipient_id__in=recipients, email_status=E.SENT, emailed_at__gt=gap,
-    ).values_list("recipient_id", flat=True))
-    users = get_user_model().objects.in_bulk([r for r in recipients if r not in recent])
     policy = notification_policy()
     for user_id in recipients:
-        if user_id in recent:
+        claimed = _claim(user_id, now=now, gap=gap)
+        if claimed is None:
             counts["waiting"] += 1
             continue
-        rows = _claim(user_id, now=now)
+        user, rows = claimed
         if not rows:
             continue
-        user = users.get(user_id)
         address = _address(user) if user is not None else ""
         if not address:
             Notification.objects.filter(pk__in=[r.pk for r in rows]).update(email_status=E.SKIPPED)
@@ -417,15 +422,22 @@ def send_pending_emails(*, now: datetime | None = None, limit: int = 200) -> dic
     return counts
 
 
-def _claim(user_id: Any, *, now: datetime) -> list[Notification]:
-    ids = list(Notification.objects.filter(recipient_id=user_id, email_status=E.PENDING)
-               .order_by("created_at", "id").values_list("pk", flat=True)[:EMAIL_BATCH])
-    if not ids:
-        return []
-    token = uuid.uuid4().hex
-    Notification.objects.filter(pk__in=ids, email_status=E.PENDING).update(
-        email_status=E.SENT, email_batch=token, emailed_at=now, email_attempts=F("email_attempts") + 1)
-    return list(Notification.objects.filter(pk__in=ids, email_batch=token).order_by("created_at", "id"))
+def _claim(user_id: Any, *, now: datetime, gap: datetime) -> tuple[Any, list[Notification]] | None:
+    # Per member, in one transaction: lock the member's row, ask again whether they were e-mailed
+    # within the gap, then claim. Two runners that both picked this member queue on the lock, and
+    # the second sees the first's claim (None: the member waits for the gap).
+    with transaction.atomic():
+        user = get_user_model().objects.select_for_update().filter(pk=user_id).first()
+        if Notification.objects.filter(recipient_id=user_id, email_status=E.SENT, emailed_at__gt=gap).exists():
+            return None
+        ids = list(Notification.objects.filter(recipient_id=user_id, email_status=E.PENDING)
+                   .order_by("created_at", "id").values_list("pk", flat=True)[:EMAIL_BATCH])
+        if not ids:
+            return user, []
+        token = uuid.uuid4().hex
+        Notification.objects.filter(pk__in=ids, email_status=E.PENDING).update(
+            email_status=E.SENT, email_batch=token, emailed_at=now, email_attempts=F("email_attempts") + 1)
+    return user, list(Notification.objects.filter(pk__in=ids, email_batch=token).order_by("created_at", "id"))
 
 
 def _give_back(rows: list[Notification], *, now: datetime) -> None:

@@ -2,6 +2,7 @@
 Django's outbox, one at a time, combined or as a digest, never a storm; preferences and signed unsubscribe links."""
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 from decimal import Decimal
 
@@ -253,6 +254,66 @@ def test_each_member_gets_their_own_email(user, other_user):
     run_after_commit()
     assert notifications.send_pending_emails()["emails"] == 2
     assert sorted(m.to[0] for m in mail.outbox) == sorted([user.email, other_user.email])
+
+
+def test_one_members_backlog_does_not_hold_up_anyone_elses_email(user, other_user):
+    now = timezone.now()
+    Notification.objects.create(recipient=user, kind=K.GENERATION_SUCCEEDED, title="sent moments ago",
+                                email_status="sent", emailed_at=now - timedelta(seconds=5))
+    Notification.objects.bulk_create([
+        Notification(recipient=user, kind=K.GENERATION_SUCCEEDED, title=f"clip {n}", email_status="pending",
+                     email_due_at=now - timedelta(hours=1, seconds=n))
+        for n in range(5000)
+    ])
+    Notification.objects.create(recipient=other_user, kind=K.GENERATION_FAILED, title="Your job failed",
+                                email_status="pending", email_due_at=now)
+    counts = notifications.send_pending_emails(now=now)
+    assert counts["emails"] == 1
+    assert [m.to for m in mail.outbox] == [[other_user.email]]
+    assert Notification.objects.filter(recipient=user, email_status="pending").count() == 5000
+
+
+class RacingRunnersPolicy(NotificationPolicy):
+    """Two runners that both found the member due before either claimed; the second goes on only after the
+    first's e-mail went out, and a new notification arrived meanwhile."""
+
+    both_ready: threading.Barrier
+    first_sent: threading.Event
+
+    def __init__(self) -> None:
+        name = threading.current_thread().name
+        if name.startswith("runner-"):
+            self.both_ready.wait(timeout=30)
+            if name == "runner-1":
+                self.first_sent.wait(timeout=30)
+
+    def send_email(self, message):
+        super().send_email(message)
+        if threading.current_thread().name == "runner-0":
+            member = Notification.objects.filter(email_status="sent").values_list("recipient_id", flat=True)[0]
+            Notification.objects.create(recipient_id=member, kind=K.GENERATION_FAILED, title="Another one",
+                                        email_status="pending", email_due_at=timezone.now() - timedelta(seconds=1))
+            self.first_sent.set()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_runners_at_once_send_a_member_one_email_within_the_gap():
+    member = UserFactory(username="raced")
+    Notification.objects.create(recipient=member, kind=K.GENERATION_SUCCEEDED, title="Your video is ready",
+                                email_status="pending", email_due_at=timezone.now() - timedelta(seconds=1))
+    RacingRunnersPolicy.both_ready = threading.Barrier(2)
+    RacingRunnersPolicy.first_sent = threading.Event()
+
+    def run(index):
+        threading.current_thread().name = f"runner-{index}"
+        return notifications.send_pending_emails()
+
+    with override_generations(NOTIFICATION_POLICY="tests.services.test_notifications.RacingRunnersPolicy"):
+        results = run_concurrently(2, run)
+    assert all(isinstance(r, dict) for r in results), results
+    assert len(mail.outbox) == 1, connection.vendor
+    assert sum(r["emails"] for r in results) == 1
+    assert Notification.objects.get(title="Another one").email_status == "pending"  # it waits for the gap
 
 
 class BrokenMailPolicy(NotificationPolicy):
