@@ -58,7 +58,7 @@ def notification_read(request: AuthenticatedHttpRequest) -> HttpResponse:
         marked = notifications.mark_read(user=request.user)
         messages.success(request, f"Marked {marked} notification{'s' if marked != 1 else ''} read.")
     else:
-        ids = [int(value) for value in request.POST.getlist("id") if value.isdigit()]
+        ids = [int(value) for value in request.POST.getlist("id") if value.isascii() and value.isdigit()]
         notifications.mark_read(user=request.user, ids=ids)
     return redirect(safe_next_url(request, reverse("generations:notifications")))
 

@@ -148,3 +148,11 @@ def test_pages_ask_for_a_login(client, db):
     for name in ("generations:notifications", "generations:notification-preferences"):
         response = client.get(reverse(name))
         assert response.status_code == 302 and "login" in response["Location"]
+
+
+def test_mark_read_ignores_an_id_that_is_a_non_ascii_digit(member, user):
+    mine = notice(user)
+    response = member.post(reverse("generations:notifications-read"), {"id": ["²", "٣", str(mine.pk)]})
+    assert response.status_code == 302
+    mine.refresh_from_db()
+    assert mine.read_at is not None
