@@ -14,7 +14,7 @@ from django.contrib.auth import get_user_model
 from django.core import signing
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Exists, F, Min, OuterRef
 from django.template.loader import select_template
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -65,6 +65,10 @@ DIGEST_ITEMS = 50
 EMAIL_BATCH = 1000
 EMAIL_ATTEMPTS = 5
 UNSUBSCRIBE_SALT = "generations.notifications.unsubscribe"
+#: Signs the kinds an unsubscribe changed, for its page's Undo and "turn off entirely".
+UNSUBSCRIBE_CHANGES_SALT = "generations.notifications.unsubscribe.changes"
+#: How long that page's Undo stays valid: a page kept or copied cannot subscribe anyone later.
+UNSUBSCRIBE_UNDO_MAX_AGE = timedelta(days=7)
 #: An unsubscribe token naming this kind stands for every kind (combined e-mails).
 EVERY_KIND = "all"
 
@@ -338,7 +342,7 @@ def set_preferences(*, user: User, choices: dict[str, dict[str, Any]]) -> list[d
 
 
 def unsubscribe_token(*, user_id: Any, kind: str) -> str:
-    """A signed token for the one-click unsubscribe link of ``kind`` (or ``"all"``) in a member's e-mails."""
+    """A signed token for the unsubscribe link of ``kind`` (or ``"all"``) in a member's e-mails."""
     return signing.dumps({"u": user_id, "k": kind}, salt=UNSUBSCRIBE_SALT, compress=True)
 
 
@@ -347,28 +351,83 @@ def unsubscribe_url(*, user_id: Any, kind: str) -> str:
     return absolute(path)
 
 
-def unsubscribe(*, token: str, channel: str = C.IN_APP) -> tuple[Any, list[str]]:
-    """Apply an unsubscribe link: the kinds it names stop coming by e-mail (``channel`` in-app, or off).
+@dataclass(frozen=True)
+class Unsubscription:
+    """What an unsubscribe link names, and what a step on its page changed."""
 
-    Works without a session: the signature is the authority. A kind that has no in-app
-    channel (the daily summary) goes off. Raises ``InvalidInput`` for a token that does not verify.
-    Returns the member and the kinds changed.
-    """
+    user: Any
+    #: The kinds the link names (for ``"all"``: every kind the member may choose for).
+    kinds: list[str]
+    #: The kinds the link changed, which the page's Undo and "turn off entirely" act on.
+    changed: list[str]
+    #: Where those kinds are now: ``in_app`` (e-mails stopped; a kind without a bell goes off), ``off`` or ``email``.
+    channel: str
+    #: ``changed``, signed for the page's forms (``UNSUBSCRIBE_CHANGES_SALT``, valid ``UNSUBSCRIBE_UNDO_MAX_AGE``).
+    changes: str
+
+
+def _invalid_link() -> InvalidInput:
+    return InvalidInput({"token": ["This unsubscribe link is not valid."]})
+
+
+def read_unsubscribe_token(*, token: str) -> tuple[Any, list[str]]:
+    """The member and the kinds an unsubscribe token names; changes nothing. Raises ``InvalidInput``."""
     try:
         value = signing.loads(token, salt=UNSUBSCRIBE_SALT)
     except signing.BadSignature:
-        raise InvalidInput({"token": ["This unsubscribe link is not valid."]}) from None
-    user = get_user_model().objects.filter(pk=value.get("u")).first()
-    kind = value.get("k")
-    if user is None or (kind != EVERY_KIND and kind not in KINDS) or channel not in (C.IN_APP, C.OFF, C.EMAIL):
-        raise InvalidInput({"token": ["This unsubscribe link is not valid."]})
-    kinds = [kind]
-    if kind == EVERY_KIND:
-        # Stopping all stops the staff's summary too; undoing never opts anyone into it.
-        kinds = [k for k in kinds_for(user) if channel != C.EMAIL or not KINDS[k].staff_only]
-    choices = {k: {"channel": channel if channel in KINDS[k].channels else C.OFF} for k in kinds if k in KINDS}
-    set_preferences(user=user, choices={k: v for k, v in choices.items() if k in kinds_for(user)})
-    return user, kinds
+        raise _invalid_link() from None
+    if not isinstance(value, dict):
+        raise _invalid_link()
+    user_id, kind = value.get("u"), value.get("k")
+    user = get_user_model().objects.filter(pk=user_id).first() if isinstance(user_id, (int, str)) else None
+    if user is None or (kind != EVERY_KIND and kind not in KINDS):
+        raise _invalid_link()
+    return user, kinds_for(user) if kind == EVERY_KIND else [kind]
+
+
+def unsubscribe(*, token: str) -> Unsubscription:
+    """Apply an unsubscribe link (the page's button, or a mail client's one-click POST): of the kinds it
+    names, those that come by e-mail stop (in-app; off for a kind without a bell, the staff's summary).
+
+    Works without a session: the signature is the authority. Kinds that are off or in-app are
+    left as they are, and only the kinds changed are carried (signed) to the page's Undo.
+    Raises ``InvalidInput`` for a token that does not verify.
+    """
+    user, kinds = read_unsubscribe_token(token=token)
+    current = {row["kind"]: row["channel"] for row in preferences_of(user)}
+    changed = [k for k in kinds if current.get(k) == C.EMAIL]
+    if changed:
+        set_preferences(user=user, choices={
+            k: {"channel": C.IN_APP if C.IN_APP in KINDS[k].channels else C.OFF} for k in changed})
+    changes = signing.dumps({"u": user.pk, "k": changed}, salt=UNSUBSCRIBE_CHANGES_SALT, compress=True)
+    return Unsubscription(user=user, kinds=kinds, changed=changed, channel=C.IN_APP, changes=changes)
+
+
+def revise_unsubscribe(*, token: str, changes: str, channel: str) -> Unsubscription:
+    """The unsubscribe page's second step: the kinds the link changed go off entirely (``channel`` off),
+    or come by e-mail again (``email``, Undo).
+
+    ``changes`` is the signed value ``unsubscribe`` returned: only those kinds change, only for
+    the member the link names, and only within ``UNSUBSCRIBE_UNDO_MAX_AGE`` of the unsubscribe,
+    so a page kept or copied cannot subscribe anyone to e-mails later. Raises ``InvalidInput``.
+    """
+    user, kinds = read_unsubscribe_token(token=token)
+    if channel not in (C.OFF, C.EMAIL):
+        raise InvalidInput({"channel": [f"Choose one of: {C.OFF}, {C.EMAIL}."]})
+    try:
+        value = signing.loads(changes, salt=UNSUBSCRIBE_CHANGES_SALT, max_age=UNSUBSCRIBE_UNDO_MAX_AGE)
+    except signing.SignatureExpired:
+        raise InvalidInput({"changes": ["This page has expired: choose on the notification settings page "
+                                        "(after signing in)."]}) from None
+    except signing.BadSignature:
+        raise _invalid_link() from None
+    if not isinstance(value, dict) or str(value.get("u")) != str(user.pk) or not isinstance(value.get("k"), list):
+        raise _invalid_link()
+    allowed = kinds_for(user)
+    changed = [k for k in kinds if k in value["k"] and k in allowed and channel in KINDS[k].channels]
+    if changed:
+        set_preferences(user=user, choices={k: {"channel": channel} for k in changed})
+    return Unsubscription(user=user, kinds=kinds, changed=changed, channel=channel, changes=changes)
 
 
 # --------------------------------------------------------------------------- e-mail
@@ -380,30 +439,35 @@ def send_pending_emails(*, now: datetime | None = None, limit: int = 200) -> dic
 
     A member is e-mailed when one of their pending notifications is due (at once, or at the
     end of their digest window); that e-mail carries every notification of theirs still
-    pending, one as it is, several combined into one digest. Each batch is claimed by a
-    conditional update first (two runners never send the same notification), so an e-mail
-    goes out at most once; a failing send is retried a few times, later.
+    pending, one as it is, several combined into one digest. Members are picked in SQL, the
+    longest waiting first (one member's backlog never holds up the others). Each batch is
+    claimed under a lock on the member, after asking again whether they were e-mailed within
+    the gap, by a conditional update: two runners never send the same notification, nor one
+    member two e-mails within the gap. A failing send is retried a few times, later.
+    ``waiting`` counts members found e-mailed within the gap at the claim.
     """
     now = now or timezone.now()
-    due = Notification.objects.filter(email_status=E.PENDING, email_due_at__lte=now).order_by("email_due_at")
-    recipients = list(dict.fromkeys(due.values_list("recipient_id", flat=True)[: limit * 20]))[:limit]
+    gap = now - timedelta(seconds=float(app_settings.NOTIFICATION_EMAIL_GAP_SECONDS))
+    due = Notification.objects.filter(email_status=E.PENDING, email_due_at__lte=now)
+    # Distinct members in SQL, those e-mailed within the gap left out, the longest waiting first:
+    # one member's backlog, however long, takes one place in the run, not the whole window.
+    recent = Notification.objects.filter(recipient_id=OuterRef("recipient_id"), email_status=E.SENT,
+                                         emailed_at__gt=gap)
+    recipients = list(
+        due.order_by().exclude(Exists(recent)).values("recipient_id").annotate(first=Min("email_due_at"))
+        .order_by("first", "recipient_id").values_list("recipient_id", flat=True)[:limit])
     counts = {"emails": 0, "notifications": 0, "waiting": 0, "failed": 0, "skipped": 0}
     if not recipients:
         return counts
-    gap = now - timedelta(seconds=float(app_settings.NOTIFICATION_EMAIL_GAP_SECONDS))
-    recent = set(Notification.objects.filter(
-        recipient_id__in=recipients, email_status=E.SENT, emailed_at__gt=gap,
-    ).values_list("recipient_id", flat=True))
-    users = get_user_model().objects.in_bulk([r for r in recipients if r not in recent])
     policy = notification_policy()
     for user_id in recipients:
-        if user_id in recent:
+        claimed = _claim(user_id, now=now, gap=gap)
+        if claimed is None:
             counts["waiting"] += 1
             continue
-        rows = _claim(user_id, now=now)
+        user, rows = claimed
         if not rows:
             continue
-        user = users.get(user_id)
         address = _address(user) if user is not None else ""
         if not address:
             Notification.objects.filter(pk__in=[r.pk for r in rows]).update(email_status=E.SKIPPED)
@@ -421,15 +485,22 @@ def send_pending_emails(*, now: datetime | None = None, limit: int = 200) -> dic
     return counts
 
 
-def _claim(user_id: Any, *, now: datetime) -> list[Notification]:
-    ids = list(Notification.objects.filter(recipient_id=user_id, email_status=E.PENDING)
-               .order_by("created_at", "id").values_list("pk", flat=True)[:EMAIL_BATCH])
-    if not ids:
-        return []
-    token = uuid.uuid4().hex
-    Notification.objects.filter(pk__in=ids, email_status=E.PENDING).update(
-        email_status=E.SENT, email_batch=token, emailed_at=now, email_attempts=F("email_attempts") + 1)
-    return list(Notification.objects.filter(pk__in=ids, email_batch=token).order_by("created_at", "id"))
+def _claim(user_id: Any, *, now: datetime, gap: datetime) -> tuple[Any, list[Notification]] | None:
+    # Per member, in one transaction: lock the member's row, ask again whether they were e-mailed
+    # within the gap, then claim. Two runners that both picked this member queue on the lock, and
+    # the second sees the first's claim (None: the member waits for the gap).
+    with transaction.atomic():
+        user = get_user_model().objects.select_for_update().filter(pk=user_id).first()
+        if Notification.objects.filter(recipient_id=user_id, email_status=E.SENT, emailed_at__gt=gap).exists():
+            return None
+        ids = list(Notification.objects.filter(recipient_id=user_id, email_status=E.PENDING)
+                   .order_by("created_at", "id").values_list("pk", flat=True)[:EMAIL_BATCH])
+        if not ids:
+            return user, []
+        token = uuid.uuid4().hex
+        Notification.objects.filter(pk__in=ids, email_status=E.PENDING).update(
+            email_status=E.SENT, email_batch=token, emailed_at=now, email_attempts=F("email_attempts") + 1)
+    return user, list(Notification.objects.filter(pk__in=ids, email_batch=token).order_by("created_at", "id"))
 
 
 def _give_back(rows: list[Notification], *, now: datetime) -> None:

@@ -1,6 +1,8 @@
 """Notification pages: the list (mark read, mark all read), preferences, and the signed unsubscribe link."""
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -58,7 +60,7 @@ def notification_read(request: AuthenticatedHttpRequest) -> HttpResponse:
         marked = notifications.mark_read(user=request.user)
         messages.success(request, f"Marked {marked} notification{'s' if marked != 1 else ''} read.")
     else:
-        ids = [int(value) for value in request.POST.getlist("id") if value.isdigit()]
+        ids = [int(value) for value in request.POST.getlist("id") if value.isascii() and value.isdigit()]
         notifications.mark_read(user=request.user, ids=ids)
     return redirect(safe_next_url(request, reverse("generations:notifications")))
 
@@ -86,18 +88,29 @@ def notification_preferences(request: AuthenticatedHttpRequest) -> HttpResponse:
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
 def notification_unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
-    """One click from an e-mail: that kind stops coming by e-mail (it stays in the bell); the page offers
-    to turn it off entirely, or to undo."""
-    Channel = NotificationPreference.Channel
-    channel = request.POST.get("channel", Channel.IN_APP) if request.method == "POST" else Channel.IN_APP
-    if channel not in Channel.values:
-        channel = Channel.IN_APP
+    """The link in an e-mail. Opening it changes nothing (link scanners open every link): it names the
+    kinds and offers a button. The POST (that button, or a mail client's one-click POST, RFC 8058)
+    stops those e-mails; the page then offers to undo, or to turn them off entirely."""
+    template = "generations/notification_unsubscribed.html"
+    context: dict[str, Any] = {"token": token, "Channel": NotificationPreference.Channel,
+                               "preferences_url": reverse("generations:notification-preferences")}
     try:
-        _, kinds = notifications.unsubscribe(token=token, channel=channel)
-    except InvalidInput:
-        return render_page(request, "generations/notification_unsubscribed.html", {"invalid": True}, status=400)
-    labels = [notifications.KINDS[k].label for k in kinds if k in notifications.KINDS]
-    return render_page(request, "generations/notification_unsubscribed.html", {
-        "labels": labels, "channel": channel, "token": token, "Channel": Channel,
-        "preferences_url": reverse("generations:notification-preferences"),
+        if request.method == "GET":
+            _, kinds = notifications.read_unsubscribe_token(token=token)
+            return render_page(request, template, {**context, "confirm": True, "labels": _labels(kinds)})
+        channel = request.POST.get("channel")
+        if channel:
+            result = notifications.revise_unsubscribe(token=token, changes=request.POST.get("changes", ""),
+                                                      channel=channel)
+        else:
+            result = notifications.unsubscribe(token=token)
+    except InvalidInput as exc:
+        return render_page(request, template, {**context, "invalid": exc.message}, status=400)
+    return render_page(request, template, {
+        **context, "labels": _labels(result.kinds), "changed": _labels(result.changed), "channel": result.channel,
+        "changes": result.changes, "undo_days": notifications.UNSUBSCRIBE_UNDO_MAX_AGE.days,
     })
+
+
+def _labels(kinds: list[str]) -> list[str]:
+    return [notifications.KINDS[k].label for k in kinds if k in notifications.KINDS]

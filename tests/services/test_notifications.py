@@ -2,11 +2,13 @@
 Django's outbox, one at a time, combined or as a digest, never a storm; preferences and signed unsubscribe links."""
 from __future__ import annotations
 
+import threading
+import time
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.core import mail
+from django.core import mail, signing
 from django.db import connection
 from django.utils import timezone
 
@@ -255,6 +257,66 @@ def test_each_member_gets_their_own_email(user, other_user):
     assert sorted(m.to[0] for m in mail.outbox) == sorted([user.email, other_user.email])
 
 
+def test_one_members_backlog_does_not_hold_up_anyone_elses_email(user, other_user):
+    now = timezone.now()
+    Notification.objects.create(recipient=user, kind=K.GENERATION_SUCCEEDED, title="sent moments ago",
+                                email_status="sent", emailed_at=now - timedelta(seconds=5))
+    Notification.objects.bulk_create([
+        Notification(recipient=user, kind=K.GENERATION_SUCCEEDED, title=f"clip {n}", email_status="pending",
+                     email_due_at=now - timedelta(hours=1, seconds=n))
+        for n in range(5000)
+    ])
+    Notification.objects.create(recipient=other_user, kind=K.GENERATION_FAILED, title="Your job failed",
+                                email_status="pending", email_due_at=now)
+    counts = notifications.send_pending_emails(now=now)
+    assert counts["emails"] == 1
+    assert [m.to for m in mail.outbox] == [[other_user.email]]
+    assert Notification.objects.filter(recipient=user, email_status="pending").count() == 5000
+
+
+class RacingRunnersPolicy(NotificationPolicy):
+    """Two runners that both found the member due before either claimed; the second goes on only after the
+    first's e-mail went out, and a new notification arrived meanwhile."""
+
+    both_ready: threading.Barrier
+    first_sent: threading.Event
+
+    def __init__(self) -> None:
+        name = threading.current_thread().name
+        if name.startswith("runner-"):
+            self.both_ready.wait(timeout=30)
+            if name == "runner-1":
+                self.first_sent.wait(timeout=30)
+
+    def send_email(self, message):
+        super().send_email(message)
+        if threading.current_thread().name == "runner-0":
+            member = Notification.objects.filter(email_status="sent").values_list("recipient_id", flat=True)[0]
+            Notification.objects.create(recipient_id=member, kind=K.GENERATION_FAILED, title="Another one",
+                                        email_status="pending", email_due_at=timezone.now() - timedelta(seconds=1))
+            self.first_sent.set()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_runners_at_once_send_a_member_one_email_within_the_gap():
+    member = UserFactory(username="raced")
+    Notification.objects.create(recipient=member, kind=K.GENERATION_SUCCEEDED, title="Your video is ready",
+                                email_status="pending", email_due_at=timezone.now() - timedelta(seconds=1))
+    RacingRunnersPolicy.both_ready = threading.Barrier(2)
+    RacingRunnersPolicy.first_sent = threading.Event()
+
+    def run(index):
+        threading.current_thread().name = f"runner-{index}"
+        return notifications.send_pending_emails()
+
+    with override_generations(NOTIFICATION_POLICY="tests.services.test_notifications.RacingRunnersPolicy"):
+        results = run_concurrently(2, run)
+    assert all(isinstance(r, dict) for r in results), results
+    assert len(mail.outbox) == 1, connection.vendor
+    assert sum(r["emails"] for r in results) == 1
+    assert Notification.objects.get(title="Another one").email_status == "pending"  # it waits for the gap
+
+
 class BrokenMailPolicy(NotificationPolicy):
     def send_email(self, message):
         raise ConnectionRefusedError("SMTP is down")
@@ -423,8 +485,10 @@ def test_preferences_keep_what_is_left_out_and_refuse_unknown_channels(user):
 
 def test_an_unsubscribe_token_names_one_member_and_kind_and_cannot_be_forged(user, other_user):
     token = notifications.unsubscribe_token(user_id=user.pk, kind=K.GENERATION_SUCCEEDED)
-    member, kinds = notifications.unsubscribe(token=token)
-    assert member == user and kinds == [K.GENERATION_SUCCEEDED]
+    assert notifications.read_unsubscribe_token(token=token) == (user, [K.GENERATION_SUCCEEDED])
+    assert not NotificationPreference.objects.exists()  # reading the token changes nothing
+    done = notifications.unsubscribe(token=token)
+    assert done.user == user and done.kinds == done.changed == [K.GENERATION_SUCCEEDED]
     assert NotificationPreference.objects.get(user=user, kind=K.GENERATION_SUCCEEDED).channel == "in_app"
     assert not NotificationPreference.objects.filter(user=other_user).exists()
     with pytest.raises(InvalidInput):
@@ -442,12 +506,73 @@ def test_marking_read_touches_only_the_members_own_notifications(user, other_use
     assert theirs.read_at is None
 
 
-def test_stop_all_from_a_digest_stops_every_kind_and_undo_opts_into_nothing_new(staff_user):
+def channels_of(user):
+    return {row["kind"]: row["channel"] for row in notifications.preferences_of(user)}
+
+
+def test_stop_all_from_a_digest_stops_every_email_and_undo_opts_into_nothing_new(staff_user):
+    prefer(staff_user, K.DAILY_SUMMARY, "email")
     token = notifications.unsubscribe_token(user_id=staff_user.pk, kind=notifications.EVERY_KIND)
-    _, kinds = notifications.unsubscribe(token=token)
-    channels = {p.kind: p.channel for p in NotificationPreference.objects.filter(user=staff_user)}
-    assert set(kinds) == set(notifications.KINDS) and channels[K.DAILY_SUMMARY] == "off"
-    assert {channels[k] for k in kinds if k != K.DAILY_SUMMARY} == {"in_app"}
-    notifications.unsubscribe(token=token, channel="email")  # "undo"
-    assert NotificationPreference.objects.get(user=staff_user, kind=K.GENERATION_FAILED).channel == "email"
-    assert NotificationPreference.objects.get(user=staff_user, kind=K.DAILY_SUMMARY).channel == "off"
+    done = notifications.unsubscribe(token=token)
+    channels = channels_of(staff_user)
+    assert set(done.kinds) == set(done.changed) == set(notifications.KINDS) and channels[K.DAILY_SUMMARY] == "off"
+    assert {channels[k] for k in done.kinds if k != K.DAILY_SUMMARY} == {"in_app"}
+    notifications.revise_unsubscribe(token=token, changes=done.changes, channel="email")  # "undo"
+    assert set(channels_of(staff_user).values()) == {"email"}
+
+
+def test_stop_all_leaves_a_kind_that_was_off_off_and_one_in_the_bell_in_the_bell(user):
+    prefer(user, K.GENERATION_REMOVED, "off")
+    prefer(user, K.QUOTA_THRESHOLD, "in_app")
+    token = notifications.unsubscribe_token(user_id=user.pk, kind=notifications.EVERY_KIND)
+    done = notifications.unsubscribe(token=token)
+    assert K.GENERATION_REMOVED not in done.changed and K.QUOTA_THRESHOLD not in done.changed
+    channels = channels_of(user)
+    assert channels[K.GENERATION_REMOVED] == "off" and channels[K.QUOTA_THRESHOLD] == "in_app"
+    assert channels[K.GENERATION_SUCCEEDED] == channels[K.WEBHOOK_DISABLED] == "in_app"
+
+
+def test_undo_restores_exactly_the_kinds_the_unsubscribe_changed(user):
+    prefer(user, K.GENERATION_REMOVED, "off")
+    prefer(user, K.QUOTA_THRESHOLD, "in_app")
+    before = channels_of(user)
+    token = notifications.unsubscribe_token(user_id=user.pk, kind=notifications.EVERY_KIND)
+    done = notifications.unsubscribe(token=token)
+    assert set(done.changed) == {K.GENERATION_SUCCEEDED, K.GENERATION_FAILED, K.WEBHOOK_DISABLED}
+
+    off = notifications.revise_unsubscribe(token=token, changes=done.changes, channel="off")
+    assert off.changed == done.changed
+    assert {k for k, c in channels_of(user).items() if c == "off"} == {*done.changed, K.GENERATION_REMOVED}
+    undone = notifications.revise_unsubscribe(token=token, changes=done.changes, channel="email")
+    assert undone.changed == done.changed and channels_of(user) == before
+
+
+def test_undo_refuses_a_value_for_another_member_another_salt_or_older_than_seven_days(user, other_user,
+                                                                                      monkeypatch):
+    token = notifications.unsubscribe_token(user_id=user.pk, kind=K.GENERATION_SUCCEEDED)
+    theirs = notifications.unsubscribe(token=notifications.unsubscribe_token(user_id=other_user.pk,
+                                                                             kind=K.GENERATION_SUCCEEDED))
+    notifications.unsubscribe(token=token)
+    for changes in (theirs.changes,  # another member's page
+                    token,  # signed, but as a link, not as a page's value
+                    signing.dumps({"u": user.pk, "k": [K.GENERATION_SUCCEEDED]}, salt="another.salt")):
+        with pytest.raises(InvalidInput):
+            notifications.revise_unsubscribe(token=token, changes=changes, channel="email")
+    assert channels_of(user)[K.GENERATION_SUCCEEDED] == channels_of(other_user)[K.GENERATION_SUCCEEDED] == "in_app"
+
+    failed = notifications.unsubscribe_token(user_id=user.pk, kind=K.GENERATION_FAILED)
+    done = notifications.unsubscribe(token=failed)
+    later = time.time() + notifications.UNSUBSCRIBE_UNDO_MAX_AGE.total_seconds() + 60
+    monkeypatch.setattr(signing.time, "time", lambda: later)  # the clock the signature is checked by
+    with pytest.raises(InvalidInput, match="expired"):
+        notifications.revise_unsubscribe(token=failed, changes=done.changes, channel="email")
+    assert channels_of(user)[K.GENERATION_FAILED] == "in_app"
+
+
+def test_undo_acts_only_on_the_kinds_its_link_names(user):
+    every = notifications.unsubscribe_token(user_id=user.pk, kind=notifications.EVERY_KIND)
+    done = notifications.unsubscribe(token=every)
+    one = notifications.unsubscribe_token(user_id=user.pk, kind=K.GENERATION_FAILED)
+    undone = notifications.revise_unsubscribe(token=one, changes=done.changes, channel="email")
+    assert undone.changed == [K.GENERATION_FAILED]
+    assert {k for k, c in channels_of(user).items() if c == "email"} == {K.GENERATION_FAILED}

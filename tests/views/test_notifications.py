@@ -1,10 +1,10 @@
-"""Notification pages: the bell on every page, the list (mark read, mark all read), settings, one-click unsubscribe."""
+"""Notification pages: the bell on every page, the list (mark read, mark all read), settings, the unsubscribe link."""
 from __future__ import annotations
 
 import re
 
 import pytest
-from django.core import mail
+from django.core import mail, signing
 from django.urls import reverse
 
 from generations.models import Notification, NotificationPreference
@@ -113,38 +113,88 @@ def test_staff_see_the_daily_summary_opt_in(client, staff_user):
     assert "Daily summary" in client.get(reverse("generations:notification-preferences")).content.decode()
 
 
-def test_the_unsubscribe_link_in_an_email_works_in_one_click_without_signing_in(client, user):
+def test_opening_the_unsubscribe_link_changes_nothing_and_offers_a_post_button(client, user):
     notice(user, email_status="pending", email_due_at="2020-01-01T00:00:00Z")
     notifications.send_pending_emails()
     link = mail.outbox[0].extra_headers["List-Unsubscribe"].strip("<>")
-    path = link.split("://", 1)[1].split("/", 1)[1]
+    path = "/" + link.split("://", 1)[1].split("/", 1)[1]
 
-    response = client.get("/" + path)  # not signed in
+    response = client.get(path)  # not signed in; as a link scanner opens it
+    html = response.content.decode()
     assert response.status_code == 200
-    assert "no longer get e-mails about" in response.content.decode()
-    assert NotificationPreference.objects.get(user=user, kind=K.GENERATION_SUCCEEDED).channel == "in_app"
+    assert "Video ready" in html and "Stop these e-mails" in html
+    assert re.search(rf'<form method="post" action="{re.escape(path)}"', html)
+    assert "<script" not in html.split('class="gmi-card"')[1] and "style=" not in html
+    assert not NotificationPreference.objects.exists()
 
-    client.post("/" + path, {"channel": "off"})  # "turn them off entirely", also without a CSRF token
+
+def test_the_unsubscribe_button_stops_the_emails_then_offers_undo_and_off(client, user):
+    token = notifications.unsubscribe_token(user_id=user.pk, kind=K.GENERATION_SUCCEEDED)
+    url = reverse("generations:notification-unsubscribe", args=[token])
+    response = client.post(url)  # the page's button, not signed in and without a CSRF token
+    html = response.content.decode()
+    assert response.status_code == 200 and "no longer get e-mails about" in html
+    assert NotificationPreference.objects.get(user=user, kind=K.GENERATION_SUCCEEDED).channel == "in_app"
+    changes = re.search(r'name="changes" value="([^"]+)"', html).group(1)
+
+    client.post(url, {"channel": "off", "changes": changes})  # "turn them off entirely"
     assert NotificationPreference.objects.get(user=user, kind=K.GENERATION_SUCCEEDED).channel == "off"
+    response = client.post(url, {"channel": "email", "changes": changes})  # "undo"
+    assert "again" in response.content.decode()
+    assert NotificationPreference.objects.get(user=user, kind=K.GENERATION_SUCCEEDED).channel == "email"
+
+
+def test_resubscribing_needs_the_pages_signed_value(client, user):
+    token = notifications.unsubscribe_token(user_id=user.pk, kind=K.GENERATION_SUCCEEDED)
+    url = reverse("generations:notification-unsubscribe", args=[token])
+    client.post(url)
+    for data in ({"channel": "email"}, {"channel": "email", "changes": token}, {"channel": "pager", "changes": ""}):
+        assert client.post(url, data).status_code == 400
+    assert NotificationPreference.objects.get(user=user, kind=K.GENERATION_SUCCEEDED).channel == "in_app"
 
 
 def test_a_mail_clients_one_click_post_unsubscribes(client, user):
     token = notifications.unsubscribe_token(user_id=user.pk, kind=K.QUOTA_THRESHOLD)
     response = client.post(reverse("generations:notification-unsubscribe", args=[token]),
-                           {"List-Unsubscribe": "One-Click"})
+                           "List-Unsubscribe=One-Click", content_type="application/x-www-form-urlencoded")
     assert response.status_code == 200
     assert NotificationPreference.objects.get(user=user, kind=K.QUOTA_THRESHOLD).channel == "in_app"
 
 
-def test_a_forged_unsubscribe_link_changes_nothing(client, user):
+def test_a_tampered_unsubscribe_link_changes_nothing(client, user):
     token = notifications.unsubscribe_token(user_id=user.pk, kind=K.GENERATION_SUCCEEDED)
-    forged = token.replace(str(user.pk), str(user.pk + 1), 1) + "x"
-    response = client.get(reverse("generations:notification-unsubscribe", args=[forged]))
-    assert response.status_code == 400 and "not valid" in response.content.decode()
+    url = reverse("generations:notification-unsubscribe", args=[token[:-2] + ("xx" if token[-2:] != "xx" else "yy")])
+    for method in (client.get, client.post):
+        response = method(url)
+        assert response.status_code == 400 and "not valid" in response.content.decode()
     assert not NotificationPreference.objects.exists()
+
+
+def test_a_token_signed_for_another_member_with_another_salt_is_refused(client, user, other_user):
+    forged = signing.dumps({"u": other_user.pk, "k": K.GENERATION_SUCCEEDED}, salt="generations.other", compress=True)
+    for method in (client.get, client.post):
+        response = method(reverse("generations:notification-unsubscribe", args=[forged]))
+        assert response.status_code == 400 and "not valid" in response.content.decode()
+    assert not NotificationPreference.objects.exists()
+
+
+def test_a_token_signed_for_another_kind_acts_only_on_that_kind(client, user):
+    token = notifications.unsubscribe_token(user_id=user.pk, kind=K.WEBHOOK_DISABLED)
+    response = client.post(reverse("generations:notification-unsubscribe", args=[token]))
+    assert response.status_code == 200 and "Webhook disabled" in response.content.decode()
+    changed = {p.kind: p.channel for p in NotificationPreference.objects.filter(user=user)}
+    assert changed == {K.WEBHOOK_DISABLED: "in_app"}
 
 
 def test_pages_ask_for_a_login(client, db):
     for name in ("generations:notifications", "generations:notification-preferences"):
         response = client.get(reverse(name))
         assert response.status_code == 302 and "login" in response["Location"]
+
+
+def test_mark_read_ignores_an_id_that_is_a_non_ascii_digit(member, user):
+    mine = notice(user)
+    response = member.post(reverse("generations:notifications-read"), {"id": ["²", "٣", str(mine.pk)]})
+    assert response.status_code == 302
+    mine.refresh_from_db()
+    assert mine.read_at is not None
