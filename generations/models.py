@@ -123,6 +123,9 @@ class UserProfile(models.Model):
     approved = models.BooleanField(default=True, help_text="False while a sign-up waits for staff approval.")
     # Signs deliveries to a submission's own ``webhook`` URL (they have no endpoint of their own).
     webhook_secret = models.CharField(max_length=100, blank=True)
+    # After a rotation the old secret keeps signing (beside the new one) until this time.
+    previous_webhook_secret = models.CharField(max_length=100, blank=True)
+    previous_webhook_secret_expires_at = models.DateTimeField(null=True, blank=True)
     current_team = models.ForeignKey(Team, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
 
     def __str__(self) -> str:

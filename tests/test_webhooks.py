@@ -201,6 +201,20 @@ def test_rotation_keeps_both_secrets_valid_for_a_day(receiver):
     assert webhooks.signing_secrets(endpoint, now=later) == [endpoint.secret]
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_rotated_per_submission_secret_keeps_signing_beside_the_new_one_for_a_day(receiver):
+    owner = UserFactory(username="own-rotator")
+    old = webhooks.submission_secret(owner)
+    new = webhooks.rotate_submission_secret(user=owner)
+    transition(GenerationFactory(owner=owner, webhook=receiver.url), S.CANCELLED)
+    webhooks.deliver_due()
+    request = receiver.requests[0]
+    assert len(request["headers"]["webhook-signature"].split(" ")) == 2
+    assert verify(old, request) and verify(new, request)
+    later = timezone.now() + timedelta(hours=25)
+    assert webhooks.submission_signing_secrets(owner, now=later) == [new]
+
+
 LOOPBACK_DISGUISES = ["http://127.0.0.2/hook", "http://[::ffff:127.0.0.1]/hook", "http://localhost/hook",
                       "http://0.0.0.0/hook", "ftp://example.com/hook", "http://127.0.0.1/hook"]
 

@@ -114,16 +114,27 @@ def has_submission_secret(user: Any) -> bool:
     return UserProfile.objects.filter(user=user).exclude(webhook_secret="").exists()
 
 
-def rotate_submission_secret(*, user: Any) -> str:
-    """A new per-submission secret, returned to be shown once; the old one stops signing at once.
-
-    Unlike an endpoint's, there is no overlap: the profile keeps one secret. Deliveries
-    still being retried are signed with the new one from their next attempt.
-    """
+def rotate_submission_secret(*, user: Any, now: datetime | None = None) -> str:
+    """A new per-submission secret, returned to be shown once; as with an endpoint's, the old one
+    keeps signing beside it for 24 h, so receivers can switch without losing a message."""
+    now = now or timezone.now()
     secret = new_secret()
     profile, _ = UserProfile.objects.get_or_create(user=user)
-    UserProfile.objects.filter(pk=profile.pk).update(webhook_secret=secret)
+    UserProfile.objects.filter(pk=profile.pk).update(
+        webhook_secret=secret, previous_webhook_secret=profile.webhook_secret,
+        previous_webhook_secret_expires_at=now + ROTATION_OVERLAP if profile.webhook_secret else None,
+    )
     return secret
+
+
+def submission_signing_secrets(user: Any, *, now: datetime) -> list[str]:
+    """The per-submission secret, and during a rotation the previous one."""
+    profile = UserProfile.objects.filter(user=user).first()
+    keys = [profile.webhook_secret if profile is not None and profile.webhook_secret else submission_secret(user)]
+    expires = profile.previous_webhook_secret_expires_at if profile is not None else None
+    if profile is not None and profile.previous_webhook_secret and expires is not None and expires > now:
+        keys.append(profile.previous_webhook_secret)
+    return keys
 
 
 # --------------------------------------------------------------------------- targets
@@ -442,7 +453,7 @@ def _request(delivery: WebhookDelivery, now: datetime) -> tuple[str, bytes, str,
     body = json.dumps(delivery.payload, separators=(",", ":"), ensure_ascii=False).encode()
     if delivery.endpoint is not None:
         return delivery.endpoint.url, body, delivery.message_id, signing_secrets(delivery.endpoint, now=now)
-    keys = [submission_secret(delivery.generation.owner)] if delivery.generation is not None else []
+    keys = submission_signing_secrets(delivery.generation.owner, now=now) if delivery.generation is not None else []
     return delivery.url, body, delivery.message_id, keys
 
 
