@@ -195,7 +195,7 @@ def _move_counters(wanted: list[tuple[Charge, str]]) -> dict[int, Decimal]:
         moved_to = f"CAST({moved_to} AS NUMERIC)"  # as the ORM writes decimal arithmetic there
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {table_name()} SET {used_col} = {moved_to} WHERE {' OR '.join(conditions)} "
+            f"UPDATE {quote(meta.db_table)} SET {used_col} = {moved_to} WHERE {' OR '.join(conditions)} "
             f"RETURNING {user_col}, {team_col}, {metric_col}, {used_col}",
             [*case_params, *condition_params],
         )
@@ -208,10 +208,6 @@ def _move_counters(wanted: list[tuple[Charge, str]]) -> dict[int, Decimal]:
         if key in index_of:
             moved[index_of[key]] = Decimal(str(used)).quantize(CENT)  # SQLite answers a float
     return moved
-
-
-def table_name() -> str:
-    return connection.ops.quote_name(UsageCounter._meta.db_table)
 
 
 def record_reservations(
