@@ -59,6 +59,8 @@ class WebhookDelivery(models.Model):
     last_response = models.TextField(blank=True, help_text="The first 1 KB of the last answer.")
     last_error = models.CharField(max_length=500, blank=True)
     last_attempt_at = models.DateTimeField(null=True, blank=True)
+    claimed_until = models.DateTimeField(null=True, blank=True,
+                                         help_text="Set while a runner sends it; nothing else moves it until then.")
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

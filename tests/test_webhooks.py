@@ -9,6 +9,7 @@ from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from django.db import connections
 from django.utils import timezone
 from standardwebhooks import Webhook
 
@@ -21,6 +22,13 @@ from tests.conftest import TEST_API_KEY
 from tests.factories import GenerationFactory, MembershipFactory, TeamFactory, UserFactory
 
 S = Generation.Status
+
+
+def wait_for(predicate, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
 
 
 class Receiver:
@@ -213,6 +221,31 @@ def test_a_rotated_per_submission_secret_keeps_signing_beside_the_new_one_for_a_
     assert verify(old, request) and verify(new, request)
     later = timezone.now() + timedelta(hours=25)
     assert webhooks.submission_signing_secrets(owner, now=later) == [new]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_send_again_waits_while_a_runner_is_sending_so_the_message_goes_once(receiver):
+    from generations.exceptions import InvalidTransition
+
+    owner = UserFactory(username="impatient")
+    webhooks.create_endpoint(user=owner, url=receiver.url, events=["generation.cancelled"])
+    transition(GenerationFactory(owner=owner), S.CANCELLED)
+    receiver.delay = 1.0
+    runner = threading.Thread(target=lambda: (webhooks.deliver_due(), connections.close_all()))
+    runner.start()
+    try:
+        wait_for(lambda: receiver.open_now == 1)
+        delivery = WebhookDelivery.objects.get()
+        with pytest.raises(InvalidTransition, match="being sent right now"):
+            webhooks.resend_delivery(delivery=delivery)
+        assert webhooks.deliver_due()["sent"] == 0  # nor does another runner take it meanwhile
+    finally:
+        runner.join(10)
+    delivery.refresh_from_db()
+    assert delivery.status == "succeeded" and delivery.claimed_until is None and len(receiver.requests) == 1
+    webhooks.resend_delivery(delivery=delivery)  # once the attempt is written, send again works
+    webhooks.deliver_due()
+    assert len(receiver.requests) == 2
 
 
 LOOPBACK_DISGUISES = ["http://127.0.0.2/hook", "http://[::ffff:127.0.0.1]/hook", "http://localhost/hook",

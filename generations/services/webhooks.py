@@ -313,7 +313,10 @@ def resend_delivery(*, delivery: WebhookDelivery, now: datetime | None = None) -
     if withheld:
         raise InvalidTransition(f"This message cannot be sent again ({withheld}).")
     now = now or timezone.now()
-    WebhookDelivery.objects.filter(pk=delivery.pk).update(status=D.PENDING, next_attempt_at=now)
+    # Not while a runner is sending it: moving it then would let a second runner send it too.
+    if not WebhookDelivery.objects.filter(pk=delivery.pk).filter(_unclaimed(now)).update(
+            status=D.PENDING, next_attempt_at=now):
+        raise InvalidTransition("This message is being sent right now: look again in a moment.")
     delivery.status, delivery.next_attempt_at = D.PENDING, now
     transaction.on_commit(queue.request_webhook_delivery)
     return delivery
@@ -457,6 +460,10 @@ def _request(delivery: WebhookDelivery, now: datetime) -> tuple[str, bytes, str,
     return delivery.url, body, delivery.message_id, keys
 
 
+def _unclaimed(now: datetime) -> Q:
+    return Q(claimed_until__isnull=True) | Q(claimed_until__lte=now)
+
+
 def deliver_due(*, now: datetime | None = None, limit: int = 200) -> dict[str, int]:
     """Send the deliveries that are due, ``WEBHOOK_CONCURRENCY`` at a time; results are written here.
 
@@ -470,6 +477,7 @@ def deliver_due(*, now: datetime | None = None, limit: int = 200) -> dict[str, i
     now = now or timezone.now()
     due = list(
         WebhookDelivery.objects.filter(status__in=(D.PENDING, D.FAILED), next_attempt_at__lte=now)
+        .filter(_unclaimed(now))
         .filter(Q(endpoint__isnull=True) | Q(endpoint__enabled=True))
         .select_related("endpoint", "generation__owner")
         .order_by("next_attempt_at")[:limit]
@@ -485,7 +493,7 @@ def deliver_due(*, now: datetime | None = None, limit: int = 200) -> dict[str, i
     claimed = [
         d for d in due
         if WebhookDelivery.objects.filter(pk=d.pk, next_attempt_at=d.next_attempt_at, status=d.status)
-        .update(next_attempt_at=claim_until)
+        .filter(_unclaimed(now)).update(next_attempt_at=claim_until, claimed_until=claim_until)
     ]
     allowed = list(app_settings.WEBHOOK_ALLOWED_HOSTS)
     futures = [(d, pool.submit(_post, *_request(d, now), allowed)) for d in claimed]
@@ -541,8 +549,9 @@ def _apply(delivery: WebhookDelivery, outcome: _Outcome, *, now: datetime) -> st
             if now - since >= timedelta(days=float(app_settings.WEBHOOK_DISABLE_AFTER_DAYS)):
                 _disable(endpoint, reason=f"Failing since {since.isoformat()} without a success.")
                 delivery.status, delivery.next_attempt_at = D.GAVE_UP, None
+    delivery.claimed_until = None
     delivery.save(update_fields=["attempts", "last_attempt_at", "last_status_code", "last_latency_ms",
-                                 "last_response", "last_error", "status", "next_attempt_at"])
+                                 "last_response", "last_error", "status", "next_attempt_at", "claimed_until"])
     outcomes: dict[str, str] = {D.SUCCEEDED: "succeeded", D.GAVE_UP: "gave_up"}
     return outcomes.get(delivery.status, "failed")
 
