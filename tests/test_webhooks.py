@@ -391,6 +391,28 @@ def test_team_endpoints_get_only_what_the_team_may_see_and_only_while_their_crea
 
 
 @pytest.mark.django_db(transaction=True)
+def test_recording_an_event_asks_for_the_teams_audience_once_however_many_team_endpoints(receiver):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    team = TeamFactory(slug="crew3")
+    admin = MembershipFactory(team=team, role=Membership.Role.ADMIN).user
+    member = MembershipFactory(team=team, role=Membership.Role.MEMBER).user
+
+    def queries_to_record() -> int:
+        generation = GenerationFactory(owner=member, team=team, visibility="team")
+        with CaptureQueriesContext(connection) as queries:
+            webhooks.record_generation_event(generation=generation, event_type="generation.cancelled")
+        return len(queries)
+
+    webhooks.create_endpoint(user=admin, url=receiver.url, events=["generation.cancelled"], team="crew3")
+    one = queries_to_record()
+    for n in range(3):
+        webhooks.create_endpoint(user=admin, url=f"{receiver.url}?{n}", events=["generation.cancelled"], team="crew3")
+    assert queries_to_record() == one
+
+
+@pytest.mark.django_db(transaction=True)
 def test_pending_team_messages_are_withheld_once_what_allowed_them_stops_holding(receiver):
     from generations.exceptions import InvalidTransition
 

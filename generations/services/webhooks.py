@@ -343,7 +343,8 @@ def record_generation_event(*, generation: Generation, event_type: str) -> int:
         owners |= Q(team_id=generation.team_id)
     endpoints = [e for e in WebhookEndpoint.objects.filter(owners, enabled=True) if event_type in e.events]
     if any(e.team_id for e in endpoints):
-        endpoints = [e for e in endpoints if not e.team_id or e.owner_id in _team_audience(generation)]
+        audience = _team_audience(generation)
+        endpoints = [e for e in endpoints if not e.team_id or e.owner_id in audience]
     wants_own = bool(generation.webhook) and (
         not generation.webhook_events_filter or event_type in generation.webhook_events_filter
     )
@@ -368,9 +369,16 @@ def _team_audience(generation: Generation) -> set[Any]:
     """Who may receive a team's events about ``generation``: nobody unless the team may see the video
     (a private or rejected job stays its owner's), else the team's current managers, so an endpoint
     made by someone who has since left or lost the role gets nothing."""
-    team_id = generation.team_id
-    if team_id is None or not Generation.objects.filter(pk=generation.pk).filter(selectors.team_visible_q()).exists():
+    if generation.team_id is None or not _team_may_see(generation):
         return set()
+    return _team_managers(generation.team_id)
+
+
+def _team_may_see(generation: Generation) -> bool:
+    return Generation.objects.filter(pk=generation.pk).filter(selectors.team_visible_q()).exists()
+
+
+def _team_managers(team_id: Any) -> set[Any]:
     return {m.user_id for m in Membership.objects.filter(team_id=team_id) if m.can_manage}
 
 
@@ -381,8 +389,7 @@ def record_quota_event(*, generation: Generation, quota: dict[str, Any], team: T
     event_type = "quota.threshold"
     if team is not None:
         # As for generation events: only endpoints whose creator still manages the team.
-        managers = {m.user_id for m in Membership.objects.filter(team=team) if m.can_manage}
-        owners = WebhookEndpoint.objects.filter(team=team, owner_id__in=managers)
+        owners = WebhookEndpoint.objects.filter(team=team, owner_id__in=_team_managers(team.pk))
     else:
         owners = WebhookEndpoint.objects.filter(owner_id=generation.owner_id, team__isnull=True)
     endpoints = [e for e in owners.filter(enabled=True) if event_type in e.events]
@@ -390,7 +397,7 @@ def record_quota_event(*, generation: Generation, quota: dict[str, Any], team: T
         return 0
     now = timezone.now()
     shown: Generation | None = generation
-    if team is not None and not Generation.objects.filter(pk=generation.pk).filter(selectors.team_visible_q()).exists():
+    if team is not None and not _team_may_see(generation):
         shown = None  # a member's private (or not yet approved) job is not the team's to read
     if shown is not None:
         payload = payload_for(shown, event_type=event_type, now=now)
