@@ -173,15 +173,13 @@ def _move_counters(wanted: list[tuple[Charge, str]]) -> dict[int, Decimal]:
     condition_params: list[Any] = []
     index_of: dict[tuple[str, Any, str], int] = {}
     for index, (charge, period) in enumerate(wanted):
-        if charge.team is not None:
-            match = f"{team_col} = %s AND {user_col} IS NULL AND {metric_col} = %s AND {period_col} = %s"
-            keys: list[Any] = [charge.team.pk, charge.metric, period]
-            index_of[("team", charge.team.pk, charge.metric)] = index
-        else:
-            user_pk = getattr(charge.user, "pk", None)
-            match = f"{user_col} = %s AND {team_col} IS NULL AND {metric_col} = %s AND {period_col} = %s"
-            keys = [user_pk, charge.metric, period]
-            index_of[("user", user_pk, charge.metric)] = index
+        # As in _counter_qs: a team's counter has no user, a user's has no team.
+        kind, subject_col, empty_col, subject_pk = (
+            ("team", team_col, user_col, charge.team.pk) if charge.team is not None
+            else ("user", user_col, team_col, getattr(charge.user, "pk", None)))
+        match = f"{subject_col} = %s AND {empty_col} IS NULL AND {metric_col} = %s AND {period_col} = %s"
+        keys: list[Any] = [subject_pk, charge.metric, period]
+        index_of[(kind, subject_pk, charge.metric)] = index
         cases.append(f"WHEN {match} THEN %s")
         case_params += [*keys, charge.amount]
         if charge.limit is not None:
