@@ -38,10 +38,10 @@ def authenticate_key(key: str) -> ApiToken | None:
     """The active token for ``key``, or None. Comparison is by hash lookup; no timing leak of the key."""
     if not key or not key.startswith(PREFIX):
         return None
-    # key_hash is unique: an unordered slice (first() and the model's ordering would sort).
-    found = list(ApiToken.objects.select_related("user", "user__gmi_profile")
-                 .filter(key_hash=hash_key(key), revoked_at__isnull=True).order_by()[:1])
-    token = found[0] if found else None
+    token = (
+        ApiToken.objects.select_related("user", "user__gmi_profile")
+        .filter(key_hash=hash_key(key), revoked_at__isnull=True).first()
+    )
     if token is None or not token.user.is_active:
         return None
     now = timezone.now()

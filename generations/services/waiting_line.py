@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any, NamedTuple
+from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import F, Max, Min
@@ -72,23 +72,8 @@ def join_line(*, owner_id: Any, created_at: datetime) -> int:
         return int(cursor.fetchone()[0])
 
 
-class _Line(NamedTuple):
-    """One user's summary as read for positions: plain values, no model instance per row."""
-
-    owner_id: Any
-    last_seq: int
-    head_seq: int
-    oldest_at: datetime | None
-    last_sent_at: datetime | None
-
-    @property
-    def waiting(self) -> int:
-        return max(self.last_seq - self.head_seq + 1, 0)
-
-
-def _read_line() -> dict[Any, _Line]:
-    rows = WaitingLine.objects.filter(last_seq__gte=F("head_seq")).order_by().values_list(*_Line._fields)
-    return {row[0]: _Line(*row) for row in rows}
+def _read_line() -> dict[Any, WaitingLine]:
+    return {row.owner_id: row for row in WaitingLine.objects.filter(last_seq__gte=F("head_seq"))}
 
 
 def queue_positions(generations: Iterable[Generation]) -> dict[Any, int]:
@@ -124,7 +109,7 @@ def queue_positions(generations: Iterable[Generation]) -> dict[Any, int]:
     return positions
 
 
-def _key(row: _Line | WaitingLine) -> tuple:
+def _key(row: WaitingLine) -> tuple:
     return turn_key(owner_id=row.owner_id, last_sent_at=row.last_sent_at, oldest_at=row.oldest_at)
 
 
