@@ -221,9 +221,10 @@ class Engine:
     def _by_list(self, due: list[Generation], now: float) -> list[Generation]:
         """Cover the due jobs of a model with many jobs by one call to GMI's request list; return the rest.
 
-        One list call per model per half interval answers for every job of that model,
-        so a thousand jobs cost two calls a second, not a thousand, and each is seen every
-        half interval. Jobs due meanwhile wait for that call rather than being fetched alone.
+        One list call per model per half interval answers for the jobs of that model due
+        before the next one, so a thousand jobs cost two calls per interval, not a thousand;
+        jobs it answered for are due again by the next call, so each is seen every half
+        interval. Jobs due meanwhile wait for that call rather than being fetched alone.
         """
         client = upstream.client_or_none()
         if not due or not app_settings.POLL_BY_LIST or not getattr(client, "can_list_requests", False):
