@@ -21,6 +21,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import table
+
 ROOT = Path(__file__).resolve().parent.parent
 MB = 1024 * 1024
 RATIO_GOAL = 0.80
@@ -253,12 +255,7 @@ def _rss() -> int:
 
 
 def main(argv: list[str]) -> int:
-    rows = run(quick="--quick" in argv)
-    print(f"{'measure':64} {'value':>8}  {'floor':36} {'ratio':>6}")
-    print("-" * 118)
-    for row in rows:
-        ratio = "" if row["ratio"] is None else f"{row['ratio']:.2f}"
-        print(f"{row['measure']:64} {row['value']:>8}  {row['floor']:36} {ratio:>6}")
+    table.print_table(run(quick="--quick" in argv))
     return 0
 
 

@@ -36,6 +36,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import table
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 PYTHON = sys.executable
@@ -448,17 +450,8 @@ def _scenario_faults(sim: Simulator, env: dict[str, str], params: dict[str, Any]
     ]
 
 
-def print_rows(rows: list[dict[str, Any]]) -> None:
-    width = max(len(r["measure"]) for r in rows) + 2
-    print(f"{'measure':{width}} {'value':>16}  {'floor / goal':<34} ratio")
-    print("-" * (width + 60))
-    for r in rows:
-        ratio = "" if r["ratio"] is None else f"{r['ratio']:.2f}"
-        print(f"{r['measure']:{width}} {r['value']:>16}  {r['floor']:<34} {ratio}")
-
-
 if __name__ == "__main__":
     if "--child" in sys.argv:
         print(json.dumps(child()))
     else:
-        print_rows(run(quick="--quick" in sys.argv or os.environ.get("BENCH_QUICK") == "1"))
+        table.print_table(run(quick="--quick" in sys.argv or os.environ.get("BENCH_QUICK") == "1"))

@@ -19,30 +19,21 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import mirror
 import pipeline
 import security
+import table
 import web
 import webhooks
-
-
-def _print(title: str, rows: list[dict[str, Any]], width: int) -> None:
-    print(f"[{title}]")
-    for r in rows:
-        ratio = "" if r["ratio"] is None else f"{r['ratio']:.2f}"
-        print(f"{r['measure']:{width}} {r['value']:>18}  {r['floor']:<38} {ratio}", flush=True)
 
 
 def main() -> int:
     quick = os.environ.get("BENCH_QUICK") == "1" or "--quick" in sys.argv
     started = time.monotonic()
-    width = 78
-    print(f"{'measure':{width}} {'value':>18}  {'floor / goal':<38} ratio")
-    print("-" * (width + 66))
+    table.print_header()
     failed = 0
     for title, module in (("Pipeline (engine, simulator 100 ms away)", pipeline), ("Web", web),
                           ("Mirroring", mirror), ("Attack review", security),
@@ -52,9 +43,9 @@ def main() -> int:
             rows = module.run(quick)
         except Exception as exc:
             failed += 1
-            rows = [{"measure": f"{title} failed: {type(exc).__name__}: {exc}"[:width], "value": "-", "floor": "",
+            rows = [{"measure": f"{title} failed: {type(exc).__name__}: {exc}"[:table.WIDTH], "value": "-", "floor": "",
                      "ratio": None}]
-        _print(title, rows, width)
+        table.print_rows(rows, title=title)
     print(f"\n{'quick' if quick else 'full'} run: {time.monotonic() - started:.0f} s on {os.cpu_count()} cores")
     return 1 if failed else 0
 

@@ -20,6 +20,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import table
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -102,6 +104,4 @@ if __name__ == "__main__":
     if "--child" in sys.argv:
         print(json.dumps(child("--quick" in sys.argv)))
         sys.exit(0)
-    for row in run(quick="--quick" in sys.argv):
-        ratio = "" if row["ratio"] is None else f"{row['ratio']:.1f}"
-        print(f"{row['measure']:64} {row['value']:>12}  {row['floor']:<44} {ratio}")
+    table.print_table(run(quick="--quick" in sys.argv))

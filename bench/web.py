@@ -29,6 +29,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import table
+
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 GUNICORN = str(Path(PYTHON).with_name("gunicorn"))
@@ -390,18 +392,10 @@ def _save_body(port: int, path: str, headers: dict[str, str], bare_path: str) ->
     (Path(os.environ["BENCH_BODIES"]) / bare_path.rsplit("/", 1)[-1]).write_bytes(body)
 
 
-def print_rows(rows: list[dict[str, Any]]) -> None:
-    print(f"{'measure':78} {'value':>16} {'floor':>34} {'ratio':>6}")
-    print("-" * 137)
-    for row in rows:
-        ratio = "" if row["ratio"] is None else f"{row['ratio']:.2f}"
-        print(f"{row['measure']:78} {row['value']:>16} {row['floor']:>34} {ratio:>6}")
-
-
 if __name__ == "__main__":
     if "--child" in sys.argv:
         label = sys.argv[sys.argv.index("--child") + 1]
         result = child(label, "--quick" in sys.argv)
         print(json.dumps(result))
     else:
-        print_rows(run(quick="--quick" in sys.argv))
+        table.print_table(run(quick="--quick" in sys.argv))

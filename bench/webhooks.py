@@ -35,6 +35,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import table
+
 ROOT = Path(__file__).resolve().parent.parent
 RECEIVER_SECONDS = 2.0
 POLL_INTERVAL = 5.0  # GMI_POLL_INTERVAL's default: the longest a status change may be held up
@@ -254,6 +256,4 @@ if __name__ == "__main__":
     if "--child" in sys.argv:
         print(json.dumps(child("--quick" in sys.argv)))
         sys.exit(0)
-    for row in run(quick="--quick" in sys.argv):
-        ratio = "" if row["ratio"] is None else f"{row['ratio']:.2f}"
-        print(f"{row['measure']:72} {row['value']:>22}  {row['floor']:<40} {ratio}")
+    table.print_table(run(quick="--quick" in sys.argv))
