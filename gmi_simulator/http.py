@@ -28,6 +28,27 @@ from .calls import Answer, Call, Simulator, api_error, json_answer, parse_json
 from .faults import CALL_FAULTS
 from .state import SimulatorState
 
+
+class LinkPace:
+    """Holds a stream to ``bytes_per_second`` (0: no limit), as the network between GMI's storage
+    and a site does: before each piece it waits until the link could have carried it, so that
+    the last byte arrives when it would have, not a socket buffer early."""
+
+    def __init__(self, bytes_per_second: float, *, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.bytes_per_second = bytes_per_second
+        self._clock, self._sleep = clock, sleep
+        self._start = clock()
+        self._sent = 0
+
+    def send(self, count: int) -> None:
+        if self.bytes_per_second <= 0:
+            return
+        self._sent += count
+        ahead = self._start + self._sent / self.bytes_per_second - self._clock()
+        if ahead > 0:
+            self._sleep(ahead)
+
 MAX_BODY = 64 * 1024 * 1024
 
 #: Legacy queue endpoints authenticate with ``Key``; every other API call with ``Bearer``.
@@ -191,7 +212,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if head:
             return
+        pace = LinkPace(self.simulator.storage_bytes_per_second)
         for chunk in answer.stream.chunks(start, stop):
+            pace.send(len(chunk))
             self.wfile.write(chunk)
 
     def _read_body(self) -> bytes | None:

@@ -39,6 +39,7 @@ class GMISimulator:
         latency_ms: float = 0,
         storage_latency_ms: float | None = None,
         video_mb: float = 0,
+        storage_mbit: float = 0,
         journal_size: int = JOURNAL_SIZE,
         job_jitter: float = 0.0,
     ) -> None:
@@ -61,6 +62,10 @@ class GMISimulator:
             raise ValueError("video_mb must not be negative")
         #: Size of every outcome video in bytes (0: the plain clip, about 100 KB).
         self.video_bytes = int(video_mb * MB)
+        if storage_mbit < 0:
+            raise ValueError("storage_mbit must not be negative")
+        #: Files under /storage/ leave at most this fast, as over a real link (0: as fast as the machine goes).
+        self.storage_bytes_per_second = storage_mbit * 1_000_000 / 8
         for rule in faults:
             self.state.faults.add(rule)
         self.stopping = threading.Event()
@@ -259,5 +264,6 @@ class GMISimulator:
             "control": control.ENDPOINTS,
             "latency": self.latency(),
             "video_bytes": self.video_bytes,
+            "storage_bytes_per_second": self.storage_bytes_per_second,
             **self.config(),
         }

@@ -11,9 +11,11 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 import requests
 
 from generations import media
+from gmi_simulator.http import LinkPace
 from gmi_simulator.state import SimulatorState
 from gmi_simulator.testing import running_simulator
 
@@ -129,6 +131,39 @@ def test_a_gigabyte_outcome_is_streamed_not_built_in_memory() -> None:
 
     assert length == 1024 * MIB and media.sniff(first) == "mp4"
     assert tail.content == bytes(16)
+
+
+def test_link_pace_waits_only_for_what_the_link_has_not_carried_yet() -> None:
+    now = [100.0]
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    pace = LinkPace(1_000_000, clock=lambda: now[0], sleep=sleep)
+    pace.send(500_000)  # half a second of link, sent at once: wait for it
+    now[0] += 0.2  # the writer itself was slow: the link carried the next 0.1 MB meanwhile
+    pace.send(100_000)
+    pace.send(400_000)
+
+    assert slept == pytest.approx([0.5, 0.3])
+    assert now[0] == pytest.approx(101.0)  # 1 MB over a 1 MB/s link: one second from the start, not more
+
+
+def test_no_link_rate_never_waits() -> None:
+    pace = LinkPace(0, clock=lambda: 0.0, sleep=lambda seconds: pytest.fail(f"slept {seconds}"))
+    pace.send(10**9)
+
+
+def test_storage_mbit_holds_a_download_to_the_link_rate() -> None:
+    with running_simulator(video_mb=2, storage_mbit=80) as sim:  # 10 MB/s: 2 MiB take 0.21 s at least
+        url = finished_video_url(sim)
+        described = requests.get(f"{sim.url}/_simulator/", timeout=5).json()
+        seconds = timed_get(url)
+
+    assert described["storage_bytes_per_second"] == 10_000_000
+    assert seconds >= 2 * MIB / 10_000_000
 
 
 def test_journal_keeps_only_the_newest_entries() -> None:

@@ -63,6 +63,13 @@ class Command(BaseCommand):
             help="Make every outcome video a valid MP4 of this many MiB (the clip plus a free box; "
             "streamed, never held in memory). Default 0: the plain clip of about 100 KB.",
         )
+        parser.add_argument(
+            "--storage-mbit",
+            type=float,
+            default=0,
+            help="Send outcome/upload files under /storage/ at most this many Mbit/s, as a network link "
+            "would (10000: a 10 Gbit/s link). Default 0: as fast as the machine goes.",
+        )
         parser.add_argument("--job-jitter", type=float, default=0.0,
                             help="Vary each job's time by up to this fraction (0.5: between 0.5 and 1.5 × --job-seconds).")
         parser.add_argument("--journal-size", type=int, default=None,
@@ -85,6 +92,7 @@ class Command(BaseCommand):
             ("--latency-ms", latency_ms),
             ("--storage-latency-ms", options["storage_latency_ms"]),
             ("--video-mb", options["video_mb"]),
+            ("--storage-mbit", options["storage_mbit"]),
         ):
             if value is not None and value < 0:
                 raise CommandError(f"{name} must not be negative.")
@@ -106,6 +114,7 @@ class Command(BaseCommand):
                 latency_ms=latency_ms,
                 storage_latency_ms=options["storage_latency_ms"],
                 video_mb=options["video_mb"],
+                storage_mbit=options["storage_mbit"],
                 job_jitter=options["job_jitter"],
                 **({"journal_size": options["journal_size"]} if options["journal_size"] else {}),
             )
@@ -128,6 +137,8 @@ class Command(BaseCommand):
             )
         if simulator.video_bytes:
             self.stdout.write(f"  outcome videos      {simulator.video_bytes / 2**20:g} MiB each")
+        if options["storage_mbit"]:
+            self.stdout.write(f"  storage link        {options['storage_mbit']:g} Mbit/s per file")
         if faults:
             self.stdout.write("  faults              " + "; ".join(map(_describe, faults)))
         self.stdout.write("  prompt triggers     " + " ".join(PROMPT_TRIGGERS))
