@@ -6,7 +6,8 @@ byte cap, deadline), SHA-256, MP4 verification and the save into the site's stor
 The floor is ``requests`` streaming the same URL into a file. Both read from a GMI
 simulator in its own process (``gmi_simulator --video-mb N``), so its CPU and memory are
 not counted here: once on loopback, where SHA-256 on one core is slower than the copy, and
-once over a 10 Gbit/s link (``--storage-mbit 10000``), faster than any real link to GMI. ``python bench/mirror.py [--quick]`` prints the rows.
+once over a 10 Gbit/s link (``--storage-mbit 10000``), faster than any real link to GMI.
+``python bench/mirror.py [--quick]`` prints the rows.
 """
 from __future__ import annotations
 
@@ -75,7 +76,7 @@ def run(quick: bool) -> list[dict[str, Any]]:
             "ratio": round(product_rate / min(plain_rate, hash_rate), 2),
         },
         {
-            "measure": f"mirror {size_mb} MiB over a {LINK_MBIT // 1000} Gbit/s link (gmi_simulator --storage-mbit), MB/s",
+            "measure": f"mirror {size_mb} MiB over a {LINK_MBIT // 1000} Gbit/s link (--storage-mbit), MB/s",
             "value": f"{link_product:.0f}",
             "floor": f"{link_plain:.0f} (plain copy over the same link)",
             "ratio": round(link_product / link_plain, 2),
