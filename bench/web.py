@@ -9,7 +9,8 @@ settings are read once per process:
     one row; with 10 and with 10,000 jobs already waiting. On PostgreSQL also commits, rows read,
     inserts and updates per request (``pg_stat_database`` deltas over the run).
 (b) the gallery (``/``) and the API list p50 against a bare view returning a fixed body of the same
-    size, and their query counts, at 10 and at 10,000 generations in the user's history.
+    size, and their query counts, at 10 and at 10,000 generations in the user's history; and at
+    10,000 against 100, where the page is as full, to show what the history alone costs.
 Only 127.0.0.1 is used. Environment: ``BENCH_PG_URL`` (default a ``gmi_webscale_bench`` database on
 127.0.0.1:5432), ``BENCH_SECONDS`` (length of each throughput run).
 """
@@ -233,8 +234,10 @@ def child(label: str, quick: bool) -> list[dict[str, Any]]:
     rows.append({"measure": f"{tag} queries per submission (in process)", "value": str(_submission_queries(data)),
                  "floor": "", "ratio": None})
 
-    # (b) lists against fixed bodies
-    for history in (10, big):
+    # (b) lists against fixed bodies; 100 in history fills a page of either list, so that
+    # 100 → 10,000 shows what the history itself costs, apart from a fuller page.
+    full_page: dict[str, float] = {}
+    for history in (10, 100, big):
         _set_history(data, history)
         queries = _list_queries(data)
         with Server() as server:
@@ -245,8 +248,14 @@ def child(label: str, quick: bool) -> list[dict[str, Any]]:
                 _save_body(server.port, path, headers, bare_path)
                 real = p50(server.port, path, headers, list_requests)
                 floor = p50(server.port, bare_path, {}, list_requests)
+                if history == 100:
+                    full_page[path] = real
+                    continue
                 rows.append(_row(f"{tag} GET {path} p50 ms, {history:,} in history ({queries[path]} queries)",
                                  real * 1000, floor * 1000, "fixed body of the same size", fmt="{:.1f} ms"))
+                if history == big:
+                    rows.append(_row(f"{tag}   the same against 100 in history (a full page both times)",
+                                     real * 1000, full_page[path] * 1000, "100 in history", fmt="{:.1f} ms"))
     return rows
 
 
