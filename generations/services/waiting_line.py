@@ -28,7 +28,10 @@ _NEVER = datetime.min.replace(tzinfo=UTC)
 
 
 def turn_key(*, owner_id: Any, last_sent_at: datetime | None, oldest_at: datetime | None) -> tuple:
-    """The fair order: least recently served first; among never-served users, whoever has waited longest."""
+    """The fair order: least recently served first; among never-served users, whoever has waited longest.
+
+    ``_turns_before`` says the same in SQL, for the database to count; the tests hold the two together.
+    """
     return (last_sent_at or _NEVER, oldest_at or _NEVER, owner_id)
 
 
@@ -72,45 +75,75 @@ def join_line(*, owner_id: Any, created_at: datetime) -> int:
         return int(cursor.fetchone()[0])
 
 
-def _read_line() -> dict[Any, WaitingLine]:
-    return {row.owner_id: row for row in WaitingLine.objects.filter(last_seq__gte=F("head_seq"))}
-
-
 def queue_positions(generations: Iterable[Generation]) -> dict[Any, int]:
     """1-based place in line of each waiting generation among ``generations``, by the dispatcher's order.
 
     The line is round-robin: a job's place is how many turns pass before its owner's turn
-    reaches it, one job per waiting user per round. Costs one query reading one row per
-    user with jobs waiting, whatever the number of jobs waiting.
+    reaches it, one job per waiting user per round. Two queries whatever the line's length:
+    the owners' own summaries, then the sums of ``_turns_before``, one row.
     """
     waiting = [g for g in generations if is_waiting(g)]
     if not waiting:
         return {}
-    line = _read_line()
+    owners = {g.owner_id for g in waiting}
+    mine = _summaries(owners)
     seqs = {g.pk: g.line_seq for g in waiting}
-    if any(seqs[g.pk] is None or g.owner_id not in line for g in waiting):
+    if any(seqs[g.pk] is None or g.owner_id not in mine for g in waiting):
         # Jobs that entered the line without a number (bulk-created, or queued before
         # the line existed) are numbered once; later reads take the cheap path.
         refresh_snapshot()
-        line = _read_line()
+        mine = _summaries(owners)
         seqs = dict(Generation.objects.filter(pk__in=list(seqs)).values_list("pk", "line_seq"))
-    order = sorted(line.values(), key=_key)
-    positions: dict[Any, int] = {}
+    asked: dict[Any, tuple[int, WaitingLine]] = {}
     for generation in waiting:
-        mine, seq = line.get(generation.owner_id), seqs.get(generation.pk)
-        if mine is None or seq is None:
+        row, seq = mine.get(generation.owner_id), seqs.get(generation.pk)
+        if row is None or seq is None:
             continue  # left the line meanwhile
-        index = min(max(seq - mine.head_seq, 0), mine.waiting - 1)
-        my_key = _key(mine)
-        # Every user takes one job per round: whole rounds first, then those ahead in this one.
-        before = sum(min(row.waiting, index) for row in order)
-        before += sum(1 for row in order if row.waiting > index and _key(row) < my_key)
-        positions[generation.pk] = before + 1
-    return positions
+        asked[generation.pk] = (min(max(seq - row.head_seq, 0), row.waiting - 1), row)
+    if not asked:
+        return {}
+    places = list(dict.fromkeys((index, row.owner_id) for index, row in asked.values()))
+    turns = _turns_before([(index, mine[owner]) for index, owner in places])
+    before = dict(zip(places, turns, strict=True))
+    return {pk: before[(index, row.owner_id)] + 1 for pk, (index, row) in asked.items()}
 
 
-def _key(row: WaitingLine) -> tuple:
-    return turn_key(owner_id=row.owner_id, last_sent_at=row.last_sent_at, oldest_at=row.oldest_at)
+def _summaries(owner_ids: Iterable[Any]) -> dict[Any, WaitingLine]:
+    return {row.owner_id: row for row in
+            WaitingLine.objects.filter(owner_id__in=list(owner_ids), last_seq__gte=F("head_seq"))}
+
+
+def _turns_before(places: list[tuple[int, WaitingLine]]) -> list[int]:
+    """For each ``(index, owner's summary)``: the turns taken before that owner's ``index``-th waiting job.
+
+    Every user's jobs in the whole rounds before it, then one job each from the users ahead
+    of the owner in its own round (``turn_key``'s order, said again in SQL). One scan of the
+    waiting users' summaries (one small row each) answers every place as one row, so the
+    request does no per-user work. Written out because the ORM compiles such sums for
+    longer than the database takes to add the whole line up.
+    """
+    ops = connection.ops
+    never = ops.adapt_datetimefield_value(_NEVER)
+    columns, params = [], []
+    for index, mine in places:
+        index = int(index)
+        columns.append(
+            f"COALESCE(SUM(CASE WHEN w < {index} THEN w ELSE {index} END), 0) + "
+            f"COALESCE(SUM(CASE WHEN w > {index} AND (sent < %s OR (sent = %s AND (oldest < %s OR "
+            f"(oldest = %s AND owner_id < %s)))) THEN 1 ELSE 0 END), 0)"
+        )
+        sent = ops.adapt_datetimefield_value(mine.last_sent_at or _NEVER)
+        oldest = ops.adapt_datetimefield_value(mine.oldest_at or _NEVER)
+        params += [sent, sent, oldest, oldest, mine.owner_id]
+    table = ops.quote_name(WaitingLine._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {', '.join(columns)} FROM (SELECT last_seq - head_seq + 1 AS w, owner_id, "
+            f"COALESCE(last_sent_at, %s) AS sent, COALESCE(oldest_at, %s) AS oldest "
+            f"FROM {table} WHERE last_seq >= head_seq) line",
+            [*params, never, never],  # the columns come first in the text
+        )
+        return [int(value) for value in cursor.fetchone()]
 
 
 def refresh_snapshot() -> None:

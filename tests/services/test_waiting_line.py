@@ -133,3 +133,28 @@ def test_api_get_costs_the_same_with_10_or_2000_jobs_waiting(whose, no_auto_disp
         # nothing of the line itself.
         own_growth = 1991 if whose == "same user" else 0
         assert list_2000[1] <= list_10[1] + own_growth + 10
+
+
+@pytest.mark.django_db
+def test_places_stay_exact_and_cost_the_same_queries_with_3_or_300_users_waiting(no_auto_dispatch):
+    from django.contrib.auth import get_user_model
+
+    model = VideoModelFactory(id="Veo3")
+    me = UserFactory()
+    User = get_user_model()
+    costs = []
+    for users in (3, 300):
+        made = User.objects.bulk_create([User(username=f"waiting-{users}-{i}") for i in range(users)])
+        owners = [user.pk for user in made]
+        # Uneven lines: some users wait with one job, some with several.
+        _waiting(owners + owners[: users // 3] + owners[: users // 10], users + users // 3 + users // 10, model)
+        submit(me, users)
+        submit(me, users + 1)
+        page = list(Generation.objects.filter(owner=me)) + list(Generation.objects.exclude(owner=me)[:20])
+        with CaptureQueriesContext(connection) as queries:
+            places = waiting_line.queue_positions(page)
+        exact = brute_force_positions()
+        assert places == {g.pk: exact[g.pk] for g in page if g.pk in exact}
+        costs.append(len(queries))
+
+    assert costs[0] == costs[1] == 2  # the owners' summaries, then the line's sums
