@@ -11,6 +11,7 @@ settings are read once per process:
 (b) the gallery (``/``) and the API list p50 against a bare view returning a fixed body of the same
     size, and their query counts, at 10 and at 10,000 generations in the user's history; and at
     10,000 against 100, where the page is as full, to show what the history alone costs.
+(c) ``GET /api/v1/generations/{id}/`` of a waiting job p50 with 20 users waiting and with 5,000 more.
 Only 127.0.0.1 is used. Environment: ``BENCH_PG_URL`` (default a ``gmi_webscale_bench`` database on
 127.0.0.1:5432), ``BENCH_SECONDS`` (length of each throughput run).
 """
@@ -256,6 +257,18 @@ def child(label: str, quick: bool) -> list[dict[str, Any]]:
                 if history == big:
                     rows.append(_row(f"{tag}   the same against 100 in history (a full page both times)",
                                      real * 1000, full_page[path] * 1000, "100 in history", fmt="{:.1f} ms"))
+
+    # (c) a waiting job's place in line, with the line spread over 20 users and then over thousands
+    crowd = 1000 if quick else 5000
+    job = _waiting_job_of(data)
+    path, headers = f"/api/v1/generations/{job}/", {"Authorization": f"Bearer {data['keys'][0]}"}
+    with Server() as server:
+        few = p50(server.port, path, headers, 100)
+    _add_crowd(crowd)
+    with Server() as server:
+        many = p50(server.port, path, headers, 100)
+    rows.append(_row(f"{tag} GET a waiting job p50 ms, {crowd:,} more users waiting", many * 1000, few * 1000,
+                     "20 users waiting", fmt="{:.1f} ms"))
     return rows
 
 
@@ -322,6 +335,32 @@ def _add_waiting(data: dict[str, Any], n: int) -> None:
                     payload={"prompt": f"waiting {i}"}, prompt=f"waiting {i}", video_seconds=8)
          for i in range(data["waiting"], data["waiting"] + n)), batch_size=1000)
     data["waiting"] += n
+    _refresh_line()
+    _analyze()
+
+
+def _waiting_job_of(data: dict[str, Any]) -> str:
+    from django.contrib.auth import get_user_model
+
+    from generations.models import Generation
+
+    owner = get_user_model().objects.get(username="submitter0")
+    return str(Generation.objects.filter(owner=owner, status=Generation.Status.QUEUED,
+                                         send_started_at__isnull=True).order_by("-created_at").values_list("pk",
+                                                                                                             flat=True)[0])
+
+
+def _add_crowd(n: int) -> None:
+    """``n`` more users with one job waiting each: the line grows in users, not only in jobs."""
+    from django.contrib.auth import get_user_model
+
+    from generations.models import Generation
+
+    User = get_user_model()
+    users = User.objects.bulk_create([User(username=f"crowd{i}") for i in range(n)], batch_size=1000)
+    Generation.objects.bulk_create(
+        (Generation(owner_id=user.pk, model_id="Veo3", payload={"prompt": "crowd"}, prompt="crowd", video_seconds=8)
+         for user in users), batch_size=1000)
     _refresh_line()
     _analyze()
 
