@@ -12,7 +12,8 @@ processes, and reports:
   the defaults (5 s, default concurrency);
 - upstream polls per second with one qcluster and with two, on PostgreSQL + Redis,
   with double polls and double sends counted from the simulator's journal;
-- the same load with every third poll failing (429 / 503 / malformed / HTML): lost
+- the same load with every third poll failing (429 / 503 / malformed / HTML), polled with
+  GMI's list and one by one: lost
   jobs, double sends, jobs failed by a transient fault.
 
 PostgreSQL and Redis on 127.0.0.1 are used when they answer (``BENCH_PG_URL``,
@@ -66,7 +67,9 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
                    label="1000 jobs, defaults (5 s interval, concurrency 32)")
     if pg:
         rows += _child("clusters", jobs=300, concurrency=4, postgres=True)
-    rows += _child("faults", jobs=300, interval=1.0, concurrency=64, workers=2, postgres=pg)
+    # With GMI's list most polls are list calls; one by one, every job's own GETs fail too.
+    rows += _child("faults", jobs=300, interval=1.0, concurrency=64, workers=2, postgres=pg, by_list=True)
+    rows += _child("faults", jobs=300, interval=1.0, concurrency=64, workers=2, postgres=pg, by_list=False)
     return rows
 
 
@@ -237,6 +240,8 @@ def child() -> list[dict[str, Any]]:
     })
     if concurrency:
         env["GMI_UPSTREAM_CONCURRENCY"] = str(concurrency)
+    if params.get("by_list") is False:
+        env["GMI_POLL_BY_LIST"] = "0"
     os.environ.update(env)
     import django
 
@@ -445,7 +450,8 @@ def _scenario_faults(sim: Simulator, env: dict[str, str], params: dict[str, Any]
     gets = sim.journal("get") + sim.journal("list")
     faulted = sum(1 for e in gets if e.get("fault"))
     return [
-        _row(f"{n} jobs, every third poll failing ({faulted} of {len(gets)} polls): lost / failed / double sends",
+        _row(f"{n} jobs, every third poll failing, {'by list' if params.get('by_list') else 'one by one'} "
+             f"({faulted} of {len(gets)} polls): lost / failed / double sends",
              f"{n - done} / {failed} / {_double_sends(sim)}", "0 / 0 / 0", None),
     ]
 
