@@ -70,7 +70,9 @@ def join_line(*, owner_id: Any, created_at: datetime) -> int:
             f"oldest_at = CASE WHEN {table}.head_seq > {table}.last_seq THEN EXCLUDED.oldest_at "
             f"ELSE {table}.oldest_at END "
             f"RETURNING last_seq",
-            [owner_id, created_at],
+            # As the ORM writes them, so that the line's sums compare like with like on SQLite too.
+            [WaitingLine._meta.get_field("owner").get_db_prep_value(owner_id, connection),
+             connection.ops.adapt_datetimefield_value(created_at)],
         )
         return int(cursor.fetchone()[0])
 
@@ -124,6 +126,7 @@ def _turns_before(places: list[tuple[int, WaitingLine]]) -> list[int]:
     """
     ops = connection.ops
     never = ops.adapt_datetimefield_value(_NEVER)
+    owner = WaitingLine._meta.get_field("owner")  # a host's user key as its database holds it (a UUID too)
     columns, params = [], []
     for index, mine in places:
         index = int(index)
@@ -134,7 +137,7 @@ def _turns_before(places: list[tuple[int, WaitingLine]]) -> list[int]:
         )
         sent = ops.adapt_datetimefield_value(mine.last_sent_at or _NEVER)
         oldest = ops.adapt_datetimefield_value(mine.oldest_at or _NEVER)
-        params += [sent, sent, oldest, oldest, mine.owner_id]
+        params += [sent, sent, oldest, oldest, owner.get_db_prep_value(mine.owner_id, connection)]
     table = ops.quote_name(WaitingLine._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(

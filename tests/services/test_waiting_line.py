@@ -1,6 +1,8 @@
 """Places in line: exact round-robin positions, and a cost per API GET that does not grow with the line."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -158,3 +160,21 @@ def test_places_stay_exact_and_cost_the_same_queries_with_3_or_300_users_waiting
         costs.append(len(queries))
 
     assert costs[0] == costs[1] == 2  # the owners' summaries, then the line's sums
+
+
+@pytest.mark.django_db
+def test_users_who_joined_at_the_same_instant_take_their_turns_by_user(no_auto_dispatch, monkeypatch):
+    VideoModelFactory(id="Veo3")
+    users = [UserFactory() for _ in range(3)]
+    instant = timezone.now()
+    for second, joining in enumerate((users[::-1], users[:2])):  # ties on every key but the user's
+        monkeypatch.setattr(timezone, "now", lambda second=second: instant + timedelta(seconds=second))
+        for user in joining:
+            submit(user, second)
+    monkeypatch.undo()
+
+    exact = brute_force_positions()
+    assert waiting_line.queue_positions(list(Generation.objects.all())) == exact
+    assert sorted(exact.values()) == [1, 2, 3, 4, 5]
+    waiting_line.refresh_snapshot()  # the dispatcher's writes compare the same as the submissions'
+    assert waiting_line.queue_positions(list(Generation.objects.all())) == exact
