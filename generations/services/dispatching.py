@@ -107,6 +107,10 @@ def claim_batch(*, limit: int) -> list[Generation]:
             generation.send_attempts += 1
             generation.next_poll_at = lease_until
             claimed.append(generation)
+    if claimed:
+        # The claimed jobs left the line: their owners' summaries move on now, not at the
+        # next full refresh, so every place shown meanwhile is still right.
+        refresh_snapshot(owner_ids={g.owner_id for g in claimed}, served_at=now)
     return claimed
 
 

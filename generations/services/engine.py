@@ -34,7 +34,7 @@ from .. import queue
 from ..conf import app_settings
 from ..gmi.errors import RateLimited
 from ..models import Generation
-from . import dispatching, mirroring, polling, shards, upstream
+from . import dispatching, mirroring, polling, shards, upstream, waiting_line
 from .upstream_pool import UpstreamPool, get_pool
 
 logger = logging.getLogger("generations.engine")
@@ -46,6 +46,10 @@ SEND_EVERY = 0.2
 WRITER_THREADS = 4
 #: Seconds a standby thread waits between two checks that its cluster has an engine.
 STANDBY_EVERY = 2.0
+#: Seconds between two full refreshes of the waiting line's summaries. Claims keep their
+#: owners' summaries right as they go; this closes what else leaves the line (cancelled
+#: jobs, sends that provably never left and wait again).
+LINE_REFRESH_EVERY = 10.0
 
 
 @dataclass
@@ -86,6 +90,7 @@ class Engine:
         self.busy: set[Any] = set()  # jobs with a call in flight or an answer being written
         self.ready = False
         self.next_maintenance = 0.0
+        self.next_line_refresh = 0.0
         self.next_send = 0.0
         self.counts = {"sent": 0, "polled": 0}
 
@@ -148,7 +153,8 @@ class Engine:
         return None
 
     def maintain(self) -> None:
-        """Once a second or so: heartbeat, leases, the rows of our shards, lost mirrors, GMI's pause."""
+        """Once a second or so: heartbeat, leases, the rows of our shards, lost mirrors, GMI's pause;
+        every ``LINE_REFRESH_EVERY`` the waiting line's summaries."""
         shards.beat(self.owner, cluster=self.cluster)
         if self.cluster and shards.cluster_has_engine(self.cluster, other_than=self.owner, older_than_me=self.owner):
             logger.info("engine %s gives way to an older engine of cluster %s", self.owner, self.cluster)
@@ -160,6 +166,9 @@ class Engine:
         self.ready = upstream.ready()
         self.refresh()
         polling.sweep()
+        if time.monotonic() >= self.next_line_refresh:
+            waiting_line.refresh_snapshot()
+            self.next_line_refresh = time.monotonic() + LINE_REFRESH_EVERY
         self.next_maintenance = time.monotonic() + min(1.0, float(app_settings.POLL_INTERVAL))
 
     def refresh(self) -> None:

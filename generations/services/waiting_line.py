@@ -2,14 +2,15 @@
 
 One rule, two readers. The dispatcher asks ``owners_by_turn`` from the jobs themselves at
 every claim. Pages and the API ask ``queue_positions``, which must not grow with the line:
-it reads one compact ``WaitingLine`` row per user with jobs waiting and does arithmetic.
+one compact ``WaitingLine`` row per user with jobs waiting, added up by the database.
 
 A waiting job's index among its owner's waiting jobs is ``line_seq - head_seq``: each
 submission takes the owner's next number in the transaction that queues the job
-(``join_line``), and ``refresh_snapshot`` (run by the dispatcher after each pass) moves
-``head_seq`` past the jobs that left. A job cancelled from the middle of a user's line
-leaves a gap until the next refresh, so until then that user's later jobs are shown one
-place further back than they are; positions are otherwise exact.
+(``join_line``); each claim moves its owners' ``head_seq`` past the jobs it took and
+marks them served (``refresh_snapshot`` for those users), and the engine refreshes the
+whole line every few seconds. A job cancelled from the middle of a user's line leaves a
+gap until that refresh, so until then that user's later jobs are shown one place further
+back than they are; positions are otherwise exact.
 """
 from __future__ import annotations
 
@@ -149,22 +150,26 @@ def _turns_before(places: list[tuple[int, WaitingLine]]) -> list[int]:
         return [int(value) for value in cursor.fetchone()]
 
 
-def refresh_snapshot() -> None:
+def refresh_snapshot(*, owner_ids: Iterable[Any] | None = None, served_at: datetime | None = None) -> None:
     """Recompute the summaries of users with jobs waiting from the jobs; the dispatcher runs it after each pass.
 
-    The summaries of users already in line are locked first, so a submission of theirs
-    either committed before the jobs are read or waits until the summaries are written.
-    Users who joined meanwhile keep what their submission wrote. Jobs without a number,
-    gaps and numbers out of order are renumbered. One read of the waiting jobs (id,
-    owner, number, time) and one write per changed summary: the dispatcher pays for the
-    line so that readers do not.
+    The summaries of users already in line are locked first (in one order, so two
+    refreshes never deadlock), so a submission of theirs either committed before the
+    jobs are read or waits until the summaries are written. Users who joined meanwhile
+    keep what their submission wrote. Jobs without a number, gaps and numbers out of
+    order are renumbered. One read of the waiting jobs (id, owner, number, time) and one
+    write per changed summary: the dispatcher pays for the line so that readers do not.
+
+    With ``owner_ids``, only those users' summaries: a claim took their oldest jobs at
+    ``served_at``, and nobody else's place in the arithmetic changed.
     """
     with transaction.atomic():
-        locked = set(
-            WaitingLine.objects.select_for_update().filter(last_seq__gte=F("head_seq"))
-            .order_by("owner_id").values_list("owner_id", flat=True)
-        )
-        jobs = _waiting_jobs()
+        waiting = WaitingLine.objects.select_for_update().filter(last_seq__gte=F("head_seq"))
+        if owner_ids is not None:
+            owner_ids = list(owner_ids)
+            waiting = waiting.filter(owner_id__in=owner_ids)
+        locked = set(waiting.order_by("owner_id").values_list("owner_id", flat=True))
+        jobs = _waiting_jobs(owner_ids=owner_ids)
         unnumbered = {owner for owner, rows in jobs.items() if owner not in locked and any(r[1] is None for r in rows)}
         if unnumbered:
             WaitingLine.objects.bulk_create([WaitingLine(owner_id=o) for o in unnumbered], ignore_conflicts=True)
@@ -173,10 +178,13 @@ def refresh_snapshot() -> None:
             jobs.update(_waiting_jobs(owner_ids=unnumbered))
             locked |= unnumbered
         rows = {row.owner_id: row for row in WaitingLine.objects.filter(owner_id__in=locked)}
-        last_sent = dict(
-            Generation.objects.filter(owner_id__in=locked, send_started_at__isnull=False)
-            .values("owner_id").annotate(last=Max("send_started_at")).values_list("owner_id", "last")
-        )
+        if served_at is not None:
+            last_sent = {owner: max(served_at, rows[owner].last_sent_at or served_at) for owner in locked}
+        else:
+            last_sent = dict(
+                Generation.objects.filter(owner_id__in=locked, send_started_at__isnull=False)
+                .values("owner_id").annotate(last=Max("send_started_at")).values_list("owner_id", "last")
+            )
         renumbered: list[Generation] = []
         changed: list[WaitingLine] = []
         for owner_id in sorted(locked):

@@ -178,3 +178,15 @@ def test_users_who_joined_at_the_same_instant_take_their_turns_by_user(no_auto_d
     assert sorted(exact.values()) == [1, 2, 3, 4, 5]
     waiting_line.refresh_snapshot()  # the dispatcher's writes compare the same as the submissions'
     assert waiting_line.queue_positions(list(Generation.objects.all())) == exact
+
+
+@pytest.mark.django_db
+def test_places_stay_exact_as_claims_take_jobs_with_no_full_refresh_between(no_auto_dispatch):
+    VideoModelFactory(id="Veo3")
+    a, b, c = (UserFactory() for _ in range(3))
+    for n, user in enumerate([a, b, b, a, c, a, b]):
+        submit(user, n)
+    for limit in (2, 1, 2):
+        # What the engine does: claim and send, with no refresh_snapshot() of the whole line.
+        assert len(dispatching.claim_batch(limit=limit)) == limit
+        assert waiting_line.queue_positions(list(Generation.objects.all())) == brute_force_positions()
