@@ -5,8 +5,8 @@ The product's path is ``generations.services.mirroring._mirror_one`` on a real
 byte cap, deadline), SHA-256, MP4 verification and the save into the site's storage.
 The floor is ``requests`` streaming the same URL into a file. Both read from a GMI
 simulator in its own process (``gmi_simulator --video-mb N``), so its CPU and memory are
-not counted here: once on loopback, where SHA-256 on one core is slower than the copy, and
-once over a 10 Gbit/s link (``--storage-mbit 10000``), faster than any real link to GMI.
+not counted here: once on loopback, beside SHA-256 alone and a plain copy that also hashes,
+and once over a 10 Gbit/s link (``--storage-mbit 10000``), faster than any real link to GMI.
 ``python bench/mirror.py [--quick]`` prints the rows.
 """
 from __future__ import annotations
@@ -44,12 +44,12 @@ def run(quick: bool) -> list[dict[str, Any]]:
     """
     size_mb = 256 if quick else 1024
     rounds = 2 if quick else 3  # best of: a shared machine's disk and CPU are noisy
-    # BENCH_MIRROR_DIR=/dev/shm takes the disk out of the measure (it is shared by both copies).
-    work = Path(tempfile.mkdtemp(prefix="gmi-bench-mirror-", dir=os.environ.get("BENCH_MIRROR_DIR")))
+    work = Path(tempfile.mkdtemp(prefix="gmi-bench-mirror-", dir=_work_dir()))
     try:
         _setup_django(work)
-        plain_rate, product_rate, growth = _measure(size_mb, rounds, work, storage_mbit=0)
-        link_plain, link_product, link_growth = _measure(size_mb, rounds, work, storage_mbit=LINK_MBIT)
+        plain_rate, product_rate, growth, hashing_rate = _measure(size_mb, rounds, work, storage_mbit=0,
+                                                                  hashing=True)
+        link_plain, link_product, link_growth, _ = _measure(size_mb, rounds, work, storage_mbit=LINK_MBIT)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     hash_rate = _sha256_rate(size_mb)
@@ -64,16 +64,24 @@ def run(quick: bool) -> list[dict[str, Any]]:
         {
             # SHA-256 is one sequential stream: no path that records it can copy faster than one
             # core hashes, however fast the plain copy runs on loopback.
-            "measure": "  SHA-256 alone on one core, MB/s (the bound of any copy that records it)",
+            "measure": "  SHA-256 alone on one core, MB/s (no copy that records it is faster)",
             "value": f"{hash_rate:.0f}",
             "floor": f"{plain_rate:.0f} (plain copy)",
             "ratio": round(hash_rate / plain_rate, 2),
         },
         {
-            "measure": "  product path against that bound (min of plain copy and SHA-256 rate)",
+            # Here the simulator, the copy and the hash share the machine's cores: the floor
+            # of any path that records the hash is a plain copy that hashes what it writes.
+            "measure": "  plain copy that also computes SHA-256 of what it writes, MB/s",
+            "value": f"{hashing_rate:.0f}",
+            "floor": f"{plain_rate:.0f} (plain copy)",
+            "ratio": round(hashing_rate / plain_rate, 2),
+        },
+        {
+            "measure": "  product path against that hashing copy",
             "value": f"{product_rate:.0f}",
-            "floor": f"{min(plain_rate, hash_rate):.0f}",
-            "ratio": round(product_rate / min(plain_rate, hash_rate), 2),
+            "floor": f"{hashing_rate:.0f}",
+            "ratio": round(product_rate / hashing_rate, 2),
         },
         {
             "measure": f"mirror {size_mb} MiB over a {LINK_MBIT // 1000} Gbit/s link (--storage-mbit), MB/s",
@@ -90,9 +98,11 @@ def run(quick: bool) -> list[dict[str, Any]]:
     ]
 
 
-def _measure(size_mb: int, rounds: int, work: Path, *, storage_mbit: int) -> tuple[float, float, int]:
-    """Best-of-``rounds`` MB/s of the plain copy and of the product's path, and the largest
-    peak-RSS growth of the product's path, against one simulator serving at ``storage_mbit``."""
+def _measure(size_mb: int, rounds: int, work: Path, *, storage_mbit: int,
+             hashing: bool = False) -> tuple[float, float, int, float]:
+    """Best-of-``rounds`` MB/s of the plain copy and of the product's path, the largest
+    peak-RSS growth of the product's path and (``hashing``) the MB/s of a plain copy that
+    also hashes, against one simulator serving at ``storage_mbit``."""
     with _simulator(size_mb, storage_mbit) as base_url:
         from django.conf import settings
 
@@ -100,12 +110,16 @@ def _measure(size_mb: int, rounds: int, work: Path, *, storage_mbit: int) -> tup
         settings.GENERATIONS["MIRROR_ALLOWED_HOSTS"] = [base_url.split("/")[2]]
         url = _outcome_url(base_url)
         generation = _generation()
-        plain, product, growth = [], [], []
+        plain, product, growth, hashed = [], [], [], [float("inf")]
         for _ in range(rounds):
             # Each copy starts with the last one's writes on disk, so neither pays for the other's.
             os.sync()
             plain.append(_timed(lambda: _plain_copy(url, work / "plain.mp4")))
             (work / "plain.mp4").unlink()
+            if hashing:
+                os.sync()
+                hashed.append(_timed(lambda: _plain_copy(url, work / "plain.mp4", sha256=True)))
+                (work / "plain.mp4").unlink()
             os.sync()
             with _peak_rss() as peak:
                 seconds, stored = _timed_with(lambda: _product_copy(generation, url))
@@ -113,10 +127,24 @@ def _measure(size_mb: int, rounds: int, work: Path, *, storage_mbit: int) -> tup
             growth.append(peak.growth)
             assert stored.size == size_mb * MB, stored
             _delete(stored.name)
-    return size_mb / min(plain), size_mb / min(product), max(growth)
+    return size_mb / min(plain), size_mb / min(product), max(growth), size_mb / min(hashed)
 
 
 # --- set-up ---------------------------------------------------------------------------
+
+
+def _work_dir() -> str | None:
+    """Where both copies write: ``BENCH_MIRROR_DIR``, else the RAM disk when there is one.
+
+    The copies are the measure, not the disk under them: on a virtual machine's disk the
+    kernel's writeback stalls one copy in two at random (at 10 Gbit/s, 450 to 1,190 MB/s
+    from one copy of the same file to the next), whichever path it is.
+    """
+    chosen = os.environ.get("BENCH_MIRROR_DIR")
+    if chosen:
+        return chosen
+    return "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
+
 
 
 def _setup_django(work: Path) -> None:
@@ -196,13 +224,18 @@ def _generation() -> Any:
 # --- the two copies -------------------------------------------------------------------
 
 
-def _plain_copy(url: str, path: Path) -> None:
+def _plain_copy(url: str, path: Path, *, sha256: bool = False) -> None:
+    import hashlib
+
     import requests
 
+    digest = hashlib.sha256()
     with requests.get(url, stream=True, timeout=30) as response, open(path, "wb") as out:
         response.raise_for_status()
         for chunk in response.iter_content(CHUNK):
             out.write(chunk)
+            if sha256:
+                digest.update(chunk)
 
 
 def _product_copy(generation: Any, url: str) -> Any:
