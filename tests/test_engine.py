@@ -4,6 +4,8 @@ from __future__ import annotations
 import itertools
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from django.core import checks
@@ -27,16 +29,25 @@ def submit(user, n=0):
     return submissions.submit_generation(user=user, model_id="Veo3", payload={"prompt": f"engine job {n} of {user}"})
 
 
-def run_engine(engine: Engine) -> threading.Thread:
-    def target():
+@contextmanager
+def engines_running(*engines: Engine) -> Iterator[None]:
+    """Each engine runs in a thread of its own while the block runs; stopped and joined after it."""
+    def target(engine: Engine) -> None:
         try:
             engine.run()
         finally:
             connections.close_all()
 
-    thread = threading.Thread(target=target, daemon=True)
-    thread.start()
-    return thread
+    threads = [threading.Thread(target=target, args=(engine,), daemon=True) for engine in engines]
+    for thread in threads:
+        thread.start()
+    try:
+        yield
+    finally:
+        for engine in engines:
+            engine.stop.set()
+        for thread in threads:
+            thread.join(15)
 
 
 def wait_until(predicate, timeout: float, what: str) -> None:
@@ -175,16 +186,9 @@ def test_two_engines_drive_jobs_to_the_end_without_polling_one_twice_at_once(cat
     users = [UserFactory() for _ in range(6)]
     jobs = [submit(user, n) for n, user in enumerate(users * 2)]
     engines = [Engine(owner=f"engine-{i}") for i in range(2)]
-    with override_generations(POLL_INTERVAL=0.2, MAX_IN_FLIGHT=100, POLL_BY_LIST=False):
-        threads = [run_engine(e) for e in engines]
-        try:
-            wait_until(lambda: Generation.objects.filter(status=S.SUCCEEDED).count() == len(jobs), 30,
-                       "every job to succeed")
-        finally:
-            for engine in engines:
-                engine.stop.set()
-            for thread in threads:
-                thread.join(15)
+    with override_generations(POLL_INTERVAL=0.2, MAX_IN_FLIGHT=100, POLL_BY_LIST=False), engines_running(*engines):
+        wait_until(lambda: Generation.objects.filter(status=S.SUCCEEDED).count() == len(jobs), 30,
+                   "every job to succeed")
     assert len(catalogue.journal(endpoint="create")) == len(jobs)
     assert sum(e.counts["polled"] for e in engines) == len(catalogue.journal(endpoint="get"))
     assert all(e.counts["polled"] > 0 for e in engines)  # both engines took part
@@ -204,14 +208,9 @@ def test_many_jobs_of_one_model_are_polled_with_the_request_list(
     UserProfile.objects.create(user=user, concurrent_jobs=50, daily_jobs=50)
     jobs = [submit(user, n) for n in range(20)]
     engine = Engine(owner="lister")
-    with override_generations(POLL_INTERVAL=0.2, MAX_IN_FLIGHT=100, POLL_BY_LIST_MIN=5):
-        thread = run_engine(engine)
-        try:
-            wait_until(lambda: Generation.objects.filter(status=S.SUCCEEDED).count() == len(jobs), 30,
-                       "every job to succeed")
-        finally:
-            engine.stop.set()
-            thread.join(15)
+    with override_generations(POLL_INTERVAL=0.2, MAX_IN_FLIGHT=100, POLL_BY_LIST_MIN=5), engines_running(engine):
+        wait_until(lambda: Generation.objects.filter(status=S.SUCCEEDED).count() == len(jobs), 30,
+                   "every job to succeed")
     lists, gets = catalogue.journal(endpoint="list"), catalogue.journal(endpoint="get")
     assert lists, "the request list was never used"
     assert len(gets) + len(lists) < engine.counts["polled"]  # one list call answered for many jobs
@@ -224,15 +223,10 @@ def test_every_list_call_answers_for_every_job_so_each_is_seen_every_half_interv
     UserProfile.objects.create(user=user, concurrent_jobs=50, daily_jobs=50)
     jobs = [submit(user, n) for n in range(12)]
     engine = Engine(owner="lister")
-    with override_generations(POLL_INTERVAL=1.0, MAX_IN_FLIGHT=100, POLL_BY_LIST_MIN=5):
-        thread = run_engine(engine)
-        try:
-            wait_until(lambda: Generation.objects.filter(status__in=Generation.AT_UPSTREAM).count() == len(jobs),
-                       30, "every job to reach GMI")
-            wait_until(lambda: len(catalogue.journal(endpoint="list")) >= 8, 30, "eight list calls")
-        finally:
-            engine.stop.set()
-            thread.join(15)
+    with override_generations(POLL_INTERVAL=1.0, MAX_IN_FLIGHT=100, POLL_BY_LIST_MIN=5), engines_running(engine):
+        wait_until(lambda: Generation.objects.filter(status__in=Generation.AT_UPSTREAM).count() == len(jobs),
+                   30, "every job to reach GMI")
+        wait_until(lambda: len(catalogue.journal(endpoint="list")) >= 8, 30, "eight list calls")
     lists = [entry["time"] for entry in catalogue.journal(endpoint="list")][1:]
     gaps = sorted(b - a for a, b in itertools.pairwise(lists))
     # Half the interval apart (not one interval, which carrying only the jobs due would give).
@@ -255,19 +249,14 @@ def test_a_job_the_list_leaves_out_is_fetched_alone_once_per_interval(catalogue,
 
     monkeypatch.setattr(polling, "fetch_list", abbreviated)
     engine = Engine(owner="lister")
-    with override_generations(POLL_INTERVAL=1.0, MAX_IN_FLIGHT=100, POLL_BY_LIST_MIN=5):
-        thread = run_engine(engine)
-        try:
-            wait_until(lambda: Generation.objects.filter(status__in=Generation.AT_UPSTREAM).count() == len(jobs),
-                       30, "every job to reach GMI")
-            missing = Generation.objects.filter(pk=jobs[0].pk).values_list("upstream_request_id", flat=True).get()
-            left_out.append(missing)
-            started = time.monotonic()
-            wait_until(lambda: len(catalogue.journal(endpoint="list")) >= 10, 30, "ten list calls")
-            elapsed = time.monotonic() - started
-        finally:
-            engine.stop.set()
-            thread.join(15)
+    with override_generations(POLL_INTERVAL=1.0, MAX_IN_FLIGHT=100, POLL_BY_LIST_MIN=5), engines_running(engine):
+        wait_until(lambda: Generation.objects.filter(status__in=Generation.AT_UPSTREAM).count() == len(jobs),
+                   30, "every job to reach GMI")
+        missing = Generation.objects.filter(pk=jobs[0].pk).values_list("upstream_request_id", flat=True).get()
+        left_out.append(missing)
+        started = time.monotonic()
+        wait_until(lambda: len(catalogue.journal(endpoint="list")) >= 10, 30, "ten list calls")
+        elapsed = time.monotonic() - started
     alone = [e for e in catalogue.journal(endpoint="get") if e["path"].endswith(missing)]
     # Carried on every list call, it would be fetched alone after each of them (about twice an interval).
     assert 1 <= len(alone) <= elapsed / 1.0 + 2, (len(alone), elapsed)
