@@ -62,7 +62,7 @@ def join_line(*, owner_id: Any, created_at: datetime) -> int:
     One upsert: the row lock it takes serializes only that user's own submissions, which
     their quota counters serialize anyway.
     """
-    table = connection.ops.quote_name(WaitingLine._meta.db_table)
+    table = _table()
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} (owner_id, last_seq, head_seq, oldest_at, last_sent_at) "
@@ -72,10 +72,18 @@ def join_line(*, owner_id: Any, created_at: datetime) -> int:
             f"ELSE {table}.oldest_at END "
             f"RETURNING last_seq",
             # As the ORM writes them, so that the line's sums compare like with like on SQLite too.
-            [WaitingLine._meta.get_field("owner").get_db_prep_value(owner_id, connection),
-             connection.ops.adapt_datetimefield_value(created_at)],
+            [_owner_value(owner_id), connection.ops.adapt_datetimefield_value(created_at)],
         )
         return int(cursor.fetchone()[0])
+
+
+def _table() -> str:
+    return connection.ops.quote_name(WaitingLine._meta.db_table)
+
+
+def _owner_value(owner_id: Any) -> Any:
+    """A user key as the database holds it (a host's UUID key too), for the SQL written out here."""
+    return WaitingLine._meta.get_field("owner").get_db_prep_value(owner_id, connection)
 
 
 def queue_positions(generations: Iterable[Generation]) -> dict[Any, int]:
@@ -114,12 +122,9 @@ def queue_positions(generations: Iterable[Generation]) -> dict[Any, int]:
 def _summaries(owner_ids: Iterable[Any]) -> dict[Any, WaitingLine]:
     """The summaries of those of ``owner_ids`` with jobs waiting. Raw SQL: it runs on every
     submission and GET of a waiting job, and the ORM took longer to build it than to run it."""
-    ids = list(owner_ids)
-    owner = WaitingLine._meta.get_field("owner")
-    table, column = connection.ops.quote_name(WaitingLine._meta.db_table), connection.ops.quote_name(owner.column)
+    ids = [_owner_value(owner_id) for owner_id in owner_ids]
     rows = WaitingLine.objects.raw(
-        f"SELECT * FROM {table} WHERE {column} IN ({', '.join(['%s'] * len(ids))}) AND last_seq >= head_seq",
-        [owner.get_db_prep_value(i, connection) for i in ids],
+        f"SELECT * FROM {_table()} WHERE owner_id IN ({', '.join(['%s'] * len(ids))}) AND last_seq >= head_seq", ids,
     )
     return {row.owner_id: row for row in rows}
 
@@ -135,7 +140,6 @@ def _turns_before(places: list[tuple[int, WaitingLine]]) -> list[int]:
     """
     ops = connection.ops
     never = ops.adapt_datetimefield_value(_NEVER)
-    owner = WaitingLine._meta.get_field("owner")  # a host's user key as its database holds it (a UUID too)
     columns, params = [], []
     for index, mine in places:
         index = int(index)
@@ -146,8 +150,8 @@ def _turns_before(places: list[tuple[int, WaitingLine]]) -> list[int]:
         )
         sent = ops.adapt_datetimefield_value(mine.last_sent_at or _NEVER)
         oldest = ops.adapt_datetimefield_value(mine.oldest_at or _NEVER)
-        params += [sent, sent, oldest, oldest, owner.get_db_prep_value(mine.owner_id, connection)]
-    table = ops.quote_name(WaitingLine._meta.db_table)
+        params += [sent, sent, oldest, oldest, _owner_value(mine.owner_id)]
+    table = _table()
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT {', '.join(columns)} FROM (SELECT last_seq - head_seq + 1 AS w, owner_id, "
