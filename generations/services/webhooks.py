@@ -86,10 +86,14 @@ def sign(*, secret: str, message_id: str, timestamp: int, body: bytes) -> str:
 
 def signing_secrets(endpoint: WebhookEndpoint, *, now: datetime) -> list[str]:
     """The current secret, and during a rotation the previous one (receivers may still hold it)."""
-    keys = [endpoint.secret]
-    if endpoint.previous_secret and endpoint.previous_secret_expires_at and endpoint.previous_secret_expires_at > now:
-        keys.append(endpoint.previous_secret)
-    return keys
+    return _with_previous(endpoint.secret, endpoint.previous_secret, endpoint.previous_secret_expires_at, now=now)
+
+
+def _with_previous(current: str, previous: str, expires_at: datetime | None, *, now: datetime) -> list[str]:
+    """``current``, then ``previous`` while the rotation's overlap lasts: the one rule for both kinds of secret."""
+    if previous and expires_at is not None and expires_at > now:
+        return [current, previous]
+    return [current]
 
 
 def rotation_ends_at(endpoint: WebhookEndpoint, *, now: datetime | None = None) -> datetime | None:
@@ -130,11 +134,10 @@ def rotate_submission_secret(*, user: Any, now: datetime | None = None) -> str:
 def submission_signing_secrets(user: Any, *, now: datetime) -> list[str]:
     """The per-submission secret, and during a rotation the previous one."""
     profile = UserProfile.objects.filter(user=user).first()
-    keys = [profile.webhook_secret if profile is not None and profile.webhook_secret else submission_secret(user)]
-    expires = profile.previous_webhook_secret_expires_at if profile is not None else None
-    if profile is not None and profile.previous_webhook_secret and expires is not None and expires > now:
-        keys.append(profile.previous_webhook_secret)
-    return keys
+    if profile is None or not profile.webhook_secret:
+        return [submission_secret(user)]  # made on first use: nothing was rotated yet
+    return _with_previous(profile.webhook_secret, profile.previous_webhook_secret,
+                          profile.previous_webhook_secret_expires_at, now=now)
 
 
 # --------------------------------------------------------------------------- targets
