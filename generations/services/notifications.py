@@ -14,7 +14,7 @@ from django.contrib.auth import get_user_model
 from django.core import signing
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, Min, OuterRef
+from django.db.models import Exists, F, Min, OuterRef, QuerySet
 from django.template.loader import select_template
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -451,8 +451,7 @@ def send_pending_emails(*, now: datetime | None = None, limit: int = 200) -> dic
     due = Notification.objects.filter(email_status=E.PENDING, email_due_at__lte=now)
     # Distinct members in SQL, those e-mailed within the gap left out, the longest waiting first:
     # one member's backlog, however long, takes one place in the run, not the whole window.
-    recent = Notification.objects.filter(recipient_id=OuterRef("recipient_id"), email_status=E.SENT,
-                                         emailed_at__gt=gap)
+    recent = _emailed_since(gap).filter(recipient_id=OuterRef("recipient_id"))
     recipients = list(
         due.order_by().exclude(Exists(recent)).values("recipient_id").annotate(first=Min("email_due_at"))
         .order_by("first", "recipient_id").values_list("recipient_id", flat=True)[:limit])
@@ -485,13 +484,18 @@ def send_pending_emails(*, now: datetime | None = None, limit: int = 200) -> dic
     return counts
 
 
+def _emailed_since(gap: datetime) -> QuerySet[Notification]:
+    """Notifications e-mailed after ``gap``: a member with one waits before the next e-mail."""
+    return Notification.objects.filter(email_status=E.SENT, emailed_at__gt=gap)
+
+
 def _claim(user_id: Any, *, now: datetime, gap: datetime) -> tuple[Any, list[Notification]] | None:
     # Per member, in one transaction: lock the member's row, ask again whether they were e-mailed
     # within the gap, then claim. Two runners that both picked this member queue on the lock, and
     # the second sees the first's claim (None: the member waits for the gap).
     with transaction.atomic():
         user = get_user_model().objects.select_for_update().filter(pk=user_id).first()
-        if Notification.objects.filter(recipient_id=user_id, email_status=E.SENT, emailed_at__gt=gap).exists():
+        if _emailed_since(gap).filter(recipient_id=user_id).exists():
             return None
         ids = list(Notification.objects.filter(recipient_id=user_id, email_status=E.PENDING)
                    .order_by("created_at", "id").values_list("pk", flat=True)[:EMAIL_BATCH])
