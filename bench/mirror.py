@@ -27,7 +27,6 @@ import table
 
 ROOT = Path(__file__).resolve().parent.parent
 MB = 1024 * 1024
-RATIO_GOAL = 0.80
 RSS_GOAL_MB = 32
 CHUNK = 1 << 20
 #: A fast site's link to GMI's storage: 10 Gbit/s, 1,250 MB/s.
@@ -49,6 +48,7 @@ def run(quick: bool) -> list[dict[str, Any]]:
         _setup_django(work)
         plain_rate, product_rate, growth, hashing_rate = _measure(size_mb, rounds, work, storage_mbit=0,
                                                                   hashing=True)
+        assert hashing_rate is not None
         link_plain, link_product, link_growth, _ = _measure(size_mb, rounds, work, storage_mbit=LINK_MBIT)
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -99,7 +99,7 @@ def run(quick: bool) -> list[dict[str, Any]]:
 
 
 def _measure(size_mb: int, rounds: int, work: Path, *, storage_mbit: int,
-             hashing: bool = False) -> tuple[float, float, int, float]:
+             hashing: bool = False) -> tuple[float, float, int, float | None]:
     """Best-of-``rounds`` MB/s of the plain copy and of the product's path, the largest
     peak-RSS growth of the product's path and (``hashing``) the MB/s of a plain copy that
     also hashes, against one simulator serving at ``storage_mbit``."""
@@ -110,7 +110,7 @@ def _measure(size_mb: int, rounds: int, work: Path, *, storage_mbit: int,
         settings.GENERATIONS["MIRROR_ALLOWED_HOSTS"] = [base_url.split("/")[2]]
         url = _outcome_url(base_url)
         generation = _generation()
-        plain, product, growth, hashed = [], [], [], [float("inf")]
+        plain, product, growth, hashed = [], [], [], []
         for _ in range(rounds):
             # Each copy starts with the last one's writes on disk, so neither pays for the other's.
             os.sync()
@@ -127,7 +127,8 @@ def _measure(size_mb: int, rounds: int, work: Path, *, storage_mbit: int,
             growth.append(peak.growth)
             assert stored.size == size_mb * MB, stored
             _delete(stored.name)
-    return size_mb / min(plain), size_mb / min(product), max(growth), size_mb / min(hashed)
+    return (size_mb / min(plain), size_mb / min(product), max(growth),
+            size_mb / min(hashed) if hashed else None)
 
 
 # --- set-up ---------------------------------------------------------------------------
@@ -144,7 +145,6 @@ def _work_dir() -> str | None:
     if chosen:
         return chosen
     return "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
-
 
 
 def _setup_django(work: Path) -> None:

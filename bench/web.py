@@ -260,7 +260,7 @@ def child(label: str, quick: bool) -> list[dict[str, Any]]:
 
     # (c) a waiting job's place in line, with the line spread over 20 users and then over thousands
     crowd = 1000 if quick else 5000
-    job = _waiting_job_of(data)
+    job = _newest_waiting_job_of("submitter0")  # the owner of data["keys"][0]
     path, headers = f"/api/v1/generations/{job}/", {"Authorization": f"Bearer {data['keys'][0]}"}
     with Server() as server:
         few = p50(server.port, path, headers, 100)
@@ -339,15 +339,12 @@ def _add_waiting(data: dict[str, Any], n: int) -> None:
     _analyze()
 
 
-def _waiting_job_of(data: dict[str, Any]) -> str:
-    from django.contrib.auth import get_user_model
-
+def _newest_waiting_job_of(username: str) -> str:
     from generations.models import Generation
 
-    owner = get_user_model().objects.get(username="submitter0")
-    return str(Generation.objects.filter(owner=owner, status=Generation.Status.QUEUED,
-                                         send_started_at__isnull=True).order_by("-created_at").values_list("pk",
-                                                                                                             flat=True)[0])
+    waiting = Generation.objects.filter(owner__username=username, status=Generation.Status.QUEUED,
+                                        send_started_at__isnull=True)
+    return str(waiting.order_by("-created_at").values_list("pk", flat=True)[0])
 
 
 def _add_crowd(n: int) -> None:
