@@ -132,6 +132,23 @@ class UserProfile(models.Model):
         return f"Profile of {self.user}"
 
 
+TITLE_WORDS = 8
+TITLE_CHARS = 80
+
+
+def title_from_prompt(prompt: str) -> str:
+    """A prompt's first words as a title: at most TITLE_WORDS words and TITLE_CHARS characters."""
+    words = prompt.split()
+    title = " ".join(words[:TITLE_WORDS])
+    if len(title) > TITLE_CHARS:
+        cut = title[:TITLE_CHARS]
+        # An unbroken string (a URL, a script without spaces) has no word boundary to cut at.
+        title = cut.rsplit(" ", 1)[0] if " " in cut else cut
+    if title and (len(words) > TITLE_WORDS or title != " ".join(words)):
+        title += "…"
+    return title
+
+
 class Generation(models.Model):
     """One video job. Its row is the truth: tasks only ever move it on."""
 
@@ -167,6 +184,10 @@ class Generation(models.Model):
     model = models.ForeignKey(VideoModel, on_delete=models.PROTECT, related_name="generations")
     payload = models.JSONField(default=dict)
     prompt = models.TextField(blank=True, help_text="The prompt, copied from the payload for search and display.")
+    # What the owner calls it; blank reads as the prompt's first words (``display_title``).
+    title = models.CharField(max_length=200, blank=True)
+    favorite = models.BooleanField(default=False, help_text="Starred by its owner.")
+    keep = models.BooleanField(default=False, help_text="Kept by its owner: retention spares its files.")
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED, db_index=True)
     error = models.TextField(blank=True)
     error_code = models.CharField(max_length=40, blank=True)
@@ -239,6 +260,11 @@ class Generation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.model_id} {self.id} ({self.status})"
+
+    @property
+    def display_title(self) -> str:
+        """The owner's title, else the prompt's first words (never cut inside a word)."""
+        return self.title or title_from_prompt(self.prompt)
 
     @property
     def is_active(self) -> bool:
