@@ -88,6 +88,8 @@ DEFAULTS: dict[str, Any] = {
     "MAX_TOKENS_PER_USER": 20,  # API tokens not revoked
     "MAX_WEBHOOKS_PER_USER": 20,  # webhook endpoints a member has created (their own and their teams')
     "MAX_PENDING_INVITATIONS_PER_TEAM": 50,  # invitation links not used and not expired
+    # Requests: reverse proxies in front of the site whose X-Forwarded-For is trusted (0: REMOTE_ADDR only)
+    "TRUSTED_PROXY_COUNT": 0,
     # Embedding
     "BASE_TEMPLATE": "generations/base.html",
     "SUBMIT_POLICY": "generations.policies.SubmitPolicy",

@@ -76,6 +76,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: everything after it (and every log line) sees the request id and client address.
+    "generations.middleware.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "gmi_project.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -257,6 +259,7 @@ GENERATIONS = {
     "MODERATION": os.environ.get("GMI_MODERATION", "post"),
     "SIGNUP": os.environ.get("GMI_SIGNUP", "open"),
     "NEW_MODELS_ENABLED": env_bool("GMI_NEW_MODELS_ENABLED", True),
+    "TRUSTED_PROXY_COUNT": int(os.environ.get("TRUSTED_PROXY_COUNT", "0") or 0),
 }
 
 LOGGING = {

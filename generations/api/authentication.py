@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from rest_framework import authentication, exceptions
 
+from .. import request_context
 from ..services.tokens import authenticate_key
 
 
@@ -22,6 +23,7 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         token = authenticate_key(key)
         if token is None:
             raise exceptions.AuthenticationFailed("The API token is invalid or has been revoked.")
+        request_context.set_user(token.user.pk)
         return token.user, token
 
     def authenticate_header(self, request):
