@@ -230,8 +230,12 @@ if os.environ.get("REDIS_URL"):
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "gmi_cache"}}
 
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0") or 0)
+
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # For DRF's own throttles, should a view use them: the same proxies as the app's request context.
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
 }
 
 SPECTACULAR_SETTINGS = {
@@ -248,6 +252,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "generations.api.openapi.add_model_payloads",
+        "generations.api.openapi.document_throttling",
     ],
 }
 
@@ -272,7 +277,10 @@ GENERATIONS = {
     "MODERATION": os.environ.get("GMI_MODERATION", "post"),
     "SIGNUP": os.environ.get("GMI_SIGNUP", "open"),
     "NEW_MODELS_ENABLED": env_bool("GMI_NEW_MODELS_ENABLED", True),
-    "TRUSTED_PROXY_COUNT": int(os.environ.get("TRUSTED_PROXY_COUNT", "0") or 0),
+    "TRUSTED_PROXY_COUNT": TRUSTED_PROXY_COUNT,
+    "THROTTLE": env_bool("GMI_THROTTLE", True),
+    # "scope=rate,..." overrides single rates (README, "Throttling"); the others keep their defaults.
+    "THROTTLE_RATES": dict(item.split("=", 1) for item in env_list("GMI_THROTTLE_RATES") if "=" in item),
 }
 
 LOGGING = {
