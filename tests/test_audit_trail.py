@@ -157,3 +157,46 @@ def test_sign_in_failed_sign_in_and_sign_out_are_recorded_without_the_password(c
     assert logout.actor.username == "gina"
     text = stored_text()
     assert "wrong-horse-9" not in text and "pass-word-123" not in text
+
+
+def test_quota_override_edited_on_a_profile_in_the_admin_is_recorded(client):
+    staff = UserFactory(username="root2", is_staff=True, is_superuser=True)
+    hank = UserFactory(username="hank")
+    profile, _ = UserProfile.objects.get_or_create(user=hank)
+    client.force_login(staff)
+    form = {"user": hank.pk, "approved": "on", "daily_jobs": "3", "concurrent_jobs": "", "monthly_video_seconds": "",
+            "monthly_credits": "", "current_team": ""}
+    response = client.post(f"/admin/generations/userprofile/{profile.pk}/change/", form)
+    assert response.status_code == 302, _form_errors(response)
+    event = only(A.QUOTA_CHANGED)
+    assert event.actor == staff and "hank" in event.target_label
+    assert event.data == {"limits": {"daily_jobs": {"from": None, "to": 3}}}
+
+
+def test_members_added_and_roles_changed_in_the_team_admin_are_recorded(client):
+    staff = UserFactory(username="root3", is_staff=True, is_superuser=True)
+    team = TeamFactory(name="Film", slug="film")
+    ivy, jack = UserFactory(username="ivy"), UserFactory(username="jack")
+    owner = Membership.objects.create(team=team, user=UserFactory(username="own"), role=Membership.Role.OWNER)
+    kept = Membership.objects.create(team=team, user=ivy, role=Membership.Role.MEMBER)
+    client.force_login(staff)
+    form = {"name": "Film", "slug": "film", "monthly_video_seconds": "", "monthly_credits": "",
+            "memberships-TOTAL_FORMS": "3", "memberships-INITIAL_FORMS": "2",
+            "memberships-MIN_NUM_FORMS": "0", "memberships-MAX_NUM_FORMS": "1000"}
+    rows = [(owner.pk, owner.user_id, "owner"), (kept.pk, ivy.pk, "admin"), ("", jack.pk, "member")]
+    for n, (pk, user_id, role) in enumerate(rows):
+        form.update({f"memberships-{n}-id": pk, f"memberships-{n}-team": team.pk,
+                     f"memberships-{n}-user": user_id, f"memberships-{n}-role": role})
+    response = client.post(f"/admin/generations/team/{team.pk}/change/", form)
+    assert response.status_code == 302, _form_errors(response)
+    changed, added = only(A.ROLE_CHANGED), only(A.MEMBER_ADDED)
+    assert changed.actor == staff and changed.data == {"from": "member", "to": "admin"} and changed.team == team
+    assert added.actor == staff and "jack" in added.target_label and added.data == {"role": "member"}
+    assert not AuditEvent.objects.filter(action=A.QUOTA_CHANGED).exists()
+
+
+def _form_errors(response) -> str:
+    context = response.context
+    found = [str(context["errors"])] if "errors" in context else []
+    found += [f"{fs.formset.errors} {fs.formset.non_form_errors()}" for fs in context.get("inline_admin_formsets", [])]
+    return " | ".join(found)

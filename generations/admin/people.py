@@ -64,8 +64,7 @@ class TeamAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj: Team, form, change: bool) -> None:
         super().save_model(request, obj, form, change)
-        if change:
-            _audit_quota_fields(form, obj, metrics.TEAM_METRICS)
+        _audit_quota_fields(form, obj, metrics.TEAM_METRICS)
 
     def save_formset(self, request, form, formset, change: bool) -> None:
         """Members added, removed or given another role here go into the audit trail as in the pages."""
@@ -103,7 +102,7 @@ class ProfileForm(forms.ModelForm):
 
     def save(self, commit: bool = True) -> UserProfile:
         profile = super().save(commit=commit)
-        if commit:
+        if commit:  # the inline on the user's page; UserProfileAdmin saves later, in save_model
             _audit_quota_fields(self, profile, metrics.USER_METRICS)
         return profile
 
@@ -150,6 +149,10 @@ class UserProfileAdmin(admin.ModelAdmin):
 
     class Media:
         css = {"all": ("generations/admin.css",)}
+
+    def save_model(self, request, obj: UserProfile, form, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        _audit_quota_fields(form, obj, metrics.USER_METRICS)
 
     def get_fields(self, request, obj=None) -> tuple[str, ...]:
         fields = ("user", *ProfileForm.Meta.fields)
