@@ -75,16 +75,24 @@ def count_call(scope: str, ident: str, rate: Rate) -> float | None:
     window, remaining = _window(rate, time.time())
     key = _key(scope, ident, window)
     try:
-        cache.add(key, 0, timeout=rate.seconds + 1)
-        try:
-            calls = cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.set(key, 1, timeout=rate.seconds + 1)
-            calls = 1
+        calls = _increment(key, timeout=rate.seconds + 1)
     except Exception:  # an unreachable cache: let the call through rather than fail every request
         logger.warning("Throttle cache unavailable; %s not counted", scope, exc_info=True)
         return None
     return remaining if calls > rate.calls else None
+
+
+def _increment(key: str, *, timeout: int) -> int:
+    """Add one to ``key``'s count and return it. The window's first call creates the key; the others find it,
+    so the common case is one ``incr`` (which a database cache pays in queries: it has no atomic increment)."""
+    for _ in range(3):
+        try:
+            return int(cache.incr(key))
+        except ValueError:  # no count yet in this window
+            if cache.add(key, 1, timeout=timeout):
+                return 1
+            # another call created it between the two: count on it
+    return int(cache.incr(key))
 
 
 def client_ident(request: Request) -> str:
