@@ -93,7 +93,7 @@ DEFAULTS: dict[str, Any] = {
     "THROTTLE": True,
     "THROTTLE_RATES": {
         "submit": "60/min",  # new generations (and batches, reruns)
-        "quote": "60/min",  # price and quota checks of a submission
+        "quote": "120/min",  # price checks: the submit form asks again as a member types (at most ~2/s)
         "upload": "30/min",  # reference files
         "list": "300/min",  # lists (generations, notifications, webhooks ...)
         "detail": "1200/min",  # one generation and its files: polling every job each half second stays within
