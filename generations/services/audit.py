@@ -107,6 +107,7 @@ def on_user_logged_out(sender: Any, request: HttpRequest | None = None, user: An
     """``user_logged_out`` receiver (``user`` is None when the session had no user)."""
     if user is not None:
         record_event(action=Action.LOGOUT, actor=user, request=request)
+    request_context.set_user(None)  # the rest of the request runs signed out
 
 
 def on_user_login_failed(sender: Any, credentials: dict[str, Any] | None = None,
