@@ -269,14 +269,47 @@ class TeamDetailView(TeamMixin, ApiView):
 
 
 class TeamMembersView(TeamMixin, ApiView):
-    @extend_schema(request=s.MemberInputSerializer, responses={201: s.MemberSerializer, **WRITE_ERRORS}, tags=["teams"])
+    @extend_schema(
+        request=s.MemberInputSerializer,
+        responses={200: OpenApiResponse(s.MemberSerializer, description="A current member's role was changed."),
+                   202: OpenApiResponse(s.MemberInvitedSerializer,
+                                        description="Invitation recorded (the same answer whether or not the "
+                                                    "account exists); they join only by accepting it."),
+                   **WRITE_ERRORS},
+        tags=["teams"])
     def post(self, request, slug):
         team = self.my_team(slug)
         data = s.MemberInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        membership = teams.add_member(team=team, actor=request.user, username=data.validated_data["username"],
-                                      role=data.validated_data["role"])
-        return Response(s.MemberSerializer(membership).data, status=201)
+        username, role = data.validated_data["username"], data.validated_data["role"]
+        result = teams.add_member(team=team, actor=request.user, username=username, role=role)
+        if isinstance(result, Membership):
+            return Response(s.MemberSerializer(result).data, status=200)
+        return Response(s.MemberInvitedSerializer({
+            "username": username.strip(), "role": role, "status": "invited",
+            "detail": "If this account exists, it is invited and joins the team only by accepting.",
+        }).data, status=202)
+
+
+class InvitationListView(ApiView):
+    @extend_schema(responses={200: s.InvitationSerializer(many=True), **ERRORS}, tags=["teams"])
+    def get(self, request):
+        """Open invitations addressed to you."""
+        return Response(s.InvitationSerializer(teams.invitations_for(request.user), many=True).data)
+
+
+class InvitationAnswerView(ApiView):
+    answer = "accept"
+
+    @extend_schema(request=None, responses={200: s.TeamSerializer, 204: None, **WRITE_ERRORS}, tags=["teams"])
+    def post(self, request, invitation_id):
+        """Accept (200 with the team) or decline (204) an invitation addressed to you."""
+        if self.answer == "decline":
+            teams.decline_invitation(invitation_id=invitation_id, user=request.user)
+            return Response(status=204)
+        membership = teams.accept_named_invitation(invitation_id=invitation_id, user=request.user)
+        team = _teams_for(request.user).get(pk=membership.team_id)
+        return Response(s.TeamSerializer(team, context={"request": request}).data)
 
 
 class TeamMemberView(TeamMixin, ApiView):
