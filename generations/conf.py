@@ -62,6 +62,7 @@ DEFAULTS: dict[str, Any] = {
     "NOTIFICATION_EMAIL_GAP_SECONDS": 60,  # at most one e-mail per member per gap: what arrives meanwhile is combined
     "NOTIFICATION_FROM_EMAIL": None,  # None: DEFAULT_FROM_EMAIL
     "NOTIFICATION_BELL_REFRESH_SECONDS": 30,  # how often an open page asks for the unread count
+    "UNSUBSCRIBE_LINK_DAYS": 60,  # an e-mail's unsubscribe link works this long (then: the settings page)
     "QUOTA_ALERT_THRESHOLDS": [80, 100],  # percent of a limit; each announced once per period and subject
     # Uploads (reference files), bytes per kind
     "UPLOAD_MAX_BYTES": {"image": 10 * 1024 * 1024, "video": 100 * 1024 * 1024, "audio": 20 * 1024 * 1024},

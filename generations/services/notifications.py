@@ -371,9 +371,16 @@ def _invalid_link() -> InvalidInput:
 
 
 def read_unsubscribe_token(*, token: str) -> tuple[Any, list[str]]:
-    """The member and the kinds an unsubscribe token names; changes nothing. Raises ``InvalidInput``."""
+    """The member and the kinds an unsubscribe token names; changes nothing. Raises ``InvalidInput``,
+    also for a link older than ``UNSUBSCRIBE_LINK_DAYS`` (a forwarded or leaked e-mail does not
+    keep working for ever)."""
+    days = int(app_settings.UNSUBSCRIBE_LINK_DAYS)
     try:
-        value = signing.loads(token, salt=UNSUBSCRIBE_SALT)
+        value = signing.loads(token, salt=UNSUBSCRIBE_SALT, max_age=timedelta(days=days))
+    except signing.SignatureExpired:
+        raise InvalidInput({"token": [f"This unsubscribe link has expired: links in our e-mails work for {days} "
+                                      "days. Choose what you are e-mailed about on the notification settings "
+                                      "page (after signing in)."]}) from None
     except signing.BadSignature:
         raise _invalid_link() from None
     if not isinstance(value, dict):
