@@ -8,6 +8,7 @@ from django.db.models import Q, QuerySet
 
 from . import permissions
 from .conf import app_settings
+from .inputs import require_clean_text
 from .models import Generation, Membership, Notification, Team, VideoModel
 
 M = Generation.Moderation
@@ -53,6 +54,9 @@ def gallery(user: Any, *, tab: str = "mine", team: Team | None = None, status: s
 
 def filter_generations(qs: QuerySet[Generation], *, status: str = "", model: str = "", q: str = "",
                        team: str = "") -> QuerySet[Generation]:
+    """``qs`` filtered as the gallery and the API list ask. Raises ``InvalidCharacters`` for a filter no
+    lookup can take (a NUL byte), which PostgreSQL would otherwise answer with an error."""
+    require_clean_text(status=status, model=model, team=team, q=q)
     if status:
         qs = qs.filter(status__in=[s for s in status.split(",") if s])
     if model:

@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 
 from .. import permissions, selectors
 from ..exceptions import InvalidInput
+from ..inputs import require_clean_text
 from ..models import Generation, Membership, Team
 from ..services import moderation, notifications, quotas, submissions, teams, uploads, webhooks
 from ..services.waiting_line import queue_positions
@@ -58,6 +59,13 @@ class ApiView(APIView):
 
     def get_exception_handler(self):
         return api_exception_handler
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        # Every id, slug, username and query parameter is looked up somewhere: refuse what the
+        # database cannot take (a NUL byte) with one clear 400 instead of a database error.
+        require_clean_text(**{name: value for name, value in kwargs.items() if isinstance(value, str)})
+        require_clean_text(**{name: value for name, value in request.query_params.items()})
 
     def visible_generation(self, pk, *, staff_sees_all: bool = True) -> Generation:
         generation = selectors.get_visible_generation(self.request.user, pk, staff_sees_all=staff_sees_all)

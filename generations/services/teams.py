@@ -12,6 +12,7 @@ from django.utils.text import slugify
 
 from ..conf import app_settings
 from ..exceptions import InvalidInput, InvalidTransition, NotAllowed, NotFound
+from ..inputs import require_clean_text
 from ..models import Generation, Membership, Team, TeamInvitation
 from ..policies import require_approved_account, require_below_limit
 from ..types import User
@@ -76,7 +77,8 @@ def add_member(*, team: Team, actor: User, username: str,
     if role not in (Role.ADMIN, Role.MEMBER):
         raise InvalidInput({"role": ["Must be 'admin' or 'member'."]})
     username = (username or "").strip()
-    if not username or "\x00" in username:
+    require_clean_text(username=username)
+    if not username:
         raise InvalidInput({"username": ["Give the username of the person to invite."]})
     User = get_user_model()
     membership = (Membership.objects.filter(team=team, **{f"user__{User.USERNAME_FIELD}": username})
@@ -110,6 +112,7 @@ def add_member(*, team: Team, actor: User, username: str,
 
 def remove_member(*, team: Team, actor: User, username: str) -> None:
     """Managers remove members; anyone may leave. The last owner cannot leave."""
+    require_clean_text(username=username)
     User = get_user_model()
     target = (
         Membership.objects.filter(team=team, **{f"user__{User.USERNAME_FIELD}": username})
@@ -171,6 +174,7 @@ def revoke_invitation(*, team: Team, actor: User, invitation_id: int) -> None:
 def accept_invitation(*, token: str, user: User) -> Membership:
     """Join the team of an invitation link. Raises ``AccountPending`` while the account waits for approval."""
     require_approved_account(user)
+    require_clean_text(token=token)
     invitation = (TeamInvitation.objects.select_for_update()
                   .filter(open_invitations_q(), token=token, username="").first())
     if invitation is None:

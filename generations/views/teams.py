@@ -18,6 +18,7 @@ from ..conf import app_settings
 from ..context_processors import forget_member_state, member_state
 from ..exceptions import AccountPending, GenerationError
 from ..forms import InviteForm, MemberAddForm, MemberRoleForm, TeamCreateForm, TeamSwitchForm
+from ..inputs import text_problem
 from ..models import Membership, Team
 from ..services import accounts, quotas, teams
 from ..types import AuthenticatedHttpRequest
@@ -222,7 +223,8 @@ def team_invite_revoke(request: AuthenticatedHttpRequest, slug: str, invitation_
 @require_http_methods(["GET", "POST"])
 def team_join(request: HttpRequest, token: str) -> HttpResponse:
     """An invitation link: members accept it; visitors are offered to log in or sign up first."""
-    invitation = accounts.open_invitation(token)
+    # A code no invitation can have (a NUL byte) is simply not found.
+    invitation = None if text_problem(token) else accounts.open_invitation(token)
     if invitation is None:
         return render_page(request, "generations/team_join.html", {"invitation": None}, status=404)
     if request.method == "POST":

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from generations.exceptions import AccountPending, NotFound
+from generations.exceptions import AccountPending, InvalidTransition, NotFound
 from generations.models import Membership, Notification, NotificationPreference, TeamInvitation, WebhookEndpoint
 from generations.services import accounts, notifications, teams, webhooks
 from tests.conftest import override_generations
@@ -82,7 +82,7 @@ def test_the_answer_never_tells_whether_a_username_exists(attacker, phishing_tea
 
 
 def test_a_team_webhook_disabled_or_a_pool_alert_reaches_only_managers_who_accepted(attacker, phishing_team,
-                                                                                     victim, django_capture_on_commit_callbacks):
+                                                                                     victim):
     teams.add_member(team=phishing_team, actor=attacker, username="victim", role="admin")
 
     _disable_team_webhook(phishing_team, attacker)
@@ -132,7 +132,7 @@ def test_only_the_addressee_can_accept_an_invitation(attacker, phishing_team, vi
     invitation = teams.add_member(team=phishing_team, actor=attacker, username="victim")
     with pytest.raises(NotFound):
         teams.accept_named_invitation(invitation_id=invitation.pk, user=UserFactory(username="someone-else"))
-    with pytest.raises(Exception):  # its token is no invitation link
+    with pytest.raises(InvalidTransition):  # its token is no invitation link
         teams.accept_invitation(token=invitation.token, user=victim)
     assert not Membership.objects.filter(team=phishing_team).exclude(user=attacker).exists()
 

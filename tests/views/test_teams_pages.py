@@ -311,7 +311,6 @@ def test_invitation_links_can_be_withdrawn_and_expire(client, owner, team):
 
 def test_someone_added_by_username_is_told_on_their_next_page_and_leaves_in_one_click(client, owner, team,
                                                                                         other_user):
-    from generations.services import teams
 
     added = MembershipFactory(team=team, user=other_user, seen_at=None)  # staff added them in the admin
 
@@ -328,7 +327,6 @@ def test_someone_added_by_username_is_told_on_their_next_page_and_leaves_in_one_
 
 
 def test_a_team_you_were_added_to_fills_your_gallery_only_once_you_open_it(client, owner, team, other_user):
-    from generations.services import teams
 
     GenerationFactory(owner=owner, team=team, visibility="team", succeeded=True, prompt="unwanted clip")
     MembershipFactory(team=team, user=other_user, seen_at=None)  # staff added them in the admin
@@ -347,7 +345,6 @@ def test_a_team_you_were_added_to_fills_your_gallery_only_once_you_open_it(clien
 
 
 def test_reading_the_team_in_the_api_opens_it(client, owner, team, other_user):
-    from generations.services import teams
 
     GenerationFactory(owner=owner, team=team, visibility="team", succeeded=True)
     MembershipFactory(team=team, user=other_user, seen_at=None)  # staff added them in the admin
