@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from urllib.parse import urlsplit
 from collections.abc import Callable
 from typing import Any
 
@@ -11,6 +12,7 @@ from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
+from .. import downloads
 from ..client import get_client
 from ..conf import app_settings
 from ..gmi import schema
@@ -114,3 +116,24 @@ def forget_cached_models(**kwargs: Any) -> None:
 
 post_save.connect(forget_cached_models, sender=VideoModel, dispatch_uid="generations-catalogue-cache-save")
 post_delete.connect(forget_cached_models, sender=VideoModel, dispatch_uid="generations-catalogue-cache-delete")
+
+
+def input_url_problem(url: str) -> str | None:
+    """Why GMI must not be given ``url`` as a file or URL parameter (an image to animate, frames,
+    references), or None when it may.
+
+    GMI fetches these URLs itself, so they get the mirroring address policy (``downloads``):
+    http(s) only, and a host that resolves only to public addresses (never private, loopback,
+    link-local such as the cloud metadata address 169.254.169.254, carrier-grade NAT or
+    reserved), unless it is GMI's own host or one listed exactly in ``MIRROR_ALLOWED_HOSTS``
+    (GMI's storage, where uploads go). A name that does not resolve here is refused too: GMI
+    might resolve it to something internal on its side.
+    """
+    allowed = [*app_settings.MIRROR_ALLOWED_HOSTS]
+    if app_settings.BASE_URL:
+        allowed.append(urlsplit(str(app_settings.BASE_URL)).netloc.rpartition("@")[2])
+    try:
+        downloads.check_url(url, allowed_hosts=allowed, public_hosts=True)
+    except downloads.DownloadError as exc:
+        return f"Must be a public http(s) URL that GMI can fetch: {exc.message}"
+    return None
