@@ -4,9 +4,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from urllib.parse import urlsplit
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
