@@ -61,6 +61,14 @@ class VideoModelSerializer(serializers.ModelSerializer):
         return schema.payload_json_schema(schema.read_parameters(obj.parameters))
 
 
+class VideoModelListSerializer(VideoModelSerializer):
+    """A model in the list: everything but its guide (up to ``CATALOGUE_MAX_GUIDE_CHARS`` each), which
+    ``GET /models/{id}/`` gives."""
+
+    class Meta(VideoModelSerializer.Meta):
+        fields = [f for f in VideoModelSerializer.Meta.fields if f != "detailed_description"]
+
+
 def _parameter_description(param: schema.Parameter) -> dict:
     """``Parameter.to_dict()`` plus the control the portal's own form gives it, for clients building forms."""
     data = param.to_dict()

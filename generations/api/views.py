@@ -81,9 +81,16 @@ class Pagination(PageNumberPagination):
 
 
 class ModelListView(ApiView):
-    @extend_schema(responses={200: s.VideoModelSerializer(many=True), **ERRORS}, tags=["models"])
+    pagination_class = Pagination
+
+    @extend_schema(parameters=[OpenApiParameter("page", int), OpenApiParameter("page_size", int)],
+                   responses={200: s.VideoModelListSerializer(many=True), **ERRORS}, tags=["models"],
+                   description="Enabled models, paginated as the generations list; each model's guide "
+                               "(`detailed_description`) is left out here and given by the model's own URL.")
     def get(self, request):
-        return Response(s.VideoModelSerializer(selectors.enabled_models(), many=True).data)
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(selectors.enabled_models(), request, view=self)
+        return paginator.get_paginated_response(s.VideoModelListSerializer(page, many=True).data)
 
 
 class ModelDetailView(ApiView):

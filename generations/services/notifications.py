@@ -53,6 +53,8 @@ KINDS: dict[str, KindInfo] = {
     K.WEBHOOK_DISABLED: KindInfo("Webhook disabled", "A webhook of yours was disabled after failing."),
     K.DAILY_SUMMARY: KindInfo("Daily summary", "Jobs, failures and spend of the whole site over the last 24 hours.",
                               channels=(C.OFF, C.EMAIL), staff_only=True),
+    K.CATALOGUE_HELD_BACK: KindInfo("New models held back", "A catalogue sync stored new models disabled because "
+                                    "the most models allowed are enabled already.", staff_only=True),
 }
 #: The status a transition reaches → the kind it announces to the generation's owner.
 STATUS_KINDS: dict[str, str] = {
@@ -268,6 +270,29 @@ def record_daily_summaries(*, now: datetime | None = None) -> int:
             kind=K.DAILY_SUMMARY, title=title, body=body, link=_path("admin:generations_usage"), user_id=user.pk,
             data={"summary": summary}, dedupe_key=f"{K.DAILY_SUMMARY}:{day}",
         ), now=now))
+    return recorded
+
+
+def announce_catalogue_held_back(*, count: int, cap: int, examples: list[str],
+                                 now: datetime | None = None) -> list[Notification]:
+    """A sync stored ``count`` new models disabled (``CATALOGUE_MAX_ENABLED_MODELS`` reached): the active
+    staff who may change the catalogue are told, once per day."""
+    now = now or timezone.now()
+    User = get_user_model()
+    staff = [u.pk for u in User.objects.filter(is_active=True, is_staff=True) if permissions.can_change_catalogue(u)]
+    if not staff:
+        return []
+    day = timezone.localdate(now).isoformat()
+    names = ", ".join(examples[:5]) + (" ..." if count > 5 else "")
+    recorded: list[Notification] = []
+    for user_id in staff:
+        recorded += notify(NotificationEvent(
+            kind=K.CATALOGUE_HELD_BACK, title=f"{count} new models were stored disabled",
+            body=f"{cap} models are enabled already, the most a sync leaves enabled. New ones ({names}) wait "
+                 "in the admin until staff enable them.",
+            link=_path("admin:generations_videomodel_changelist"), user_id=user_id,
+            data={"count": count, "cap": cap, "examples": examples}, dedupe_key=f"{K.CATALOGUE_HELD_BACK}:{day}",
+        ), now=now)
     return recorded
 
 

@@ -55,7 +55,7 @@ def test_token_is_stored_hashed_only(user):
 def test_models_list_includes_normalized_parameter_schema(api_client, member, veo):
     response = api_client.get(f"{API}/models/")
     assert response.status_code == 200
-    [model] = response.json()
+    [model] = response.json()["results"]
     names = {p["name"]: p for p in model["parameters"]}
     assert names["durationSeconds"]["options"] == [4, 6, 8]
     assert model["payload_schema"]["type"] == "object"
@@ -63,7 +63,7 @@ def test_models_list_includes_normalized_parameter_schema(api_client, member, ve
 
 
 def test_models_list_gives_each_parameter_the_widget_the_submit_form_uses(api_client, member, veo):
-    [model] = api_client.get(f"{API}/models/").json()
+    [model] = api_client.get(f"{API}/models/").json()["results"]
     names = {p["name"]: p for p in model["parameters"]}
     assert names["prompt"]["widget"] == "textarea"
     assert names["durationSeconds"]["widget"] == "select"
