@@ -64,7 +64,10 @@ def sync_models(*, progress: Callable[[str], None] | None = None) -> dict[str, i
     now = timezone.now()
     deadline = time.monotonic() + float(app_settings.CATALOGUE_SYNC_SECONDS)
     cap = app_settings.CATALOGUE_MAX_ENABLED_MODELS
-    enabled = VideoModel.objects.filter(enabled=True, available=True).count()
+    room = len(listed) if cap is None else max(0, int(cap) - VideoModel.objects.filter(
+        enabled=True, available=True).count())
+    # The first new models in GMI's order get the room left, however the fetches finish.
+    may_enable = set([model_id for model_id in listed if model_id not in known][:room])
     held_back: list[str] = []
     workers = max(1, int(app_settings.CATALOGUE_SYNC_CONCURRENCY))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="catalogue-sync") as pool:
@@ -91,12 +94,10 @@ def sync_models(*, progress: Callable[[str], None] | None = None) -> dict[str, i
                     continue
                 # Stored in this thread: the pool only waits on GMI.
                 created, enable = _store(info, model_id=model_id, api=api, position=100 + index + 1, now=now,
-                                         may_enable=cap is None or enabled < int(cap))
-                if created:
-                    enabled += int(enable)
-                    if bool(app_settings.NEW_MODELS_ENABLED) and not enable:
-                        counts["held_back"] += 1
-                        held_back.append(model_id)
+                                         may_enable=model_id in may_enable)
+                if created and bool(app_settings.NEW_MODELS_ENABLED) and not enable:
+                    counts["held_back"] += 1
+                    held_back.append(model_id)
                 counts["added" if created else "updated"] += 1
                 say(f"[{done}/{len(listed)}] {model_id}: {'added' if created else 'updated'}")
     counts["deferred"] = len(listed) - done
@@ -111,6 +112,8 @@ def sync_models(*, progress: Callable[[str], None] | None = None) -> dict[str, i
         say(f"{counts['deferred']} models were not reached within {app_settings.CATALOGUE_SYNC_SECONDS} s; "
             "the next sync starts with them.")
     if held_back:
+        rank = {model_id: i for i, model_id in enumerate(listed)}
+        held_back.sort(key=rank.__getitem__)
         message = (f"{len(held_back)} new models were stored disabled: {cap} models are enabled already "
                    "(CATALOGUE_MAX_ENABLED_MODELS). Enable the ones members need in the admin.")
         say(message)

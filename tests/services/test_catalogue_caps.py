@@ -114,3 +114,11 @@ def test_the_gallery_offers_only_the_models_of_videos_the_member_can_see(client,
     assert len(response.content) < 60_000
     filtered = client.get(reverse("generations:gallery"), {"model": "Catalogue-123"})
     assert filtered.status_code == 200 and filtered.context["filters"]["model"] == "Catalogue-123"
+
+
+def test_the_room_under_the_cap_goes_to_the_first_new_models_gmi_lists(gmi):
+    gmi.set_catalogue(extra_models=30)
+    with override_generations(CATALOGUE_MAX_ENABLED_MODELS=SIMULATED + 5, CATALOGUE_SYNC_CONCURRENCY=8):
+        sync_models()
+    enabled = set(VideoModel.objects.filter(enabled=True).values_list("pk", flat=True))
+    assert enabled == {m.id for m in MODELS} | {f"Synthetic-{i:05d}" for i in range(1, 6)}
