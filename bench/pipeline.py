@@ -46,7 +46,8 @@ PG_URL = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 LATENCY_MS = 100
 MODEL = "Wan2.1-I2V-14B-720P"  # reports times in milliseconds, so lags are measured, not rounded
-PAYLOAD = {"image_url": "https://example.com/first-frame.png"}
+# A public address literal: image URLs must resolve to public addresses, and nothing resolves offline.
+PAYLOAD = {"image_url": "https://93.184.215.14/first-frame.png"}
 
 
 # --- the parent: scenarios in child processes -------------------------------------------

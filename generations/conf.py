@@ -57,11 +57,13 @@ DEFAULTS: dict[str, Any] = {
         "quota_threshold": "email",
         "webhook_disabled": "email",
         "daily_summary": "off",  # staff opt in
+        "catalogue_held_back": "email",  # staff who manage the catalogue, at most once a day
     },
     "NOTIFICATION_DIGEST_MINUTES": 60,  # a digest collects a kind's e-mails this long, then goes out as one
     "NOTIFICATION_EMAIL_GAP_SECONDS": 60,  # at most one e-mail per member per gap: what arrives meanwhile is combined
     "NOTIFICATION_FROM_EMAIL": None,  # None: DEFAULT_FROM_EMAIL
     "NOTIFICATION_BELL_REFRESH_SECONDS": 30,  # how often an open page asks for the unread count
+    "UNSUBSCRIBE_LINK_DAYS": 60,  # an e-mail's unsubscribe link works this long (then: the settings page)
     "QUOTA_ALERT_THRESHOLDS": [80, 100],  # percent of a limit; each announced once per period and subject
     # Uploads (reference files), bytes per kind
     "UPLOAD_MAX_BYTES": {"image": 10 * 1024 * 1024, "video": 100 * 1024 * 1024, "audio": 20 * 1024 * 1024},
@@ -111,6 +113,13 @@ DEFAULTS: dict[str, Any] = {
     # Each web process keeps catalogue rows this long; a change made in this process is seen
     # at once, one made in another within this many seconds.
     "CATALOGUE_CACHE_SECONDS": 5.0,
+    # Bounds of a catalogue sync, whatever GMI lists: models a sync leaves enabled (new ones past it are
+    # stored disabled and staff are told), characters of a model's guide kept, the run's wall-clock time
+    # (models not reached are synced first next time) and model details fetched at once.
+    "CATALOGUE_MAX_ENABLED_MODELS": 500,
+    "CATALOGUE_MAX_GUIDE_CHARS": 65536,
+    "CATALOGUE_SYNC_SECONDS": 120.0,
+    "CATALOGUE_SYNC_CONCURRENCY": 8,
 }
 
 

@@ -69,6 +69,12 @@ class InvalidInput(GenerationError):
         super().__init__(message or " ".join(problem for problems in errors.values() for problem in problems))
 
 
+class InvalidCharacters(InvalidInput):
+    """A query parameter, id, slug or code holds what no lookup can take (a NUL byte, broken Unicode)."""
+
+    code = "invalid_characters"
+
+
 class NotFound(GenerationError):
     """Something the caller may not see, or that does not exist: the same answer for both."""
 

@@ -96,8 +96,13 @@ class Membership(models.Model):
 
 
 class TeamInvitation(models.Model):
+    """A way into a team: a link anyone holding it may accept (``username`` blank), or an invitation
+    addressed to one username that only that account may accept or decline in the app."""
+
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="invitations")
     email = models.EmailField(blank=True)
+    # Kept as typed, whether or not such an account exists, so inviting never tells who has one.
+    username = models.CharField(max_length=150, blank=True, db_index=True)
     role = models.CharField(max_length=10, choices=Membership.Role.choices, default=Membership.Role.MEMBER)
     token = models.CharField(max_length=64, unique=True)
     invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
@@ -106,6 +111,7 @@ class TeamInvitation(models.Model):
     accepted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    declined_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"Invitation to {self.team}"

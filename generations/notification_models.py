@@ -21,6 +21,7 @@ class Notification(models.Model):
         QUOTA_THRESHOLD = "quota_threshold", "Quota alert"
         WEBHOOK_DISABLED = "webhook_disabled", "Webhook disabled"
         DAILY_SUMMARY = "daily_summary", "Daily summary (staff)"
+        CATALOGUE_HELD_BACK = "catalogue_held_back", "New models held back (staff)"
 
     class EmailStatus(models.TextChoices):
         NONE = "", "Not e-mailed"

@@ -17,7 +17,7 @@ from typing import Any
 from django.contrib.auth import get_permission_codename
 from django.db.models import Model
 
-from .models import Flag, Generation, Team
+from .models import Flag, Generation, Team, VideoModel
 
 
 def _has(user: Any, action: str, model: type[Model]) -> bool:
@@ -56,3 +56,8 @@ def can_review_flags(user: Any) -> bool:
 def can_view_any_team(user: Any) -> bool:
     """Open the page of a team one is not a member of (members, pools, usage)."""
     return _may_view(user, Team)
+
+
+def can_change_catalogue(user: Any) -> bool:
+    """Enable, disable and price models (the admin's catalogue screens)."""
+    return _has(user, "change", VideoModel)

@@ -110,11 +110,13 @@ class NotificationPolicy:
     NOTIFICATION_POLICY (e.g. to route notifications to the host's own system)."""
 
     def recipients_for(self, event: NotificationEvent) -> Iterable[Any]:
-        """Users (or their primary keys) to tell: a team's owners and admins for a team's concern,
+        """Users (or their primary keys) to tell: a team's owners and admins who accepted it for a team's concern,
         else the member concerned, else the generation's owner."""
         if event.team is not None:
+            # Only people who took the team on: a membership staff made is not consent until it is
+            # opened, and members otherwise join only by accepting an invitation.
             return list(Membership.objects.filter(
-                team=event.team, role__in=(Membership.Role.OWNER, Membership.Role.ADMIN),
+                team=event.team, role__in=(Membership.Role.OWNER, Membership.Role.ADMIN), seen_at__isnull=False,
             ).values_list("user_id", flat=True))
         if event.user_id is not None:
             return [event.user_id]

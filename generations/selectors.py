@@ -8,6 +8,7 @@ from django.db.models import Q, QuerySet
 
 from . import permissions
 from .conf import app_settings
+from .inputs import require_clean_text
 from .models import Generation, Membership, Notification, Team, VideoModel
 
 M = Generation.Moderation
@@ -53,6 +54,9 @@ def gallery(user: Any, *, tab: str = "mine", team: Team | None = None, status: s
 
 def filter_generations(qs: QuerySet[Generation], *, status: str = "", model: str = "", q: str = "",
                        team: str = "") -> QuerySet[Generation]:
+    """``qs`` filtered as the gallery and the API list ask. Raises ``InvalidCharacters`` for a filter no
+    lookup can take (a NUL byte), which PostgreSQL would otherwise answer with an error."""
+    require_clean_text(status=status, model=model, team=team, q=q)
     if status:
         qs = qs.filter(status__in=[s for s in status.split(",") if s])
     if model:
@@ -74,6 +78,21 @@ def get_visible_generation(user: Any, pk: Any, *, staff_sees_all: bool = True) -
 
 def enabled_models() -> QuerySet[VideoModel]:
     return VideoModel.objects.filter(enabled=True, available=True).order_by("position", "id")
+
+
+#: The gallery's model filter lists at most this many models.
+GALLERY_MODEL_CHOICES = 100
+
+
+def gallery_filter_models(user: Any, *, limit: int = GALLERY_MODEL_CHOICES) -> list[VideoModel]:
+    """The models the gallery's filter offers: those of videos ``user`` can see (all a filter can match),
+    never the whole catalogue, which may hold thousands."""
+    # As visible_generations, with the teams as a subquery: the whole list is one query.
+    teams = Membership.objects.filter(user=user).values("team_id")
+    used = (Generation.objects.filter(deleted_at__isnull=True)
+            .filter(Q(owner=user) | (Q(team_id__in=teams) & team_visible_q())).order_by().values("model_id"))
+    return list(VideoModel.objects.filter(pk__in=used).only("id", "display_name", "position")
+                .order_by("position", "id")[:limit])
 
 
 def teams_of(user: Any) -> QuerySet[Team]:

@@ -24,6 +24,8 @@ class Simulator(Protocol):
     stopping: threading.Event
     video_bytes: int
     job_jitter: float
+    extra_models: int
+    guide_bytes: int
 
     @property
     def authority(self) -> str: ...

@@ -396,6 +396,33 @@ MODELS: tuple[SimulatedModel, ...] = (
 
 MODELS_BY_ID: dict[str, SimulatedModel] = {model.id: model for model in MODELS}
 
+#: Ids of the extra models a simulator may list (``extra_models``), to test a catalogue of thousands.
+SYNTHETIC_PREFIX = "Synthetic-"
+
+
+def synthetic_ids(count: int) -> list[str]:
+    return [f"{SYNTHETIC_PREFIX}{index:05d}" for index in range(1, count + 1)]
+
+
+def synthetic_model(model_id: str, *, count: int, guide_bytes: int = 0) -> SimulatedModel | None:
+    """One of the ``count`` extra models (a copy of Luma-Ray2 under another id), or None.
+
+    ``guide_bytes`` pads its ``detailed_description`` to about that size, as an oversized guide.
+    """
+    suffix = model_id[len(SYNTHETIC_PREFIX):] if model_id.startswith(SYNTHETIC_PREFIX) else ""
+    if not suffix.isdigit() or not 1 <= int(suffix) <= count or len(suffix) != 5:
+        return None
+    template = MODELS_BY_ID["Luma-Ray2"]
+    detail = copy.deepcopy(template.detail)
+    detail["brief_description"] = f"Synthetic model {suffix}, made to test large catalogues."
+    guide = f"## {model_id}\n\nA synthetic copy of Luma Ray2.\n"
+    if guide_bytes > len(guide):
+        line = "This paragraph pads the guide, as an oversized guide from GMI would. "
+        guide += (line * (guide_bytes // len(line) + 1))[: guide_bytes - len(guide)]
+    detail["detailed_description"] = guide
+    return SimulatedModel(id=model_id, detail=detail, status_words=template.status_words,
+                          time_format=template.time_format, outcome_shape=template.outcome_shape)
+
 #: Models the legacy Video API lists, some of them only there.
 LEGACY_MODEL_IDS: tuple[str, ...] = (
     "Kling-Image2Video-V1.6-Pro",

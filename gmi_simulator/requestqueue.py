@@ -30,12 +30,21 @@ def format_time(value: float, dialect: str) -> int | float | str:
     return int(value)
 
 
+def _find(call: Call, model_id: str) -> SimulatedModel | None:
+    found = MODELS_BY_ID.get(model_id)
+    if found is None and call.simulator.extra_models:
+        found = catalogue.synthetic_model(model_id, count=call.simulator.extra_models,
+                                          guide_bytes=call.simulator.guide_bytes)
+    return found
+
+
 def models(call: Call) -> Answer:
-    return json_answer(200, {"model_ids": [model.id for model in MODELS]})
+    return json_answer(200, {"model_ids": [model.id for model in MODELS]
+                             + catalogue.synthetic_ids(call.simulator.extra_models)})
 
 
 def model(call: Call, model_id: str) -> Answer:
-    found = MODELS_BY_ID.get(model_id)
+    found = _find(call, model_id)
     if found is None:
         return _error(404, f"model {model_id!r} not found")
     return json_answer(200, found.public_detail())
@@ -45,7 +54,7 @@ def create(call: Call) -> Answer:
     data = call.json()
     if not isinstance(data, dict) or not isinstance(data.get("model"), str):
         return _error(400, 'body must be {"model": "<model id>", "payload": {...}}')
-    found = MODELS_BY_ID.get(data["model"])
+    found = _find(call, data["model"])
     if found is None:
         return _error(404, f"model {data['model']!r} not found")
     payload = data.get("payload")
@@ -110,7 +119,8 @@ def upload_url(call: Call) -> Answer:
 
 
 def _job_body(call: Call, job: Job) -> dict[str, Any]:
-    found = MODELS_BY_ID[job.model]
+    found = _find(call, job.model)
+    assert found is not None  # jobs are only made for models that exist
     phase, since = job.phase(call.state.now())
     word = job.unknown_word if phase == "processing" and job.unknown_word else found.status_word(phase)
     created = format_time(job.created, found.time_format)

@@ -42,8 +42,13 @@ class GMISimulator:
         storage_mbit: float = 0,
         journal_size: int = JOURNAL_SIZE,
         job_jitter: float = 0.0,
+        extra_models: int = 0,
+        guide_kb: float = 0,
     ) -> None:
         self.key = key or None
+        self._catalogue_size = (0, 0)
+        self.set_catalogue(extra_models=extra_models, guide_kb=guide_kb)
+        self._catalogue_size = (self.extra_models, self.guide_bytes)
         if not 0 <= job_jitter < 1:
             raise ValueError("job_jitter must be at least 0 and below 1")
         #: Each job takes job_seconds × (1 ± up to this fraction), as real jobs do not all take as long.
@@ -200,8 +205,18 @@ class GMISimulator:
         """Move the simulator's clock forward: jobs progress and URLs expire accordingly."""
         self.state.advance(seconds)
 
+    def set_catalogue(self, *, extra_models: int = 0, guide_kb: float = 0) -> None:
+        """List ``extra_models`` more models (``Synthetic-00001`` ..., copies of Luma-Ray2) whose guides
+        are ``guide_kb`` KiB long: a catalogue of thousands, or oversized guides, for the client to cope with."""
+        if extra_models < 0 or guide_kb < 0:
+            raise ValueError("extra_models and guide_kb must not be negative")
+        self.extra_models = int(extra_models)
+        self.guide_bytes = int(guide_kb * 1024)
+
     def reset(self) -> None:
-        """Forget jobs, uploads, journal and faults, rewind the clock and restore the start-up timings."""
+        """Forget jobs, uploads, journal and faults, rewind the clock and restore the start-up timings
+        and catalogue."""
+        self.extra_models, self.guide_bytes = self._catalogue_size
         self.state.reset()
         self.configure(**self._timings)
         self.latency_ms, self.storage_latency_ms = self._latencies

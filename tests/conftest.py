@@ -185,3 +185,22 @@ def no_auto_dispatch(monkeypatch):
     from generations import queue
 
     monkeypatch.setattr(queue, "enqueue_dispatch", lambda: None)
+
+
+@pytest.fixture
+def public_dns(monkeypatch):
+    """Names under example.com, .example and e.com resolve to a public address (nothing resolves on
+    these machines); ``*.internal.example`` to a private one. Others go to the real resolver."""
+    from generations import downloads
+
+    real = downloads.resolve_host
+
+    def resolve(host: str, port: int) -> list[str]:
+        name = host.lower().rstrip(".")
+        if name.endswith(".internal.example"):
+            return ["10.0.0.7"]
+        if name.endswith(("example.com", ".example", "e.com")):
+            return ["93.184.215.14"]
+        return real(host, port)
+
+    monkeypatch.setattr(downloads, "resolve_host", resolve)

@@ -7,7 +7,7 @@ import pytest
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
-from generations.models import AuditEvent, Membership, Team, UserProfile, WebhookEndpoint
+from generations.models import AuditEvent, Membership, Team, TeamInvitation, UserProfile, WebhookEndpoint
 from generations.services import quotas, teams, tokens
 from tests.factories import GenerationFactory, MembershipFactory, TeamFactory, UserFactory
 
@@ -70,23 +70,28 @@ def test_submission_secret_rotation_is_recorded_without_the_secret():
     assert answer.json()["secret"] not in stored_text()
 
 
-def test_member_added_role_changed_and_removed_are_recorded_with_the_team():
+def test_member_invited_by_name_accepting_role_changed_and_removed_are_recorded_with_the_team():
     owner = UserFactory(username="owner")
     MembershipFactory(user=UserFactory(username="carol"), team=(team := TeamFactory(slug="crew")),
                       role=Membership.Role.MEMBER)
     Membership.objects.create(team=team, user=owner, role=Membership.Role.OWNER)
-    UserFactory(username="dave")
+    dave = UserFactory(username="dave")
     client, _ = bearer_client(owner)
     assert client.post("/api/v1/teams/crew/members/", {"username": "dave", "role": "member"},
-                       format="json").status_code in (200, 201)
+                       format="json").status_code == 202
+    invitation = TeamInvitation.objects.get(team=team, username="dave")
+    teams.accept_named_invitation(invitation_id=invitation.pk, user=dave)
     assert client.post("/api/v1/teams/crew/members/", {"username": "carol", "role": "admin"},
-                       format="json").status_code in (200, 201)
+                       format="json").status_code == 200
     assert client.delete("/api/v1/teams/crew/members/dave/").status_code == 204
-    added, changed, removed = only(A.MEMBER_ADDED), only(A.ROLE_CHANGED), only(A.MEMBER_REMOVED)
-    assert all(e.actor == owner and e.team == team and e.client_ip == ADDRESS for e in (added, changed, removed))
-    assert "dave" in added.target_label and added.data == {"role": "member"}
+    invited, accepted = only(A.MEMBER_INVITED), only(A.MEMBER_ACCEPTED)
+    changed, removed = only(A.ROLE_CHANGED), only(A.MEMBER_REMOVED)
+    assert all(e.actor == owner and e.team == team and e.client_ip == ADDRESS for e in (invited, changed, removed))
+    assert invited.data == {"role": "member", "username": "dave"}
+    assert accepted.actor == dave and accepted.team == team
     assert changed.data == {"from": "member", "to": "admin"} and "carol" in changed.target_label
     assert "dave" in removed.target_label
+    assert invitation.token not in stored_text()
 
 
 def test_invitation_sent_and_accepted_are_recorded_without_the_link_token():

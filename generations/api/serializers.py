@@ -14,6 +14,7 @@ from ..models import (
     Membership,
     Notification,
     Team,
+    TeamInvitation,
     VideoModel,
     WebhookDelivery,
     WebhookEndpoint,
@@ -58,6 +59,14 @@ class VideoModelSerializer(serializers.ModelSerializer):
     @extend_schema_field(serializers.DictField())
     def get_payload_schema(self, obj: VideoModel) -> dict:
         return schema.payload_json_schema(schema.read_parameters(obj.parameters))
+
+
+class VideoModelListSerializer(VideoModelSerializer):
+    """A model in the list: everything but its guide (up to ``CATALOGUE_MAX_GUIDE_CHARS`` each), which
+    ``GET /models/{id}/`` gives."""
+
+    class Meta(VideoModelSerializer.Meta):
+        fields = [f for f in VideoModelSerializer.Meta.fields if f != "detailed_description"]
 
 
 def _parameter_description(param: schema.Parameter) -> dict:
@@ -250,6 +259,31 @@ class TeamInputSerializer(serializers.Serializer):
 class MemberInputSerializer(serializers.Serializer):
     username = serializers.CharField(max_length=150)
     role = serializers.ChoiceField(choices=[("admin", "admin"), ("member", "member")], default="member")
+
+
+class MemberInvitedSerializer(serializers.Serializer):
+    """The answer to inviting someone who is not a member: the same whether or not the account exists."""
+
+    username = serializers.CharField()
+    role = serializers.CharField()
+    status = serializers.CharField(default="invited")
+    detail = serializers.CharField()
+
+
+class InvitationSerializer(serializers.ModelSerializer):
+    """An invitation addressed to the requesting user."""
+
+    team = serializers.CharField(source="team.slug")
+    team_name = serializers.CharField(source="team.name")
+    role = serializers.CharField()
+    invited_by = serializers.SerializerMethodField()
+
+    class Meta:
+        model = TeamInvitation
+        fields = ["id", "team", "team_name", "role", "invited_by", "created_at"]
+
+    def get_invited_by(self, obj: TeamInvitation) -> str | None:
+        return obj.invited_by.get_username() if obj.invited_by else None
 
 
 class FlagInputSerializer(serializers.Serializer):

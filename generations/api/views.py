@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 
 from .. import permissions, selectors
 from ..exceptions import InvalidInput
+from ..inputs import require_clean_text
 from ..models import Generation, Membership, Team
 from ..services import moderation, notifications, quotas, submissions, teams, uploads, webhooks
 from ..services.waiting_line import queue_positions
@@ -76,6 +77,13 @@ class ApiView(APIView):
         seconds = max(1, int(wait or 1))
         raise exceptions.Throttled(wait=seconds, detail=f"Too many calls: try again in {seconds} seconds.")
 
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        # Every id, slug, username and query parameter is looked up somewhere: refuse what the
+        # database cannot take (a NUL byte) with one clear 400 instead of a database error.
+        require_clean_text(**{name: value for name, value in kwargs.items() if isinstance(value, str)})
+        require_clean_text(**{name: value for name, value in request.query_params.items()})
+
     def visible_generation(self, pk, *, staff_sees_all: bool = True) -> Generation:
         generation = selectors.get_visible_generation(self.request.user, pk, staff_sees_all=staff_sees_all)
         if generation is None:
@@ -110,10 +118,16 @@ class Pagination(PageNumberPagination):
 
 class ModelListView(ApiView):
     throttle_scopes = {"GET": "list"}
+    pagination_class = Pagination
 
-    @extend_schema(responses={200: s.VideoModelSerializer(many=True), **ERRORS}, tags=["models"])
+    @extend_schema(parameters=[OpenApiParameter("page", int), OpenApiParameter("page_size", int)],
+                   responses={200: s.VideoModelListSerializer(many=True), **ERRORS}, tags=["models"],
+                   description="Enabled models, paginated as the generations list; each model's guide "
+                               "(`detailed_description`) is left out here and given by the model's own URL.")
     def get(self, request):
-        return Response(s.VideoModelSerializer(selectors.enabled_models(), many=True).data)
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(selectors.enabled_models(), request, view=self)
+        return paginator.get_paginated_response(s.VideoModelListSerializer(page, many=True).data)
 
 
 class ModelDetailView(ApiView):
@@ -318,14 +332,47 @@ class TeamDetailView(TeamMixin, ApiView):
 
 
 class TeamMembersView(TeamMixin, ApiView):
-    @extend_schema(request=s.MemberInputSerializer, responses={201: s.MemberSerializer, **WRITE_ERRORS}, tags=["teams"])
+    @extend_schema(
+        request=s.MemberInputSerializer,
+        responses={200: OpenApiResponse(s.MemberSerializer, description="A current member's role was changed."),
+                   202: OpenApiResponse(s.MemberInvitedSerializer,
+                                        description="Invitation recorded (the same answer whether or not the "
+                                                    "account exists); they join only by accepting it."),
+                   **WRITE_ERRORS},
+        tags=["teams"])
     def post(self, request, slug):
         team = self.my_team(slug)
         data = s.MemberInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        membership = teams.add_member(team=team, actor=request.user, username=data.validated_data["username"],
-                                      role=data.validated_data["role"])
-        return Response(s.MemberSerializer(membership).data, status=201)
+        username, role = data.validated_data["username"], data.validated_data["role"]
+        result = teams.add_member(team=team, actor=request.user, username=username, role=role)
+        if isinstance(result, Membership):
+            return Response(s.MemberSerializer(result).data, status=200)
+        return Response(s.MemberInvitedSerializer({
+            "username": username.strip(), "role": role, "status": "invited",
+            "detail": "If this account exists, it is invited and joins the team only by accepting.",
+        }).data, status=202)
+
+
+class InvitationListView(ApiView):
+    @extend_schema(responses={200: s.InvitationSerializer(many=True), **ERRORS}, tags=["teams"])
+    def get(self, request):
+        """Open invitations addressed to you."""
+        return Response(s.InvitationSerializer(teams.invitations_for(request.user), many=True).data)
+
+
+class InvitationAnswerView(ApiView):
+    answer = "accept"
+
+    @extend_schema(request=None, responses={200: s.TeamSerializer, 204: None, **WRITE_ERRORS}, tags=["teams"])
+    def post(self, request, invitation_id):
+        """Accept (200 with the team) or decline (204) an invitation addressed to you."""
+        if self.answer == "decline":
+            teams.decline_invitation(invitation_id=invitation_id, user=request.user)
+            return Response(status=204)
+        membership = teams.accept_named_invitation(invitation_id=invitation_id, user=request.user)
+        team = _teams_for(request.user).get(pk=membership.team_id)
+        return Response(s.TeamSerializer(team, context={"request": request}).data)
 
 
 class TeamMemberView(TeamMixin, ApiView):

@@ -50,7 +50,8 @@ def sign_up(*, user: User, invitation_token: str = "") -> SignupResult:
     - ``invite``: only with a valid team invitation; the account is approved and joins
       the team.
 
-    A valid invitation also joins its team in the other modes. Raises ``NotAllowed``
+    A valid invitation also joins its team in ``open`` mode; under ``approval`` the account joins
+    nothing until approved (the link stays usable). Raises ``NotAllowed``
     when sign-up needs an invitation that was not given or is not valid any more;
     then nothing is created.
     """
@@ -67,7 +68,8 @@ def sign_up(*, user: User, invitation_token: str = "") -> SignupResult:
         approved = mode != "approval"
         UserProfile.objects.update_or_create(user=user, defaults={"approved": approved})
         membership = None
-        if invitation is not None:
+        # A pending account accepts nothing: its link stays open for when staff have approved it.
+        if invitation is not None and approved:
             membership = teams.accept_invitation(token=invitation.token, user=user)
             UserProfile.objects.filter(user=user).update(current_team=membership.team)
     return SignupResult(user=user, approved=approved, membership=membership)

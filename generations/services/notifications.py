@@ -53,6 +53,8 @@ KINDS: dict[str, KindInfo] = {
     K.WEBHOOK_DISABLED: KindInfo("Webhook disabled", "A webhook of yours was disabled after failing."),
     K.DAILY_SUMMARY: KindInfo("Daily summary", "Jobs, failures and spend of the whole site over the last 24 hours.",
                               channels=(C.OFF, C.EMAIL), staff_only=True),
+    K.CATALOGUE_HELD_BACK: KindInfo("New models held back", "A catalogue sync stored new models disabled because "
+                                    "the most models allowed are enabled already.", staff_only=True),
 }
 #: The status a transition reaches → the kind it announces to the generation's owner.
 STATUS_KINDS: dict[str, str] = {
@@ -271,6 +273,29 @@ def record_daily_summaries(*, now: datetime | None = None) -> int:
     return recorded
 
 
+def announce_catalogue_held_back(*, count: int, cap: int, examples: list[str],
+                                 now: datetime | None = None) -> list[Notification]:
+    """A sync stored ``count`` new models disabled (``CATALOGUE_MAX_ENABLED_MODELS`` reached): the active
+    staff who may change the catalogue are told, once per day."""
+    now = now or timezone.now()
+    User = get_user_model()
+    staff = [u.pk for u in User.objects.filter(is_active=True, is_staff=True) if permissions.can_change_catalogue(u)]
+    if not staff:
+        return []
+    day = timezone.localdate(now).isoformat()
+    names = ", ".join(examples[:5]) + (" ..." if count > 5 else "")
+    recorded: list[Notification] = []
+    for user_id in staff:
+        recorded += notify(NotificationEvent(
+            kind=K.CATALOGUE_HELD_BACK, title=f"{count} new models were stored disabled",
+            body=f"{cap} models are enabled already, the most a sync leaves enabled. New ones ({names}) wait "
+                 "in the admin until staff enable them.",
+            link=_path("admin:generations_videomodel_changelist"), user_id=user_id,
+            data={"count": count, "cap": cap, "examples": examples}, dedupe_key=f"{K.CATALOGUE_HELD_BACK}:{day}",
+        ), now=now)
+    return recorded
+
+
 # --------------------------------------------------------------------------- reading, marking read
 
 
@@ -371,9 +396,16 @@ def _invalid_link() -> InvalidInput:
 
 
 def read_unsubscribe_token(*, token: str) -> tuple[Any, list[str]]:
-    """The member and the kinds an unsubscribe token names; changes nothing. Raises ``InvalidInput``."""
+    """The member and the kinds an unsubscribe token names; changes nothing. Raises ``InvalidInput``,
+    also for a link older than ``UNSUBSCRIBE_LINK_DAYS`` (a forwarded or leaked e-mail does not
+    keep working for ever)."""
+    days = int(app_settings.UNSUBSCRIBE_LINK_DAYS)
     try:
-        value = signing.loads(token, salt=UNSUBSCRIBE_SALT)
+        value = signing.loads(token, salt=UNSUBSCRIBE_SALT, max_age=timedelta(days=days))
+    except signing.SignatureExpired:
+        raise InvalidInput({"token": [f"This unsubscribe link has expired: links in our e-mails work for {days} "
+                                      "days. Choose what you are e-mailed about on the notification settings "
+                                      "page (after signing in)."]}) from None
     except signing.BadSignature:
         raise _invalid_link() from None
     if not isinstance(value, dict):

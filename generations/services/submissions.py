@@ -67,7 +67,7 @@ def prepare(*, user: User, model_id: str, payload: Any, team: Team | str | None 
     if errors:
         raise PayloadInvalid(errors)
     params = catalogue.parameters_of(model)
-    cleaned, errors = schema.validate_payload(params, payload)
+    cleaned, errors = schema.validate_payload(params, payload, url_problem=catalogue.input_url_problem)
     if errors:
         raise PayloadInvalid(errors)
     moderation.check_prompt(schema.all_prompt_text(params, cleaned))

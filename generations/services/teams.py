@@ -12,6 +12,7 @@ from django.utils.text import slugify
 
 from ..conf import app_settings
 from ..exceptions import InvalidInput, InvalidTransition, NotAllowed, NotFound
+from ..inputs import require_clean_text
 from ..models import Generation, Membership, Team, TeamInvitation
 from ..policies import require_approved_account, require_below_limit
 from ..types import User
@@ -60,41 +61,64 @@ def create_team(*, user: User, name: str) -> Team:
     raise InvalidInput({"name": ["Too many teams have this name; choose another."]})
 
 
-def add_member(*, team: Team, actor: User, username: str, role: str = Role.MEMBER) -> Membership:
-    """Owners and admins add an existing user as admin or member, or change a member's role.
+def add_member(*, team: Team, actor: User, username: str,
+               role: str = Role.MEMBER) -> Membership | TeamInvitation:
+    """Owners and admins invite someone by username, or change a current member's role.
 
-    An owner's role is never changed here (ownership is handed over explicitly).
-    The person added has not opened the team yet: they are told on their next page,
-    may leave at once, and the team's videos stay out of their gallery until they
-    open it (``open_team``).
+    Nobody becomes a member without consent: for anyone not yet in the team this records an
+    invitation addressed to ``username`` that only that account can accept or decline in the
+    app (``accept_named_invitation``); nothing is e-mailed or notified. The answer is the same
+    whether or not such an account exists, so inviting never reveals who has one. Asking again
+    while an invitation is open changes its role; a declined one is not renewed until it
+    would have expired. For a current member (listed to the managers anyway) the role
+    changes at once; an owner's role is never changed here (ownership is handed over explicitly).
     """
     require_approved_account(actor)
     _require_manager(actor, team)
     if role not in (Role.ADMIN, Role.MEMBER):
         raise InvalidInput({"role": ["Must be 'admin' or 'member'."]})
+    username = (username or "").strip()
+    require_clean_text(username=username)
+    if not username:
+        raise InvalidInput({"username": ["Give the username of the person to invite."]})
     User = get_user_model()
-    user = User.objects.filter(**{User.USERNAME_FIELD: username}).first()
-    if user is None:
-        raise InvalidInput({"username": [f"There is no user named {username!r}. Check the spelling."]})
-    try:
-        with transaction.atomic():
-            membership, created = Membership.objects.get_or_create(team=team, user=user, defaults={"role": role})
-    except IntegrityError:
-        membership, created = Membership.objects.get(team=team, user=user), False
-    if not created and membership.role != role:
-        if membership.role == Role.OWNER:
-            raise InvalidTransition("This member is an owner; ownership is not changed by adding them again.")
-        audit.record_event(action=audit.Action.ROLE_CHANGED, actor=actor, target=membership,
-                           data={"from": membership.role, "to": role})
-        membership.role = role
-        membership.save(update_fields=["role"])
-    if created:
-        audit.record_event(action=audit.Action.MEMBER_ADDED, actor=actor, target=membership, data={"role": role})
-    return membership
+    membership = (Membership.objects.filter(team=team, **{f"user__{User.USERNAME_FIELD}": username})
+                  .select_related("user").first())
+    if membership is not None:
+        if membership.role != role:
+            if membership.role == Role.OWNER:
+                raise InvalidTransition("This member is an owner; ownership is not changed by adding them again.")
+            audit.record_event(action=audit.Action.ROLE_CHANGED, actor=actor, target=membership,
+                               data={"from": membership.role, "to": role})
+            membership.role = role
+            membership.save(update_fields=["role"])
+        return membership
+    with transaction.atomic():
+        # Serialises invitations of one team, so the cap and "one open invitation per username" hold.
+        Team.objects.select_for_update().filter(pk=team.pk).first()
+        recent = (TeamInvitation.objects.filter(team=team, username=username, accepted_at__isnull=True,
+                                                created_at__gte=_invitation_cutoff())
+                  .order_by("-created_at").first())
+        if recent is not None:
+            if recent.declined_at is None and recent.role != role:
+                recent.role = role
+                recent.save(update_fields=["role"])
+            return recent
+        require_below_limit(
+            setting="MAX_PENDING_INVITATIONS_PER_TEAM",
+            used=TeamInvitation.objects.filter(open_invitations_q(), team=team).count(),
+            message="This team already has {cap} open invitations: withdraw unused ones first.",
+        )
+        invitation = TeamInvitation.objects.create(team=team, username=username, role=role,
+                                                   token=secrets.token_urlsafe(24), invited_by=actor)
+    audit.record_event(action=audit.Action.MEMBER_INVITED, actor=actor, target=invitation,
+                       data={"role": role, "username": username})
+    return invitation
 
 
 def remove_member(*, team: Team, actor: User, username: str) -> None:
     """Managers remove members; anyone may leave. The last owner cannot leave."""
+    require_clean_text(username=username)
     User = get_user_model()
     target = (
         Membership.objects.filter(team=team, **{f"user__{User.USERNAME_FIELD}": username})
@@ -114,7 +138,8 @@ def remove_member(*, team: Team, actor: User, username: str) -> None:
 
 
 def invite(*, team: Team, actor: User, email: str = "", role: str = Role.MEMBER) -> TeamInvitation:
-    """An invitation link for ``team``; at most ``MAX_PENDING_INVITATIONS_PER_TEAM`` are open at once."""
+    """An invitation link for ``team``; at most ``MAX_PENDING_INVITATIONS_PER_TEAM`` invitations
+    (links and invitations addressed to a username) are open at once."""
     require_approved_account(actor)
     _require_manager(actor, team)
     if role not in (Role.ADMIN, Role.MEMBER):
@@ -130,13 +155,24 @@ def invite(*, team: Team, actor: User, email: str = "", role: str = Role.MEMBER)
     return invitation
 
 
-def open_invitations_q():
-    """Invitations still usable: not accepted, not older than INVITATION_DAYS."""
-    return Q(accepted_at__isnull=True, created_at__gte=timezone.now() - timedelta(days=app_settings.INVITATION_DAYS))
+def _invitation_cutoff():
+    return timezone.now() - timedelta(days=app_settings.INVITATION_DAYS)
+
+
+def open_invitations_q() -> Q:
+    """Invitations still usable: not accepted, not declined, not older than INVITATION_DAYS."""
+    return Q(accepted_at__isnull=True, declined_at__isnull=True, created_at__gte=_invitation_cutoff())
+
+
+def invitations_for(user: User) -> QuerySet[TeamInvitation]:
+    """The open invitations addressed to ``user``'s username, newest first."""
+    return (TeamInvitation.objects.filter(open_invitations_q(), username=user.get_username())
+            .exclude(username="").exclude(team__memberships__user=user)
+            .select_related("team", "invited_by").order_by("-created_at"))
 
 
 def revoke_invitation(*, team: Team, actor: User, invitation_id: int) -> None:
-    """Owners and admins withdraw an unused invitation link."""
+    """Owners and admins withdraw an unused invitation link or an invitation addressed to someone."""
     _require_manager(actor, team)
     deleted = TeamInvitation.objects.filter(team=team, pk=invitation_id, accepted_at__isnull=True).delete()[0]
     if not deleted:
@@ -145,12 +181,44 @@ def revoke_invitation(*, team: Team, actor: User, invitation_id: int) -> None:
 
 @transaction.atomic
 def accept_invitation(*, token: str, user: User) -> Membership:
-    invitation = TeamInvitation.objects.select_for_update().filter(open_invitations_q(), token=token).first()
+    """Join the team of an invitation link. Raises ``AccountPending`` while the account waits for approval."""
+    require_approved_account(user)
+    require_clean_text(token=token)
+    invitation = (TeamInvitation.objects.select_for_update()
+                  .filter(open_invitations_q(), token=token, username="").first())
     if invitation is None:
         raise InvalidTransition("This invitation is not valid any more: ask for a new link.")
+    return _join(invitation, user)
+
+
+@transaction.atomic
+def accept_named_invitation(*, invitation_id: int, user: User) -> Membership:
+    """``user`` accepts an invitation addressed to them: only now do they become a member.
+
+    Raises ``AccountPending`` while the account waits for approval, ``NotFound`` for an
+    invitation that is not theirs or not open any more.
+    """
+    require_approved_account(user)
+    invitation = (TeamInvitation.objects.select_for_update()
+                  .filter(open_invitations_q(), pk=invitation_id, username=user.get_username())
+                  .exclude(username="").first())
+    if invitation is None:
+        raise NotFound("There is no open invitation with this id for you.")
+    return _join(invitation, user)
+
+
+def decline_invitation(*, invitation_id: int, user: User) -> None:
+    """``user`` declines an invitation addressed to them; the team cannot renew it until it would have expired."""
+    declined = (TeamInvitation.objects.filter(open_invitations_q(), pk=invitation_id, username=user.get_username())
+                .exclude(username="").update(declined_at=timezone.now()))
+    if not declined:
+        raise NotFound("There is no open invitation with this id for you.")
+
+
+def _join(invitation: TeamInvitation, user: User) -> Membership:
     membership, _ = Membership.objects.get_or_create(team=invitation.team, user=user,
                                                      defaults={"role": invitation.role, "seen_at": timezone.now()})
-    # Accepting a link is consent, also for someone who had been added without asking.
+    # Accepting is consent, also for someone staff had added without asking.
     open_team(user=user, team=invitation.team)
     invitation.accepted_at = timezone.now()
     invitation.accepted_by = user
@@ -171,7 +239,7 @@ def open_team(*, user: User, team: Team) -> bool:
 def hide_unopened_teams(generations: QuerySet[Generation], *, user: User) -> QuerySet[Generation]:
     """``generations`` without other people's videos in teams ``user`` was added to and has not opened.
 
-    Anyone can be added to a team by username; until they look at it, its videos must
+    Staff can add anyone to a team (members only invite); until they look at it, its videos must
     not fill their gallery or their API list. A subquery, so no extra query is run.
     """
     unopened = Membership.objects.filter(user=user, seen_at__isnull=True).values("team_id")

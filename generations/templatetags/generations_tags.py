@@ -5,17 +5,15 @@ import json
 from datetime import datetime
 from typing import Any
 
-import markdown as markdown_lib
-import nh3
 from django import template
 from django.urls import NoReverseMatch, reverse
 from django.utils.dateparse import parse_datetime
-from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from .. import selectors
 from ..conf import app_settings
 from ..context_processors import bell, member_state, page_context
+from ..services import catalogue
 
 register = template.Library()
 
@@ -124,19 +122,9 @@ def files_shown_to(generation: Any, user: Any) -> bool:
 
 @register.filter
 def markdown_html(text: Any) -> SafeString:
-    """Markdown (a model's description, written upstream) as sanitised HTML."""
-    if not text:
-        return mark_safe("")
-    try:
-        html = markdown_lib.markdown(str(text), extensions=["extra", "sane_lists"], output_format="html")
-    except Exception:
-        return mark_safe(f"<p>{escape(text)}</p>")
-    return mark_safe(nh3.clean(html, tags=_GUIDE_TAGS))
-
-
-#: No images in upstream guides: a remote one is a tracking pixel that reports every reader
-#: to its host (and the page's CSP would block it anyway); a relative one points nowhere.
-_GUIDE_TAGS = set(nh3.ALLOWED_TAGS) - {"img"}
+    """Markdown (a model's description, written upstream) as sanitised HTML, capped and rendered once
+    (``catalogue.render_guide``)."""
+    return mark_safe(catalogue.render_guide(str(text or "")))  # sanitised by render_guide
 
 
 @register.filter

@@ -22,7 +22,7 @@ from .base import render_page
 def gallery(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Own videos, or a team's shared ones; filtered, paginated, live while jobs run."""
     state = member_state(request)
-    models = list(selectors.enabled_models())
+    models = selectors.gallery_filter_models(request.user)
     filter_form = GalleryFilterForm(request.GET or None, models=models)
     filters = filter_form.filters()
     tab = "team" if request.GET.get("tab") == "team" else "mine"

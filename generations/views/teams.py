@@ -16,8 +16,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from .. import permissions, selectors
 from ..conf import app_settings
 from ..context_processors import forget_member_state, member_state
-from ..exceptions import GenerationError
+from ..exceptions import AccountPending, GenerationError
 from ..forms import InviteForm, MemberAddForm, MemberRoleForm, TeamCreateForm, TeamSwitchForm
+from ..inputs import text_problem
 from ..models import Membership, Team
 from ..services import accounts, quotas, teams
 from ..types import AuthenticatedHttpRequest
@@ -43,10 +44,34 @@ def team_list(request: AuthenticatedHttpRequest) -> HttpResponse:
         form = TeamCreateForm()
     memberships = (Membership.objects.filter(user=request.user.pk).select_related("team")
                    .order_by("team__name"))
+    state = member_state(request)
     return render_page(request, "generations/teams.html", {
         "memberships": memberships, "form": form,
-        "current_team": member_state(request).current_team,
+        "current_team": state.current_team,
+        "invitations": list(teams.invitations_for(request.user)),
+        "awaiting_approval": state.awaiting_approval,
+        "invitation_days": app_settings.INVITATION_DAYS,
     }, nav="teams")
+
+
+@login_required
+@require_POST
+def team_invitation_answer(request: AuthenticatedHttpRequest, invitation_id: int, answer: str) -> HttpResponse:
+    """Accept or decline an invitation addressed to the member (only accepting makes them a member)."""
+    try:
+        if answer == "accept":
+            membership = teams.accept_named_invitation(invitation_id=invitation_id, user=request.user)
+        else:
+            teams.decline_invitation(invitation_id=invitation_id, user=request.user)
+    except GenerationError as exc:  # not theirs, not open any more, or the account waits for approval
+        messages.error(request, exc.message)
+        return redirect("generations:teams")
+    if answer != "accept":
+        messages.success(request, "Invitation declined. That team cannot invite you again for a while.")
+        return redirect("generations:teams")
+    forget_member_state(request)
+    messages.success(request, f"Welcome to {membership.team.name}.")
+    return redirect("generations:team", slug=membership.team.slug)
 
 
 def _team_or_404(request: AuthenticatedHttpRequest, slug: str) -> tuple[Team, Membership | None]:
@@ -68,12 +93,14 @@ def team_detail(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
         forget_member_state(request)
     can_manage = membership is not None and membership.can_manage
     recent = list(selectors.gallery(request.user, tab="team", team=team)[:8]) if membership else []
-    invitations = []
+    invitations, pending = [], []
     if can_manage:
-        invitations = [
-            {"invitation": inv, "url": request.build_absolute_uri(reverse("generations:team-join", args=[inv.token]))}
-            for inv in team.invitations.filter(teams.open_invitations_q()).order_by("-created_at")
-        ]
+        for inv in team.invitations.filter(teams.open_invitations_q()).order_by("-created_at"):
+            if inv.username:
+                pending.append(inv)
+            else:
+                invitations.append({"invitation": inv, "url": request.build_absolute_uri(
+                    reverse("generations:team-join", args=[inv.token]))})
     return render_page(request, "generations/team_detail.html", {
         "team": team,
         "membership": membership,
@@ -84,6 +111,7 @@ def team_detail(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
         "invite_form": InviteForm(),
         "role_choices": cast(ChoiceField, MemberRoleForm.base_fields["role"]).choices,
         "invitations": invitations,
+        "pending_invitations": pending,
         "invitation_days": app_settings.INVITATION_DAYS,
         "meters": meters(quotas.usage_for_team(team)),
         "chart": usage_chart(metric="credits", team=team),
@@ -97,16 +125,21 @@ def team_member_add(request: AuthenticatedHttpRequest, slug: str) -> HttpRespons
     team, _ = _team_or_404(request, slug)
     form = MemberAddForm(request.POST)
     if form.is_valid():
+        username = form.cleaned_data["username"]
         try:
-            added = teams.add_member(team=team, actor=request.user, username=form.cleaned_data["username"],
+            added = teams.add_member(team=team, actor=request.user, username=username,
                                      role=form.cleaned_data["role"])
         except GenerationError as exc:
             messages.error(request, exc.message)
         else:
-            messages.success(request, f"{added.user.get_username()} is now {added.get_role_display().lower()} "
-                                      f"of {team.name}.")
+            if isinstance(added, Membership):
+                messages.success(request, f"{username} is now {added.get_role_display().lower()} of {team.name}.")
+            else:
+                # The same words whether or not the account exists: inviting never tells who has one.
+                messages.success(request, f"Invitation recorded for “{username}”. If that account exists, it sees "
+                                          "the invitation and becomes a member only by accepting it.")
     else:
-        messages.error(request, "Give the username of an existing account.")
+        messages.error(request, "Give the username of the person to invite.")
     return redirect("generations:team", slug=team.slug)
 
 
@@ -190,7 +223,8 @@ def team_invite_revoke(request: AuthenticatedHttpRequest, slug: str, invitation_
 @require_http_methods(["GET", "POST"])
 def team_join(request: HttpRequest, token: str) -> HttpResponse:
     """An invitation link: members accept it; visitors are offered to log in or sign up first."""
-    invitation = accounts.open_invitation(token)
+    # A code no invitation can have (a NUL byte) is simply not found.
+    invitation = None if text_problem(token) else accounts.open_invitation(token)
     if invitation is None:
         return render_page(request, "generations/team_join.html", {"invitation": None}, status=404)
     if request.method == "POST":
@@ -198,6 +232,10 @@ def team_join(request: HttpRequest, token: str) -> HttpResponse:
             return redirect(_login_url_with_next(request))
         try:
             membership = teams.accept_invitation(token=token, user=request.user)
+        except AccountPending as exc:
+            return render_page(request, "generations/team_join.html", {
+                "invitation": invitation, "awaiting_approval": True, "refusal": exc.message,
+            }, nav="teams", status=403)
         except GenerationError as exc:
             messages.error(request, exc.message)
             return redirect("generations:teams")
@@ -207,6 +245,7 @@ def team_join(request: HttpRequest, token: str) -> HttpResponse:
     return render_page(request, "generations/team_join.html", {
         "invitation": invitation,
         "already_member": already,
+        "awaiting_approval": request.user.is_authenticated and member_state(request).awaiting_approval,
         "login_url": _login_url_with_next(request),
         "signup_url": _signup_url_for(token),
     }, nav="teams")

@@ -55,7 +55,7 @@ def test_token_is_stored_hashed_only(user):
 def test_models_list_includes_normalized_parameter_schema(api_client, member, veo):
     response = api_client.get(f"{API}/models/")
     assert response.status_code == 200
-    [model] = response.json()
+    [model] = response.json()["results"]
     names = {p["name"]: p for p in model["parameters"]}
     assert names["durationSeconds"]["options"] == [4, 6, 8]
     assert model["payload_schema"]["type"] == "object"
@@ -63,7 +63,7 @@ def test_models_list_includes_normalized_parameter_schema(api_client, member, ve
 
 
 def test_models_list_gives_each_parameter_the_widget_the_submit_form_uses(api_client, member, veo):
-    [model] = api_client.get(f"{API}/models/").json()
+    [model] = api_client.get(f"{API}/models/").json()["results"]
     names = {p["name"]: p for p in model["parameters"]}
     assert names["prompt"]["widget"] == "textarea"
     assert names["durationSeconds"]["widget"] == "select"
@@ -211,14 +211,25 @@ def test_quote_endpoint_prices_without_creating(api_client, member, veo):
     assert Generation.objects.count() == 0
 
 
-def test_teams_create_add_and_remove_members(api_client, member):
-    UserFactory(username="carol")
+def _accept_as(api_client, user, back_to):
+    """``user`` accepts their open invitations through the API, then the client is ``back_to`` again."""
+    api_client.force_authenticate(user)
+    for invitation in api_client.get(f"{API}/invitations/").json():
+        assert api_client.post(f"{API}/invitations/{invitation['id']}/accept/").status_code == 200
+    api_client.force_authenticate(back_to)
+
+
+def test_teams_create_invite_and_remove_members(api_client, member):
+    carol = UserFactory(username="carol")
     created = api_client.post(f"{API}/teams/", {"name": "Blue Whales"}, format="json")
     assert created.status_code == 201 and created.json()["slug"] == "blue-whales"
     assert created.json()["role"] == "owner"
     added = api_client.post(f"{API}/teams/blue-whales/members/", {"username": "carol", "role": "member"},
                             format="json")
-    assert added.status_code == 201
+    assert added.status_code == 202 and added.json()["status"] == "invited"
+    assert [m["username"] for m in api_client.get(f"{API}/teams/blue-whales/").json()["members"]] == [member.username]
+    _accept_as(api_client, carol, member)
+    assert "carol" in [m["username"] for m in api_client.get(f"{API}/teams/blue-whales/").json()["members"]]
     assert api_client.delete(f"{API}/teams/blue-whales/members/carol/").status_code == 204
     assert api_client.post(f"{API}/teams/nope/members/", {"username": "carol"}, format="json").status_code == 404
 
@@ -268,13 +279,14 @@ def test_idempotency_key_treats_spelled_out_defaults_as_the_same_request(api_cli
 
 def test_team_member_errors_have_the_right_codes(api_client, member):
     team = api_client.post(f"{API}/teams/", {"name": "Reds"}, format="json").json()["slug"]
-    unknown = api_client.post(f"{API}/teams/{team}/members/", {"username": "ghost"}, format="json")
-    assert unknown.status_code == 400 and "username" in unknown.json()["errors"]
+    blank = api_client.post(f"{API}/teams/{team}/members/", {"username": " "}, format="json")
+    assert blank.status_code == 400 and "username" in blank.json()["errors"]
     assert api_client.delete(f"{API}/teams/{team}/members/ghost/").status_code == 404
-    UserFactory(username="erin")
+    erin = UserFactory(username="erin")
     api_client.post(f"{API}/teams/{team}/members/", {"username": "erin", "role": "member"}, format="json")
+    _accept_as(api_client, erin, member)
     promoted = api_client.post(f"{API}/teams/{team}/members/", {"username": "erin", "role": "admin"}, format="json")
-    assert promoted.status_code == 201 and promoted.json()["role"] == "admin"
+    assert promoted.status_code == 200 and promoted.json()["role"] == "admin"
 
 
 def test_plain_member_cannot_add_members(api_client, member):

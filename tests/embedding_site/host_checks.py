@@ -73,7 +73,11 @@ def test_api_works_under_the_prefix_with_a_custom_user_model(member, model, monk
     created = client.post("/studio/api/v1/teams/", {"name": "Lab"}, content_type="application/json").json()
     added = client.post(f"/studio/api/v1/teams/{created['slug']}/members/",
                         {"username": other.email, "role": "member"}, content_type="application/json")
-    assert added.status_code == 201 and added.json()["username"] == "bo@example.com"
+    assert added.status_code == 202 and added.json()["username"] == "bo@example.com"
+    bo = Client(HTTP_AUTHORIZATION=f"Bearer {tokens.create_token(user=other)[1]}")
+    invitation = bo.get("/studio/api/v1/invitations/").json()[0]
+    joined = bo.post(f"/studio/api/v1/invitations/{invitation['id']}/accept/")
+    assert joined.status_code == 200 and joined.json()["slug"] == created["slug"]
 
 
 def test_notifications_reach_a_member_of_the_host_with_its_own_user_model(member, model):

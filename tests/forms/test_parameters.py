@@ -21,7 +21,8 @@ from tests.factories import (
     VideoModelFactory,
 )
 
-pytestmark = pytest.mark.django_db
+# The image URLs below must resolve to a public address to pass the address policy.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("public_dns")]
 
 EVERY_KIND = [
     {"name": "prompt", "display_name": "Prompt", "type": "string", "required": True,

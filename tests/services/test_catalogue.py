@@ -45,6 +45,7 @@ def test_invalid_payload_for_an_unseen_model_names_the_fields_and_never_reaches_
     assert Generation.objects.count() == 0
 
 
+@pytest.mark.usefixtures("public_dns")  # the frames' host must resolve to a public address
 def test_unknown_parameter_type_passes_through_unchanged_and_the_job_succeeds(catalogue):
     camera = {"points": [[0, 0, 1], [0.2, 0.1, 1.2]], "ease": "in-out"}
     generation = submissions.submit_generation(

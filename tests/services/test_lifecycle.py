@@ -225,6 +225,7 @@ def test_legacy_api_job_runs_end_to_end_with_key_header(gmi_legacy, db):
     del model_id
 
 
+@pytest.mark.usefixtures("public_dns")  # the frame's host must resolve to a public address
 def test_legacy_lost_submission_is_never_resent_and_fails_refunded(gmi_legacy, db):
     """The legacy API cannot list requests, so a lost answer can't be proven absent: no second POST."""
     from generations.models import VideoModel

@@ -198,3 +198,23 @@ def test_mark_read_ignores_an_id_that_is_a_non_ascii_digit(member, user):
     assert response.status_code == 302
     mine.refresh_from_db()
     assert mine.read_at is not None
+
+
+def test_an_unsubscribe_link_older_than_its_lifetime_points_at_the_settings_page(client, user, monkeypatch):
+    import time
+
+    real_time = time.time
+    monkeypatch.setattr(time, "time", lambda: real_time() - 400 * 86400)  # e-mailed 400 days ago
+    old = notifications.unsubscribe_token(user_id=user.pk, kind=K.GENERATION_SUCCEEDED)
+    monkeypatch.setattr(time, "time", lambda: real_time() - 30 * 86400)  # e-mailed a month ago
+    recent = notifications.unsubscribe_token(user_id=user.pk, kind=K.GENERATION_SUCCEEDED)
+    monkeypatch.setattr(time, "time", real_time)
+
+    for method in (client.get, client.post):
+        response = method(reverse("generations:notification-unsubscribe", args=[old]))
+        html = response.content.decode()
+        assert response.status_code == 400 and "has expired" in html and "work for 60 days" in html
+        assert reverse("generations:notification-preferences") in html
+    assert not NotificationPreference.objects.filter(user=user).exists()
+    assert client.post(reverse("generations:notification-unsubscribe", args=[recent])).status_code == 200
+    assert NotificationPreference.objects.get(user=user, kind=K.GENERATION_SUCCEEDED).channel == "in_app"

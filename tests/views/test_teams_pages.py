@@ -4,6 +4,7 @@ from __future__ import annotations
 from html import unescape
 
 import pytest
+from django.contrib.messages import get_messages
 from django.urls import reverse
 
 from generations.models import Generation, Membership, Team, TeamInvitation
@@ -103,22 +104,46 @@ def test_plain_members_see_no_management_forms(client, team, owner, plain_member
     assert f'action="{reverse("generations:team-invite", args=["studio"])}"' not in html
 
 
-def test_owner_adds_a_member_and_an_admin(client, owner, team, other_user):
+def _accept_all(client, *usernames):
+    """Each invited person accepts their invitation on their Teams page."""
+    for username in usernames:
+        invited = UserFactory._meta.model.objects.get(username=username)
+        client.force_login(invited)
+        for invitation in TeamInvitation.objects.filter(username=username, accepted_at__isnull=True):
+            client.post(reverse("generations:team-invitation-accept", args=[invitation.pk]))
+
+
+def test_owner_invites_a_member_and_an_admin_who_join_by_accepting(client, owner, team, other_user):
     client = _as(client, owner)
     UserFactory(username="zed")
 
     client.post(reverse("generations:team-member-add", args=["studio"]), {"username": "bob", "role": "member"})
     client.post(reverse("generations:team-member-add", args=["studio"]), {"username": "zed", "role": "admin"})
 
+    assert _membership(team, "bob") is None and _membership(team, "zed") is None  # nobody joins unasked
+    html = client.get(reverse("generations:team", args=["studio"])).content.decode()
+    assert "Waiting for an answer" in html and "<strong>bob</strong>" in html and "<strong>zed</strong>" in html
+
+    _accept_all(client, "bob", "zed")
+
     assert _membership(team, "bob").role == Role.MEMBER
     assert _membership(team, "zed").role == Role.ADMIN
 
 
-def test_adding_an_unknown_user_says_so(client, owner, team):
-    response = _as(client, owner).post(reverse("generations:team-member-add", args=["studio"]),
-                                       {"username": "ghost", "role": "member"}, follow=True)
+def test_inviting_answers_the_same_whether_or_not_the_account_exists(client, owner, team, other_user):
+    client = _as(client, owner)
 
-    assert "There is no user named" in response.content.decode()
+    def answer(username):
+        response = client.post(reverse("generations:team-member-add", args=["studio"]),
+                               {"username": username, "role": "member"})
+        said = [str(m).replace(username, "NAME") for m in get_messages(response.wsgi_request)][-1:]
+        return response.status_code, response["Location"], said
+
+    assert answer("bob") == answer("ghost")
+    assert "Invitation recorded for “NAME”" in answer("nobody")[2][0]
+    html = client.get(reverse("generations:team", args=["studio"])).content.decode()
+    assert all(f"<strong>{name}</strong>" in html for name in ("bob", "ghost", "nobody"))
+    assert _membership(team, "bob") is None
 
 
 def test_plain_member_cannot_add_members(client, team, owner, plain_member, other_user):
@@ -129,7 +154,7 @@ def test_plain_member_cannot_add_members(client, team, owner, plain_member, othe
     assert "Only the team's owners and admins" in unescape(response.content.decode())
 
 
-def test_admin_adds_members_and_admins_but_never_changes_an_owner(client, team, owner, admin_user, other_user):
+def test_admin_invites_members_and_admins_but_never_changes_an_owner(client, team, owner, admin_user, other_user):
     client = _as(client, admin_user)
     UserFactory(username="zed")
 
@@ -137,6 +162,7 @@ def test_admin_adds_members_and_admins_but_never_changes_an_owner(client, team, 
     client.post(reverse("generations:team-member-add", args=["studio"]), {"username": "zed", "role": "admin"})
     response = client.post(reverse("generations:team-member-add", args=["studio"]),
                            {"username": owner.username, "role": "member"}, follow=True)
+    _accept_all(client, "bob", "zed")
 
     assert _membership(team, "bob").role == Role.MEMBER
     assert _membership(team, "zed").role == Role.ADMIN
@@ -251,8 +277,10 @@ def test_a_team_named_join_keeps_its_member_pages(client, user, other_user):
     team = Team.objects.get(slug="join")
 
     client.post(reverse("generations:team-member-add", args=["join"]), {"username": "bob", "role": "member"})
+    _accept_all(client, "bob")
 
     assert _membership(team, "bob") is not None
+    client.force_login(user)
     assert client.get(reverse("generations:team", args=["join"])).status_code == 200
 
 
@@ -278,15 +306,13 @@ def test_invitation_links_can_be_withdrawn_and_expire(client, owner, team):
     assert _membership(team, "late") is None
 
 
-# --------------------------------------------------------------------------- added without asking
+# --------------------------------------------------------------------------- added by staff without asking
 
 
 def test_someone_added_by_username_is_told_on_their_next_page_and_leaves_in_one_click(client, owner, team,
                                                                                         other_user):
-    from generations.services import teams
 
-    added = teams.add_member(team=team, actor=owner, username=other_user.username)
-    assert added.seen_at is None
+    added = MembershipFactory(team=team, user=other_user, seen_at=None)  # staff added them in the admin
 
     page = unescape(_as(client, other_user).get(reverse("generations:gallery")).content.decode())
     assert "You were added to the team <strong>Studio</strong>" in page
@@ -301,10 +327,9 @@ def test_someone_added_by_username_is_told_on_their_next_page_and_leaves_in_one_
 
 
 def test_a_team_you_were_added_to_fills_your_gallery_only_once_you_open_it(client, owner, team, other_user):
-    from generations.services import teams
 
     GenerationFactory(owner=owner, team=team, visibility="team", succeeded=True, prompt="unwanted clip")
-    teams.add_member(team=team, actor=owner, username=other_user.username)
+    MembershipFactory(team=team, user=other_user, seen_at=None)  # staff added them in the admin
     _as(client, other_user)
     team_tab = reverse("generations:gallery") + "?tab=team"
 
@@ -320,10 +345,9 @@ def test_a_team_you_were_added_to_fills_your_gallery_only_once_you_open_it(clien
 
 
 def test_reading_the_team_in_the_api_opens_it(client, owner, team, other_user):
-    from generations.services import teams
 
     GenerationFactory(owner=owner, team=team, visibility="team", succeeded=True)
-    teams.add_member(team=team, actor=owner, username=other_user.username)
+    MembershipFactory(team=team, user=other_user, seen_at=None)  # staff added them in the admin
     _as(client, other_user)
     assert client.get("/api/v1/generations/", {"team": "studio"}).json()["count"] == 0
 
@@ -337,7 +361,7 @@ def test_creators_and_people_who_accept_an_invitation_have_opened_their_team(cli
 
     team = teams.create_team(user=user, name="Ours")
     invitation = teams.invite(team=team, actor=user)
-    teams.add_member(team=team, actor=user, username=other_user.username)
+    MembershipFactory(team=team, user=other_user, seen_at=None)  # staff added them in the admin
 
     teams.accept_invitation(token=invitation.token, user=other_user)  # consent after being added
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import difflib
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -17,7 +17,11 @@ UNKNOWN_PARAMETER_MESSAGE = "Unknown parameter for this model."
 MAX_UNKNOWN_REPORTED = 20
 
 
-def validate_payload(params: Sequence[Parameter], payload: object) -> tuple[dict[str, Any], dict[str, list[str]]]:
+UrlCheck = Callable[[str], "str | None"]
+
+
+def validate_payload(params: Sequence[Parameter], payload: object, *,
+                     url_problem: UrlCheck | None = None) -> tuple[dict[str, Any], dict[str, list[str]]]:
     """Check and coerce a payload against a model's parameters.
 
     Returns ``(cleaned, errors)``: ``errors`` maps a parameter name (or
@@ -31,7 +35,9 @@ def validate_payload(params: Sequence[Parameter], payload: object) -> tuple[dict
     - Values are coerced where the intent is plain: ``5`` → ``"5"`` when the
       options are strings, ``"7"``/``7.0`` → ``7`` for integers, ``"on"`` → ``True``.
     - Options, ranges, steps and lengths are enforced; file and URL parameters need
-      http(s) URLs; parameters of unknown kind pass through unchanged.
+      http(s) URLs, each of which ``url_problem`` (when given) may refuse with a message
+      (the caller's address policy: GMI fetches these URLs, so none may point at a private,
+      loopback, link-local or metadata address); parameters of unknown kind pass through unchanged.
     - Keys the schema does not list are refused, unless the schema is empty: an
       unreadable schema must not make a model unusable.
     """
@@ -64,11 +70,12 @@ def validate_payload(params: Sequence[Parameter], payload: object) -> tuple[dict
             if param.default is None:
                 errors[param.name] = [REQUIRED_MESSAGE]
                 continue
-            value, problems = _clean(param, _as_list(param, param.default) if param.multiple else param.default)
+            value, problems = _clean(param, _as_list(param, param.default) if param.multiple else param.default,
+                                     url_problem)
             # GMI's own default is trusted even where our reading of its rules disagrees.
             cleaned[param.name] = param.default if problems else value
             continue
-        value, problems = _clean(param, value)
+        value, problems = _clean(param, value, url_problem)
         if problems:
             errors[param.name] = problems
         else:
@@ -116,13 +123,13 @@ def _is_blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip()) or value == []
 
 
-def _clean(param: Parameter, value: Any) -> tuple[Any, list[str]]:
+def _clean(param: Parameter, value: Any, url_problem: UrlCheck | None = None) -> tuple[Any, list[str]]:
     if param.kind == "unknown":
         return value, []
     if not param.multiple:
         if isinstance(value, (list, tuple, Mapping)):
             return value, ["Must be a single value, not a list or object."]
-        cleaned, problem = _clean_one(param, value)
+        cleaned, problem = _clean_one(param, value, url_problem)
         return cleaned, [problem] if problem else []
     items: list[Any] = []
     problems: list[str] = []
@@ -130,7 +137,7 @@ def _clean(param: Parameter, value: Any) -> tuple[Any, list[str]]:
         if isinstance(item, (list, tuple, Mapping)):
             problems.append(f"Item {index}: must be a single value, not a list or object.")
             continue
-        cleaned, problem = _clean_one(param, item)
+        cleaned, problem = _clean_one(param, item, url_problem)
         if problem:
             problems.append(f"Item {index}: {problem[0].lower()}{problem[1:]}")
         else:
@@ -138,7 +145,7 @@ def _clean(param: Parameter, value: Any) -> tuple[Any, list[str]]:
     return items, problems
 
 
-def _clean_one(param: Parameter, value: Any) -> tuple[Any, str | None]:
+def _clean_one(param: Parameter, value: Any, url_problem: UrlCheck | None = None) -> tuple[Any, str | None]:
     kind = param.kind
     if kind == "choice":
         return _clean_choice(param, value)
@@ -170,7 +177,7 @@ def _clean_one(param: Parameter, value: Any) -> tuple[Any, str | None]:
         return flag, None
     if kind in ("file", "url"):
         if isinstance(value, str) and _is_http_url(value.strip()):
-            return value.strip(), None
+            return value.strip(), url_problem(value.strip()) if url_problem is not None else None
         if kind == "file":
             return value, "Must be an http(s) URL: upload the file here or paste a public link."
         return value, "Must be an http(s) URL."

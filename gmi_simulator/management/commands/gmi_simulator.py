@@ -74,6 +74,10 @@ class Command(BaseCommand):
                             help="Vary each job's time by up to this fraction (0.5: between 0.5 and 1.5 × --job-seconds).")
         parser.add_argument("--journal-size", type=int, default=None,
                             help="Calls kept in the journal (default 10,000; benchmarks that count every call raise it).")
+        parser.add_argument("--extra-models", type=int, default=0,
+                            help="List this many more models (Synthetic-00001 ..., copies of Luma-Ray2): a large catalogue.")
+        parser.add_argument("--guide-kb", type=float, default=0,
+                            help="Make each extra model's detailed_description (its guide) about this many KiB.")
         parser.add_argument("--quiet", action="store_true", help="Do not log each call.")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -116,6 +120,8 @@ class Command(BaseCommand):
                 video_mb=options["video_mb"],
                 storage_mbit=options["storage_mbit"],
                 job_jitter=options["job_jitter"],
+                extra_models=options["extra_models"],
+                guide_kb=options["guide_kb"],
                 **({"journal_size": options["journal_size"]} if options["journal_size"] else {}),
             )
         except (OSError, OverflowError) as exc:

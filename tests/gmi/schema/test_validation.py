@@ -221,3 +221,23 @@ def test_thousands_of_unknown_keys_are_summarised_not_listed_one_by_one():
     params = read_parameters([{"name": "prompt", "type": "string", "required": True}])
     _, errors = validate_payload(params, {"prompt": "x", **{f"k{i}": i for i in range(5000)}})
     assert len(errors) <= 21 and "5000 parameters are unknown" in errors["non_field_errors"][0]
+
+
+def test_url_and_file_values_go_through_the_callers_address_check_item_by_item() -> None:
+    from generations.gmi.schema.parameter import Parameter
+
+    params = [Parameter(name="image", kind="file"), Parameter(name="refs", kind="url", multiple=True),
+              Parameter(name="prompt", kind="text")]
+    seen: list[str] = []
+
+    def url_problem(url: str) -> str | None:
+        seen.append(url)
+        return "Not a public address." if "10.0.0.1" in url else None
+
+    cleaned, errors = validate_payload(params, {
+        "image": "http://10.0.0.1/a.png", "refs": ["https://ok.example/1.png", "http://10.0.0.1/2.png"],
+        "prompt": "http://10.0.0.1/ is only text here"}, url_problem=url_problem)
+
+    assert errors == {"image": ["Not a public address."], "refs": ["Item 2: not a public address."]}
+    assert seen == ["http://10.0.0.1/a.png", "https://ok.example/1.png", "http://10.0.0.1/2.png"]
+    assert cleaned == {"prompt": "http://10.0.0.1/ is only text here"}
