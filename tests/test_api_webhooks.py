@@ -170,12 +170,12 @@ def _team_delivery(team, *, prompt: str):
     webhooks.record_generation_event(generation=video, event_type="generation.moderated")
     moderation.moderate_generation(generation=video, moderator=UserFactory(staff=True), decision="reject",
                                    reason="not allowed here")
-    return owner, member, endpoint, video
+    return endpoint, video
 
 
 def test_a_delivery_log_shows_a_message_only_to_who_may_see_its_video_now(db, api_client, local_hooks):
     team = TeamFactory()
-    owner, member, endpoint, video = _team_delivery(team, prompt="the secret storyboard")
+    endpoint, video = _team_delivery(team, prompt="the secret storyboard")
     later_admin = MembershipFactory(team=team, role=Membership.Role.ADMIN).user
     api_client.force_authenticate(later_admin)
     assert api_client.get(f"/api/v1/generations/{video.pk}/").status_code == 404

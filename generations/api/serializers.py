@@ -312,7 +312,7 @@ class SubmissionSecretSerializer(serializers.Serializer):
 
 class WebhookDeliverySerializer(serializers.ModelSerializer):
     payload = serializers.SerializerMethodField(
-        help_text="The message as sent; null unless you may see its video now (`services.webhooks.deliveries_of`).")
+        help_text="The message as sent; null unless you may open its video now (as its GET answers 200).")
 
     class Meta:
         model = WebhookDelivery

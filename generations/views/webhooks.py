@@ -106,7 +106,8 @@ def webhook_detail(request: AuthenticatedHttpRequest, pk: Any) -> HttpResponse:
         "rotation_until": webhooks.rotation_ends_at(endpoint),
         "page": page,
         # The message as sent, only where the member may see its video now (``payload_shown``).
-        "deliveries": [(d, json.dumps(d.payload, indent=2, ensure_ascii=False) if d.payload_shown else None)
+        "deliveries": [(d, json.dumps(d.payload, indent=2, ensure_ascii=False) if getattr(d, "payload_shown", False)
+                        else None)
                        for d in page.object_list],
     }, nav="webhooks"))
 
