@@ -700,16 +700,25 @@ def _claim(now: datetime, *, free: int, size: int, share: int, busy: dict[Any, i
     # The claim lasts as long as one send may: what is claimed starts at once (``_Slots``).
     claim_until = now + timedelta(seconds=float(app_settings.WEBHOOK_CONNECT_TIMEOUT)
                                   + float(app_settings.WEBHOOK_TIMEOUT) + CLAIM_MARGIN_SECONDS)
-    claimed: list[WebhookDelivery] = []
+    # A claim mark of its own (the microseconds), to read back which rows this one update took.
+    claim_until += timedelta(microseconds=random.randrange(1, 999_999))
+    picked: list[WebhookDelivery] = []
     for delivery in candidates:
-        if len(claimed) >= free:
+        if len(picked) >= free:
             break
         # The slot first (another runner of this process may take the last one meanwhile), then the row.
-        if delivery.pk in withheld or not _slots.take(delivery.owner_id, size=size, share=share):
-            continue
-        if WebhookDelivery.objects.filter(pk=delivery.pk, next_attempt_at=delivery.next_attempt_at,
-                                          status=delivery.status).filter(_unclaimed(now)).filter(_sendable()).update(
-                next_attempt_at=claim_until, claimed_until=claim_until):
+        if delivery.pk not in withheld and _slots.take(delivery.owner_id, size=size, share=share):
+            picked.append(delivery)
+    if not picked:
+        return []
+    # One conditional update for all: still due, unclaimed, and its endpoint still taking messages.
+    WebhookDelivery.objects.filter(pk__in=[d.pk for d in picked], status__in=WAITING, next_attempt_at__lte=now).filter(
+        _unclaimed(now)).filter(_sendable()).update(next_attempt_at=claim_until, claimed_until=claim_until)
+    taken = set(WebhookDelivery.objects.filter(pk__in=[d.pk for d in picked], claimed_until=claim_until)
+                .values_list("pk", flat=True))
+    claimed = []
+    for delivery in picked:
+        if delivery.pk in taken:
             claimed.append(delivery)
         else:
             _slots.give_back(delivery.owner_id)
@@ -750,14 +759,17 @@ def _send(*, now: datetime | None, limit: int, budget_seconds: float | None) -> 
     allowed = list(app_settings.WEBHOOK_ALLOWED_HOSTS)
     counts = {"sent": 0, "succeeded": 0, "failed": 0, "gave_up": 0, "due": 0}
     in_flight: dict[Future, WebhookDelivery] = {}
-    started = time.monotonic()
+    started = looked_at = time.monotonic()
     try:
         while True:
             over_budget = budget_seconds is not None and time.monotonic() - started > budget_seconds
             claimed: list[WebhookDelivery] = []
             if not over_budget:
                 free, busy = _slots.room(pool.size, share)
-                if free:
+                # In a large pool, a few threads freed are worth one look, not each one as it frees:
+                # a look costs a query, and a tick later anyone's new message still goes.
+                if free and (free >= max(1, pool.size // 8) or not in_flight or looked_at + TICK <= time.monotonic()):
+                    looked_at = time.monotonic()
                     at = now or timezone.now()
                     claimed = _claim(at, free=free, size=pool.size, share=share, busy=busy, limit=limit,
                                      counts=counts)
