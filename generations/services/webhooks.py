@@ -472,8 +472,8 @@ def _within_caps(rows: list[WebhookDelivery]) -> list[WebhookDelivery]:
         per_target[target] += 1
         kept.append(row)
     if dropped:
-        logger.warning("%s %s webhook message(s) not recorded: their owner's waiting messages reached the cap",
-                       dropped, rows[0].event_type)
+        logger.warning("%s %s webhook message(s) not recorded: messages waiting for their owner or target "
+                       "reached WEBHOOK_MAX_PENDING_PER_OWNER or _PER_TARGET", dropped, rows[0].event_type)
     return kept
 
 
