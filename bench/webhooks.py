@@ -13,7 +13,15 @@ way the ``deliver_webhooks`` task does (``webhooks.deliver_all_due``, over and o
 - the most requests the receiver saw open at once (never above ``WEBHOOK_CONCURRENCY``),
   and how many messages it got twice (none).
 
-The receiver is a process of its own on 127.0.0.1 (allowed through ``GMI_WEBHOOK_ALLOWED_HOSTS``),
+Fairness (the second part): one member floods 20 endpoints at the 2 s receiver with events
+(cancelled jobs; 100 messages, 300 when not ``quick``) while another member's endpoint, at a
+receiver that answers at once, gets one event a second. Rows: that member's delay from the
+event to its arrival, alone and under the flood (goal: the same, well under a second), and
+how many of the flooder's messages still started after all 20 endpoints were deleted
+mid-flood (goal: none beyond those already in flight). The throughput rows above let one
+owner use the whole pool (``WEBHOOK_OWNER_SHARE`` = 1), so they still measure the pool's bound.
+
+The receivers are processes of their own on 127.0.0.1 (allowed through ``GMI_WEBHOOK_ALLOWED_HOSTS``),
 so its threads do not share this process's interpreter. Only 127.0.0.1 is contacted.
 ``python bench/webhooks.py [--quick]`` prints the rows; ``run(quick)`` returns them.
 """
@@ -55,9 +63,11 @@ def run(quick: bool) -> list[dict[str, Any]]:
 
 
 def serve_receiver(delay: float) -> None:
-    """POST: answer 200 after ``delay`` s, counting requests open at once; GET /stats: the counts."""
+    """POST: answer 200 after ``delay`` s, counting requests open at once; GET /stats: the counts,
+    and when each message (by ``webhook-id``) arrived, in ``time.time()`` seconds."""
     lock = threading.Lock()
-    stats = {"open": 0, "open_most": 0, "received": 0}
+    stats = {"open": 0, "open_most": 0, "received": 0, "begun": 0}
+    arrivals: dict[str, float] = {}
     seen: set[str] = set()
     twice = [0]
 
@@ -67,7 +77,9 @@ def serve_receiver(delay: float) -> None:
         def do_POST(self) -> None:
             with lock:
                 stats["open"] += 1
+                stats["begun"] += 1
                 stats["open_most"] = max(stats["open_most"], stats["open"])
+                arrivals.setdefault(self.headers.get("webhook-id", ""), time.time())
             try:
                 self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 time.sleep(delay)
@@ -84,7 +96,7 @@ def serve_receiver(delay: float) -> None:
 
         def do_GET(self) -> None:
             with lock:
-                body = json.dumps({**stats, "unique": len(seen), "twice": twice[0]}).encode()
+                body = json.dumps({**stats, "unique": len(seen), "twice": twice[0], "arrivals": arrivals}).encode()
             self._answer(body)
 
         def _answer(self, body: bytes) -> None:
@@ -107,8 +119,8 @@ def serve_receiver(delay: float) -> None:
 
 
 @contextmanager
-def _receiver() -> Iterator[str]:
-    process = subprocess.Popen([sys.executable, str(Path(__file__)), "--receiver", str(RECEIVER_SECONDS)],
+def _receiver(delay: float = RECEIVER_SECONDS) -> Iterator[str]:
+    process = subprocess.Popen([sys.executable, str(Path(__file__)), "--receiver", str(delay)],
                                stdout=subprocess.PIPE, text=True)
     try:
         assert process.stdout is not None
@@ -118,7 +130,7 @@ def _receiver() -> Iterator[str]:
         process.wait(timeout=10)
 
 
-def _stats(host: str) -> dict[str, int]:
+def _stats(host: str) -> dict[str, Any]:
     with urllib.request.urlopen(f"http://{host}/stats", timeout=10) as answer:
         return json.loads(answer.read())
 
@@ -129,18 +141,20 @@ def _stats(host: str) -> dict[str, int]:
 def child(quick: bool) -> list[dict[str, Any]]:
     work = Path(tempfile.mkdtemp(prefix="gmi-bench-webhooks-"))
     try:
-        with _receiver() as host:
-            return _measure(work, host, jobs=100 if quick else 1000, concurrency=8 if quick else 50)
+        with _receiver() as host, _receiver(0.0) as fast:
+            _setup_django(work, [host, fast])
+            rows = _measure(host, jobs=100 if quick else 1000, concurrency=8 if quick else 50)
+            return rows + _fairness(host, fast, events=5 if quick else 15)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _setup_django(work: Path, host: str) -> None:
+def _setup_django(work: Path, hosts: list[str]) -> None:
     sys.path.insert(0, str(ROOT))
     os.environ.update({
         "DJANGO_SETTINGS_MODULE": "gmi_project.settings", "DJANGO_DEBUG": "1",
         "DATABASE_URL": f"sqlite:///{work / 'bench.sqlite3'}", "DJANGO_MEDIA_ROOT": str(work / "media"),
-        "GMI_API_KEY": "bench-key-for-the-webhook-figures", "GMI_WEBHOOK_ALLOWED_HOSTS": host,
+        "GMI_API_KEY": "bench-key-for-the-webhook-figures", "GMI_WEBHOOK_ALLOWED_HOSTS": ",".join(hosts),
     })
     import django
 
@@ -150,8 +164,7 @@ def _setup_django(work: Path, host: str) -> None:
     call_command("migrate", verbosity=0)
 
 
-def _measure(work: Path, host: str, *, jobs: int, concurrency: int) -> list[dict[str, Any]]:
-    _setup_django(work, host)
+def _measure(host: str, *, jobs: int, concurrency: int) -> list[dict[str, Any]]:
     from django.conf import settings
     from django.contrib.auth import get_user_model
 
@@ -160,6 +173,10 @@ def _measure(work: Path, host: str, *, jobs: int, concurrency: int) -> list[dict
     from generations.services.lifecycle import transition
 
     settings.GENERATIONS["WEBHOOK_CONCURRENCY"] = concurrency
+    # One owner here, 1,000 messages in 30 s: the pool's own bound is measured, so that owner
+    # may take the whole pool and keep any backlog (a site's caps would drop some, as they should).
+    settings.GENERATIONS.update({"WEBHOOK_OWNER_SHARE": 1.0, "WEBHOOK_MAX_PENDING_PER_OWNER": None,
+                                 "WEBHOOK_MAX_PENDING_PER_TARGET": None})
     model, _ = VideoModel.objects.get_or_create(pk="Veo3")
     users = get_user_model().objects
 
@@ -215,6 +232,9 @@ def _measure(work: Path, host: str, *, jobs: int, concurrency: int) -> list[dict
     thread.join(timeout=60)
     after = _stats(host)
     delivered = succeeded.count()
+    if delivered < jobs:  # what became of the rest, for whoever reads the run
+        stuck = WebhookDelivery.objects.filter(endpoint__owner=hooked_owner).exclude(status="succeeded")
+        print(list(stuck.values_list("status", "attempts", "last_error", "claimed_until")[:20]), file=sys.stderr)
     rate = delivered / (drained - (first_sent[0] if first_sent else started))
     bound = concurrency / RECEIVER_SECONDS
     slowest = max(hooked)
@@ -237,6 +257,103 @@ def _measure(work: Path, host: str, *, jobs: int, concurrency: int) -> list[dict
         {"measure": "  changes done, s (deliveries sent meanwhile and after)",
          "value": f"{changes_seconds:.1f}", "floor": f"{jobs * RECEIVER_SECONDS / concurrency:.0f} s to send all",
          "ratio": None},
+    ]
+
+
+FLOOD_ENDPOINTS = 20
+INNOCENT_EVENTS = 5
+
+
+def _fairness(slow: str, fast: str, *, events: int) -> list[dict[str, Any]]:
+    """Another member's delivery delay, alone and while one member floods 20 endpoints at the slow receiver."""
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+    from django.db import connections
+
+    from generations.models import Generation, VideoModel, WebhookDelivery, WebhookEndpoint
+    from generations.services import webhooks
+    from generations.services.lifecycle import transition
+
+    for key in ("WEBHOOK_OWNER_SHARE", "WEBHOOK_MAX_PENDING_PER_OWNER", "WEBHOOK_MAX_PENDING_PER_TARGET"):
+        settings.GENERATIONS.pop(key, None)  # the defaults, as a site runs them
+    settings.GENERATIONS["WEBHOOK_CONCURRENCY"] = 8
+    model, _ = VideoModel.objects.get_or_create(pk="Veo3")
+    users = get_user_model().objects
+    innocent = users.create_user("bench-innocent", password="x")
+    webhooks.create_endpoint(user=innocent, url=f"http://{fast}/innocent", events=["generation.cancelled"])
+    flooder = users.create_user("bench-flooder", password="x")
+
+    def cancel(owner: Any, n: int) -> float:
+        generation = Generation.objects.create(owner=owner, model=model, payload={"prompt": f"f {n}"},
+                                               prompt=f"f {n}")
+        at = time.time()
+        assert transition(generation, Generation.Status.CANCELLED)
+        return at
+
+    stop = threading.Event()
+
+    def runner() -> None:
+        while not stop.is_set():
+            try:
+                webhooks.deliver_all_due()
+            except Exception:  # a row deleted under a send, say: the task would be run again
+                pass
+            time.sleep(0.05)
+        connections.close_all()
+
+    def innocent_delays() -> list[float]:
+        recorded = {}
+        for n in range(INNOCENT_EVENTS):
+            at = cancel(innocent, n)
+            recorded[WebhookDelivery.objects.filter(endpoint__owner=innocent).latest("created_at").message_id] = at
+            time.sleep(1.0)
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline:
+            arrivals = _stats(fast)["arrivals"]
+            if all(m in arrivals for m in recorded):
+                return [arrivals[m] - at for m, at in recorded.items()]
+            time.sleep(0.2)
+        return [float("inf")]
+
+    def start_flood(events: int) -> None:
+        for n in range(FLOOD_ENDPOINTS):
+            webhooks.create_endpoint(user=flooder, url=f"http://{slow}/flood/{n}", events=["generation.cancelled"])
+        before = _stats(slow)["begun"]
+        for n in range(events):
+            cancel(flooder, n)
+        while _stats(slow)["begun"] == before:
+            time.sleep(0.05)
+
+    flood = FLOOD_ENDPOINTS * events
+    thread = threading.Thread(target=runner, daemon=True)
+    thread.start()
+    try:
+        alone = innocent_delays()
+        start_flood(events)
+        flooded = innocent_delays()
+        WebhookEndpoint.objects.filter(owner=flooder).delete()
+        time.sleep(2 * RECEIVER_SECONDS)
+        # Again, deleting the endpoints a moment after the flood began to be sent.
+        start_flood(events)
+        time.sleep(RECEIVER_SECONDS / 2)
+        WebhookEndpoint.objects.filter(owner=flooder).delete()
+        begun_at_delete = _stats(slow)["begun"]
+        time.sleep(3 * RECEIVER_SECONDS)  # what was in flight ends; nothing new may start
+        after_delete = _stats(slow)["begun"] - begun_at_delete
+    finally:
+        stop.set()
+        thread.join(timeout=900)
+    return [
+        {"measure": "fairness: another member's webhook delay alone, median / max, s",
+         "value": f"{statistics.median(alone):.2f} / {max(alone):.2f}", "floor": "< 1 (a free thread, a tick)",
+         "ratio": None},
+        {"measure": f"  ... while one member floods {FLOOD_ENDPOINTS} endpoints at a 2 s receiver "
+                    f"({flood} msgs), s",
+         "value": f"{statistics.median(flooded):.2f} / {max(flooded):.2f}",
+         "floor": f"{statistics.median(alone):.2f} (alone)",
+         "ratio": round(statistics.median(flooded) / max(statistics.median(alone), 0.01), 1)},
+        {"measure": "  flooder's sends begun after its 20 endpoints were deleted (in flight then: ≤ 8)",
+         "value": str(after_delete), "floor": "0", "ratio": None},
     ]
 
 

@@ -47,6 +47,14 @@ DEFAULTS: dict[str, Any] = {
     "WEBHOOK_TIMEOUT": 10.0,  # a whole delivery, answer included
     "WEBHOOK_RETRY_HOURS": 26,  # a message is retried this long after it was recorded, then given up
     "WEBHOOK_DISABLE_AFTER_DAYS": 3,  # an endpoint failing without a success this long is disabled
+    # Fairness (README, "Webhooks"): the runner takes due deliveries turn by turn per owner, and one
+    # owner's deliveries hold at most this share of WEBHOOK_CONCURRENCY's threads at once (at least one).
+    "WEBHOOK_OWNER_SHARE": 0.25,
+    # Messages waiting (pending or retrying) for one member's targets together, and for one target
+    # (an endpoint, or one submission URL); past either, new messages for it are not recorded, and
+    # a submission carrying "webhook" is refused (409 limit_reached) past the member's cap.
+    "WEBHOOK_MAX_PENDING_PER_OWNER": 1000,
+    "WEBHOOK_MAX_PENDING_PER_TARGET": 200,
     # Notifications (README, "Notifications")
     "NOTIFICATION_POLICY": "generations.policies.NotificationPolicy",
     # Each kind's channel for members who chose none: "off", "in_app" or "email".

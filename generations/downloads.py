@@ -321,9 +321,8 @@ def _check(url: str, entries: Sequence[str], resolve: Resolver, *, public_hosts:
     if match != "exact":
         for address in addresses:
             if not address_is_public(address):
-                raise DownloadRefused(
-                    f"Host {host} resolves to the non-public address {address}.", url=url
-                )
+                # The address itself stays out: this text may reach whoever typed the URL.
+                raise DownloadRefused(f"Host {host} is on a non-public address.", url=url)
     return _Target(
         url=url,
         scheme=parsed.scheme,

@@ -46,6 +46,11 @@ class WebhookDelivery(models.Model):
     endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, null=True, blank=True,
                                  related_name="deliveries")
     url = models.CharField(max_length=2000, blank=True, help_text="A submission's own webhook (no endpoint).")
+    # Whose share of the sending pool and of the waiting-message caps this uses: the endpoint's
+    # creator, or for a submission's own webhook the job's owner. Kept on the row, so the runner
+    # can take deliveries turn by turn per owner without a join, and a deleted account's go with it.
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True,
+                              related_name="+")
     generation = models.ForeignKey("generations.Generation", on_delete=models.SET_NULL, null=True, blank=True,
                                    related_name="+")
     event_type = models.CharField(max_length=40)
@@ -69,6 +74,9 @@ class WebhookDelivery(models.Model):
         indexes = [
             # The runner's question, "what is due", touches only rows still to send.
             models.Index(fields=["next_attempt_at"], name="gen_webhook_due",
+                         condition=models.Q(status__in=["pending", "failed"])),
+            # The caps' questions: messages still waiting per owner, per endpoint, per submission URL.
+            models.Index(fields=["owner", "endpoint"], name="gen_webhook_waiting_owner",
                          condition=models.Q(status__in=["pending", "failed"])),
         ]
 

@@ -155,3 +155,100 @@ def test_endpoints_per_member_are_capped(db, api_client, user, local_hooks, sett
     refused = create(api_client, user)
     assert refused.status_code == 409 and refused.json()["code"] == "limit_reached"
     assert WebhookEndpoint.objects.filter(owner=user).count() == 2
+
+
+def _team_delivery(team, *, prompt: str):
+    """A team video, a team endpoint's delivery recorded for it (through the service), the video then rejected."""
+    from generations.services import moderation
+    from tests.factories import GenerationFactory
+
+    owner = MembershipFactory(team=team, role=Membership.Role.OWNER).user
+    member = MembershipFactory(team=team, role=Membership.Role.MEMBER).user
+    endpoint = webhooks.create_endpoint(user=owner, url=f"http://{ALLOWED}/team", events=["generation.moderated"],
+                                        team=team.slug)
+    video = GenerationFactory(owner=member, team=team, visibility="team", prompt=prompt, payload={"prompt": prompt})
+    webhooks.record_generation_event(generation=video, event_type="generation.moderated")
+    moderation.moderate_generation(generation=video, moderator=UserFactory(staff=True), decision="reject",
+                                   reason="not allowed here")
+    return endpoint, video
+
+
+def test_a_delivery_log_shows_a_message_only_to_who_may_see_its_video_now(db, api_client, local_hooks):
+    team = TeamFactory()
+    endpoint, video = _team_delivery(team, prompt="the secret storyboard")
+    later_admin = MembershipFactory(team=team, role=Membership.Role.ADMIN).user
+    api_client.force_authenticate(later_admin)
+    assert api_client.get(f"/api/v1/generations/{video.pk}/").status_code == 404
+    answer = api_client.get(f"/api/v1/webhooks/{endpoint.pk}/deliveries/")
+    assert answer.status_code == 200 and answer.json()["count"] == 1
+    row = answer.json()["results"][0]
+    assert row["payload"] is None and row["event_type"] == "generation.moderated"
+    assert "secret storyboard" not in answer.content.decode()
+    resent = api_client.post(f"/api/v1/webhooks/{endpoint.pk}/deliveries/{row['id']}/resend/")
+    assert "secret storyboard" not in resent.content.decode()
+
+    # Staff who may open any video read it, as they read the video itself.
+    api_client.force_authenticate(UserFactory(staff=True, username="staff-reader"))
+    assert api_client.get(f"/api/v1/generations/{video.pk}/").status_code == 200
+
+
+def test_a_delivery_log_shows_the_message_of_a_video_the_reader_may_see(db, api_client, user, local_hooks):
+    from tests.factories import GenerationFactory
+
+    endpoint = webhooks.create_endpoint(user=user, url=f"http://{ALLOWED}/in", events=["generation.cancelled"])
+    video = GenerationFactory(owner=user, prompt="my own fox", payload={"prompt": "my own fox"})
+    webhooks.record_generation_event(generation=video, event_type="generation.cancelled")
+    WebhookDelivery.objects.create(endpoint=endpoint, owner=user, event_type="quota.threshold", message_id="msg_q",
+                                   payload={"type": "quota.threshold", "data": {"team": None, "quota": {}}})
+    api_client.force_authenticate(user)
+    rows = api_client.get(f"/api/v1/webhooks/{endpoint.pk}/deliveries/").json()["results"]
+    shown = {r["event_type"]: r["payload"] for r in rows}
+    assert shown["generation.cancelled"]["data"]["prompt"] == "my own fox"
+    assert shown["quota.threshold"]["data"]["quota"] == {}  # about no video: nothing to hide
+    Generation.objects.filter(pk=video.pk).delete()  # the video is gone: so is its message
+    rows = api_client.get(f"/api/v1/webhooks/{endpoint.pk}/deliveries/").json()["results"]
+    assert {r["event_type"]: r["payload"] for r in rows}["generation.cancelled"] is None
+
+
+REFUSED = ("This webhook URL is not allowed: it is not a public http(s) address that can be reached "
+           "(private networks and names that do not resolve are refused alike).")
+
+
+@pytest.mark.parametrize("url,resolves_to", [
+    ("https://vm.internal.example/x", ["127.0.0.1"]),  # a name that resolves privately
+    ("https://db.internal.example/x", ["10.0.0.5"]),
+    ("https://nowhere.internal.example/x", None),  # a name that does not resolve
+    ("https://10.0.0.5/x", None),  # a literal private address
+    ("http://[::ffff:127.0.0.1]/x", None),
+])
+def test_a_refused_target_says_the_same_whatever_the_name_resolves_to(db, api_client, user, monkeypatch,
+                                                                       url, resolves_to):
+    from generations import downloads
+
+    def resolve(host, port):
+        if resolves_to is None:
+            raise OSError("no such name")
+        return resolves_to
+
+    monkeypatch.setattr(downloads, "resolve_host", resolve)
+    answer = create(api_client, user, url=url)
+    assert answer.status_code == 400 and answer.json() == {"detail": REFUSED, "code": "webhook_target_forbidden"}
+    api_client.force_authenticate(user)
+    submitted = api_client.post("/api/v1/generations/", {"model": "Veo3", "payload": {"prompt": "a fox"},
+                                                         "webhook": url}, format="json")
+    assert submitted.json() == {"detail": REFUSED, "code": "webhook_target_forbidden"}
+
+
+def test_an_account_waiting_for_approval_may_not_make_a_submission_secret(db, api_client):
+    waiting = UserFactory(awaiting_approval=True)
+    api_client.force_authenticate(waiting)
+    answer = api_client.post("/api/v1/webhooks/submission-secret/")
+    assert answer.status_code == 403 and answer.json()["code"] == "account_pending"
+    assert api_client.get("/api/v1/webhooks/submission-secret/").json() == {"exists": False}
+
+
+def test_the_schema_says_a_replaced_submission_secret_keeps_signing_for_a_day(db, api_client, user):
+    api_client.force_authenticate(user)
+    schema = api_client.get("/api/v1/schema/", HTTP_ACCEPT="application/json").content.decode()
+    assert "no overlap" not in schema
+    assert "The previous one keeps signing beside it for 24 hours" in schema

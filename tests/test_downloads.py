@@ -280,7 +280,7 @@ def test_name_allowed_by_domain_entry_but_resolving_to_loopback_is_refused_witho
     serve,
 ) -> None:
     server = serve({"/f": body(b"secret")})
-    with pytest.raises(DownloadRefused, match=r"non-public address 127\.0\.0\.1"):
+    with pytest.raises(DownloadRefused, match=r"^Host files\.example\.com is on a non-public address\.$"):
         download(
             server.url("/f", host="files.example.com"),
             allowed_hosts=[f".example.com:{server.port}"],
@@ -337,7 +337,8 @@ def test_public_addresses_are_public(address: str) -> None:
 
 
 def test_name_resolving_to_public_and_private_addresses_is_refused() -> None:
-    with pytest.raises(DownloadRefused, match=r"10\.0\.0\.5"):
+    # Refused for the private one, without saying which address it was.
+    with pytest.raises(DownloadRefused, match=r"^Host files\.example\.com is on a non-public address\.$"):
         download(
             "https://files.example.com/v.mp4",
             allowed_hosts=[".example.com"],

@@ -1,6 +1,8 @@
 """API serializers: input shapes are validated here; behaviour lives in services."""
 from __future__ import annotations
 
+from typing import Any
+
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -343,11 +345,18 @@ class SubmissionSecretSerializer(serializers.Serializer):
 
 
 class WebhookDeliverySerializer(serializers.ModelSerializer):
+    payload = serializers.SerializerMethodField(
+        help_text="The message as sent; null unless you may open its video now (as its GET answers 200).")
+
     class Meta:
         model = WebhookDelivery
         fields = ["id", "event_type", "message_id", "status", "attempts", "next_attempt_at", "last_status_code",
                   "last_latency_ms", "last_response", "last_error", "last_attempt_at", "created_at", "payload"]
         read_only_fields = fields
+
+    def get_payload(self, obj: WebhookDelivery) -> dict[str, Any] | None:
+        # Rows come from deliveries_of, which asks the one rule; a row without its answer shows nothing.
+        return obj.payload if getattr(obj, "payload_shown", False) else None
 
 
 class NotificationSerializer(serializers.ModelSerializer):

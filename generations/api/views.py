@@ -421,7 +421,8 @@ class WebhookListView(ApiView):
 
     @extend_schema(request=s.WebhookInputSerializer, responses={201: s.WebhookCreatedSerializer, **WRITE_ERRORS},
                    tags=["webhooks"], description="The answer carries `secret`, which is never shown again; a "
-                   "private or loopback target answers 400 `webhook_target_forbidden`.")
+                   "target that is not a public, reachable address answers 400 `webhook_target_forbidden` (one "
+                   "text for every reason); an account waiting for approval answers 403 `account_pending`.")
     def post(self, request):
         data = s.WebhookInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -440,9 +441,11 @@ class SubmissionSecretView(ApiView):
     def get(self, request):
         return Response({"exists": webhooks.has_submission_secret(request.user)})
 
-    @extend_schema(request=None, responses={200: s.SubmissionSecretSerializer, **ERRORS}, tags=["webhooks"],
-                   description="A new per-submission secret, in this answer only. It replaces the previous one "
-                   "at once (no overlap): later messages, retries included, are signed with it alone.")
+    @extend_schema(request=None, responses={200: s.SubmissionSecretSerializer, **WRITE_ERRORS}, tags=["webhooks"],
+                   description="A new per-submission secret, in this answer only. The previous one keeps signing "
+                   "beside it for 24 hours (`webhook-signature` then carries both signatures), so receivers can "
+                   "switch without losing a message; after that only the new one signs. An account waiting for "
+                   "approval answers 403 `account_pending`.")
     def post(self, request):
         return Response({"secret": webhooks.rotate_submission_secret(user=request.user)})
 
@@ -485,7 +488,8 @@ class WebhookDeliveriesView(WebhookView):
                    responses={200: s.WebhookDeliverySerializer(many=True), **ERRORS}, tags=["webhooks"])
     def get(self, request, pk):
         paginator = self.pagination_class()
-        page = paginator.paginate_queryset(webhooks.deliveries_of(self.endpoint(pk)), request, view=self)
+        page = paginator.paginate_queryset(webhooks.deliveries_of(self.endpoint(pk), viewer=request.user), request,
+                                           view=self)
         return paginator.get_paginated_response(s.WebhookDeliverySerializer(page, many=True).data)
 
 
@@ -493,7 +497,8 @@ class WebhookResendView(WebhookView):
     @extend_schema(request=None, responses={202: s.WebhookDeliverySerializer, **WRITE_ERRORS}, tags=["webhooks"],
                    description="Send the message again soon, with the same `webhook-id`.")
     def post(self, request, pk, delivery_id):
-        delivery = webhooks.deliveries_of(self.endpoint(pk)).filter(pk=_uuid_or_none(delivery_id)).first()
+        delivery = webhooks.deliveries_of(self.endpoint(pk), viewer=request.user).filter(
+            pk=_uuid_or_none(delivery_id)).first()
         if delivery is None:
             raise Http404
         webhooks.resend_delivery(delivery=delivery)

@@ -123,7 +123,8 @@ def submit_generation(
         existing = _idempotent_replay(user, idempotency_key, request_hash)
         if existing is not None:
             return existing
-    webhook_url, webhook_filter = webhooks.check_submission_webhook(url=webhook, events_filter=webhook_events_filter)
+    webhook_url, webhook_filter = webhooks.check_submission_webhook(url=webhook, events_filter=webhook_events_filter,
+                                                                    user=user)
     prepared = prepare(user=user, model_id=model_id, payload=payload, team=team)
     team_obj = prepared["team"]
     if visibility in (None, ""):

@@ -7,15 +7,34 @@ import hmac
 import json
 import logging
 import math
+import os
 import random
 import secrets
+import threading
 import time
+from collections import Counter
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+    When,
+    Window,
+)
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 from rest_framework.utils.encoders import JSONEncoder as APIJSONEncoder
 
@@ -64,10 +83,17 @@ RETRY_EVERY = 4 * 3600
 CLAIM_MARGIN_SECONDS = 30
 #: One task keeps sending full batches for at most this long, then asks for another (django-q's timeout is 900 s).
 RUN_BUDGET_SECONDS = 300
+#: With a thread free, a runner looks for newly due messages this often (seconds).
+TICK = 0.2
+#: What a refused target is told, whatever the reason: it never says what a name resolves to.
+TARGET_REFUSED = ("not a public http(s) address that can be reached "
+                  "(private networks and names that do not resolve are refused alike)")
 ANSWER_KEPT = 1024
 ROTATION_OVERLAP = timedelta(hours=24)
 USER_AGENT = "gmi-video-portal-webhooks/1"
 D = WebhookDelivery.Status
+#: A delivery still to send: the caps count these.
+WAITING = (D.PENDING, D.FAILED)
 
 
 # --------------------------------------------------------------------------- secrets and signatures
@@ -120,7 +146,12 @@ def has_submission_secret(user: Any) -> bool:
 
 def rotate_submission_secret(*, user: Any, now: datetime | None = None) -> str:
     """A new per-submission secret, returned to be shown once; as with an endpoint's, the old one
-    keeps signing beside it for 24 h, so receivers can switch without losing a message."""
+    keeps signing beside it for 24 h, so receivers can switch without losing a message.
+
+    An account waiting for approval gets ``AccountPending``: it may not submit, so it has
+    nothing for the secret to sign.
+    """
+    require_approved_account(user)
     now = now or timezone.now()
     secret = new_secret()
     profile, _ = UserProfile.objects.get_or_create(user=user)
@@ -150,8 +181,10 @@ def check_target(url: str) -> None:
         raise WebhookTargetForbidden("Give an http(s) URL of at most 2000 characters.")
     try:
         downloads.check_url(url, allowed_hosts=app_settings.WEBHOOK_ALLOWED_HOSTS, public_hosts=True)
-    except downloads.DownloadError as exc:
-        raise WebhookTargetForbidden(f"This webhook URL is not allowed: {exc.message}") from None
+    except downloads.DownloadError:
+        # One text for every reason: saying which (a private address, no such name) would let
+        # anyone map the internal network's names through this form.
+        raise WebhookTargetForbidden(f"This webhook URL is not allowed: it is {TARGET_REFUSED}.") from None
 
 
 def _check_events(events: Any, *, allow_empty: bool) -> list[str]:
@@ -165,14 +198,41 @@ def _check_events(events: Any, *, allow_empty: bool) -> list[str]:
     return list(dict.fromkeys(events))
 
 
-def check_submission_webhook(*, url: str | None, events_filter: list[str] | None) -> tuple[str, list[str]]:
-    """Validate a submission's ``webhook`` and ``webhook_events_filter`` (empty filter: every event)."""
+def check_submission_webhook(*, url: str | None, events_filter: list[str] | None,
+                             user: Any = None) -> tuple[str, list[str]]:
+    """Validate a submission's ``webhook`` and ``webhook_events_filter`` (empty filter: every event).
+
+    With ``user``, the URL also counts against the member's caps (``LimitReached``): no
+    new webhook while ``WEBHOOK_MAX_PENDING_PER_OWNER`` messages wait for their targets,
+    and a submission's own URL is one of their ``MAX_WEBHOOKS_PER_USER`` targets while
+    messages wait for it, beside their endpoints.
+    """
     if not url:
         if events_filter:
             raise InvalidInput({"webhook_events_filter": ["Give a webhook URL for the filter to apply to."]})
         return "", []
     check_target(url)
-    return url, _check_events(events_filter or [], allow_empty=True)
+    events = _check_events(events_filter or [], allow_empty=True)
+    if user is not None:
+        _require_room_for_submission_webhook(user, url)
+    return url, events
+
+
+def _require_room_for_submission_webhook(user: Any, url: str) -> None:
+    waiting = WebhookDelivery.objects.filter(owner=user, status__in=WAITING)
+    require_below_limit(
+        setting="WEBHOOK_MAX_PENDING_PER_OWNER", used=waiting.count(),
+        message="{cap} messages are already waiting to reach your webhooks: submit without a webhook, "
+                "or again once your receivers have taken them.",
+    )
+    own_targets = set(waiting.filter(endpoint__isnull=True).exclude(url=url).values_list("url", flat=True)
+                      .distinct()[:1000])
+    require_below_limit(
+        setting="MAX_WEBHOOKS_PER_USER",
+        used=WebhookEndpoint.objects.filter(owner=user).count() + len(own_targets),
+        message="Your webhook endpoints and the other submission webhooks with messages still waiting make "
+                "{cap} targets: use one of those URLs, or wait until their messages have gone out.",
+    )
 
 
 # --------------------------------------------------------------------------- endpoints
@@ -309,8 +369,20 @@ def delete_endpoint(*, endpoint: WebhookEndpoint) -> None:
     endpoint.delete()
 
 
-def deliveries_of(endpoint: WebhookEndpoint) -> QuerySet[WebhookDelivery]:
-    return endpoint.deliveries.order_by("-created_at")
+def deliveries_of(endpoint: WebhookEndpoint, *, viewer: Any) -> QuerySet[WebhookDelivery]:
+    """The endpoint's delivery log, newest first, each row with ``payload_shown``: whether ``viewer``
+    may read the message it carries (a video's prompt, parameters and links).
+
+    The rule is the video's own: the message shows only while ``viewer`` may open the video
+    (``selectors.visible_generations``, as its page and API answer ask), so an admin who
+    joined later, or anyone after the video was rejected, made private or deleted, sees the
+    delivery's state but not what the video was. A message about no video (a team's quota
+    event for a private job) shows; one whose video is gone does not.
+    """
+    may_see = selectors.visible_generations(viewer, include_all_for_staff=True).filter(pk=OuterRef("generation_id"))
+    about_no_video = Q(generation__isnull=True) & ~Q(payload__data__has_key="id")
+    shown = ExpressionWrapper(Q(Exists(may_see)) | about_no_video, output_field=BooleanField())
+    return endpoint.deliveries.annotate(payload_shown=shown).order_by("-created_at")
 
 
 def resend_delivery(*, delivery: WebhookDelivery, now: datetime | None = None) -> WebhookDelivery:
@@ -361,16 +433,53 @@ def record_generation_event(*, generation: Generation, event_type: str) -> int:
     now = timezone.now()
     payload = payload_for(generation, event_type=event_type, now=now)
     rows = [
-        WebhookDelivery(endpoint=e, generation=generation, event_type=event_type, message_id=_message_id(),
-                        payload=payload, next_attempt_at=now, created_at=now)
+        WebhookDelivery(endpoint=e, owner_id=e.owner_id, generation=generation, event_type=event_type,
+                        message_id=_message_id(), payload=payload, next_attempt_at=now, created_at=now)
         for e in endpoints
     ]
     if wants_own:
-        rows.append(WebhookDelivery(url=generation.webhook, generation=generation, event_type=event_type,
-                                    message_id=_message_id(), payload=payload, next_attempt_at=now, created_at=now))
-    WebhookDelivery.objects.bulk_create(rows)
-    queue.request_webhook_delivery()
+        rows.append(WebhookDelivery(url=generation.webhook, owner_id=generation.owner_id, generation=generation,
+                                    event_type=event_type, message_id=_message_id(), payload=payload,
+                                    next_attempt_at=now, created_at=now))
+    rows = _within_caps(rows)
+    if rows:
+        WebhookDelivery.objects.bulk_create(rows)
+        queue.request_webhook_delivery()
     return len(rows)
+
+
+
+def _within_caps(rows: list[WebhookDelivery]) -> list[WebhookDelivery]:
+    """``rows`` less those past ``WEBHOOK_MAX_PENDING_PER_OWNER`` or ``..._PER_TARGET`` (one query).
+
+    A member whose receivers do not keep up (or who makes events faster than any
+    receiver could take them) gets their newest messages dropped, not an ever longer
+    queue that the runner and the database carry for a day.
+    """
+    owner_cap, target_cap = app_settings.WEBHOOK_MAX_PENDING_PER_OWNER, app_settings.WEBHOOK_MAX_PENDING_PER_TARGET
+    if not rows or (owner_cap is None and target_cap is None):
+        return rows
+    per_owner: Counter[Any] = Counter()
+    per_target: Counter[tuple[Any, Any, str]] = Counter()
+    waiting = (WebhookDelivery.objects.filter(status__in=WAITING, owner_id__in={r.owner_id for r in rows})
+               .values("owner_id", "endpoint_id", "url").annotate(n=Count("pk")))
+    for group in waiting:
+        per_owner[group["owner_id"]] += group["n"]
+        per_target[(group["owner_id"], group["endpoint_id"], group["url"])] += group["n"]
+    kept, dropped = [], 0
+    for row in rows:
+        target = (row.owner_id, row.endpoint_id, row.url)
+        if (owner_cap is not None and per_owner[row.owner_id] >= int(owner_cap)) or (
+                target_cap is not None and per_target[target] >= int(target_cap)):
+            dropped += 1
+            continue
+        per_owner[row.owner_id] += 1
+        per_target[target] += 1
+        kept.append(row)
+    if dropped:
+        logger.warning("%s %s webhook message(s) not recorded: messages waiting for their owner or target "
+                       "reached WEBHOOK_MAX_PENDING_PER_OWNER or _PER_TARGET", dropped, rows[0].event_type)
+    return kept
 
 
 def _team_audience(generation: Generation) -> set[Any]:
@@ -412,13 +521,15 @@ def record_quota_event(*, generation: Generation, quota: dict[str, Any], team: T
     else:
         payload = {"type": event_type, "timestamp": now.isoformat(), "data": {"team": getattr(team, "slug", None)}}
     payload["data"]["quota"] = json.loads(json.dumps(quota, cls=APIJSONEncoder))
-    WebhookDelivery.objects.bulk_create([
-        WebhookDelivery(endpoint=e, generation=shown, event_type=event_type, message_id=_message_id(),
-                        payload=payload, next_attempt_at=now, created_at=now)
+    rows = _within_caps([
+        WebhookDelivery(endpoint=e, owner_id=e.owner_id, generation=shown, event_type=event_type,
+                        message_id=_message_id(), payload=payload, next_attempt_at=now, created_at=now)
         for e in endpoints
     ])
-    queue.request_webhook_delivery()
-    return len(endpoints)
+    if rows:
+        WebhookDelivery.objects.bulk_create(rows)
+        queue.request_webhook_delivery()
+    return len(rows)
 
 
 def _message_id() -> str:
@@ -441,12 +552,67 @@ def _get_pool() -> UpstreamPool:
     return named_pool("webhooks", int(app_settings.WEBHOOK_CONCURRENCY))
 
 
+def owner_share(pool_size: int) -> int:
+    """How many of one owner's deliveries may be in flight at once in a pool of ``pool_size`` (at least one)."""
+    return max(1, math.floor(pool_size * float(app_settings.WEBHOOK_OWNER_SHARE)))
+
+
+class _Slots:
+    """This process's sending slots: deliveries in flight, in all and per owner.
+
+    Every runner in the process asks here before claiming, so what it claims starts at
+    once: nothing claimed waits in the pool's queue, where a paused or deleted endpoint
+    could no longer stop it.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pid = os.getpid()
+        self.total = 0
+        self.by_owner: Counter[Any] = Counter()
+
+    def reset_after_fork(self) -> None:
+        with self._lock:
+            if self._pid != os.getpid():
+                self._pid, self.total, self.by_owner = os.getpid(), 0, Counter()
+
+    def room(self, size: int, share: int) -> tuple[int, dict[Any, int]]:
+        """Free slots, and the owners with some in flight with how many more each may start."""
+        with self._lock:
+            return max(0, size - self.total), {o: max(0, share - n) for o, n in self.by_owner.items() if n}
+
+    def take(self, owner_id: Any, *, size: int, share: int) -> bool:
+        """Hold a slot for one of ``owner_id``'s deliveries, if the pool and the owner's share have room."""
+        with self._lock:
+            if self.total >= size or self.by_owner[owner_id] >= share:
+                return False
+            self.total += 1
+            self.by_owner[owner_id] += 1
+            return True
+
+    def give_back(self, owner_id: Any) -> None:
+        with self._lock:
+            self.total -= 1
+            self.by_owner[owner_id] -= 1
+            if self.by_owner[owner_id] <= 0:
+                del self.by_owner[owner_id]
+
+
+_slots = _Slots()
+
+
 def _post(url: str, body: bytes, message_id: str, keys: list[str], allowed: list[str]) -> _Outcome:
     """One attempt, in a pool thread (no database here). The target is checked again: DNS may have changed.
 
     Signed here, as it leaves: a delivery that waited for a pool thread still carries a
-    fresh ``webhook-timestamp`` (receivers refuse old ones).
+    fresh ``webhook-timestamp`` (receivers refuse old ones). The name is resolved once, for
+    the check and the connection alike, and a refusal says nothing of what it resolved to.
     """
+    resolve = _resolve_once()
+    try:
+        downloads.check_url(url, allowed_hosts=allowed, public_hosts=True, resolve=resolve)
+    except downloads.DownloadError:
+        return _Outcome(None, "", 0, f"refused: the target is {TARGET_REFUSED}")
     timestamp = int(time.time())
     signature = " ".join(sign(secret=k, message_id=message_id, timestamp=timestamp, body=body) for k in keys)
     headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT, "webhook-id": message_id,
@@ -454,16 +620,28 @@ def _post(url: str, body: bytes, message_id: str, keys: list[str], allowed: list
     started = time.monotonic()
     try:
         status_code, answer = downloads.send(
-            "POST", url, allowed_hosts=allowed, public_hosts=True, body=body, headers=headers,
+            "POST", url, allowed_hosts=allowed, public_hosts=True, body=body, headers=headers, resolve=resolve,
             connect_timeout=float(app_settings.WEBHOOK_CONNECT_TIMEOUT),
             read_timeout=float(app_settings.WEBHOOK_TIMEOUT), deadline=float(app_settings.WEBHOOK_TIMEOUT),
         )
-    except downloads.DownloadRefused as exc:
-        return _Outcome(None, "", 0, f"refused: {exc.message}")
+    except downloads.DownloadRefused:
+        return _Outcome(None, "", 0, f"refused: the target is {TARGET_REFUSED}")
     except downloads.DownloadError as exc:
         return _Outcome(None, "", int((time.monotonic() - started) * 1000), exc.message)
     text = answer[:ANSWER_KEPT].decode("utf-8", "replace")
     return _Outcome(status_code, text, int((time.monotonic() - started) * 1000))
+
+
+def _resolve_once() -> downloads.Resolver:
+    """A resolver that asks DNS once per name: the check and the connection then agree on the addresses."""
+    answers: dict[tuple[str, int], list[str]] = {}
+
+    def resolve(host: str, port: int) -> list[str]:
+        if (host, port) not in answers:
+            answers[(host, port)] = list(downloads.resolve_host(host, port))
+        return answers[(host, port)]
+
+    return resolve
 
 
 def _request(delivery: WebhookDelivery, now: datetime) -> tuple[str, bytes, str, list[str]]:
@@ -471,7 +649,8 @@ def _request(delivery: WebhookDelivery, now: datetime) -> tuple[str, bytes, str,
     body = json.dumps(delivery.payload, separators=(",", ":"), ensure_ascii=False).encode()
     if delivery.endpoint is not None:
         return delivery.endpoint.url, body, delivery.message_id, signing_secrets(delivery.endpoint, now=now)
-    keys = submission_signing_secrets(delivery.generation.owner, now=now) if delivery.generation is not None else []
+    owner = delivery.owner if delivery.owner_id is not None else getattr(delivery.generation, "owner", None)
+    keys = submission_signing_secrets(owner, now=now) if owner is not None else []
     return delivery.url, body, delivery.message_id, keys
 
 
@@ -479,61 +658,144 @@ def _unclaimed(now: datetime) -> Q:
     return Q(claimed_until__isnull=True) | Q(claimed_until__lte=now)
 
 
-def deliver_due(*, now: datetime | None = None, limit: int = 200) -> dict[str, int]:
-    """Send the deliveries that are due, ``WEBHOOK_CONCURRENCY`` at a time; results are written here.
+def _sendable() -> Q:
+    """A delivery whose target still takes messages: a submission's own URL, or an enabled endpoint.
 
-    Each is claimed with a conditional update first, so two runners never send the
-    same attempt; the claim lasts until the whole batch can have been sent through the
-    pool, so it never runs out while a delivery waits for a thread. 2xx ends a
-    delivery; 410 disables its endpoint; anything else is retried with backoff and
-    jitter until ``WEBHOOK_RETRY_HOURS`` after it was recorded; an endpoint failing for
-    ``WEBHOOK_DISABLE_AFTER_DAYS`` is disabled.
+    Asked in the claim's own UPDATE, so an endpoint paused, disabled or deleted a moment
+    before is never sent to, whatever a runner read earlier.
     """
-    now = now or timezone.now()
-    due = list(
-        WebhookDelivery.objects.filter(status__in=(D.PENDING, D.FAILED), next_attempt_at__lte=now)
-        .filter(_unclaimed(now))
-        .filter(Q(endpoint__isnull=True) | Q(endpoint__enabled=True))
-        .select_related("endpoint", "generation__owner")
-        .order_by("next_attempt_at")[:limit]
+    return Q(endpoint__isnull=True) | Q(endpoint__enabled=True)
+
+
+def _due(now: datetime) -> QuerySet[WebhookDelivery]:
+    return (WebhookDelivery.objects.filter(status__in=(D.PENDING, D.FAILED), next_attempt_at__lte=now)
+            .filter(_unclaimed(now)).filter(_sendable()))
+
+
+def _candidates(now: datetime, *, share: int, busy: dict[Any, int], limit: int) -> list[WebhookDelivery]:
+    """Due deliveries turn by turn per owner: every owner's first, then every owner's second ...
+
+    Within an owner, first attempts before retries, then the longest waiting. Owners
+    with no room left in this process are skipped, and no owner brings more than
+    ``share``, so one member's backlog (or a receiver's outage) is never ahead of
+    another member's first message.
+    """
+    first_attempts_first = Case(When(attempts=0, then=Value(0)), default=Value(1), output_field=IntegerField())
+    turn = Window(RowNumber(), partition_by=[F("owner_id")],
+                  order_by=[first_attempts_first.asc(), F("next_attempt_at").asc(), F("id").asc()])
+    full = [owner for owner, left in busy.items() if left <= 0]
+    return list(
+        _due(now).exclude(owner_id__in=full).annotate(turn=turn, retry=first_attempts_first)
+        .filter(turn__lte=share)
+        .select_related("endpoint", "owner", "generation__owner")
+        .order_by("turn", "retry", "next_attempt_at", "id")[:limit]
     )
-    withheld = _withheld(due)
-    for delivery in [d for d in due if d.pk in withheld]:
-        WebhookDelivery.objects.filter(pk=delivery.pk, status=delivery.status).update(
-            status=D.GAVE_UP, next_attempt_at=None, last_error=withheld[delivery.pk])
-    due = [d for d in due if d.pk not in withheld]
-    pool = _get_pool()
-    rounds = math.ceil(len(due) / pool.size)
-    claim_until = now + timedelta(seconds=rounds * float(app_settings.WEBHOOK_TIMEOUT) + CLAIM_MARGIN_SECONDS)
-    claimed = [
-        d for d in due
-        if WebhookDelivery.objects.filter(pk=d.pk, next_attempt_at=d.next_attempt_at, status=d.status)
-        .filter(_unclaimed(now)).update(next_attempt_at=claim_until, claimed_until=claim_until)
-    ]
-    allowed = list(app_settings.WEBHOOK_ALLOWED_HOSTS)
-    futures = [(d, pool.submit(_post, *_request(d, now), allowed)) for d in claimed]
-    counts = {"sent": 0, "succeeded": 0, "failed": 0, "gave_up": len(withheld), "due": len(due) + len(withheld)}
-    for delivery, future in futures:
-        outcome = future.result()
-        counts["sent"] += 1
-        counts[_apply(delivery, outcome, now=now)] += 1
-    return counts
+
+
+def _claim(now: datetime, *, free: int, size: int, share: int, busy: dict[Any, int], limit: int,
+           counts: dict[str, int]) -> list[WebhookDelivery]:
+    """Claim at most ``free`` due deliveries, fairly (``_candidates``), each with a conditional update."""
+    candidates = _candidates(now, share=share, busy=busy, limit=min(limit, max(free * share, free + 50)))
+    withheld = _withheld(candidates)
+    for delivery in [d for d in candidates if d.pk in withheld]:
+        if WebhookDelivery.objects.filter(pk=delivery.pk, status=delivery.status).filter(_unclaimed(now)).update(
+                status=D.GAVE_UP, next_attempt_at=None, last_error=withheld[delivery.pk]):
+            counts["gave_up"] += 1
+            counts["due"] += 1
+    # The claim lasts as long as one send may: what is claimed starts at once (``_Slots``).
+    claim_until = now + timedelta(seconds=float(app_settings.WEBHOOK_CONNECT_TIMEOUT)
+                                  + float(app_settings.WEBHOOK_TIMEOUT) + CLAIM_MARGIN_SECONDS)
+    # A claim mark of its own (the microseconds), to read back which rows this one update took.
+    claim_until += timedelta(microseconds=random.randrange(1, 999_999))
+    picked: list[WebhookDelivery] = []
+    for delivery in candidates:
+        if len(picked) >= free:
+            break
+        # The slot first (another runner of this process may take the last one meanwhile), then the row.
+        if delivery.pk not in withheld and _slots.take(delivery.owner_id, size=size, share=share):
+            picked.append(delivery)
+    if not picked:
+        return []
+    # One conditional update for all: still due, unclaimed, and its endpoint still taking messages.
+    WebhookDelivery.objects.filter(pk__in=[d.pk for d in picked], status__in=WAITING, next_attempt_at__lte=now).filter(
+        _unclaimed(now)).filter(_sendable()).update(next_attempt_at=claim_until, claimed_until=claim_until)
+    taken = set(WebhookDelivery.objects.filter(pk__in=[d.pk for d in picked], claimed_until=claim_until)
+                .values_list("pk", flat=True))
+    claimed = []
+    for delivery in picked:
+        if delivery.pk in taken:
+            claimed.append(delivery)
+        else:
+            _slots.give_back(delivery.owner_id)
+    counts["due"] += len(claimed)
+    return claimed
+
+
+def deliver_due(*, now: datetime | None = None, limit: int = 200) -> dict[str, int]:
+    """Send every delivery that is due (at ``now``, fixed, when given) and wait for the results.
+
+    See ``_send`` for how; this is the whole of one run without a time budget.
+    """
+    return _send(now=now, limit=limit, budget_seconds=None)
 
 
 def deliver_all_due(*, limit: int = 200, budget_seconds: float = RUN_BUDGET_SECONDS) -> dict[str, int]:
-    """What the ``deliver_webhooks`` task runs: full batches one after another, so a backlog drains
-    at the pool's rate instead of one batch per schedule tick; past the budget, another task is asked for."""
-    started = time.monotonic()
-    totals = {"sent": 0, "succeeded": 0, "failed": 0, "gave_up": 0, "due": 0}
-    while True:
-        counts = deliver_due(limit=limit)
-        for key, value in counts.items():
-            totals[key] += value
-        if counts["due"] < limit:
-            return totals
-        if time.monotonic() - started > budget_seconds:
-            queue.request_webhook_delivery()
-            return totals
+    """What the ``deliver_webhooks`` task runs: send until nothing is due, for at most ``budget_seconds``;
+    past the budget it stops claiming, waits for what is in flight and asks for another task."""
+    return _send(now=None, limit=limit, budget_seconds=budget_seconds)
+
+
+def _send(*, now: datetime | None, limit: int, budget_seconds: float | None) -> dict[str, int]:
+    """Keep the pool busy with due deliveries, fairly, until none is left; results are written here.
+
+    Whenever a thread is free, due deliveries are claimed turn by turn per owner
+    (``_candidates``), each with a conditional update that also asks that its endpoint
+    still takes messages, so two runners never send the same attempt and a paused or
+    deleted endpoint stops at once. One owner holds at most ``owner_share`` threads of
+    the process's pool, so a slow receiver delays only its own owner's messages; a free
+    thread takes the next due message within ``TICK`` seconds, whoever it belongs to.
+    2xx ends a delivery; 410 disables its endpoint; anything else is retried with
+    backoff and jitter until ``WEBHOOK_RETRY_HOURS`` after it was recorded; an endpoint
+    failing for ``WEBHOOK_DISABLE_AFTER_DAYS`` is disabled.
+    """
+    pool = _get_pool()
+    share = owner_share(pool.size)
+    _slots.reset_after_fork()
+    allowed = list(app_settings.WEBHOOK_ALLOWED_HOSTS)
+    counts = {"sent": 0, "succeeded": 0, "failed": 0, "gave_up": 0, "due": 0}
+    in_flight: dict[Future, WebhookDelivery] = {}
+    started = looked_at = time.monotonic()
+    try:
+        while True:
+            over_budget = budget_seconds is not None and time.monotonic() - started > budget_seconds
+            claimed: list[WebhookDelivery] = []
+            if not over_budget:
+                free, busy = _slots.room(pool.size, share)
+                # In a large pool, a few threads freed are worth one look, not each one as it frees:
+                # a look costs a query, and a tick later anyone's new message still goes.
+                if free and (free >= max(1, pool.size // 8) or not in_flight or looked_at + TICK <= time.monotonic()):
+                    looked_at = time.monotonic()
+                    at = now or timezone.now()
+                    claimed = _claim(at, free=free, size=pool.size, share=share, busy=busy, limit=limit,
+                                     counts=counts)
+                    for delivery in claimed:
+                        in_flight[pool.submit(_post, *_request(delivery, at), allowed)] = delivery
+            if not in_flight:
+                if over_budget and _due(timezone.now()).exists():
+                    queue.request_webhook_delivery()
+                return counts
+            # With a thread still free, look again soon: a message recorded meanwhile goes out then.
+            all_busy = over_budget or _slots.room(pool.size, share)[0] == 0
+            done, _ = wait(list(in_flight), timeout=None if all_busy else TICK, return_when=FIRST_COMPLETED)
+            for future in done:
+                delivery = in_flight.pop(future)
+                _slots.give_back(delivery.owner_id)
+                counts["sent"] += 1
+                counts[_apply(delivery, future.result(), now=now or timezone.now())] += 1
+    finally:
+        for future, delivery in in_flight.items():  # only on an error: their slots must not stay taken
+            future.cancel()
+            _slots.give_back(delivery.owner_id)
 
 
 def _apply(delivery: WebhookDelivery, outcome: _Outcome, *, now: datetime) -> str:
@@ -565,8 +827,10 @@ def _apply(delivery: WebhookDelivery, outcome: _Outcome, *, now: datetime) -> st
                 _disable(endpoint, reason=f"Failing since {since.isoformat()} without a success.")
                 delivery.status, delivery.next_attempt_at = D.GAVE_UP, None
     delivery.claimed_until = None
-    delivery.save(update_fields=["attempts", "last_attempt_at", "last_status_code", "last_latency_ms",
-                                 "last_response", "last_error", "status", "next_attempt_at", "claimed_until"])
+    # An update, not a save: the endpoint (and with it this row) may have been deleted during the send.
+    fields = ("attempts", "last_attempt_at", "last_status_code", "last_latency_ms", "last_response", "last_error",
+              "status", "next_attempt_at", "claimed_until")
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(**{f: getattr(delivery, f) for f in fields})
     outcomes: dict[str, str] = {D.SUCCEEDED: "succeeded", D.GAVE_UP: "gave_up"}
     return outcomes.get(delivery.status, "failed")
 

@@ -2,6 +2,7 @@
 pausing, deleting, each endpoint's delivery log with "send again", and the per-submission secret."""
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.contrib import messages
@@ -11,7 +12,15 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from ..exceptions import GenerationError, InvalidInput, NotAllowed, WebhookTargetForbidden
+from ..context_processors import member_state
+from ..exceptions import (
+    AccountPending,
+    GenerationError,
+    InvalidInput,
+    LimitReached,
+    NotAllowed,
+    WebhookTargetForbidden,
+)
 from ..forms import WebhookEndpointForm
 from ..models import WebhookEndpoint
 from ..services import webhooks
@@ -56,6 +65,8 @@ def webhook_list(request: AuthenticatedHttpRequest) -> HttpResponse:
                 for field, errors in exc.errors.items():
                     for error in errors:
                         form.add_error(field if field in form.fields else None, error)
+            except (AccountPending, LimitReached) as exc:  # about the account, not one field
+                form.add_error(None, exc.message)
             except NotAllowed as exc:  # a team the member belongs to but does not manage
                 form.add_error("team", exc.message)
             except WebhookTargetForbidden as exc:  # says why: scheme, a private address, the allow-list
@@ -71,6 +82,7 @@ def webhook_list(request: AuthenticatedHttpRequest) -> HttpResponse:
         "form": form,
         "new_submission_secret": shown,
         "has_submission_secret": webhooks.has_submission_secret(request.user),
+        "pending": member_state(request).awaiting_approval,
     }, nav="webhooks", status=400 if form.errors else 200))
 
 
@@ -83,7 +95,8 @@ def webhook_detail(request: AuthenticatedHttpRequest, pk: Any) -> HttpResponse:
     new_secret = None
     if shown and shown.get("id") == str(endpoint.pk):
         new_secret = request.session.pop(NEW_SECRET)
-    page = Paginator(webhooks.deliveries_of(endpoint), DELIVERIES_PER_PAGE).get_page(request.GET.get("page"))
+    log = webhooks.deliveries_of(endpoint, viewer=request.user)
+    page = Paginator(log, DELIVERIES_PER_PAGE).get_page(request.GET.get("page"))
     row = next(r for r in webhooks.endpoint_rows(request.user) if r.endpoint.pk == endpoint.pk)
     return _no_store(render_page(request, "generations/webhook_detail.html", {
         "endpoint": endpoint,
@@ -92,7 +105,10 @@ def webhook_detail(request: AuthenticatedHttpRequest, pk: Any) -> HttpResponse:
         "overlap_hours": int(webhooks.ROTATION_OVERLAP.total_seconds() // 3600),
         "rotation_until": webhooks.rotation_ends_at(endpoint),
         "page": page,
-        "deliveries": page.object_list,
+        # The message as sent, only where the member may see its video now (``payload_shown``).
+        "deliveries": [(d, json.dumps(d.payload, indent=2, ensure_ascii=False) if getattr(d, "payload_shown", False)
+                        else None)
+                       for d in page.object_list],
     }, nav="webhooks"))
 
 
@@ -135,7 +151,7 @@ def webhook_delete(request: AuthenticatedHttpRequest, pk: Any) -> HttpResponse:
 @require_POST
 def webhook_resend(request: AuthenticatedHttpRequest, pk: Any, delivery_id: Any) -> HttpResponse:
     endpoint = _endpoint_or_404(request, pk)
-    delivery = webhooks.deliveries_of(endpoint).filter(pk=delivery_id).first()
+    delivery = webhooks.deliveries_of(endpoint, viewer=request.user).filter(pk=delivery_id).first()
     if delivery is None:
         raise Http404("No such delivery.")
     try:
@@ -151,5 +167,8 @@ def webhook_resend(request: AuthenticatedHttpRequest, pk: Any, delivery_id: Any)
 @login_required
 @require_POST
 def submission_secret_rotate(request: AuthenticatedHttpRequest) -> HttpResponse:
-    request.session[NEW_SUBMISSION_SECRET] = webhooks.rotate_submission_secret(user=request.user)
+    try:
+        request.session[NEW_SUBMISSION_SECRET] = webhooks.rotate_submission_secret(user=request.user)
+    except AccountPending as exc:
+        messages.error(request, exc.message)
     return redirect("generations:webhooks")

@@ -166,7 +166,8 @@ def test_form_errors_say_what_to_change(member, body, field_error):
 def test_a_refused_target_names_the_reason(member):
     html = text(member.post(reverse("generations:webhooks"), {"url": "http://localhost/x",
                                                               "events": ["generation.failed"]}))
-    assert "This webhook URL is not allowed:" in html
+    assert "This webhook URL is not allowed: it is not a public http(s) address that can be reached" in html
+    assert "127.0.0.1" not in html  # never what the name resolved to
     assert 'value="http://localhost/x"' in html  # the member edits what they typed
 
 
@@ -274,3 +275,37 @@ def test_the_api_tells_whether_a_submission_secret_exists_and_makes_one(api_clie
     assert api_client.get("/api/v1/webhooks/submission-secret/").json() == {"exists": True}
     api_client.force_authenticate(UserFactory())
     assert api_client.get("/api/v1/webhooks/submission-secret/").json() == {"exists": False}
+
+
+def test_an_account_waiting_for_approval_is_told_and_can_make_no_webhook_or_secret(client):
+    waiting = UserFactory(awaiting_approval=True)
+    client.force_login(waiting)
+    html = page(client)
+    assert "adding webhook endpoints and making a per-submission secret work once it is approved" in html
+    assert "Add endpoint</button>" not in html and "Create and show it" not in html
+    created = client.post(reverse("generations:webhooks"), {"url": URL, "events": ["generation.failed"]})
+    assert created.status_code == 400 and "waiting for approval" in text(created)
+    assert not WebhookEndpoint.objects.exists()
+    answer = client.post(reverse("generations:webhook-submission-secret"), follow=True)
+    assert "waiting for approval" in text(answer) and not webhooks.has_submission_secret(waiting)
+
+
+def test_the_delivery_log_shows_a_message_only_to_who_may_see_its_video(client, team):
+    from generations.services import moderation
+    from tests.factories import GenerationFactory
+
+    owner = MembershipFactory(team=team, role=Role.ADMIN).user
+    member = MembershipFactory(team=team, role=Role.MEMBER).user
+    endpoint = endpoint_for(owner, team=team.slug, events=["generation.moderated"])
+    video = GenerationFactory(owner=member, team=team, visibility="team", prompt="the secret storyboard",
+                              payload={"prompt": "the secret storyboard"})
+    webhooks.record_generation_event(generation=video, event_type="generation.moderated")
+    client.force_login(owner)
+    assert "the secret storyboard" in page(client, "generations:webhook", endpoint.pk)
+    moderation.moderate_generation(generation=video, moderator=UserFactory(staff=True), decision="reject",
+                                   reason="not allowed here")
+    later_admin = MembershipFactory(team=team, role=Role.ADMIN).user
+    client.force_login(later_admin)
+    html = page(client, "generations:webhook", endpoint.pk)
+    assert "generation.moderated" in html and "the secret storyboard" not in html
+    assert "Message not shown: you cannot see its video." in html
