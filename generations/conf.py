@@ -88,6 +88,12 @@ DEFAULTS: dict[str, Any] = {
     "MAX_TOKENS_PER_USER": 20,  # API tokens not revoked
     "MAX_WEBHOOKS_PER_USER": 20,  # webhook endpoints a member has created (their own and their teams')
     "MAX_PENDING_INVITATIONS_PER_TEAM": 50,  # invitation links not used and not expired
+    # Studio: batches, share links, collections
+    "BATCH_MAX_ITEMS": 100,  # jobs one batch (or compare) may carry
+    "SHARE_LINKS": True,  # False: nobody may make public share links, and existing ones stop opening
+    "SHARE_DEFAULT_SECONDS": 7 * 24 * 3600,
+    "SHARE_MAX_SECONDS": 90 * 24 * 3600,
+    "MAX_COLLECTIONS_PER_USER": 200,  # collections a member has created (their own and their teams')
     # Embedding
     "BASE_TEMPLATE": "generations/base.html",
     "SUBMIT_POLICY": "generations.policies.SubmitPolicy",
