@@ -34,7 +34,9 @@ def share_page(request: HttpRequest, token: str) -> HttpResponse:
     shares.count_view(share=share)
     generation = share.generation
     context = {
-        "share": share, "generation": generation, "title": generation.display_title,
+        # display_title falls back to the prompt's first words, which the owner may have chosen to keep private.
+        "share": share, "generation": generation,
+        "title": generation.display_title if generation.title or share.show_prompt else "A shared video",
         "video_url": reverse("generations:share-video", args=[token]),
         "poster_url": reverse("generations:share-thumbnail", args=[token]) if generation.thumbnail_name else "",
         "download_url": reverse("generations:share-video", args=[token]) + "?download=1"
