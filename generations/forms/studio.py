@@ -4,7 +4,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 
@@ -64,7 +64,8 @@ class BatchUploadForm(forms.Form):
 
     def __init__(self, *args: Any, teams: Any = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["team"].choices = [("", "No team (private)"), *[(t.slug, t.name) for t in teams]]
+        cast(forms.ChoiceField, self.fields["team"]).choices = [
+            ("", "No team (private)"), *[(t.slug, t.name) for t in teams]]
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -112,8 +113,9 @@ class CompareForm(forms.Form):
 
     def __init__(self, *args: Any, models: Any = (), teams: Any = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["models"].choices = [(m.pk, m.label) for m in models]
-        self.fields["team"].choices = [("", "No team (private)"), *[(t.slug, t.name) for t in teams]]
+        cast(forms.ChoiceField, self.fields["models"]).choices = [(m.pk, m.label) for m in models]
+        cast(forms.ChoiceField, self.fields["team"]).choices = [
+            ("", "No team (private)"), *[(t.slug, t.name) for t in teams]]
 
     def clean_models(self) -> list[str]:
         chosen = self.cleaned_data["models"]
@@ -128,7 +130,8 @@ class CollectionForm(forms.Form):
 
     def __init__(self, *args: Any, teams: Any = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["team"].choices = [("", "Only me"), *[(t.slug, f"Team {t.name}") for t in teams]]
+        cast(forms.ChoiceField, self.fields["team"]).choices = [
+            ("", "Only me"), *[(t.slug, f"Team {t.name}") for t in teams]]
 
 
 class ShareForm(forms.Form):

@@ -235,7 +235,7 @@ def preview_batch(*, user: User, items: Any, team: Team | str | None = None) -> 
     """
     team_obj = submissions.submitter_team(user=user, team=team)
     _check_shape(items)
-    rows = [{"index": index, "model": item.get("model") if isinstance(item, dict) else None,
+    rows: list[dict[str, Any]] = [{"index": index, "model": item.get("model") if isinstance(item, dict) else None,
              "payload": item.get("payload") if isinstance(item, dict) else item, "errors": []}
             for index, item in enumerate(items)]
     try:

@@ -85,7 +85,7 @@ def add_to_collection(*, collection: Collection, user: User, generation_ids: Any
     valid_ids = []
     for value in wanted:
         try:
-            valid_ids.append(str(Generation._meta.pk.to_python(value)))  # type: ignore[union-attr]
+            valid_ids.append(str(Generation._meta.pk.to_python(value)))
         except ValidationError:
             continue  # a malformed id is reported below like an unknown one
     if valid_ids:

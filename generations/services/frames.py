@@ -88,7 +88,7 @@ def _decode(av: Any, handle: Any, moment: float | str) -> tuple[Any, float]:
         stream = container.streams.video[0]
         base = stream.time_base or Fraction(1, 1000)
         duration = _duration_seconds(container, stream)
-        if moment != LAST:
+        if not isinstance(moment, str):
             if duration is not None and moment > duration:
                 raise InvalidInput({"at": [f"The video is {duration:.2f} s long: pick a time up to that, "
                                            'or "last".']})
@@ -99,7 +99,7 @@ def _decode(av: Any, handle: Any, moment: float | str) -> tuple[Any, float]:
         chosen = None
         for frame in container.decode(stream):
             time = float(frame.time) if frame.time is not None else 0.0
-            if moment != LAST and chosen is not None and time > float(moment) + 1e-6:
+            if not isinstance(moment, str) and chosen is not None and time > moment + 1e-6:
                 break
             chosen = (frame, time)
         if chosen is None:

@@ -25,7 +25,7 @@ def sharing_refusal(generation: Generation) -> str | None:
     """Why ``generation`` may not be shared now (site switch, its team's switch), or None. One home for the rule."""
     if not app_settings.SHARE_LINKS:
         return "Share links are turned off on this site."
-    if generation.team_id and not generation.team.sharing_enabled:
+    if generation.team is not None and not generation.team.sharing_enabled:
         return "Share links are turned off for this team's videos."
     return None
 

@@ -20,7 +20,7 @@ def studio_actions(context: Any, generation: Generation) -> dict[str, Any]:
     mine = list(selectors.collections_of(user)) if user is not None else []
     held = set(selectors.collection_ids_for(user, [generation.pk]).get(generation.pk, []))
     batch_url = ""
-    if generation.batch_id and user is not None and generation.owner_id == user.pk:
+    if generation.batch is not None and user is not None and generation.owner_id == user.pk:
         name = "generations:compare-detail" if generation.batch.kind == Batch.Kind.COMPARE else "generations:batch"
         batch_url = reverse(name, args=[generation.batch_id])
     return {

@@ -113,7 +113,7 @@ def _with_frame(request: AuthenticatedHttpRequest, params: list, prefill: Any) -
     """``?frame=<upload id>`` (a frame taken of a video): its URL goes into the model's image input."""
     upload = selectors.own_upload(request.user, request.GET.get("frame")) if request.method == "GET" else None
     image = frames.image_parameter(params) if upload is not None else None
-    if image is None:
+    if upload is None or image is None:
         return prefill
     return {**(prefill or {}), image.name: [upload.public_url] if image.multiple else upload.public_url}
 
