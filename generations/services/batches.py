@@ -55,6 +55,7 @@ def prepare_items(*, user: User, items: Any, team: Team | None) -> list[dict[str
     _check_shape(items)
     errors: dict[str, list[str]] = {}
     prepared: list[dict[str, Any]] = []
+    terms = moderation.blocked_terms()
     for index, item in enumerate(items):
         where = f"items[{index}]"
         if not isinstance(item, dict):
@@ -71,7 +72,8 @@ def prepare_items(*, user: User, items: Any, team: Team | None) -> list[dict[str
             errors[f"{where}.payload"] = ["Must be a JSON object of parameter names to values."]
             continue
         try:
-            prepared.append(submissions.prepare_for_team(user=user, model_id=model_id, payload=payload, team=team))
+            prepared.append(submissions.prepare_for_team(user=user, model_id=model_id, payload=payload, team=team,
+                                                         blocked_terms=terms))
         except ModelUnavailable as exc:
             errors[f"{where}.model"] = [exc.message]
         except PayloadInvalid as exc:

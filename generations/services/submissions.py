@@ -66,8 +66,10 @@ def prepare(*, user: User, model_id: str, payload: Any, team: Team | str | None 
     return prepare_for_team(user=user, model_id=model_id, payload=payload, team=_team_for(user, team))
 
 
-def prepare_for_team(*, user: User, model_id: str, payload: Any, team: Team | None) -> dict[str, Any]:
-    """``prepare`` for a team already checked by ``submitter_team`` (a batch checks it once for all items)."""
+def prepare_for_team(*, user: User, model_id: str, payload: Any, team: Team | None,
+                     blocked_terms: tuple[str, ...] | None = None) -> dict[str, Any]:
+    """``prepare`` for a team already checked by ``submitter_team``; a batch checks the team and reads
+    the ``blocked_terms`` (``moderation.blocked_terms``) once for all its items."""
     model = _enabled_model(model_id)
     team_obj = team
     submit_policy().check_submit(user=user, model=model, team=team_obj)
@@ -80,7 +82,7 @@ def prepare_for_team(*, user: User, model_id: str, payload: Any, team: Team | No
     cleaned, errors = schema.validate_payload(params, payload)
     if errors:
         raise PayloadInvalid(errors)
-    moderation.check_prompt(schema.all_prompt_text(params, cleaned))
+    moderation.check_prompt(schema.all_prompt_text(params, cleaned), terms=blocked_terms)
     video_seconds = schema.requested_seconds(params, cleaned) or int(app_settings.DEFAULT_VIDEO_SECONDS)
     credits = quota_policy().price(model=model, video_seconds=video_seconds)
     return {
