@@ -42,8 +42,8 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
                    "DJANGO_DEBUG": "1", "DJANGO_MEDIA_ROOT": str(work / "media"), "GMI_API_KEY": "bench-batches",
                    "GMI_THROTTLE": "0", "PYTHONPATH": str(ROOT)}
             env.pop("REDIS_URL", None)  # the ORM broker: what a submission enqueues is in the figures
-            out = subprocess.run([sys.executable, str(Path(__file__)), "--child", label, *(["--quick"] if quick else [])],
-                                 cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+            command = [sys.executable, str(Path(__file__)), "--child", label, *(["--quick"] if quick else [])]
+            out = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
             if out.returncode != 0:
                 raise RuntimeError(out.stderr[-3000:])
             rows += json.loads(out.stdout.strip().splitlines()[-1])

@@ -157,3 +157,16 @@ def test_a_deleted_or_rejected_video_stops_its_links(member):
     Generation.objects.filter(pk=generation.pk).update(moderation=Generation.Moderation.NONE,
                                                         deleted_at=timezone.now())
     assert shares.live_share(token) is None
+
+
+@pytest.mark.django_db
+def test_staff_turn_a_teams_sharing_off_in_the_admin_and_revoke_links(client, staff_user, member):
+    team = TeamFactory()
+    client.force_login(staff_user)
+    page = client.get(f"/admin/generations/team/{team.pk}/change/").content.decode()
+    assert 'name="sharing_enabled"' in page
+    generation = mirrored_generation(owner=member)
+    link, token = shares.create_share_link(generation=generation, user=member)
+    response = client.post("/admin/generations/sharelink/", {"action": "revoke", "_selected_action": [str(link.pk)]})
+    assert response.status_code == 302
+    assert shares.live_share(token) is None

@@ -64,7 +64,8 @@ def test_a_compare_of_three_models_plays_in_sync(signed_in):
 
     page.fill("[data-sync-seek]", "500")  # one seek moves all of them to the middle
     page.wait_for_function(
-        "() => [...document.querySelectorAll('video[data-sync-video]')].every(v => Math.abs(v.currentTime - 1.5) < 0.1)",
+        "() => [...document.querySelectorAll('video[data-sync-video]')]"
+        ".every(v => Math.abs(v.currentTime - 1.5) < 0.1)",
         timeout=5000)
     assert signed_in.console_errors == []
 
