@@ -33,6 +33,26 @@ INVALID_BATCH_EXAMPLE = OpenApiExample(
 )
 
 
+BATCH_PROGRESS_EXAMPLE = OpenApiExample(
+    "A batch under way", response_only=True, status_codes=["200"],
+    value={"id": "3f1c1e0a-8a51-4f0e-9f55-1a7c2b9d0e42", "kind": "batch", "created_at": "2026-12-07T09:00:00Z",
+           "generations": ["… each job as in GET /api/v1/generations/{id}/ …"],
+           "counts": {"queued": 1, "dispatched": 0, "processing": 1, "mirroring": 0, "succeeded": 1, "failed": 0,
+                      "cancelled": 0}},
+)
+COLLECTION_EXAMPLE = OpenApiExample(
+    "A team collection", response_only=True, status_codes=["200", "201"],
+    value={"id": "9b2f6a8e-1c3d-4e5f-8a7b-6c5d4e3f2a1b", "name": "Client picks", "team": "studio",
+           "owner": "alice", "count": 2,
+           "cover_url": "https://videos.example.com/api/v1/generations/0f8c7d36-52a3-4a8e-9a5e-2b1f0d4c6e71/thumbnail/",
+           "created_at": "2026-12-07T09:00:00Z", "updated_at": "2026-12-07T09:05:00Z"},
+)
+
+
+NOT_FOUND_EXAMPLE = OpenApiExample("Not yours, or gone", response_only=True, status_codes=["404"],
+                                   value={"detail": "Not found.", "code": "not_found"})
+
+
 def _batch_body(request, batch: Batch, generations: list) -> dict:
     context = {"request": request, "queue_positions": queue_positions(generations),
                "collection_ids": selectors.collection_ids_for(request.user, [g.pk for g in generations])}
@@ -65,7 +85,13 @@ class BatchCreateView(ApiView):
 
 
 class BatchQuoteView(ApiView):
-    @extend_schema(request=ss.BatchQuoteInputSerializer, examples=[BATCH_EXAMPLE],
+    @extend_schema(request=ss.BatchQuoteInputSerializer,
+                   examples=[BATCH_EXAMPLE, OpenApiExample("Over the daily limit", response_only=True,
+                                                           status_codes=["200"], value={
+                       "jobs": 2, "credits": 20, "video_seconds": 16, "accepted": False, "will_wait": False,
+                       "refusal": {"code": "quota_exceeded", "limit": "daily_jobs", "scope": "user",
+                                   "resets_at": "2026-12-08T00:00:00Z"},
+                       "items": [{"model": "Veo3", "video_seconds": 8, "credits": 10}] * 2, "usage": {}})],
                    responses={200: ss.BatchQuoteSerializer, **WRITE_ERRORS}, tags=["batches"],
                    description="What the batch would cost altogether and whether it would be accepted now. "
                    "Creates nothing.")
@@ -85,7 +111,7 @@ class BatchView(ApiView):
 
 
 class BatchDetailView(BatchView):
-    @extend_schema(responses={200: ss.BatchSerializer, **ERRORS}, tags=["batches"],
+    @extend_schema(responses={200: ss.BatchSerializer, **ERRORS}, tags=["batches"], examples=[BATCH_PROGRESS_EXAMPLE],
                    description="The batch's jobs in submission order and how many are in each status.")
     def get(self, request, pk):
         batch = self.batch(pk)
@@ -94,6 +120,11 @@ class BatchDetailView(BatchView):
 
 class BatchCancelView(BatchView):
     @extend_schema(request=None, responses={200: ss.BatchCancelSerializer, **WRITE_ERRORS}, tags=["batches"],
+                   examples=[OpenApiExample("Two jobs were still waiting", response_only=True, status_codes=["200"],
+                                            value={"id": "3f1c1e0a-8a51-4f0e-9f55-1a7c2b9d0e42", "kind": "batch",
+                                                   "counts": {"succeeded": 1, "cancelled": 2},
+                                                   "cancelled": ["7a1e2b3c-4d5e-4f60-8a9b-0c1d2e3f4a5b",
+                                                                 "0f8c7d36-52a3-4a8e-9a5e-2b1f0d4c6e71"]})],
                    description="Cancel every job of the batch that has not ended; finished ones stay.")
     def post(self, request, pk):
         batch = self.batch(pk)
@@ -127,6 +158,11 @@ class ShareCreateView(ApiView):
                         status=status.HTTP_201_CREATED)
 
     @extend_schema(responses={200: ss.ShareSerializer(many=True), **ERRORS}, tags=["shares"],
+                   examples=[OpenApiExample("One live link", response_only=True, status_codes=["200"], value=[{
+                       "id": "5b0d7c1e-8f1e-4a53-9d8e-0a4c1f7c2d11", "url": None,
+                       "expires_at": "2026-12-14T09:00:00Z", "generation": "0f8c7d36-52a3-4a8e-9a5e-2b1f0d4c6e71",
+                       "show_prompt": False, "show_owner": False, "allow_download": True, "views": 3,
+                       "revoked_at": None, "created_at": "2026-12-07T09:00:00Z"}])],
                    description="Your links of this video (their URLs are not shown again).")
     def get(self, request, pk):
         generation = self.visible_generation(pk, staff_sees_all=False)
@@ -136,8 +172,9 @@ class ShareCreateView(ApiView):
 
 
 class ShareDetailView(ApiView):
-    @extend_schema(responses={204: None, **ERRORS}, tags=["shares"],
-                   description="Revoke the link: it answers 404 from now on.")
+    @extend_schema(responses={204: None, **ERRORS}, examples=[NOT_FOUND_EXAMPLE], tags=["shares"],
+                   description="Revoke the link (owner of the video only; others get 404): it answers 404 from now "
+                   "on, as for a link that never existed.")
     def delete(self, request, pk):
         share = selectors.owned_share_link(request.user, pk)
         if share is None:
@@ -154,7 +191,7 @@ def _collection_body(request, collection: Collection, covers: dict | None = None
 
 class CollectionListView(ApiView):
     @extend_schema(responses={200: ss.CollectionSerializer(many=True), **ERRORS}, tags=["collections"],
-                   description="Your collections and your teams' collections.")
+                   examples=[COLLECTION_EXAMPLE], description="Your collections and your teams' collections.")
     def get(self, request):
         rows = list(selectors.collections_of(request.user))
         covers = selectors.collection_covers(request.user, rows)
@@ -163,7 +200,7 @@ class CollectionListView(ApiView):
 
     @extend_schema(request=ss.CollectionInputSerializer, responses={201: ss.CollectionSerializer, **WRITE_ERRORS},
                    examples=[OpenApiExample("Team collection", request_only=True,
-                                            value={"name": "Client picks", "team": "studio"})],
+                                            value={"name": "Client picks", "team": "studio"}), COLLECTION_EXAMPLE],
                    tags=["collections"])
     def post(self, request):
         data = ss.CollectionInputSerializer(data=request.data)
@@ -187,6 +224,9 @@ class CollectionDetailView(CollectionView):
 
     @extend_schema(parameters=[OpenApiParameter("page", int), OpenApiParameter("page_size", int)],
                    responses={200: ss.CollectionSerializer, **ERRORS}, tags=["collections"],
+                   examples=[OpenApiExample("Page one", response_only=True, status_codes=["200"], value={
+                       **COLLECTION_EXAMPLE.value, "next": None, "previous": None,
+                       "results": ["… each video as in GET /api/v1/generations/{id}/ …"]})],
                    description="The collection, with its videos paginated as `count/next/previous/results` "
                    "(most recently added first).")
     def get(self, request, pk):
@@ -203,7 +243,10 @@ class CollectionDetailView(CollectionView):
         return Response(body)
 
     @extend_schema(request=ss.CollectionPatchSerializer, responses={200: ss.CollectionSerializer, **WRITE_ERRORS},
-                   tags=["collections"])
+                   examples=[OpenApiExample("Rename", request_only=True, value={"name": "Final cut"}),
+                             COLLECTION_EXAMPLE],
+                   tags=["collections"], description="Rename it: its creator, or for a team collection the team's "
+                   "owners and admins (others who may open it get 403 `not_allowed`).")
     def patch(self, request, pk):
         collection = self.collection(pk)
         data = ss.CollectionPatchSerializer(data=request.data)
@@ -211,7 +254,7 @@ class CollectionDetailView(CollectionView):
         collections.rename_collection(collection=collection, user=request.user, name=data.validated_data["name"])
         return Response(_collection_body(request, self.collection(pk)))
 
-    @extend_schema(responses={204: None, **WRITE_ERRORS}, tags=["collections"],
+    @extend_schema(responses={204: None, **WRITE_ERRORS}, examples=[NOT_FOUND_EXAMPLE], tags=["collections"],
                    description="Delete the collection; its videos stay.")
     def delete(self, request, pk):
         collections.delete_collection(collection=self.collection(pk), user=request.user)
@@ -222,7 +265,9 @@ class CollectionItemsView(CollectionView):
     @extend_schema(request=ss.CollectionItemsInputSerializer,
                    responses={200: ss.CollectionItemsSerializer, **WRITE_ERRORS}, tags=["collections"],
                    examples=[OpenApiExample("Two videos", request_only=True, value={"generations": [
-                       "0f8c7d36-52a3-4a8e-9a5e-2b1f0d4c6e71", "7a1e2b3c-4d5e-4f60-8a9b-0c1d2e3f4a5b"]})],
+                       "0f8c7d36-52a3-4a8e-9a5e-2b1f0d4c6e71", "7a1e2b3c-4d5e-4f60-8a9b-0c1d2e3f4a5b"]}),
+                             OpenApiExample("Added", response_only=True, status_codes=["200"],
+                                            value={"added": 2, "count": 5})],
                    description="Add videos you can see (for a team collection: the team's videos). "
                    "Adding one twice is harmless.")
     def post(self, request, pk):
@@ -235,7 +280,7 @@ class CollectionItemsView(CollectionView):
 
 
 class CollectionItemView(CollectionView):
-    @extend_schema(responses={204: None, **ERRORS}, tags=["collections"],
+    @extend_schema(responses={204: None, **ERRORS}, examples=[NOT_FOUND_EXAMPLE], tags=["collections"],
                    description="Take a video out of the collection; the video stays.")
     def delete(self, request, pk, generation_id):
         collections.remove_from_collection(collection=self.collection(pk), user=request.user,
@@ -249,7 +294,10 @@ class FrameView(ApiView):
                               503: OpenApiResponse(s.ErrorSerializer, description="Frames unavailable here."),
                               **WRITE_ERRORS},
                    examples=[OpenApiExample("The last frame", request_only=True, value={"at": "last"}),
-                             OpenApiExample("At 2.5 s", request_only=True, value={"at": 2.5})],
+                             OpenApiExample("At 2.5 s", request_only=True, value={"at": 2.5}),
+                             OpenApiExample("A frame at GMI", response_only=True, status_codes=["201"], value={
+                                 "url": "https://storage.googleapis.com/gmi-uploads/frame.png", "file_type": "png",
+                                 "width": 1280, "height": 720, "at": 8.0})],
                    tags=["generations"],
                    description="Take a frame of the mirrored video as a PNG, uploaded through GMI's upload API, "
                    "ready to be the image input of the next job. 400 `no_video` before the video is ready.")

@@ -130,7 +130,12 @@ function compareQuote(form) {
     const prompt = form.querySelector("[name=prompt]").value;
     const models = $all("input[name=models]:checked", form).map((box) => box.value);
     if (models.length < 2 || !prompt.trim()) { out.textContent = "Choose 2 to 4 models and write a prompt to see the cost."; return; }
-    const items = models.map((model) => ({ model, payload: { prompt } }));
+    // Each model names its prompt as its own schema does (data-prompt-name, from the page).
+    const items = models.map((model) => {
+      const box = form.querySelector(`[data-model-params="${CSS.escape(model)}"]`);
+      const name = (box && box.dataset.promptName) || "prompt";
+      return { model, payload: { [name]: prompt } };
+    });
     const team = form.querySelector("[name=team]");
     try {
       const response = await fetch(url, {
