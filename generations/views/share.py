@@ -1,8 +1,9 @@
 """The public page of a share link (/s/<token>/): one video, no log-in, no way into the rest of the site."""
 from __future__ import annotations
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
@@ -11,12 +12,26 @@ from ..services import shares
 from ..serving import serve_file
 
 
+class LinkDoesNotWork(Exception):
+    """The token opens nothing (never made, expired, revoked, sharing off, video gone)."""
+
+
 def _live_or_404(token: str) -> ShareLink:
     share = shares.live_share(token)
     if share is None:
-        # One answer for never made, expired, revoked and turned off: nothing to tell them apart.
-        raise Http404("This link does not work.")
+        raise LinkDoesNotWork
     return share
+
+
+def _not_found() -> HttpResponse:
+    """One answer for every link that does not work, so nothing tells them apart.
+
+    Returned rather than raised, and marked as logged: Django logs every 404 with its path,
+    and the path here is the token.
+    """
+    response = HttpResponse(render_to_string("generations/studio/share_gone.html"), status=404)
+    response._has_been_logged = True  # type: ignore[attr-defined]  # django.utils.log.log_response's own flag
+    return _private(response)
 
 
 def _private(response: HttpResponse) -> HttpResponse:
@@ -30,7 +45,10 @@ def _private(response: HttpResponse) -> HttpResponse:
 @require_GET
 def share_page(request: HttpRequest, token: str) -> HttpResponse:
     """The shared video with its title; prompt, owner and download only as the owner chose."""
-    share = _live_or_404(token)
+    try:
+        share = _live_or_404(token)
+    except LinkDoesNotWork:
+        return _not_found()
     shares.count_view(share=share)
     generation = share.generation
     context = {
@@ -48,13 +66,16 @@ def share_page(request: HttpRequest, token: str) -> HttpResponse:
 
 
 def _serve(request: HttpRequest, token: str, kind: str) -> HttpResponse:
-    share = _live_or_404(token)
+    try:
+        share = _live_or_404(token)
+    except LinkDoesNotWork:
+        return _not_found()
     generation = share.generation
     name = generation.video_name if kind == "video" else generation.thumbnail_name
     content_type = generation.video_content_type if kind == "video" else generation.thumbnail_content_type
     attachment = kind == "video" and request.GET.get("download") == "1"
     if attachment and not share.allow_download:
-        raise Http404("This link does not offer a download.")
+        return _not_found()
     extension = name.rsplit(".", 1)[-1] if "." in name else "bin"
     response = serve_file(request, name=name, content_type=content_type or "application/octet-stream",
                           filename=f"video-{generation.pk}.{extension}", attachment=attachment)

@@ -170,3 +170,15 @@ def test_staff_turn_a_teams_sharing_off_in_the_admin_and_revoke_links(client, st
     response = client.post("/admin/generations/sharelink/", {"action": "revoke", "_selected_action": [str(link.pk)]})
     assert response.status_code == 302
     assert shares.live_share(token) is None
+
+
+@pytest.mark.django_db
+def test_a_link_that_does_not_work_never_writes_its_token_to_the_log(client, member, caplog):
+    generation = mirrored_generation(owner=member)
+    link, token = shares.create_share_link(generation=generation, user=member)
+    shares.revoke_share_link(share=link, user=member)
+    with caplog.at_level("DEBUG"):
+        assert client.get(f"/s/{token}/").status_code == 404
+        assert client.get(f"/s/{token}/video/").status_code == 404
+        assert client.get(f"/s/{'y' * 43}/").status_code == 404
+    assert token not in caplog.text and "y" * 43 not in caplog.text
