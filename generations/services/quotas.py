@@ -463,7 +463,8 @@ def quote(*, user: User, team: Team | None, video_seconds: int, credits: Decimal
             }
             break
     limits = quota_policy().user_limits(user)
-    waits = limits["concurrent_jobs"] is not None and in_flight_count(user) >= limits["concurrent_jobs"]
+    # Some of ``jobs`` wait when they do not all fit beside the jobs already at GMI (for one job: no free slot).
+    waits = limits["concurrent_jobs"] is not None and in_flight_count(user) + jobs > limits["concurrent_jobs"]
     return {
         "credits": float(credits) if credits != credits.to_integral_value() else int(credits),
         "video_seconds": video_seconds,

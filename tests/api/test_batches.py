@@ -193,3 +193,11 @@ def test_a_batch_runs_to_the_end_against_the_simulator(api_client, member, catal
     body = api_client.get(f"{API}/batches/{response.json()['id']}/").json()
     assert body["counts"]["succeeded"] == 2
     assert all(g["video_url"] for g in body["generations"])
+
+
+def test_a_batch_quote_says_when_some_jobs_will_wait_for_a_slot(api_client, member, veo):
+    UserProfile.objects.create(user=member, concurrent_jobs=3)
+    fits = api_client.post(f"{API}/generations/batch/quote/", {"items": items(3)}, format="json").json()
+    waits = api_client.post(f"{API}/generations/batch/quote/", {"items": items(4)}, format="json").json()
+    assert fits["accepted"] and not fits["will_wait"]
+    assert waits["accepted"] and waits["will_wait"]

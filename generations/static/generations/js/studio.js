@@ -149,7 +149,13 @@ function compareQuote(form) {
         (body.accepted ? (body.will_wait ? " — some will wait for a free slot." : ".") : ` — over your limit (${body.refusal.limit}).`);
     } catch (error) { out.textContent = ""; }
   };
-  form.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(refresh, 400); });
+  // Only the chosen models' parameter panels are shown (without this script, all of them are).
+  const showChosen = () => {
+    const chosen = new Set($all("input[name=models]:checked", form).map((box) => box.value));
+    $all("[data-model-params]", form).forEach((box) => { box.hidden = !chosen.has(box.dataset.modelParams); });
+  };
+  form.addEventListener("input", () => { showChosen(); clearTimeout(timer); timer = setTimeout(refresh, 400); });
+  showChosen();
   refresh();
 }
 
