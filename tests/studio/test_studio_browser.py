@@ -110,3 +110,19 @@ def test_a_batch_uploads_preview_marks_the_bad_row(signed_in):
     assert page.locator("button:has-text('Submit')").count() == 0
     assert Generation.objects.count() == 0
     assert signed_in.console_errors == []
+
+
+def test_the_batch_page_counts_follow_the_jobs_and_cancel_the_rest_hides_when_all_ended(signed_in, no_auto_dispatch):
+    from generations.services import batches as batch_service
+
+    page, user = signed_in.page, signed_in.user
+    VideoModelFactory(id="Veo3")
+    batch = batch_service.submit_batch(user=user, items=[{"model": "Veo3", "payload": {"prompt": f"p{i}"}}
+                                                         for i in range(2)])
+    page.goto(signed_in.url + reverse("generations:batch", args=[batch.pk]))
+    assert page.inner_text("[data-count='queued']") == "2"
+    Generation.objects.filter(batch=batch).update(status="succeeded")
+    page.wait_for_function("() => document.querySelector(\"[data-count='succeeded']\").textContent === '2'",
+                           timeout=10000)
+    assert page.inner_text("[data-count='queued']") == "0"
+    assert page.locator("[data-cancel-rest]").is_hidden()
