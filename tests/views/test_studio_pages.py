@@ -141,6 +141,12 @@ def test_collections_page_creates_one_and_the_video_page_adds_to_it(member, user
     assert CollectionItem.objects.filter(collection=collection, generation=video).exists()
     page = member.get(reverse("generations:collection", args=[collection.pk])).content.decode()
     assert str(video.pk) in page and "Remove from collection" in page
+    detail = member.get(reverse("generations:detail", args=[video.pk])).content.decode()
+    assert 'aria-label="Remove from Client picks"' in detail
+    back = member.post(reverse("generations:collection-remove", args=[collection.pk, video.pk]), {"next": "detail"})
+    assert back["Location"] == reverse("generations:detail", args=[video.pk])
+    assert not CollectionItem.objects.exists()
+    member.post(reverse("generations:collect", args=[video.pk]), {"collection": str(collection.pk)})
     listing = member.get(reverse("generations:collections")).content.decode()
     assert "Client picks" in listing and f"/api/v1/generations/{video.pk}/thumbnail/" in listing
     member.post(reverse("generations:collection-remove", args=[collection.pk, video.pk]))
