@@ -201,3 +201,14 @@ def test_a_batch_quote_says_when_some_jobs_will_wait_for_a_slot(api_client, memb
     waits = api_client.post(f"{API}/generations/batch/quote/", {"items": items(4)}, format="json").json()
     assert fits["accepted"] and not fits["will_wait"]
     assert waits["accepted"] and waits["will_wait"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_retries_with_one_idempotency_key_make_one_batch(no_auto_dispatch):
+    VideoModelFactory(id="Veo3")
+    twin = UserFactory(username="twin")
+    results = run_concurrently(6, lambda i: batches.submit_batch(user=twin, items=items(2), idempotency_key="same"))
+    assert all(isinstance(r, Batch) for r in results), results
+    assert len({r.pk for r in results}) == 1
+    assert Generation.objects.filter(owner=twin).count() == 2
+    assert UsageCounter.objects.get(user=twin, metric="daily_jobs").used == 2
