@@ -7,6 +7,8 @@
   insert view, at 10 and 10,000 waiting, SQLite and PostgreSQL; gallery and API list p50
   against a bare view, with query counts at 10 and 10,000 in history;
 - bench/mirror.py: mirroring 1 GB against a plain streamed copy, and peak RSS growth;
+- bench/batches.py: a 100-job batch against 100 single submissions (time, SQL statements,
+  rows read), on SQLite and PostgreSQL;
 - bench/security.py: blocked-term matching of 5,000 words against 1,000 terms, and the
   refusal of a 2 MB prompt by the quote and submit endpoints.
 
@@ -22,6 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import batches
 import mirror
 import pipeline
 import security
@@ -37,7 +40,8 @@ def main() -> int:
     failed = 0
     for title, module in (("Pipeline (engine, simulator 100 ms away)", pipeline), ("Web", web),
                           ("Mirroring", mirror), ("Attack review", security),
-                          ("Webhooks (receiver 2 s per call)", webhooks)):
+                          ("Webhooks (receiver 2 s per call)", webhooks),
+                          ("Batches (100 jobs at once)", batches)):
         # Each section prints as it ends: a later failure must not cost the figures already measured.
         try:
             rows = module.run(quick)

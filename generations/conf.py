@@ -113,6 +113,12 @@ DEFAULTS: dict[str, Any] = {
     },
     # Requests: reverse proxies in front of the site whose X-Forwarded-For is trusted (0: REMOTE_ADDR only)
     "TRUSTED_PROXY_COUNT": 0,
+    # Studio: batches, share links, collections
+    "BATCH_MAX_ITEMS": 100,  # jobs one batch (or compare) may carry
+    "SHARE_LINKS": True,  # False: nobody may make public share links, and existing ones stop opening
+    "SHARE_DEFAULT_SECONDS": 7 * 24 * 3600,
+    "SHARE_MAX_SECONDS": 90 * 24 * 3600,
+    "MAX_COLLECTIONS_PER_USER": 200,  # collections a member has created (their own and their teams')
     # Embedding
     "BASE_TEMPLATE": "generations/base.html",
     "SUBMIT_POLICY": "generations.policies.SubmitPolicy",

@@ -162,3 +162,25 @@ class WebhookTargetForbidden(GenerationError):
 
     code = "webhook_target_forbidden"
     default_message = "This webhook URL is not allowed: use a public http(s) address."
+
+
+class NoVideo(GenerationError):
+    """The generation has no mirrored video (yet, or any more): nothing to share or take a frame of."""
+
+    code = "no_video"
+    default_message = "This generation has no video yet: wait until it has succeeded."
+
+
+class SharingDisabled(NotAllowed):
+    """Share links are turned off, site-wide or for the video's team."""
+
+    code = "sharing_disabled"
+    default_message = "Share links are turned off for this video."
+
+
+class FramesUnavailable(GenerationError):
+    """The server cannot decode videos (PyAV, the ``frames`` extra, is not installed)."""
+
+    code = "frames_unavailable"
+    status_code = 503
+    default_message = "Taking a frame of a video is not available on this site."

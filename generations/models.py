@@ -61,6 +61,8 @@ class Team(models.Model):
     # Pools; null means the site default (GENERATIONS["DEFAULT_TEAM_LIMITS"]).
     monthly_video_seconds = models.PositiveIntegerField(null=True, blank=True)
     monthly_credits = models.PositiveIntegerField(null=True, blank=True)
+    sharing_enabled = models.BooleanField(
+        default=True, help_text="Members may make public share links of the team's videos (staff may turn it off).")
 
     class Meta:
         ordering = ["name"]
@@ -242,6 +244,8 @@ class Generation(models.Model):
     webhook = models.CharField(max_length=2000, blank=True, help_text="This job's own webhook URL.")
     webhook_events_filter = models.JSONField(default=list, blank=True, help_text="Empty: every event.")
     rerun_of = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="reruns")
+    batch = models.ForeignKey("generations.Batch", on_delete=models.SET_NULL, null=True, blank=True,
+                              related_name="generations")
     # The owner's running number for jobs entering the waiting line (see WaitingLine): a
     # waiting job's index among its owner's waiting jobs is line_seq - head_seq.
     line_seq = models.PositiveIntegerField(null=True, blank=True, editable=False)
@@ -566,4 +570,5 @@ class PollerBeat(models.Model):
 # Registered with the app from here (the models module Django loads); they live apart to keep this file short.
 from .audit_models import AuditEvent  # noqa: E402, F401
 from .notification_models import Notification, NotificationPreference, QuotaAlert  # noqa: E402, F401
+from .studio_models import Batch, Collection, CollectionItem, ShareLink  # noqa: E402, F401
 from .webhook_models import WebhookDelivery, WebhookEndpoint  # noqa: E402, F401

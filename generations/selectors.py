@@ -4,12 +4,23 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from . import permissions
 from .conf import app_settings
 from .inputs import require_clean_text
-from .models import Generation, Membership, Notification, Team, VideoModel
+from .models import (
+    Batch,
+    Collection,
+    CollectionItem,
+    Generation,
+    Membership,
+    Notification,
+    ShareLink,
+    Team,
+    Upload,
+    VideoModel,
+)
 
 M = Generation.Moderation
 
@@ -53,10 +64,17 @@ def gallery(user: Any, *, tab: str = "mine", team: Team | None = None, status: s
 
 
 def filter_generations(qs: QuerySet[Generation], *, status: str = "", model: str = "", q: str = "",
-                       team: str = "") -> QuerySet[Generation]:
+                       team: str = "", collection: Collection | None = None, favorite: bool = False,
+                       batch: Batch | None = None) -> QuerySet[Generation]:
     """``qs`` filtered as the gallery and the API list ask. Raises ``InvalidCharacters`` for a filter no
     lookup can take (a NUL byte), which PostgreSQL would otherwise answer with an error."""
     require_clean_text(status=status, model=model, team=team, q=q)
+    if collection is not None:
+        qs = qs.filter(collection_items__collection=collection)
+    if favorite:
+        qs = qs.filter(favorite=True)
+    if batch is not None:
+        qs = qs.filter(batch=batch)
     if status:
         qs = qs.filter(status__in=[s for s in status.split(",") if s])
     if model:
@@ -137,3 +155,118 @@ def unread_notification_count(user: Any) -> int:
     if not getattr(user, "is_authenticated", False):
         return 0
     return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
+
+
+# Batches, collections and share links.
+
+
+def batch_of(user: Any, pk: Any) -> Batch | None:
+    """The member's own batch ``pk`` (None for anyone else's: a batch is its submitter's)."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    try:
+        return Batch.objects.filter(owner=user, pk=pk).first()
+    except (ValueError, ValidationError):
+        return None
+
+
+def batch_generations(batch: Batch) -> QuerySet[Generation]:
+    """A batch's jobs in the order they were submitted (deleted ones left out)."""
+    return (Generation.objects.filter(batch=batch, deleted_at__isnull=True)
+            .select_related("owner", "team", "model").order_by("created_at", "pk"))
+
+
+def batch_counts(generations: Any) -> dict[str, int]:
+    """Jobs per status, every status named (0 when none), from already loaded rows."""
+    counts = {status: 0 for status in Generation.Status.values}
+    for generation in generations:
+        counts[generation.status] += 1
+    return counts
+
+
+def collections_of(user: Any) -> QuerySet[Collection]:
+    """Collections ``user`` may open: their own personal ones and those of their teams; with ``count``."""
+    if not getattr(user, "is_authenticated", False):
+        return Collection.objects.none()
+    return (Collection.objects.filter(Q(owner=user, team__isnull=True) | Q(team_id__in=team_ids_of(user)))
+            .select_related("team", "owner")
+            .annotate(count=Count("items", filter=Q(items__generation__deleted_at__isnull=True)))
+            .order_by("name", "created_at"))
+
+
+def get_collection(user: Any, pk: Any) -> Collection | None:
+    try:
+        return collections_of(user).filter(pk=pk).first()
+    except (ValueError, ValidationError):
+        return None
+
+
+def collection_generations(user: Any, collection: Collection) -> QuerySet[Generation]:
+    """The videos of ``collection`` that ``user`` may see, most recently added first."""
+    return (visible_generations(user).filter(collection_items__collection=collection)
+            .select_related("owner", "team", "model")
+            .order_by("-collection_items__added_at", "-created_at"))
+
+
+def collection_ids_for(user: Any, generation_ids: list[Any]) -> dict[Any, list[str]]:
+    """For each of ``generation_ids``, the ids of the collections ``user`` may open that hold it. One query."""
+    if not generation_ids or not getattr(user, "is_authenticated", False):
+        return {}
+    rows = CollectionItem.objects.filter(
+        generation_id__in=generation_ids,
+    ).filter(Q(collection__owner=user, collection__team__isnull=True)
+             | Q(collection__team_id__in=Membership.objects.filter(user=user).values("team_id"))
+             ).order_by("collection__name", "collection_id").values_list("generation_id", "collection_id")
+    found: dict[Any, list[str]] = {}
+    for generation_id, collection_id in rows:
+        found.setdefault(generation_id, []).append(str(collection_id))
+    return found
+
+
+def collection_covers(user: Any, collections: list[Collection]) -> dict[Any, Generation]:
+    """Each collection's cover: its first video (earliest added) with a thumbnail ``user`` may see. One query."""
+    if not collections:
+        return {}
+    items = (CollectionItem.objects.filter(collection__in=collections, generation__status=Generation.Status.SUCCEEDED,
+                                           generation__in=visible_generations(user).values("pk"))
+             .exclude(generation__thumbnail_name="").exclude(generation__moderation=M.REJECTED)
+             .select_related("generation").order_by("collection_id", "added_at", "id"))
+    covers: dict[Any, Generation] = {}
+    for item in items:
+        covers.setdefault(item.collection_id, item.generation)
+    return covers
+
+
+def in_any_collection_q() -> Q:
+    """Generations held by at least one collection, as a filter (retention spares them)."""
+    return Q(Exists(CollectionItem.objects.filter(generation_id=OuterRef("pk"))))
+
+
+def in_any_collection(generation: Generation) -> bool:
+    """Whether any collection, of anyone, holds ``generation`` (retention keeps its files)."""
+    return CollectionItem.objects.filter(generation_id=generation.pk).exists()
+
+
+def share_links_of(generation: Generation) -> QuerySet[ShareLink]:
+    """A video's share links, newest first (the tokens themselves are not kept)."""
+    return ShareLink.objects.filter(generation=generation).order_by("-created_at")
+
+
+def owned_share_link(user: Any, pk: Any) -> ShareLink | None:
+    """The share link ``pk`` of one of ``user``'s videos, or None (anyone else's is not disclosed)."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    try:
+        return ShareLink.objects.select_related("generation").filter(pk=pk, generation__owner=user).first()
+    except (ValueError, ValidationError):
+        return None
+
+
+def own_upload(user: Any, pk: Any) -> Upload | None:
+    """One of ``user``'s own uploads (a reference file or a frame), or None."""
+    if not pk or not getattr(user, "is_authenticated", False):
+        return None
+    try:
+        return Upload.objects.filter(user=user, pk=int(pk)).first()
+    except (TypeError, ValueError):
+        return None

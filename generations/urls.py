@@ -1,7 +1,7 @@
 """URLs of the generations app: its pages and, under api/v1/, the REST API. Mount anywhere."""
 from django.urls import include, path
 
-from .views import gallery, generation, notifications, submit, teams, tokens, usage, webhooks
+from .views import gallery, generation, notifications, share, studio, submit, teams, tokens, usage, webhooks
 
 app_name = "generations"
 
@@ -45,5 +45,23 @@ urlpatterns = [
     path("notifications/<int:pk>/", notifications.notification_open, name="notification-open"),
     path("notifications/unsubscribe/<str:token>/", notifications.notification_unsubscribe,
          name="notification-unsubscribe"),
+    path("batches/", studio.batch_upload, name="batch-upload"),
+    path("batches/<uuid:pk>/", studio.batch_detail, name="batch"),
+    path("batches/<uuid:pk>/cancel/", studio.batch_cancel, name="batch-cancel"),
+    path("compare/", studio.compare_form, name="compare"),
+    path("compare/<uuid:pk>/", studio.compare_detail, name="compare-detail"),
+    path("compare/<uuid:pk>/keep/<uuid:generation_id>/", studio.compare_keep, name="compare-keep"),
+    path("collections/", studio.collection_list, name="collections"),
+    path("collections/<uuid:pk>/", studio.collection_detail, name="collection"),
+    path("collections/<uuid:pk>/delete/", studio.collection_delete, name="collection-delete"),
+    path("collections/<uuid:pk>/remove/<uuid:generation_id>/", studio.collection_remove, name="collection-remove"),
+    path("generations/<uuid:pk>/collect/", studio.collect, name="collect"),
+    path("generations/<uuid:pk>/share/", studio.share_links, name="share-links"),
+    path("generations/<uuid:pk>/share/<uuid:share_id>/revoke/", studio.share_revoke, name="share-revoke"),
+    path("generations/<uuid:pk>/frame/", studio.use_frame, name="use-frame"),
+    # The public page of a share link: no log-in, outside the app's navigation.
+    path("s/<str:token>/", share.share_page, name="share"),
+    path("s/<str:token>/video/", share.share_video, name="share-video"),
+    path("s/<str:token>/thumbnail/", share.share_thumbnail, name="share-thumbnail"),
     path("api/v1/", include("generations.api.urls")),
 ]

@@ -290,6 +290,7 @@ GENERATIONS = {
     "THROTTLE": env_bool("GMI_THROTTLE", True),
     # "scope=rate,..." overrides single rates (README, "Throttling"); the others keep their defaults.
     "THROTTLE_RATES": dict(item.split("=", 1) for item in env_list("GMI_THROTTLE_RATES") if "=" in item),
+    "SHARE_LINKS": env_bool("GMI_SHARE_LINKS", True),
 }
 
 LOGGING = {

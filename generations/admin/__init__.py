@@ -13,6 +13,7 @@ from . import (  # noqa: F401  (registration)
     moderation,
     notifications,
     people,
+    studio,
     webhooks,
 )
 

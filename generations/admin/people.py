@@ -46,13 +46,14 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(Team)
 class TeamAdmin(admin.ModelAdmin):
-    list_display = ("name", "slug", "members", "monthly_video_seconds", "monthly_credits", "created_at")
+    list_display = ("name", "slug", "members", "monthly_video_seconds", "monthly_credits", "sharing_enabled",
+                    "created_at")
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
     inlines = (MembershipInline,)
     readonly_fields = ("usage_now", "created_at")
     fieldsets = (
-        (None, {"fields": ("name", "slug", "created_at")}),
+        (None, {"fields": ("name", "slug", "sharing_enabled", "created_at")}),
         ("Pools (empty = the site default)", {"fields": ("monthly_video_seconds", "monthly_credits", "usage_now")}),
     )
 

@@ -120,14 +120,27 @@ class GenerationSerializer(serializers.ModelSerializer):
     removed = serializers.SerializerMethodField()
     credits = serializers.DecimalField(max_digits=12, decimal_places=2, coerce_to_string=False)
     video = serializers.SerializerMethodField()
+    batch = serializers.UUIDField(source="batch_id", allow_null=True, read_only=True,
+                                  help_text="The batch (or compare) it was submitted in, if any.")
+    collections = serializers.SerializerMethodField()
 
     class Meta:
         model = Generation
         fields = ["id", "model", "payload", "prompt", "status", "error", "error_code", "upstream_request_id",
                   "queue_position", "team", "visibility", "owner", "moderation", "moderation_reason", "removed",
                   "video_seconds", "credits", "created_at", "updated_at", "dispatched_at", "finished_at",
-                  "video_url", "thumbnail_url", "video", "rerun_of"]
+                  "video_url", "thumbnail_url", "video", "rerun_of", "batch", "collections"]
         read_only_fields = fields
+
+    @extend_schema_field(serializers.ListField(child=serializers.UUIDField()))
+    def get_collections(self, obj: Generation) -> list[str]:
+        """Ids of the collections the viewer may open that hold it; lists pass them in ``collection_ids``."""
+        known = self.context.get("collection_ids")
+        if known is not None:
+            return known.get(obj.pk, [])
+        request = self.context.get("request")
+        viewer = getattr(request, "user", None) if request is not None else self.context.get("viewer")
+        return selectors.collection_ids_for(viewer, [obj.pk]).get(obj.pk, [])
 
     def get_owner(self, obj: Generation) -> str:
         return obj.owner.get_username()
@@ -187,6 +200,7 @@ class GenerationSerializer(serializers.ModelSerializer):
             "finished_at": dt(obj.finished_at) if obj.finished_at else None,
             "video_url": self.get_video_url(obj), "thumbnail_url": self.get_thumbnail_url(obj),
             "video": self.get_video(obj), "rerun_of": str(obj.rerun_of_id) if obj.rerun_of_id else None,
+            "batch": str(obj.batch_id) if obj.batch_id else None, "collections": self.get_collections(obj),
         }
 
 

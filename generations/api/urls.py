@@ -3,7 +3,7 @@ from django.urls import re_path
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularSwaggerSplitView
 
-from . import views
+from . import studio_views, views
 from .errors import not_found
 
 app_name = "api"
@@ -28,6 +28,9 @@ ROUTES = [
     route(r"models/(?P<model_id>[^/]+)", views.ModelDetailView.as_view(), "model-detail"),
     route("generations", views.GenerationListView.as_view(), "generation-list"),
     route("generations/quote", views.QuoteView.as_view(), "generation-quote"),
+    # Before generations/{ID}, which would take "batch" for an (unknown) generation id.
+    route("generations/batch", studio_views.BatchCreateView.as_view(), "batch-create"),
+    route("generations/batch/quote", studio_views.BatchQuoteView.as_view(), "batch-quote"),
     route(f"generations/{ID}", views.GenerationDetailView.as_view(), "generation-detail"),
     route(f"generations/{ID}/cancel", views.CancelView.as_view(), "generation-cancel"),
     route(f"generations/{ID}/rerun", views.RerunView.as_view(), "generation-rerun"),
@@ -35,6 +38,16 @@ ROUTES = [
     route(f"generations/{ID}/thumbnail", views.ThumbnailView.as_view(), "generation-thumbnail"),
     route(f"generations/{ID}/flag", views.FlagView.as_view(), "generation-flag"),
     route(f"generations/{ID}/moderate", views.ModerateView.as_view(), "generation-moderate"),
+    route(f"generations/{ID}/share", studio_views.ShareCreateView.as_view(), "generation-share"),
+    route(f"generations/{ID}/frames", studio_views.FrameView.as_view(), "generation-frames"),
+    route(f"batches/{ID}", studio_views.BatchDetailView.as_view(), "batch-detail"),
+    route(f"batches/{ID}/cancel", studio_views.BatchCancelView.as_view(), "batch-cancel"),
+    route(f"shares/{ID}", studio_views.ShareDetailView.as_view(), "share-detail"),
+    route("collections", studio_views.CollectionListView.as_view(), "collection-list"),
+    route(f"collections/{ID}", studio_views.CollectionDetailView.as_view(), "collection-detail"),
+    route(f"collections/{ID}/items", studio_views.CollectionItemsView.as_view(), "collection-items"),
+    route(rf"collections/{ID}/items/(?P<generation_id>[^/]+)", studio_views.CollectionItemView.as_view(),
+          "collection-item"),
     route("quota", views.QuotaView.as_view(), "quota"),
     route("uploads", views.UploadView.as_view(), "upload"),
     route("teams", views.TeamListView.as_view(), "team-list"),

@@ -149,6 +149,9 @@ class GenerationListView(ApiView):
             OpenApiParameter("model", str),
             OpenApiParameter("team", str, description="Team slug."),
             OpenApiParameter("q", str, description="Search in prompts."),
+            OpenApiParameter("collection", str, description="Id of a collection you may open: its videos."),
+            OpenApiParameter("favorite", bool, description="`1`: only starred videos."),
+            OpenApiParameter("batch", str, description="Id of one of your batches: its jobs."),
             OpenApiParameter("page", int),
             OpenApiParameter("page_size", int),
         ],
@@ -156,14 +159,21 @@ class GenerationListView(ApiView):
         tags=["generations"],
     )
     def get(self, request):
+        params = request.query_params
+        collection = selectors.get_collection(request.user, params["collection"]) if params.get("collection") else None
+        batch = selectors.batch_of(request.user, params["batch"]) if params.get("batch") else None
         qs = selectors.filter_generations(
             teams.hide_unopened_teams(selectors.visible_generations(request.user), user=request.user),
-            status=request.query_params.get("status", ""), model=request.query_params.get("model", ""),
-            q=request.query_params.get("q", ""), team=request.query_params.get("team", ""),
+            status=params.get("status", ""), model=params.get("model", ""),
+            q=params.get("q", ""), team=params.get("team", ""), collection=collection,
+            favorite=params.get("favorite") in ("1", "true", "yes"), batch=batch,
         )
+        if (params.get("collection") and collection is None) or (params.get("batch") and batch is None):
+            qs = qs.none()  # a collection or batch the caller may not open holds nothing for them
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(qs, request, view=self)
-        context = {"request": request, "queue_positions": queue_positions(page)}
+        context = {"request": request, "queue_positions": queue_positions(page),
+                   "collection_ids": selectors.collection_ids_for(request.user, [g.pk for g in page])}
         return paginator.get_paginated_response(s.GenerationSerializer(page, many=True, context=context).data)
 
     @extend_schema(

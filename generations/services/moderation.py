@@ -87,7 +87,12 @@ def _first_term_in(trie: dict[str, Any], words: list[str]) -> str | None:
     return None
 
 
-def blocked_term_in(text: str) -> str | None:
+def blocked_terms() -> tuple[str, ...]:
+    """The normalized blocked terms, read once (a batch checks all its prompts against one reading)."""
+    return tuple(BlockedTerm.objects.values_list("normalized", flat=True))
+
+
+def blocked_term_in(text: str, *, terms: tuple[str, ...] | None = None) -> str | None:
     """The first blocked term found in ``text``, else None.
 
     A term matches whole words of the normalized text; it also matches when run of
@@ -96,7 +101,8 @@ def blocked_term_in(text: str) -> str | None:
     The work grows linearly with the length of ``text`` (at most the longest term's
     length per word) and does not grow with the number of terms.
     """
-    terms = tuple(BlockedTerm.objects.values_list("normalized", flat=True))
+    if terms is None:
+        terms = blocked_terms()
     if not terms:
         return None
     trie = _term_trie(terms)
@@ -112,8 +118,8 @@ def blocked_term_in(text: str) -> str | None:
     return None
 
 
-def check_prompt(text: str) -> None:
-    if blocked_term_in(text):
+def check_prompt(text: str, *, terms: tuple[str, ...] | None = None) -> None:
+    if blocked_term_in(text, terms=terms):
         raise PromptBlocked()
 
 

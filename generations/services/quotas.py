@@ -84,11 +84,13 @@ def resets_at(metric: str, now: datetime | None = None) -> datetime | None:
     return timezone.make_aware(datetime.combine(start, time.min), timezone.get_default_timezone())
 
 
-def charges_for(*, user: User, team: Team | None, video_seconds: int, credits: Decimal) -> list[Charge]:
+def charges_for(*, user: User, team: Team | None, video_seconds: int, credits: Decimal,
+                jobs: int = 1) -> list[Charge]:
+    """What ``jobs`` jobs (a batch: their summed seconds and credits) take from each counter."""
     policy = quota_policy()
     limits = policy.user_limits(user)
     charges = [
-        Charge("daily_jobs", Decimal(1), limits["daily_jobs"], user=user),
+        Charge("daily_jobs", Decimal(jobs), limits["daily_jobs"], user=user),
         Charge("monthly_video_seconds", Decimal(video_seconds), limits["monthly_video_seconds"], user=user),
         Charge("monthly_credits", Decimal(credits), limits["monthly_credits"], user=user),
     ]
@@ -222,6 +224,29 @@ def record_reservations(
     crossings = thresholds_crossed(taken, now=now)
     if crossings:
         transaction.on_commit(lambda: announce_crossings(generation, crossings))
+
+
+def record_batch_reservations(
+    *, items: list[tuple[Generation, list[Charge]]], taken: list[Taken], now: datetime | None = None
+) -> None:
+    """The ledger rows of a batch, whose counters ``take_usage`` moved once by the summed charges.
+
+    Each generation gets its own rows (its own charges, in the periods the batch's charges
+    took), so refunding one job of a batch gives back exactly that job's share. One INSERT.
+    """
+    now = now or timezone.now()
+    periods = {(t.charge.metric, t.charge.subject): t.period for t in taken}
+    LedgerEntry.objects.bulk_create([
+        LedgerEntry(generation=generation, user=generation.owner, team=charge.team, subject=charge.subject,
+                    attempt=generation.attempt, kind=LedgerEntry.Kind.RESERVE, metric=charge.metric,
+                    period=periods[(charge.metric, charge.subject)], amount=charge.amount, created_at=now)
+        for generation, charges in items
+        for charge in charges if (charge.metric, charge.subject) in periods
+    ])
+    crossings = thresholds_crossed(taken, now=now)
+    if crossings and items:
+        first = items[0][0]
+        transaction.on_commit(lambda: announce_crossings(first, crossings))
 
 
 @dataclass(frozen=True)
@@ -421,11 +446,11 @@ def _describe(limits: dict[str, int | None], used: dict[str, Any], now: datetime
     }
 
 
-def quote(*, user: User, team: Team | None, video_seconds: int, credits: Decimal) -> dict[str, Any]:
-    """What a job would cost and whether it would be accepted now, without reserving anything."""
+def quote(*, user: User, team: Team | None, video_seconds: int, credits: Decimal, jobs: int = 1) -> dict[str, Any]:
+    """What a job (or ``jobs`` jobs together) would cost and whether it would be accepted now, reserving nothing."""
     now = timezone.now()
     refusal = None
-    for charge in charges_for(user=user, team=team, video_seconds=video_seconds, credits=credits):
+    for charge in charges_for(user=user, team=team, video_seconds=video_seconds, credits=credits, jobs=jobs):
         if charge.limit is None:
             continue
         counter = _counter_qs(charge, period_for(charge.metric, now)).first()
@@ -438,7 +463,8 @@ def quote(*, user: User, team: Team | None, video_seconds: int, credits: Decimal
             }
             break
     limits = quota_policy().user_limits(user)
-    waits = limits["concurrent_jobs"] is not None and in_flight_count(user) >= limits["concurrent_jobs"]
+    # Some of ``jobs`` wait when they do not all fit beside the jobs already at GMI (for one job: no free slot).
+    waits = limits["concurrent_jobs"] is not None and in_flight_count(user) + jobs > limits["concurrent_jobs"]
     return {
         "credits": float(credits) if credits != credits.to_integral_value() else int(credits),
         "video_seconds": video_seconds,

@@ -56,10 +56,22 @@ def _team_for(user: User, team: Team | str | None) -> Team | None:
     return team
 
 
+def submitter_team(*, user: User, team: Team | str | None) -> Team | None:
+    """The team a submission names, when ``user`` is in it (``NotFound`` otherwise); None for none."""
+    return _team_for(user, team)
+
+
 def prepare(*, user: User, model_id: str, payload: Any, team: Team | str | None = None) -> dict[str, Any]:
     """Validate a submission without creating anything; shared by submit and quote."""
+    return prepare_for_team(user=user, model_id=model_id, payload=payload, team=_team_for(user, team))
+
+
+def prepare_for_team(*, user: User, model_id: str, payload: Any, team: Team | None,
+                     blocked_terms: tuple[str, ...] | None = None) -> dict[str, Any]:
+    """``prepare`` for a team already checked by ``submitter_team``; a batch checks the team and reads
+    the ``blocked_terms`` (``moderation.blocked_terms``) once for all its items."""
     model = _enabled_model(model_id)
-    team_obj = _team_for(user, team)
+    team_obj = team
     submit_policy().check_submit(user=user, model=model, team=team_obj)
     # Size first: everything after it reads the text closely, and the quote endpoint is free to call.
     errors = schema.size_errors(payload, max_text=int(app_settings.MAX_PROMPT_CHARS),
@@ -70,7 +82,7 @@ def prepare(*, user: User, model_id: str, payload: Any, team: Team | str | None 
     cleaned, errors = schema.validate_payload(params, payload, url_problem=catalogue.input_url_problem)
     if errors:
         raise PayloadInvalid(errors)
-    moderation.check_prompt(schema.all_prompt_text(params, cleaned))
+    moderation.check_prompt(schema.all_prompt_text(params, cleaned), terms=blocked_terms)
     video_seconds = schema.requested_seconds(params, cleaned) or int(app_settings.DEFAULT_VIDEO_SECONDS)
     credits = quota_policy().price(model=model, video_seconds=video_seconds)
     return {

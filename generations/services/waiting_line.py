@@ -56,18 +56,20 @@ def is_waiting(generation: Generation) -> bool:
     return generation.status == S.QUEUED and generation.send_started_at is None
 
 
-def join_line(*, owner_id: Any, created_at: datetime) -> int:
+def join_line(*, owner_id: Any, created_at: datetime, count: int = 1) -> int:
     """Give a job entering the line its owner's next number; call inside the transaction that creates it.
 
+    With ``count`` (a batch), ``count`` consecutive numbers are taken and the last is returned.
     One upsert: the row lock it takes serializes only that user's own submissions, which
     their quota counters serialize anyway.
     """
     table = _table()
+    count = int(count)
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} (owner_id, last_seq, head_seq, oldest_at, last_sent_at) "
-            f"VALUES (%s, 1, 1, %s, NULL) "
-            f"ON CONFLICT (owner_id) DO UPDATE SET last_seq = {table}.last_seq + 1, "
+            f"VALUES (%s, {count}, 1, %s, NULL) "
+            f"ON CONFLICT (owner_id) DO UPDATE SET last_seq = {table}.last_seq + {count}, "
             f"oldest_at = CASE WHEN {table}.head_seq > {table}.last_seq THEN EXCLUDED.oldest_at "
             f"ELSE {table}.oldest_at END "
             f"RETURNING last_seq",

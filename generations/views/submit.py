@@ -24,7 +24,7 @@ from ..exceptions import (
 from ..forms import ParameterForm, SubmitForm
 from ..gmi import schema
 from ..models import Generation
-from ..services import uploads
+from ..services import frames, uploads
 from ..templatetags.generations_tags import api_url
 from ..types import AuthenticatedHttpRequest
 from .base import render_page
@@ -62,6 +62,7 @@ def submit(request: AuthenticatedHttpRequest) -> HttpResponse:
     params = schema.read_parameters(model.parameters) if model is not None else []
 
     prefill = source.payload if source is not None and model is not None and source.model_id == model.pk else None
+    prefill = _with_frame(request, params, prefill)
     initial_team = None
     if source is not None and source.team is not None:
         initial_team = state.team(source.team.slug)
@@ -106,6 +107,15 @@ def submit(request: AuthenticatedHttpRequest) -> HttpResponse:
         "quote_url": api_url("generation-quote"),
         "upload_url": api_url("upload"),
     }, nav="submit")
+
+
+def _with_frame(request: AuthenticatedHttpRequest, params: list, prefill: Any) -> Any:
+    """``?frame=<upload id>`` (a frame taken of a video): its URL goes into the model's image input."""
+    upload = selectors.own_upload(request.user, request.GET.get("frame")) if request.method == "GET" else None
+    image = frames.image_parameter(params) if upload is not None else None
+    if upload is None or image is None:
+        return prefill
+    return {**(prefill or {}), image.name: [upload.public_url] if image.multiple else upload.public_url}
 
 
 def _keep_link(param_form: ParameterForm, name: str, value: Any) -> None:
