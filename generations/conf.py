@@ -96,6 +96,10 @@ DEFAULTS: dict[str, Any] = {
     # Each web process keeps catalogue rows this long; a change made in this process is seen
     # at once, one made in another within this many seconds.
     "CATALOGUE_CACHE_SECONDS": 5.0,
+    # Operations (README, "Operating")
+    "HEALTH_TIMEOUT": 3.0,  # seconds each /readyz check may take before it counts as down
+    "HEALTH_GMI_CACHE_SECONDS": 30.0,  # /readyz asks GMI at most once per this per process
+    "CATALOGUE_STALE_HOURS": 48.0,  # the catalogue is synced daily; older than this, /readyz says stale
 }
 
 
