@@ -100,6 +100,7 @@ DEFAULTS: dict[str, Any] = {
     "HEALTH_TIMEOUT": 3.0,  # seconds each /readyz check may take before it counts as down
     "HEALTH_GMI_CACHE_SECONDS": 30.0,  # /readyz asks GMI at most once per this per process
     "CATALOGUE_STALE_HOURS": 48.0,  # the catalogue is synced daily; older than this, /readyz says stale
+    "METRICS_TOKEN": "",  # bearer token /metrics accepts (empty: staff sessions only)
 }
 
 

@@ -16,7 +16,9 @@ from typing import Any
 
 from django.contrib.auth import get_permission_codename
 from django.db.models import Model
+from django.utils.crypto import constant_time_compare
 
+from .conf import app_settings
 from .models import Flag, Generation, Team
 
 
@@ -56,3 +58,14 @@ def can_review_flags(user: Any) -> bool:
 def can_view_any_team(user: Any) -> bool:
     """Open the page of a team one is not a member of (members, pools, usage)."""
     return _may_view(user, Team)
+
+
+def can_view_operations(user: Any) -> bool:
+    """Read /metrics and the admin's system page: any active staff account (the figures name no member)."""
+    return bool(user is not None and getattr(user, "is_active", False) and getattr(user, "is_staff", False))
+
+
+def metrics_token_matches(scheme: str, token: str) -> bool:
+    """``Authorization: Bearer <GMI_METRICS_TOKEN>``, compared in constant time; never true while it is unset."""
+    expected = str(app_settings.METRICS_TOKEN or "")
+    return bool(expected) and scheme.lower() == "bearer" and constant_time_compare(token, expected)

@@ -257,6 +257,7 @@ GENERATIONS = {
     "MODERATION": os.environ.get("GMI_MODERATION", "post"),
     "SIGNUP": os.environ.get("GMI_SIGNUP", "open"),
     "NEW_MODELS_ENABLED": env_bool("GMI_NEW_MODELS_ENABLED", True),
+    "METRICS_TOKEN": os.environ.get("GMI_METRICS_TOKEN", ""),
 }
 
 LOGGING = {

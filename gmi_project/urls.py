@@ -7,6 +7,7 @@ from generations.views import operations
 urlpatterns = [
     path("healthz", operations.healthz, name="healthz"),
     path("readyz", operations.readyz, name="readyz"),
+    path("metrics", operations.metrics, name="metrics"),
     path("admin/", admin.site.urls),
     path("accounts/", include("generations.accounts_urls")),
     path("", include("generations.urls")),

@@ -18,7 +18,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, Field, Q, Sum
 from django.utils import timezone
 
-from .. import metrics
+from .. import metrics, telemetry
 from ..conf import app_settings
 from ..exceptions import QuotaExceeded
 from ..models import Generation, LedgerEntry, QuotaAlert, Team, UsageCounter, UserProfile
@@ -107,6 +107,12 @@ def _counter_qs(charge: Charge, period: str):
     return UsageCounter.objects.filter(user=charge.user, team__isnull=True, metric=charge.metric, period=period)
 
 
+def _refusal(charge: Charge, now: datetime) -> QuotaExceeded:
+    """The refusal over ``charge``'s limit, counted for /metrics by limit."""
+    telemetry.QUOTA_REFUSALS.labels(limit=charge.metric).inc()
+    return QuotaExceeded(limit=charge.metric, resets_at=resets_at(charge.metric, now), scope=charge.scope)
+
+
 def _create_counter(charge: Charge, period: str) -> None:
     # INSERT ... ON CONFLICT DO NOTHING: a concurrent creator wins harmlessly, with no savepoint.
     UsageCounter.objects.bulk_create([UsageCounter(
@@ -130,7 +136,7 @@ def take_usage(*, charges: list[Charge], now: datetime | None = None) -> list[Ta
         if charge.amount == 0 and charge.limit is None:
             continue
         if charge.limit is not None and charge.amount > charge.limit:
-            raise QuotaExceeded(limit=charge.metric, resets_at=resets_at(charge.metric, now), scope=charge.scope)
+            raise _refusal(charge, now)
         wanted.append((charge, period_for(charge.metric, now)))
     moved = _move_counters(wanted)
     taken = []
@@ -147,7 +153,7 @@ def take_usage(*, charges: list[Charge], now: datetime | None = None) -> list[Ta
             _create_counter(charge, period)
         updated = qs.update(used=F("used") + charge.amount)
         if not updated:
-            raise QuotaExceeded(limit=charge.metric, resets_at=resets_at(charge.metric, now), scope=charge.scope)
+            raise _refusal(charge, now)
         # Locked by the UPDATE until commit: the value read is the one it wrote.
         taken.append(Taken(charge, period, _counter_qs(charge, period).values_list("used", flat=True).get()))
     return taken

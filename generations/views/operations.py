@@ -7,10 +7,12 @@ from collections.abc import Iterator
 from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any
 
-from django.http import HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from health_check.views import HealthCheckView
+from prometheus_client import CONTENT_TYPE_LATEST
 
+from .. import permissions, selectors, telemetry
 from ..health import READINESS_CHECKS
 
 
@@ -64,3 +66,21 @@ class ReadinessView(HealthCheckView):
 
 
 readyz = ReadinessView.as_view()
+
+
+@never_cache
+def metrics(request: HttpRequest) -> HttpResponse:
+    """Prometheus text for a scraper holding ``GMI_METRICS_TOKEN``, or for staff.
+
+    Without credentials the page does not exist (404); a wrong bearer token is told so (401).
+    """
+    header = request.headers.get("Authorization", "")
+    if header:
+        scheme, _, token = header.partition(" ")
+        if not permissions.metrics_token_matches(scheme, token.strip()):
+            response = JsonResponse({"detail": "Invalid metrics token.", "code": "not_authenticated"}, status=401)
+            response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+            return response
+    elif not permissions.can_view_operations(request.user):
+        raise Http404
+    return HttpResponse(telemetry.render(selectors.operations_figures()), content_type=CONTENT_TYPE_LATEST)
