@@ -21,6 +21,7 @@ class Notification(models.Model):
         QUOTA_THRESHOLD = "quota_threshold", "Quota alert"
         WEBHOOK_DISABLED = "webhook_disabled", "Webhook disabled"
         DAILY_SUMMARY = "daily_summary", "Daily summary (staff)"
+        FILES_EXPIRING = "files_expiring", "Files to be removed"
 
     class EmailStatus(models.TextChoices):
         NONE = "", "Not e-mailed"

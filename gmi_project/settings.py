@@ -258,6 +258,7 @@ GENERATIONS = {
     "SIGNUP": os.environ.get("GMI_SIGNUP", "open"),
     "NEW_MODELS_ENABLED": env_bool("GMI_NEW_MODELS_ENABLED", True),
     "METRICS_TOKEN": os.environ.get("GMI_METRICS_TOKEN", ""),
+    "RETENTION_DAYS": int(os.environ["GMI_RETENTION_DAYS"]) if os.environ.get("GMI_RETENTION_DAYS") else None,
 }
 
 LOGGING = {
