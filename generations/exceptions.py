@@ -156,3 +156,18 @@ class WebhookTargetForbidden(GenerationError):
 
     code = "webhook_target_forbidden"
     default_message = "This webhook URL is not allowed: use a public http(s) address."
+
+
+class WrongPassword(GenerationError):
+    """The password that confirms an irreversible change was not the account's."""
+
+    code = "wrong_password"
+    status_code = 400
+    default_message = "That is not your password. Enter your current password to confirm."
+
+
+class TeamNeedsOwner(GenerationError):
+    """The account owns a team that would be left without anyone to run it."""
+
+    code = "team_needs_owner"
+    status_code = 409
