@@ -578,6 +578,7 @@ class PollerBeat(models.Model):
 
 
 # Registered with the app from here (the models module Django loads); they live apart to keep this file short.
+from .audit_models import AuditEvent  # noqa: E402, F401
 from .export_models import DataExport  # noqa: E402, F401
 from .notification_models import Notification, NotificationPreference, QuotaAlert  # noqa: E402, F401
 from .webhook_models import WebhookDelivery, WebhookEndpoint  # noqa: E402, F401

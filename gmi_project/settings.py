@@ -76,6 +76,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: everything after it (and every log line) sees the request id and client address.
+    "generations.middleware.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "gmi_project.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -215,8 +217,25 @@ else:
     Q_CLUSTER["orm"] = "default"
     Q_CLUSTER["poll"] = 0.2
 
+# The cache every process shares: API throttling counts calls in it. Redis when REDIS_URL is set,
+# else a database table (created by the app's migrations, so `migrate` is the only set-up step).
+if os.environ.get("REDIS_URL"):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ["REDIS_URL"],
+            "KEY_PREFIX": "gmi",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "gmi_cache"}}
+
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0") or 0)
+
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # For DRF's own throttles, should a view use them: the same proxies as the app's request context.
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
 }
 
 SPECTACULAR_SETTINGS = {
@@ -233,6 +252,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "generations.api.openapi.add_model_payloads",
+        "generations.api.openapi.document_throttling",
     ],
 }
 
@@ -259,6 +279,10 @@ GENERATIONS = {
     "NEW_MODELS_ENABLED": env_bool("GMI_NEW_MODELS_ENABLED", True),
     "METRICS_TOKEN": os.environ.get("GMI_METRICS_TOKEN", ""),
     "RETENTION_DAYS": int(os.environ["GMI_RETENTION_DAYS"]) if os.environ.get("GMI_RETENTION_DAYS") else None,
+    "TRUSTED_PROXY_COUNT": TRUSTED_PROXY_COUNT,
+    "THROTTLE": env_bool("GMI_THROTTLE", True),
+    # "scope=rate,..." overrides single rates (README, "Throttling"); the others keep their defaults.
+    "THROTTLE_RATES": dict(item.split("=", 1) for item in env_list("GMI_THROTTLE_RATES") if "=" in item),
 }
 
 LOGGING = {

@@ -57,6 +57,14 @@ def fresh_catalogue_cache():
     forget_cached_models()
 
 
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """Throttling counts calls in the cache; each test starts with none counted."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture(scope="session")
 def simulator():
     """A GMI simulator on 127.0.0.1, shared by the session; faults are reset for each test by ``gmi``."""

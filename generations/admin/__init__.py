@@ -5,7 +5,16 @@ Django's autodiscovery imports this package; importing the modules registers the
 """
 from django.contrib import admin
 
-from . import catalogue, generations, ledger, moderation, notifications, people, webhooks  # noqa: F401  (registration)
+from . import (  # noqa: F401  (registration)
+    audit,
+    catalogue,
+    generations,
+    ledger,
+    moderation,
+    notifications,
+    people,
+    webhooks,
+)
 
 # The admin index links the usage page, unless the site chose its own index template.
 if admin.site.index_template is None:

@@ -29,7 +29,7 @@ def remove_schedules(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('generations', '0013_generation_title_favorite_keep'),
+        ('generations', '0014_audit_event_cache_table'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
