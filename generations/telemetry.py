@@ -14,6 +14,7 @@ Two kinds of figure, chosen by where the truth lives:
 """
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Iterator
@@ -23,6 +24,8 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
+
+logger = logging.getLogger("generations.upstream.calls")
 
 PREFIX = "gmi_"
 
@@ -62,8 +65,10 @@ def timed_upstream_call(endpoint: str) -> Iterator[None]:
         outcome = str(getattr(code, "value", code) or type(exc).__name__)
         raise
     finally:
-        UPSTREAM_LATENCY.labels(endpoint=endpoint).observe(time.monotonic() - started)
+        seconds = time.monotonic() - started
+        UPSTREAM_LATENCY.labels(endpoint=endpoint).observe(seconds)
         UPSTREAM_CALLS.labels(endpoint=endpoint, outcome=outcome).inc()
+        logger.debug("GMI %s: %s", endpoint, outcome, extra={"duration_ms": seconds * 1000})
 
 
 class ObservedCalls:

@@ -78,6 +78,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: everything after it (and every log line) sees the request id and client address.
     "generations.middleware.RequestContextMiddleware",
+    "generations.access_log.AccessLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "gmi_project.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -285,13 +286,22 @@ GENERATIONS = {
     "THROTTLE_RATES": dict(item.split("=", 1) for item in env_list("GMI_THROTTLE_RATES") if "=" in item),
 }
 
+# LOG_FORMAT=json: one JSON object per line (README, "Operating"); "text" otherwise.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "text").strip().lower()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "generations.logformat.JsonFormatter"},
+    },
     # Every handler carries the key filter: defence in depth behind the gmi layer's own redaction.
-    "filters": {"redact_gmi_key": {"()": "generations.logfilters.RedactGMIKey"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_gmi_key"]}},
+    "filters": {
+        "redact_gmi_key": {"()": "generations.logfilters.RedactGMIKey"},
+        "add_context": {"()": "generations.logfilters.AddContext"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json" if LOG_FORMAT == "json" else "plain",
+                             "filters": ["redact_gmi_key", "add_context"]}},
     "loggers": {
         "generations": {"handlers": ["console"], "level": os.environ.get("GMI_LOG_LEVEL", "INFO")},
         "django-q": {"handlers": ["console"], "level": os.environ.get("Q_LOG_LEVEL", "WARNING"), "propagate": False},

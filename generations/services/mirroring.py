@@ -14,7 +14,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from .. import media, queue, telemetry
+from .. import log_context, media, queue, telemetry
 from ..client import get_client
 from ..conf import app_settings
 from ..downloads import DownloadError, DownloadExpired, DownloadRefused, download
@@ -93,6 +93,11 @@ def mirror_generation(generation_id: Any) -> bool:
     if not claimed:
         return False
     generation = Generation.objects.get(pk=generation_id)
+    with log_context.job(generation):
+        return _mirror_claimed(generation)
+
+
+def _mirror_claimed(generation: Generation) -> bool:
     if generation.mirror_attempts > app_settings.MIRROR_ATTEMPTS:
         # Earlier attempts died without reporting (a killed worker): stop here rather than loop.
         return _give_up(generation, "The copy was interrupted too many times.")
