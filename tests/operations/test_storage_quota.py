@@ -79,3 +79,19 @@ def test_the_quote_says_a_full_storage_quota_would_refuse(catalogue, api_client,
     with override_generations(DEFAULT_LIMITS={"storage_bytes": 1000}):
         body = api_client.post("/api/v1/generations/quote/", BODY, format="json").json()
     assert body["accepted"] is False and body["refusal"]["limit"] == "storage_bytes"
+
+
+def test_gmi_quota_sets_and_shows_a_storage_quota(any_storage, user):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    stored_generation(owner=user, size=2000)
+    out = StringIO()
+    call_command("gmi_quota", "alice", "--storage-bytes", "100000", stdout=out)
+    user.gmi_profile.refresh_from_db()
+    assert user.gmi_profile.storage_bytes == 100000
+    out = StringIO()
+    call_command("gmi_quota", "alice", stdout=out)
+    assert "storage" in out.getvalue().lower()
+    assert "2007" in out.getvalue()
