@@ -166,6 +166,8 @@ EMAIL_TIMEOUT = 10
 # when a bucket is configured. Private files are never served by a public URL:
 # the app streams local files itself and redirects to short-lived signed S3 URLs.
 if os.environ.get("AWS_STORAGE_BUCKET_NAME"):
+    from boto3.s3.transfer import TransferConfig
+
     GENERATIONS_STORAGE = {
         "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {
@@ -180,6 +182,11 @@ if os.environ.get("AWS_STORAGE_BUCKET_NAME"):
             "signature_version": "s3v4",
             "addressing_style": os.environ.get("AWS_S3_ADDRESSING_STYLE", "path"),
             "file_overwrite": False,
+            # Memory per transfer stays bounded whatever a file weighs: a read spills to a temporary
+            # file after 8 MB (django-storages' default, 0, keeps a whole object in memory), and
+            # uploads and downloads move 8 MB parts, 4 at a time (boto3's default is 10).
+            "max_memory_size": 8 * 1024 * 1024,
+            "transfer_config": TransferConfig(max_concurrency=4, multipart_chunksize=8 * 1024 * 1024),
         },
     }
 else:

@@ -14,6 +14,7 @@ still add up, and nothing can log in as it again.
 """
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import shutil
@@ -56,6 +57,8 @@ from . import mirroring, submissions
 logger = logging.getLogger("generations.account_data")
 
 CHUNK = 1024 * 1024
+#: Bytes of an object a storage may hold in memory while it is read; the rest goes to a temporary file.
+SPILL_AFTER = 8 * CHUNK
 #: A pending export untouched this long was lost with its task (a broker restart): it is built again.
 EXPORT_LEASE = timedelta(minutes=30)
 E = DataExport.Status
@@ -159,7 +162,8 @@ def build_export(export_id: Any) -> bool:
                 for generation in files.only("pk", "video_name", "thumbnail_name").order_by("created_at", "pk") \
                         .iterator(chunk_size=500):
                     for name, in_zip in _file_entries(generation):
-                        with storage.open(name, "rb") as source, zf.open(in_zip, "w", force_zip64=True) as target:
+                        with _open_bounded(storage, name) as source, \
+                                zf.open(in_zip, "w", force_zip64=True) as target:
                             shutil.copyfileobj(source, target, CHUNK)
             size = spool.tell()
             spool.seek(0)
@@ -177,6 +181,19 @@ def build_export(export_id: Any) -> bool:
         mirroring.delete_files([saved])  # the account went meanwhile
     logger.info("export %s of member %s ready: %d bytes", export.pk, export.user_id, size)
     return True
+
+
+def _open_bounded(storage: Any, name: str) -> Any:
+    """``storage.open(name)`` that never holds a whole object in memory.
+
+    django-storages' S3 file downloads the object into a SpooledTemporaryFile whose size
+    limit is the storage's ``max_memory_size``, 0 by default, which means "never spill to
+    disk": a 1 GB video would sit in memory. A copy of the storage with a limit is used then.
+    """
+    if hasattr(storage, "max_memory_size") and not storage.max_memory_size:
+        storage = copy.copy(storage)
+        storage.max_memory_size = SPILL_AFTER
+    return storage.open(name, "rb")
 
 
 def expire_exports(*, now: Any = None) -> dict[str, int]:
