@@ -18,7 +18,9 @@ _formatter = logging.Formatter()
 SECRET_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\bgmi_[A-Za-z0-9_-]{20,}"), REDACTED),
     (re.compile(r"\bwhsec_[A-Za-z0-9+/=_-]{8,}"), REDACTED),
-    (re.compile(r"(?i)\b(bearer|token|basic)\s+[A-Za-z0-9._~+/=-]{8,}"), r"\1 " + REDACTED),
+    (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}"), r"\1 " + REDACTED),
+    (re.compile(r"(?i)\b(token|api_key|apikey|secret|password)([\"']?\s*[=:]\s*[\"']?)[^\s\"'&,;]{8,}"),
+     r"\1\2" + REDACTED),
     (re.compile(r"(?i)(https?://[^\s?#\"'<>]+)\?[^\s\"'<>]*"
                 r"(?:signature|x-amz-credential|x-goog-credential|sig=|token=|expires=|key-pair-id)[^\s\"'<>]*"),
      r"\1?" + REDACTED),
