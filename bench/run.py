@@ -9,6 +9,7 @@
 - bench/mirror.py: mirroring 1 GB against a plain streamed copy, and peak RSS growth;
 - bench/batches.py: a 100-job batch against 100 single submissions (time, SQL statements,
   rows read), on SQLite and PostgreSQL;
+- bench/export.py: a member's export of 1 GiB of videos, and the worker's peak RSS growth;
 - bench/security.py: blocked-term matching of 5,000 words against 1,000 terms, and the
   refusal of a 2 MB prompt by the quote and submit endpoints.
 
@@ -25,6 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import batches
+import export
 import mirror
 import pipeline
 import security
@@ -39,7 +41,7 @@ def main() -> int:
     table.print_header()
     failed = 0
     for title, module in (("Pipeline (engine, simulator 100 ms away)", pipeline), ("Web", web),
-                          ("Mirroring", mirror), ("Attack review", security),
+                          ("Mirroring", mirror), ("Member export", export), ("Attack review", security),
                           ("Webhooks (receiver 2 s per call)", webhooks),
                           ("Batches (100 jobs at once)", batches)):
         # Each section prints as it ends: a later failure must not cost the figures already measured.

@@ -9,6 +9,7 @@ from django.utils.module_loading import import_string
 from .conf import app_settings
 from .gmi.base import GMIBackend
 from .gmi.errors import GMIConfigurationError
+from .telemetry import ObservedCalls
 
 BACKENDS = {
     "requestqueue": "generations.gmi.requestqueue.RequestQueueBackend",
@@ -31,6 +32,16 @@ def backend_class(api: str | None = None) -> type[GMIBackend]:
     if not (isinstance(cls, type) and issubclass(cls, GMIBackend)):
         raise GMIConfigurationError(f"{path} is not a GMIBackend subclass.")
     return cls
+
+
+_observed: dict[type[GMIBackend], type[GMIBackend]] = {}
+
+
+def observed(cls: type[GMIBackend]) -> type[GMIBackend]:
+    """``cls`` with every call counted and timed for /metrics (one subclass per backend class)."""
+    if cls not in _observed:
+        _observed[cls] = type(cls.__name__, (ObservedCalls, cls), {"__module__": cls.__module__})
+    return _observed[cls]
 
 
 def get_client() -> GMIBackend:
@@ -62,7 +73,7 @@ def get_client() -> GMIBackend:
     with _lock:
         if _cached is not None and _cached[0] == config:
             return _cached[1]
-        cls = backend_class(api)
+        cls = observed(backend_class(api))
         # Settings only one API generation understands go to the backends that ask for them.
         options = {name: value for name, value in {"models_url": models_url}.items() if name in cls.provider_options}
         client = cls(

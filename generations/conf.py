@@ -66,6 +66,7 @@ DEFAULTS: dict[str, Any] = {
         "webhook_disabled": "email",
         "daily_summary": "off",  # staff opt in
         "catalogue_held_back": "email",  # staff who manage the catalogue, at most once a day
+        "files_expiring": "email",
     },
     "NOTIFICATION_DIGEST_MINUTES": 60,  # a digest collects a kind's e-mails this long, then goes out as one
     "NOTIFICATION_EMAIL_GAP_SECONDS": 60,  # at most one e-mail per member per gap: what arrives meanwhile is combined
@@ -81,8 +82,9 @@ DEFAULTS: dict[str, Any] = {
         "concurrent_jobs": 3,
         "monthly_video_seconds": 3600,
         "monthly_credits": None,
+        "storage_bytes": None,
     },
-    "DEFAULT_TEAM_LIMITS": {"monthly_video_seconds": None, "monthly_credits": None},
+    "DEFAULT_TEAM_LIMITS": {"monthly_video_seconds": None, "monthly_credits": None, "storage_bytes": None},
     # Seconds counted for a model whose parameters name no duration (so the video quota still applies).
     "DEFAULT_VIDEO_SECONDS": 5,
     # Text a submission may carry: checked before anything else reads it (blocked terms, GMI)
@@ -134,6 +136,15 @@ DEFAULTS: dict[str, Any] = {
     "CATALOGUE_MAX_GUIDE_CHARS": 65536,
     "CATALOGUE_SYNC_SECONDS": 120.0,
     "CATALOGUE_SYNC_CONCURRENCY": 8,
+    # Operations (README, "Operating")
+    "HEALTH_TIMEOUT": 3.0,  # seconds each /readyz check may take before it counts as down
+    "HEALTH_GMI_CACHE_SECONDS": 30.0,  # /readyz asks GMI at most once per this per process
+    "CATALOGUE_STALE_HOURS": 48.0,  # the catalogue is synced daily; older than this, /readyz says stale
+    "METRICS_TOKEN": "",  # bearer token /metrics accepts (empty: staff sessions only)
+    # Retention (README, "Operating"): days after success that mirrored files are kept; None keeps them forever.
+    "RETENTION_DAYS": None,
+    "RETENTION_WARNING_DAYS": 7,  # owners are told this many days before their files go
+    "EXPORT_HOURS": 24,  # an export's zip can be downloaded this long, then it is deleted
 }
 
 

@@ -184,3 +184,16 @@ class FramesUnavailable(GenerationError):
     code = "frames_unavailable"
     status_code = 503
     default_message = "Taking a frame of a video is not available on this site."
+class WrongPassword(GenerationError):
+    """The password that confirms an irreversible change was not the account's."""
+
+    code = "wrong_password"
+    status_code = 400
+    default_message = "That is not your password. Enter your current password to confirm."
+
+
+class TeamNeedsOwner(GenerationError):
+    """The account owns a team that would be left without anyone to run it."""
+
+    code = "team_needs_owner"
+    status_code = 409

@@ -63,6 +63,14 @@ class Team(models.Model):
     monthly_credits = models.PositiveIntegerField(null=True, blank=True)
     sharing_enabled = models.BooleanField(
         default=True, help_text="Members may make public share links of the team's videos (staff may turn it off).")
+    storage_bytes = models.PositiveBigIntegerField(
+        null=True, blank=True, help_text="Bytes of mirrored files the team's videos may hold (empty: the site default)."
+    )
+    retention_days = models.PositiveSmallIntegerField(
+        null=True, blank=True,
+        help_text="Delete the files of the team's videos this many days after they finish (fewer than the site's "
+                  "GMI_RETENTION_DAYS only; kept videos stay). Empty: the site's setting.",
+    )
 
     class Meta:
         ordering = ["name"]
@@ -128,6 +136,7 @@ class UserProfile(models.Model):
     concurrent_jobs = models.PositiveIntegerField(null=True, blank=True)
     monthly_video_seconds = models.PositiveIntegerField(null=True, blank=True)
     monthly_credits = models.PositiveIntegerField(null=True, blank=True)
+    storage_bytes = models.PositiveBigIntegerField(null=True, blank=True)
     approved = models.BooleanField(default=True, help_text="False while a sign-up waits for staff approval.")
     # Signs deliveries to a submission's own ``webhook`` URL (they have no endpoint of their own).
     webhook_secret = models.CharField(max_length=100, blank=True)
@@ -236,6 +245,12 @@ class Generation(models.Model):
     thumbnail_size = models.BigIntegerField(null=True, blank=True)
     thumbnail_content_type = models.CharField(max_length=100, blank=True)
     thumbnail_sha256 = models.CharField(max_length=64, blank=True)
+    # Retention (services/retention.py): the sizes above stay for the history; the names are cleared.
+    files_removed_at = models.DateTimeField(null=True, blank=True, help_text="When retention deleted the files.")
+    files_retention_days = models.PositiveSmallIntegerField(null=True, blank=True,
+                                                            help_text="The retention that removed them, in days.")
+    retention_warned_at = models.DateTimeField(null=True, blank=True,
+                                               help_text="When the owner was told the files would go.")
 
     # Moderation
     moderation = models.CharField(max_length=10, choices=Moderation.choices, default=Moderation.NONE)
@@ -292,6 +307,11 @@ class Generation(models.Model):
     @property
     def has_video(self) -> bool:
         return self.status == self.Status.SUCCEEDED and bool(self.video_name)
+
+    @property
+    def files_expired(self) -> bool:
+        """Retention deleted the files: the row, its history and its ledger stay."""
+        return self.files_removed_at is not None
 
     @property
     def is_removed(self) -> bool:
@@ -569,6 +589,7 @@ class PollerBeat(models.Model):
 
 # Registered with the app from here (the models module Django loads); they live apart to keep this file short.
 from .audit_models import AuditEvent  # noqa: E402, F401
+from .export_models import DataExport  # noqa: E402, F401
 from .notification_models import Notification, NotificationPreference, QuotaAlert  # noqa: E402, F401
 from .studio_models import Batch, Collection, CollectionItem, ShareLink  # noqa: E402, F401
 from .webhook_models import WebhookDelivery, WebhookEndpoint  # noqa: E402, F401

@@ -22,6 +22,7 @@ class Notification(models.Model):
         WEBHOOK_DISABLED = "webhook_disabled", "Webhook disabled"
         DAILY_SUMMARY = "daily_summary", "Daily summary (staff)"
         CATALOGUE_HELD_BACK = "catalogue_held_back", "New models held back (staff)"
+        FILES_EXPIRING = "files_expiring", "Files to be removed"
 
     class EmailStatus(models.TextChoices):
         NONE = "", "Not e-mailed"

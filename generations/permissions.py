@@ -16,7 +16,9 @@ from typing import Any
 
 from django.contrib.auth import get_permission_codename
 from django.db.models import Model
+from django.utils.crypto import constant_time_compare
 
+from .conf import app_settings
 from .models import Flag, Generation, Team, VideoModel
 
 
@@ -61,3 +63,14 @@ def can_view_any_team(user: Any) -> bool:
 def can_change_catalogue(user: Any) -> bool:
     """Enable, disable and price models (the admin's catalogue screens)."""
     return _has(user, "change", VideoModel)
+
+
+def can_view_operations(user: Any) -> bool:
+    """Read /metrics and the admin's system page: any active staff account (the figures name no member)."""
+    return bool(user is not None and getattr(user, "is_active", False) and getattr(user, "is_staff", False))
+
+
+def metrics_token_matches(scheme: str, token: str) -> bool:
+    """``Authorization: Bearer <GMI_METRICS_TOKEN>``, compared in constant time; never true while it is unset."""
+    expected = str(app_settings.METRICS_TOKEN or "")
+    return bool(expected) and scheme.lower() == "bearer" and constant_time_compare(token, expected)

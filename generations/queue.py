@@ -92,3 +92,8 @@ def request_notification_emails() -> None:
         return
     async_task("generations.tasks.send_notification_emails", task_name="gmi-notification-emails",
                group="gmi-notifications")
+
+
+def enqueue_export(export_id: Any) -> None:
+    async_task("generations.tasks.build_export", str(export_id), task_name=f"gmi-export-{export_id}",
+               group="gmi-exports")

@@ -5,7 +5,17 @@ from typing import Any
 
 from django_q.conf import Conf
 
-from .services import catalogue, dispatching, engine, mirroring, notifications, polling, webhooks
+from .services import (
+    account_data,
+    catalogue,
+    dispatching,
+    engine,
+    mirroring,
+    notifications,
+    polling,
+    retention,
+    webhooks,
+)
 
 
 def dispatch() -> int:
@@ -56,3 +66,19 @@ def send_daily_summary() -> dict[str, int]:
     """The daily schedule: the staff's summary of the last 24 hours, to those who opted in, sent at once."""
     recorded = notifications.record_daily_summaries()
     return {"recorded": recorded, **notifications.send_pending_emails()}
+
+
+def apply_retention() -> dict[str, int]:
+    """The nightly schedule: delete files past their retention and warn owners of the next ones."""
+    result = retention.apply_retention()
+    return {"deleted": result.deleted_videos, "bytes_freed": result.bytes_freed, "warned": result.warned_members}
+
+
+def build_export(export_id: str) -> bool:
+    """Build one member's export zip (asked for through the API)."""
+    return account_data.build_export(export_id)
+
+
+def expire_exports() -> dict[str, int]:
+    """The hourly schedule: delete export zips past their time, build again those whose task was lost."""
+    return account_data.expire_exports()

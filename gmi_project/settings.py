@@ -79,6 +79,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: everything after it (and every log line) sees the request id and client address.
     "generations.middleware.RequestContextMiddleware",
+    "generations.access_log.AccessLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "gmi_project.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -166,6 +167,8 @@ EMAIL_TIMEOUT = 10
 # when a bucket is configured. Private files are never served by a public URL:
 # the app streams local files itself and redirects to short-lived signed S3 URLs.
 if os.environ.get("AWS_STORAGE_BUCKET_NAME"):
+    from boto3.s3.transfer import TransferConfig
+
     GENERATIONS_STORAGE = {
         "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {
@@ -180,6 +183,11 @@ if os.environ.get("AWS_STORAGE_BUCKET_NAME"):
             "signature_version": "s3v4",
             "addressing_style": os.environ.get("AWS_S3_ADDRESSING_STYLE", "path"),
             "file_overwrite": False,
+            # Memory per transfer stays bounded whatever a file weighs: a read spills to a temporary
+            # file after 8 MB (django-storages' default, 0, keeps a whole object in memory), and
+            # uploads and downloads move 8 MB parts, 4 at a time (boto3's default is 10).
+            "max_memory_size": 8 * 1024 * 1024,
+            "transfer_config": TransferConfig(max_concurrency=4, multipart_chunksize=8 * 1024 * 1024),
         },
     }
 else:
@@ -286,6 +294,8 @@ GENERATIONS = {
     "MODERATION": os.environ.get("GMI_MODERATION", "post"),
     "SIGNUP": os.environ.get("GMI_SIGNUP", "open"),
     "NEW_MODELS_ENABLED": env_bool("GMI_NEW_MODELS_ENABLED", True),
+    "METRICS_TOKEN": os.environ.get("GMI_METRICS_TOKEN", ""),
+    "RETENTION_DAYS": int(os.environ["GMI_RETENTION_DAYS"]) if os.environ.get("GMI_RETENTION_DAYS") else None,
     "TRUSTED_PROXY_COUNT": TRUSTED_PROXY_COUNT,
     "THROTTLE": env_bool("GMI_THROTTLE", True),
     # "scope=rate,..." overrides single rates (README, "Throttling"); the others keep their defaults.
@@ -293,13 +303,22 @@ GENERATIONS = {
     "SHARE_LINKS": env_bool("GMI_SHARE_LINKS", True),
 }
 
+# LOG_FORMAT=json: one JSON object per line (README, "Operating"); "text" otherwise.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "text").strip().lower()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "generations.logformat.JsonFormatter"},
+    },
     # Every handler carries the key filter: defence in depth behind the gmi layer's own redaction.
-    "filters": {"redact_gmi_key": {"()": "generations.logfilters.RedactGMIKey"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_gmi_key"]}},
+    "filters": {
+        "redact_gmi_key": {"()": "generations.logfilters.RedactGMIKey"},
+        "add_context": {"()": "generations.logfilters.AddContext"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json" if LOG_FORMAT == "json" else "plain",
+                             "filters": ["redact_gmi_key", "add_context"]}},
     "loggers": {
         "generations": {"handlers": ["console"], "level": os.environ.get("GMI_LOG_LEVEL", "INFO")},
         "django-q": {"handlers": ["console"], "level": os.environ.get("Q_LOG_LEVEL", "WARNING"), "propagate": False},
@@ -309,6 +328,8 @@ LOGGING = {
 if HTTPS:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = True
+    # Load balancers probe over plain HTTP inside the network: a redirect would read as "down".
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS", "31536000"))

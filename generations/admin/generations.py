@@ -32,7 +32,7 @@ from django.utils.text import Truncator
 from ..charts import STATUS_COLORS
 from ..models import Flag, Generation
 from ..services import staff
-from . import usage
+from . import system, usage
 from .actions import run_each, tell
 from .filters import OpenFlagsFilter
 from .generation_actions import GENERATION_ACTIONS, RejectForm, reject_action
@@ -280,6 +280,7 @@ class GenerationAdmin(admin.ModelAdmin):
         app_label, model_name = self.opts.app_label, self.opts.model_name
         return [
             path("usage/", self.admin_site.admin_view(self.usage_view), name="generations_usage"),
+            path("system/", self.admin_site.admin_view(self.system_view), name="generations_system"),
             path("<path:object_id>/reject/", self.admin_site.admin_view(self.reject_view),
                  name=f"{app_label}_{model_name}_reject"),
             path("<path:object_id>/do/<str:action>/", self.admin_site.admin_view(self.action_view),
@@ -290,6 +291,9 @@ class GenerationAdmin(admin.ModelAdmin):
         if not self.has_view_permission(request):
             raise PermissionDenied
         return usage.usage_page(request, admin_site=self.admin_site)
+
+    def system_view(self, request: HttpRequest) -> HttpResponse:
+        return system.system_page(request, admin_site=self.admin_site)
 
     def _buttons(self, request: HttpRequest, obj: Generation) -> list[dict[str, Any]]:
         if not self.has_change_permission(request, obj):

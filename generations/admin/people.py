@@ -54,7 +54,9 @@ class TeamAdmin(admin.ModelAdmin):
     readonly_fields = ("usage_now", "created_at")
     fieldsets = (
         (None, {"fields": ("name", "slug", "sharing_enabled", "created_at")}),
-        ("Pools (empty = the site default)", {"fields": ("monthly_video_seconds", "monthly_credits", "usage_now")}),
+        ("Pools (empty = the site default)", {"fields": ("monthly_video_seconds", "monthly_credits", "storage_bytes",
+                                                         "usage_now")}),
+        ("Retention", {"fields": ("retention_days",)}),
     )
 
     class Media:

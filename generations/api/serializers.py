@@ -429,3 +429,18 @@ class NotificationPreferenceSerializer(serializers.Serializer):
 class NotificationPreferenceInputSerializer(serializers.Serializer):
     channel = serializers.ChoiceField(choices=["off", "in_app", "email"], required=False)
     digest = serializers.BooleanField(required=False)
+
+
+class DataExportSerializer(serializers.Serializer):
+    """A member's export: ``url`` and ``expires_at`` once it is ready."""
+
+    id = serializers.UUIDField()
+    status = serializers.ChoiceField(choices=["pending", "ready", "failed"])
+    url = serializers.URLField(required=False)
+    expires_at = serializers.DateTimeField(required=False)
+    size = serializers.IntegerField(required=False)
+    error = serializers.CharField(required=False)
+
+
+class AccountDeletionSerializer(serializers.Serializer):
+    password = serializers.CharField(trim_whitespace=False, max_length=4096)

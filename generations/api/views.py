@@ -5,6 +5,7 @@ import uuid
 
 from django.db.models import Prefetch
 from django.http import Http404
+from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from drf_spectacular.views import SpectacularAPIView
@@ -21,8 +22,8 @@ from rest_framework.views import APIView
 from .. import permissions, selectors
 from ..exceptions import InvalidInput
 from ..inputs import require_clean_text
-from ..models import Generation, Membership, Team
-from ..services import moderation, notifications, quotas, submissions, teams, uploads, webhooks
+from ..models import DataExport, Generation, Membership, Team
+from ..services import account_data, moderation, notifications, quotas, submissions, teams, uploads, webhooks
 from ..services.waiting_line import queue_positions
 from ..serving import serve_file
 from . import serializers as s
@@ -571,3 +572,56 @@ class NotificationPreferencesView(ApiView):
             choices[str(kind)] = dict(data.validated_data)
         rows = notifications.set_preferences(user=request.user, choices=choices)
         return Response(s.NotificationPreferenceSerializer(rows, many=True).data)
+
+
+def _export_body(request, export: DataExport) -> dict:
+    # An expired export reads as failed: its zip is gone, and the member may ask for another.
+    status_word = "failed" if export.status == DataExport.Status.EXPIRED else str(export.status)
+    body: dict = {"id": str(export.pk), "status": status_word}
+    if export.status == DataExport.Status.READY:
+        body["url"] = request.build_absolute_uri(reverse("generations:api:me-export-download", args=[export.pk]))
+        body["expires_at"] = export.expires_at.isoformat() if export.expires_at else None
+        body["size"] = export.size
+    elif export.status == DataExport.Status.FAILED:
+        body["error"] = export.error
+    elif export.status == DataExport.Status.EXPIRED:
+        body["error"] = "The export expired and was deleted; ask for a new one."
+    return body
+
+
+class MeExportListView(ApiView):
+    @extend_schema(request=None, responses={202: s.DataExportSerializer, **ERRORS}, tags=["account"])
+    def post(self, request):
+        export = account_data.request_export(user=request.user)
+        return Response(_export_body(request, export), status=status.HTTP_202_ACCEPTED)
+
+
+class MeExportDetailView(ApiView):
+    @extend_schema(responses={200: s.DataExportSerializer, **ERRORS}, tags=["account"])
+    def get(self, request, pk):
+        return Response(_export_body(request, account_data.export_of(user=request.user, export_id=pk)))
+
+
+class MeExportDownloadView(ApiView):
+    @extend_schema(responses={(200, "application/zip"): OpenApiResponse(OpenApiTypes.BINARY, description="The zip."),
+                              302: OpenApiResponse(description="Redirect to a signed storage URL."), **ERRORS},
+                   tags=["account"])
+    def get(self, request, pk):
+        export = account_data.export_of(user=request.user, export_id=pk)
+        if export.status != DataExport.Status.READY:
+            raise Http404
+        return serve_file(request, name=export.file_name, content_type="application/zip",
+                          filename=f"gmi-portal-export-{export.created_at:%Y%m%d}.zip", attachment=True)
+
+
+class MeView(ApiView):
+    @extend_schema(request=s.AccountDeletionSerializer,
+                   responses={204: None, 409: OpenApiResponse(s.ErrorSerializer, description="A team needs an owner."),
+                              **ERRORS}, tags=["account"])
+    def delete(self, request):
+        data = s.AccountDeletionSerializer(data=request.data)
+        if not data.is_valid():
+            raise InvalidInput({"password": ["Enter your password to confirm."]})
+        account_data.delete_account(user=request.user, password=data.validated_data["password"],
+                                    request=request._request)
+        return Response(status=status.HTTP_204_NO_CONTENT)

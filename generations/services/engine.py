@@ -30,7 +30,7 @@ from typing import Any
 from django.db import close_old_connections, connections
 from django.utils import timezone
 
-from .. import queue
+from .. import log_context, queue
 from ..conf import app_settings
 from ..gmi.errors import RateLimited
 from ..models import Generation
@@ -331,6 +331,10 @@ class Engine:
     def _apply(self, kind: str, generation: Generation, result: Any) -> datetime | None:
         """In a writer thread: what the answer changes in the row. Returns when the job is next due."""
         queue.set_mirror_handler(self.mirror)  # jobs this thread moves to "mirroring" go to our mirror threads
+        with log_context.job(generation):
+            return self._apply_answer(kind, generation, result)
+
+    def _apply_answer(self, kind: str, generation: Generation, result: Any) -> datetime | None:
         try:
             if kind == "send":
                 dispatching.apply_send(generation, result)
@@ -369,7 +373,8 @@ class Engine:
 
 def _mirror_in_thread(generation_id: Any) -> bool:
     try:
-        return mirroring.mirror_generation(generation_id)
+        with log_context.job(generation_id=generation_id):
+            return mirroring.mirror_generation(generation_id)
     except Exception:
         logger.exception("generation %s: mirroring failed unexpectedly", generation_id)
         return False

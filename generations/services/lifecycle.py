@@ -69,7 +69,8 @@ def transition(
         elif to == S.SUCCEEDED and current == S.MIRRORING:
             quotas.charge_generation(generation)
         transaction.on_commit(lambda: _announce(generation, to))
-    logger.info("generation %s: %s -> %s %s", generation.pk, current, to, note)
+    logger.info("generation %s: %s -> %s %s", generation.pk, current, to, note,
+                extra={"generation_id": str(generation.pk), "upstream_request_id": generation.upstream_request_id})
     return True
 
 

@@ -14,7 +14,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from .. import media, queue
+from .. import log_context, media, queue, telemetry
 from ..client import get_client
 from ..conf import app_settings
 from ..downloads import DownloadError, DownloadExpired, DownloadRefused, download
@@ -93,6 +93,11 @@ def mirror_generation(generation_id: Any) -> bool:
     if not claimed:
         return False
     generation = Generation.objects.get(pk=generation_id)
+    with log_context.job(generation):
+        return _mirror_claimed(generation)
+
+
+def _mirror_claimed(generation: Generation) -> bool:
     if generation.mirror_attempts > app_settings.MIRROR_ATTEMPTS:
         # Earlier attempts died without reporting (a killed worker): stop here rather than loop.
         return _give_up(generation, "The copy was interrupted too many times.")
@@ -131,6 +136,9 @@ def mirror_generation(generation_id: Any) -> bool:
         _discard(stored)  # someone else finished or failed it meanwhile
         return True
     transaction.on_commit(lambda: delete_files([n for n in old_names if n]))
+    telemetry.MIRROR_BYTES.inc(video.size + (thumbnail.size if thumbnail else 0))
+    if generation.upstream_finished_at:
+        telemetry.STATUS_LAG.observe(max(0.0, (timezone.now() - generation.upstream_finished_at).total_seconds()))
     return True
 
 
@@ -143,7 +151,9 @@ def _give_up(generation: Generation, reason: str, *, code: str = "mirror_failed"
     if generation.video_name and generation_storage().exists(generation.video_name):
         transition(generation, S.SUCCEEDED, expected=S.MIRRORING, mirror_started_at=None,
                    note=f"Re-mirror failed, the earlier copy is kept: {reason}")
+        telemetry.MIRROR_FAILURES.labels(result="earlier_copy_kept").inc()
         return True
+    telemetry.MIRROR_FAILURES.labels(result="failed").inc()
     transition(generation, S.FAILED, expected=S.MIRRORING, note=reason, error_code=code, error=reason,
                mirror_started_at=None)
     return True
@@ -153,6 +163,7 @@ def _mirror_failed(generation: Generation, exc: Exception) -> bool:
     if generation.mirror_attempts >= app_settings.MIRROR_ATTEMPTS:
         return _give_up(generation, f"The finished video could not be copied after "
                                     f"{generation.mirror_attempts} attempts: {exc}")
+    telemetry.MIRROR_FAILURES.labels(result="retry").inc()
     delay = min(300.0, float(app_settings.POLL_INTERVAL) * (2 ** generation.mirror_attempts))
     Generation.objects.filter(pk=generation.pk, status=S.MIRRORING).update(
         mirror_started_at=None, next_poll_at=timezone.now() + timedelta(seconds=delay)

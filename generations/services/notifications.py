@@ -51,6 +51,8 @@ KINDS: dict[str, KindInfo] = {
     K.QUOTA_THRESHOLD: KindInfo("Quota alerts", "One of your quotas, or a pool of a team you run, reached 80 % or "
                                 "100 % (once per threshold and period)."),
     K.WEBHOOK_DISABLED: KindInfo("Webhook disabled", "A webhook of yours was disabled after failing."),
+    K.FILES_EXPIRING: KindInfo("Files to be removed", "The files of some of your videos will be deleted soon "
+                               "under the site's retention (keep a video to spare it)."),
     K.DAILY_SUMMARY: KindInfo("Daily summary", "Jobs, failures and spend of the whole site over the last 24 hours.",
                               channels=(C.OFF, C.EMAIL), staff_only=True),
     K.CATALOGUE_HELD_BACK: KindInfo("New models held back", "A catalogue sync stored new models disabled because "
@@ -219,6 +221,21 @@ def announce_quota_threshold(*, generation: Generation | None, quota: dict[str, 
         team=team,
         user_id=generation.owner_id if team is None and generation is not None else None, data={"quota": quota},
         dedupe_key=f"quota:{subject}:{metric}:{quota['period']}:{quota['threshold']}",
+    ))
+
+
+def announce_files_expiring(*, owner_id: Any, count: int, removed_on: datetime, days: int,
+                            batch: str) -> list[Notification]:
+    """Retention will delete the files of ``count`` of a member's videos from ``removed_on`` (once per ``batch``)."""
+    videos = "1 video" if count == 1 else f"{count} videos"
+    return notify(NotificationEvent(
+        kind=K.FILES_EXPIRING, title=f"Files of {videos} will be removed on {removed_on.date().isoformat()}",
+        body=f"This site keeps the files of finished videos for {days} days. The files of {videos} of yours "
+             f"will be deleted from {removed_on.date().isoformat()}; their pages and history stay. Download them, "
+             "or mark a video “keep” to spare it.",
+        link=_path("generations:gallery"), user_id=owner_id,
+        data={"count": count, "removed_on": removed_on.isoformat(), "days": days},
+        dedupe_key=f"{K.FILES_EXPIRING}:{batch}",
     ))
 
 

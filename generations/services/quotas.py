@@ -18,7 +18,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, Field, Q, Sum
 from django.utils import timezone
 
-from .. import metrics
+from .. import metrics, telemetry
 from ..conf import app_settings
 from ..exceptions import QuotaExceeded
 from ..models import Generation, LedgerEntry, QuotaAlert, Team, UsageCounter, UserProfile
@@ -73,7 +73,7 @@ def period_for(metric: str, now: datetime | None = None) -> str:
 
 
 def resets_at(metric: str, now: datetime | None = None) -> datetime | None:
-    if metric == metrics.CONCURRENT_JOBS:
+    if metric == metrics.CONCURRENT_JOBS or metric in metrics.STORED_METRICS:
         return None
     today = _site_today(now)
     if metric in DAILY:
@@ -93,20 +93,51 @@ def charges_for(*, user: User, team: Team | None, video_seconds: int, credits: D
         Charge("daily_jobs", Decimal(jobs), limits["daily_jobs"], user=user),
         Charge("monthly_video_seconds", Decimal(video_seconds), limits["monthly_video_seconds"], user=user),
         Charge("monthly_credits", Decimal(credits), limits["monthly_credits"], user=user),
+        # Measured, not counted: a job takes no bytes at submit time; take_usage asks for room.
+        Charge(metrics.STORAGE_BYTES, Decimal(0), limits.get(metrics.STORAGE_BYTES), user=user),
     ]
     if team is not None:
         team_limits = policy.team_limits(team)
         charges += [
             Charge("monthly_video_seconds", Decimal(video_seconds), team_limits["monthly_video_seconds"], team=team),
             Charge("monthly_credits", Decimal(credits), team_limits["monthly_credits"], team=team),
+            Charge(metrics.STORAGE_BYTES, Decimal(0), team_limits.get(metrics.STORAGE_BYTES), team=team),
         ]
     return charges
+
+
+def storage_used(*, user: User | None = None, team: Team | None = None) -> int:
+    """Bytes of mirrored files stored now for ``user``'s videos (all of them) or ``team``'s, from the recorded sizes.
+
+    A file counts while its name is on the row: retention and deletion clear the name, so
+    what they freed stops counting at once.
+    """
+    qs = Generation.objects.filter(team=team) if team is not None else Generation.objects.filter(owner=user)
+    sizes = qs.aggregate(
+        video=Sum("video_size", filter=~Q(video_name="")), thumbnail=Sum("thumbnail_size", filter=~Q(thumbnail_name=""))
+    )
+    return int(sizes["video"] or 0) + int(sizes["thumbnail"] or 0)
+
+
+def _full(charge: Charge) -> bool:
+    """A stored metric's "room left now": full once what is stored reaches the limit.
+
+    A job's size is known only once it is mirrored, so a submission is accepted while the
+    owner (or the team) is below the limit and refused once the stored bytes reach it.
+    """
+    return charge.limit is not None and storage_used(user=charge.user, team=charge.team) >= charge.limit
 
 
 def _counter_qs(charge: Charge, period: str):
     if charge.team is not None:
         return UsageCounter.objects.filter(team=charge.team, user__isnull=True, metric=charge.metric, period=period)
     return UsageCounter.objects.filter(user=charge.user, team__isnull=True, metric=charge.metric, period=period)
+
+
+def _refusal(charge: Charge, now: datetime) -> QuotaExceeded:
+    """The refusal over ``charge``'s limit, counted for /metrics by limit."""
+    telemetry.QUOTA_REFUSALS.labels(limit=charge.metric).inc()
+    return QuotaExceeded(limit=charge.metric, resets_at=resets_at(charge.metric, now), scope=charge.scope)
 
 
 def _create_counter(charge: Charge, period: str) -> None:
@@ -129,10 +160,14 @@ def take_usage(*, charges: list[Charge], now: datetime | None = None) -> list[Ta
     now = now or timezone.now()
     wanted = []
     for charge in charges:
+        if charge.metric in metrics.STORED_METRICS:
+            if _full(charge):
+                raise _refusal(charge, now)
+            continue
         if charge.amount == 0 and charge.limit is None:
             continue
         if charge.limit is not None and charge.amount > charge.limit:
-            raise QuotaExceeded(limit=charge.metric, resets_at=resets_at(charge.metric, now), scope=charge.scope)
+            raise _refusal(charge, now)
         wanted.append((charge, period_for(charge.metric, now)))
     moved = _move_counters(wanted)
     taken = []
@@ -149,7 +184,7 @@ def take_usage(*, charges: list[Charge], now: datetime | None = None) -> list[Ta
             _create_counter(charge, period)
         updated = qs.update(used=F("used") + charge.amount)
         if not updated:
-            raise QuotaExceeded(limit=charge.metric, resets_at=resets_at(charge.metric, now), scope=charge.scope)
+            raise _refusal(charge, now)
         # Locked by the UPDATE until commit: the value read is the one it wrote.
         taken.append(Taken(charge, period, _counter_qs(charge, period).values_list("used", flat=True).get()))
     return taken
@@ -408,6 +443,7 @@ def usage_for_user(user: User, now: datetime | None = None) -> dict[str, Any]:
         ).first()
         used[metric] = counter.used if counter else Decimal(0)
     used[metrics.CONCURRENT_JOBS] = in_flight_count(user)
+    _add_stored(limits, used, user=user)
     result = _describe(limits, used, now)
     teams = []
     for team in Team.objects.filter(memberships__user=user).order_by("name"):
@@ -420,12 +456,25 @@ def usage_for_team(team: Team, now: datetime | None = None) -> dict[str, Any]:
     now = now or timezone.now()
     limits = quota_policy().team_limits(team)
     used: dict[str, Decimal | int] = {}
+    _add_stored(limits, used, team=team)
     for metric in limits:
+        if metric in used:
+            continue
         counter = UsageCounter.objects.filter(
             team=team, user__isnull=True, metric=metric, period=period_for(metric, now)
         ).first()
         used[metric] = counter.used if counter else Decimal(0)
     return _describe(limits, used, now)
+
+
+def _add_stored(limits: dict[str, int | None], used: dict[str, Decimal | int], *, user: User | None = None,
+                team: Team | None = None) -> None:
+    """Usage of the stored metrics where a limit is set; an unlimited one is left out of ``limits``."""
+    for metric in metrics.STORED_METRICS:
+        if limits.get(metric) is None:
+            limits.pop(metric, None)
+        elif metric == metrics.STORAGE_BYTES:
+            used[metric] = storage_used(user=user, team=team)
 
 
 def _describe(limits: dict[str, int | None], used: dict[str, Any], now: datetime) -> dict[str, Any]:
@@ -453,9 +502,12 @@ def quote(*, user: User, team: Team | None, video_seconds: int, credits: Decimal
     for charge in charges_for(user=user, team=team, video_seconds=video_seconds, credits=credits, jobs=jobs):
         if charge.limit is None:
             continue
-        counter = _counter_qs(charge, period_for(charge.metric, now)).first()
-        used = counter.used if counter else Decimal(0)
-        if used + charge.amount > charge.limit:
+        if charge.metric in metrics.STORED_METRICS:
+            full = _full(charge)
+        else:
+            counter = _counter_qs(charge, period_for(charge.metric, now)).first()
+            full = (counter.used if counter else Decimal(0)) + charge.amount > charge.limit
+        if full:
             reset = resets_at(charge.metric, now)
             refusal = {
                 "code": "quota_exceeded", "limit": charge.metric, "scope": charge.scope,

@@ -11,6 +11,7 @@ from ..client import get_client
 from ..gmi.base import GMIBackend
 from ..gmi.errors import GMIConfigurationError
 from ..models import DispatchLock
+from ..telemetry import UPSTREAM_PAUSES
 
 logger = logging.getLogger("generations.upstream")
 
@@ -23,6 +24,7 @@ def pause(seconds: float) -> None:
     until = timezone.now() + timedelta(seconds=max(0.0, float(seconds)))
     DispatchLock.objects.get_or_create(name=GATE)
     DispatchLock.objects.filter(name=GATE).exclude(paused_until__gte=until).update(paused_until=until)
+    UPSTREAM_PAUSES.inc()
     logger.warning("GMI asked to slow down: pausing sends and polls for %.0fs", seconds)
 
 

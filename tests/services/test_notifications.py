@@ -538,7 +538,8 @@ def test_undo_restores_exactly_the_kinds_the_unsubscribe_changed(user):
     before = channels_of(user)
     token = notifications.unsubscribe_token(user_id=user.pk, kind=notifications.EVERY_KIND)
     done = notifications.unsubscribe(token=token)
-    assert set(done.changed) == {K.GENERATION_SUCCEEDED, K.GENERATION_FAILED, K.WEBHOOK_DISABLED}
+    assert set(done.changed) == {K.GENERATION_SUCCEEDED, K.GENERATION_FAILED, K.WEBHOOK_DISABLED,
+                                 K.FILES_EXPIRING}
 
     off = notifications.revise_unsubscribe(token=token, changes=done.changes, channel="off")
     assert off.changed == done.changed

@@ -101,6 +101,7 @@ def test_the_settings_page_saves_a_channel_and_a_digest_per_kind(member, user):
         f"{K.GENERATION_SUCCEEDED}-channel": "in_app", f"{K.GENERATION_FAILED}-channel": "email",
         f"{K.GENERATION_FAILED}-digest": "on", f"{K.GENERATION_REMOVED}-channel": "off",
         f"{K.QUOTA_THRESHOLD}-channel": "email", f"{K.WEBHOOK_DISABLED}-channel": "email",
+        f"{K.FILES_EXPIRING}-channel": "in_app",
     })
     assert response.status_code == 302
     saved = {p.kind: (p.channel, p.digest) for p in NotificationPreference.objects.filter(user=user)}

@@ -1,0 +1,204 @@
+"""Retention of mirrored files: which videos' files go when, telling owners first, and deleting them safely.
+
+The site keeps files ``RETENTION_DAYS`` after a job finished (``GMI_RETENTION_DAYS``; None
+keeps them forever); a team may set fewer days for its own videos. What retention spares
+is one rule, ``spared_q``. Owners are told ``RETENTION_WARNING_DAYS`` ahead, and a file is
+deleted only once its owner was told that long ago, so turning retention on (or
+shortening it) never removes anything without a week's notice. Deleting clears the
+row's file names first (pages then say the files were removed) and the storage objects
+after commit; sizes, history and ledger rows stay.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from .. import selectors, telemetry
+from ..conf import app_settings
+from ..models import Generation, Team
+from . import mirroring, notifications
+
+logger = logging.getLogger("generations.retention")
+
+S = Generation.Status
+CHUNK = 500
+
+
+def spared_q() -> Q:
+    """The one rule of what retention never touches: videos their owner keeps, and videos in any collection."""
+    return Q(keep=True) | selectors.in_any_collection_q()
+
+
+def site_days() -> int | None:
+    days = app_settings.RETENTION_DAYS
+    return None if days in (None, "") else int(days)
+
+
+def days_for(team_days: int | None) -> int | None:
+    """The days that apply to a video: the site's, or its team's when fewer (None: kept forever)."""
+    site = site_days()
+    if team_days is None:
+        return site
+    return team_days if site is None else min(site, team_days)
+
+
+def _team_days() -> dict[int, int]:
+    return {pk: int(days or 0) for pk, days in
+            Team.objects.filter(retention_days__isnull=False).values_list("pk", "retention_days")}
+
+
+def _due_q(cutoff: datetime, teams: dict[int, int]) -> Q | None:
+    """Files of videos that finished ``days`` before ``cutoff`` (per site and team), or None when nothing expires."""
+    site = site_days()
+    clauses = []
+    if site is not None:
+        clauses.append(Q(finished_at__lt=cutoff - timedelta(days=site)))
+    for team_id, days in teams.items():
+        if site is None or days < site:
+            clauses.append(Q(team_id=team_id, finished_at__lt=cutoff - timedelta(days=days)))
+    if not clauses:
+        return None
+    due = clauses[0]
+    for clause in clauses[1:]:
+        due |= clause
+    return due
+
+
+def _with_files() -> QuerySet[Generation]:
+    return Generation.objects.filter(status=S.SUCCEEDED).filter(~Q(video_name="") | ~Q(thumbnail_name="")).exclude(
+        spared_q())
+
+
+def expiring(*, now: datetime | None = None, within: timedelta = timedelta(0)) -> QuerySet[Generation]:
+    """Videos whose files are past their retention at ``now + within`` (not yet deleted, not spared)."""
+    now = now or timezone.now()
+    due = _due_q(now + within, _team_days())
+    return _with_files().filter(due) if due is not None else Generation.objects.none()
+
+
+def removal_date(generation: Generation, *, team_days: dict[int, int] | None = None) -> datetime | None:
+    """When retention will delete this video's files (None: never, or kept)."""
+    teams = _team_days() if team_days is None else team_days
+    days = days_for(teams.get(generation.team_id) if generation.team_id else None)
+    if days is None or generation.keep or generation.finished_at is None:
+        return None
+    return generation.finished_at + timedelta(days=days)
+
+
+@dataclass
+class RetentionResult:
+    warned_members: int = 0
+    warned_videos: int = 0
+    deleted_videos: int = 0
+    bytes_freed: int = 0
+    failures: int = 0
+    examples: list[str] = field(default_factory=list)
+
+
+def warn_owners(*, now: datetime | None = None, dry_run: bool = False) -> tuple[int, int]:
+    """Tell each owner, once, about their videos whose files go within ``RETENTION_WARNING_DAYS``.
+
+    Returns (members told, videos concerned). One notification per member and night.
+    """
+    now = now or timezone.now()
+    warning = timedelta(days=int(app_settings.RETENTION_WARNING_DAYS))
+    teams = _team_days()
+    by_owner: dict[Any, list[Generation]] = {}
+    for generation in expiring(now=now, within=warning).filter(retention_warned_at__isnull=True).only(
+            "pk", "owner_id", "team_id", "finished_at", "keep").iterator(chunk_size=CHUNK):
+        by_owner.setdefault(generation.owner_id, []).append(generation)
+    if dry_run:
+        return len(by_owner), sum(len(v) for v in by_owner.values())
+    for owner_id, generations in by_owner.items():
+        # A file is never deleted sooner than the warning said: at the earliest, a full warning period from now.
+        dates = [removal_date(g, team_days=teams) or now for g in generations]
+        removed_on = max(min(dates), now + warning)
+        days = days_for(teams.get(generations[0].team_id) if generations[0].team_id else None) or 0
+        Generation.objects.filter(pk__in=[g.pk for g in generations], retention_warned_at__isnull=True).update(
+            retention_warned_at=now)
+        try:
+            notifications.announce_files_expiring(owner_id=owner_id, count=len(generations), removed_on=removed_on,
+                                                  days=days, batch=f"{owner_id}:{now.date().isoformat()}")
+        except Exception:  # the warning is recorded on the rows; a notification hiccup must not stop retention
+            logger.exception("could not tell member %s about expiring files", owner_id)
+    return len(by_owner), sum(len(v) for v in by_owner.values())
+
+
+def _deletable(now: datetime) -> QuerySet[Generation]:
+    warning = timedelta(days=int(app_settings.RETENTION_WARNING_DAYS))
+    if not warning:
+        return expiring(now=now)  # the site chose not to warn
+    return expiring(now=now).filter(retention_warned_at__lte=now - warning)
+
+
+def _chunks(qs: QuerySet[Generation]) -> Iterator[list[Generation]]:
+    chunk: list[Generation] = []
+    for generation in qs.only("pk", "team_id", "video_name", "thumbnail_name", "video_size", "thumbnail_size",
+                              "finished_at").order_by("finished_at", "pk").iterator(chunk_size=CHUNK):
+        chunk.append(generation)
+        if len(chunk) >= CHUNK:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def delete_expired_files(*, now: datetime | None = None, dry_run: bool = False,
+                         progress: Callable[[str], None] | None = None) -> RetentionResult:
+    """Delete the files of videos past their retention whose owners were told in time.
+
+    Each row is cleared with a conditional UPDATE (still the same files, still not kept), so
+    a member marking "keep" at that moment wins; the storage objects go after commit.
+    With ``dry_run`` nothing changes and the result says what would go.
+    """
+    now = now or timezone.now()
+    result = RetentionResult()
+    teams = _team_days()
+    for chunk in _chunks(_deletable(now)):
+        for generation in chunk:
+            size = (generation.video_size or 0) if generation.video_name else 0
+            size += (generation.thumbnail_size or 0) if generation.thumbnail_name else 0
+            if not dry_run and not _clear(generation, now=now, days=days_for(teams.get(generation.team_id or 0))):
+                continue
+            result.deleted_videos += 1
+            result.bytes_freed += size
+            if len(result.examples) < 20:
+                result.examples.append(f"{generation.pk} ({size} bytes)")
+        if progress:
+            verb = "would free" if dry_run else "freed"
+            progress(f"{result.deleted_videos} videos, {verb} {result.bytes_freed} bytes so far")
+    if not dry_run:
+        telemetry.RETENTION_BYTES.inc(result.bytes_freed)
+    return result
+
+
+def _clear(generation: Generation, *, now: datetime, days: int | None) -> bool:
+    names = [name for name in (generation.video_name, generation.thumbnail_name) if name]
+    with transaction.atomic():
+        cleared = Generation.objects.filter(
+            pk=generation.pk, keep=False, video_name=generation.video_name, thumbnail_name=generation.thumbnail_name,
+        ).update(video_name="", thumbnail_name="", files_removed_at=now, files_retention_days=days, updated_at=now)
+        if cleared:
+            transaction.on_commit(lambda: mirroring.delete_files(names))
+    return bool(cleared)
+
+
+def apply_retention(*, now: datetime | None = None, dry_run: bool = False,
+                    progress: Callable[[str], None] | None = None) -> RetentionResult:
+    """The nightly pass: warn owners of what goes within the warning period, then delete what is due."""
+    now = now or timezone.now()
+    if site_days() is None and not _team_days():
+        return RetentionResult()
+    result = delete_expired_files(now=now, dry_run=dry_run, progress=progress)
+    result.warned_members, result.warned_videos = warn_owners(now=now, dry_run=dry_run)
+    logger.info("retention%s: %d videos' files %s (%d bytes), %d members warned about %d videos",
+                " (dry run)" if dry_run else "", result.deleted_videos, "would go" if dry_run else "deleted",
+                result.bytes_freed, result.warned_members, result.warned_videos)
+    return result
