@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 from .. import permissions, selectors
 from ..exceptions import InvalidInput
 from ..models import Generation, Membership, Team
+from ..request_limits import BodyLimit
 from ..services import moderation, notifications, quotas, submissions, teams, uploads, webhooks
 from ..services.waiting_line import queue_positions
 from ..serving import serve_file
@@ -221,6 +222,10 @@ class QuotaView(ApiView):
 
 class UploadView(ApiView):
     parser_classes = [MultiPartParser, FormParser]
+    # A file streams to disk and stops at its kind's cap; a body announced over the
+    # largest cap is refused before a byte of it is read.
+    body_limit = BodyLimit(max_bytes=uploads.upload_request_max_bytes, code="file_too_large",
+                           upload_handlers=uploads.streamed_upload_handlers)
 
     @extend_schema(request={"multipart/form-data": s.UploadInputSerializer},
                    responses={201: s.UploadSerializer, 502: s.ErrorSerializer, **WRITE_ERRORS}, tags=["uploads"])
