@@ -86,3 +86,33 @@ class TCPProxy:
 
     def close(self) -> None:
         self.refuse()
+
+
+def refusing_moto_server():
+    """A moto S3 server on 127.0.0.1 whose ``refuse_writes`` flag makes every PUT/POST answer 503 SlowDown.
+
+    Reads still work, and the buckets survive (a restarted moto forgets them).
+    """
+    from moto.server import DomainDispatcherApplication, MotoRequestHandler, ThreadedMotoServer, create_backend_app
+    from werkzeug.serving import make_server
+
+    class RefusingMotoServer(ThreadedMotoServer):
+        refuse_writes = False
+        refused = 0
+
+        def _server_entry(self) -> None:
+            app = DomainDispatcherApplication(create_backend_app)
+
+            def gate(environ, start_response):
+                if self.refuse_writes and environ["REQUEST_METHOD"] in ("PUT", "POST"):
+                    type(self).refused += 1
+                    start_response("503 Slow Down", [("Content-Type", "application/xml")])
+                    return [b"<?xml version='1.0' encoding='UTF-8'?><Error><Code>SlowDown</Code>"
+                            b"<Message>Please reduce your request rate.</Message></Error>"]
+                return app(environ, start_response)
+
+            self._server = make_server(self._ip_address, self._port, gate, True, request_handler=MotoRequestHandler)
+            self._server_ready_event.set()
+            self._server.serve_forever()
+
+    return RefusingMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
