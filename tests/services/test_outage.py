@@ -1,6 +1,7 @@
 """GMI down for a while, then back: nothing lost or sent twice, and every job caught up within an interval + 5 s."""
 from __future__ import annotations
 
+import os
 import time
 
 import pytest
@@ -16,13 +17,15 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 S = Generation.Status
 INTERVAL = 1.0
+#: How long GMI refuses connections (the README's figure comes from OUTAGE_SECONDS=60).
+OUTAGE_SECONDS = float(os.environ.get("OUTAGE_SECONDS", "15"))
 
 
 def submit(user, n):
     return submissions.submit_generation(user=user, model_id="Veo3", payload={"prompt": f"outage job {n}"})
 
 
-@pytest.mark.timeout(120)
+@pytest.mark.timeout(90 + 2 * OUTAGE_SECONDS)
 def test_after_an_outage_every_job_is_seen_within_the_poll_interval_plus_5s_and_none_is_sent_twice(
         catalogue, settings):
     sim = catalogue
@@ -48,7 +51,7 @@ def test_after_an_outage_every_job_is_seen_within_the_poll_interval_plus_5s_and_
             proxy.refuse()
             late = [submit(user, n) for n in range(25, 28)]  # still accepted while GMI is away
             assert all(g.status == S.QUEUED for g in late)
-            time.sleep(15)  # every job finishes at GMI meanwhile
+            time.sleep(OUTAGE_SECONDS)  # every job finishes at GMI meanwhile
             proxy.restore()
             back = time.monotonic()
             wait_until(lambda: not Generation.objects.filter(pk__in=ids, status__in=Generation.AT_UPSTREAM).exists(),
@@ -59,7 +62,8 @@ def test_after_an_outage_every_job_is_seen_within_the_poll_interval_plus_5s_and_
                        60, "all 28 jobs succeeded")
     finally:
         proxy.close()
-    print(f"caught up {caught_up:.1f} s after GMI came back (interval {INTERVAL:g} s)")
+    print(f"GMI refused connections {OUTAGE_SECONDS:g} s: caught up {caught_up:.1f} s after it came back "
+          f"(interval {INTERVAL:g} s), {len(sim.journal(endpoint='create'))} creates for 28 jobs")
     assert caught_up <= INTERVAL + 5
     creates = sim.journal(endpoint="create")
     assert len(creates) == 28  # each job sent once, none twice
