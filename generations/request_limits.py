@@ -103,3 +103,56 @@ def _is_api(view_func: Any) -> bool:
 def _size(count: int) -> str:
     mb = count / (1024 * 1024)
     return f"{round(mb, 1):g} MB" if mb >= 1 else f"{count // 1024} KB"
+
+
+class ASGIBodyLimit:
+    """ASGI wrapper: Django's ASGI handler spools a whole body before any middleware runs, so cap it here.
+
+    A body announced over ``max_bytes()`` is answered 413 without reading it; a body that
+    grows past it (chunked, or longer than announced) is cut there: the application is
+    told the client went away, and the client gets 413. Per-view caps still apply after.
+    """
+
+    def __init__(self, app: Any, max_bytes: Callable[[], int]) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        cap = int(self.max_bytes())
+        announced = dict(scope.get("headers") or []).get(b"content-length", b"0")
+        if announced.isdigit() and int(announced) > cap:
+            await _refuse(send, cap)
+            return
+        received = 0
+        over = False
+        started = False
+
+        async def capped_receive() -> dict[str, Any]:
+            nonlocal received, over
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > cap:
+                    over = True
+                    return {"type": "http.disconnect"}
+            return message
+
+        async def watched_send(message: dict[str, Any]) -> None:
+            nonlocal started
+            started = True
+            await send(message)
+
+        await self.app(scope, capped_receive, watched_send)
+        if over and not started:
+            await _refuse(send, cap)
+
+
+async def _refuse(send: Callable[..., Any], cap: int) -> None:
+    body = f"The request is too large: at most {_size(cap)} may be sent here.".encode()
+    await send({"type": "http.response.start", "status": 413,
+                "headers": [(b"content-type", b"text/plain; charset=utf-8"),
+                            (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
