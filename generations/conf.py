@@ -76,6 +76,12 @@ DEFAULTS: dict[str, Any] = {
     "QUOTA_ALERT_THRESHOLDS": [80, 100],  # percent of a limit; each announced once per period and subject
     # Uploads (reference files), bytes per kind
     "UPLOAD_MAX_BYTES": {"image": 10 * 1024 * 1024, "video": 100 * 1024 * 1024, "audio": 20 * 1024 * 1024},
+    # The largest request body a view that takes no files accepts (views taking files: the
+    # largest upload above plus 1 MB of form). Refused with 413 before anything is read.
+    # 2.5 MB: room for a pasted 2 MB prompt to be refused at its field, with its message.
+    "MAX_REQUEST_BYTES": 2560 * 1024,
+    # Images sent to GMI are re-encoded without their metadata; larger ones are refused.
+    "UPLOAD_MAX_IMAGE_PIXELS": 40_000_000,
     # Quotas: site defaults; None is unlimited
     "DEFAULT_LIMITS": {
         "daily_jobs": 50,

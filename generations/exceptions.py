@@ -131,6 +131,14 @@ class UploadRejected(GenerationError):
     default_message = "The file was refused."
 
 
+class FileTooLarge(UploadRejected):
+    """A file over its kind's cap: refused as soon as the cap is passed, the rest never read."""
+
+    code = "file_too_large"
+    status_code = 413
+    default_message = "The file is too large."
+
+
 class MirrorError(GenerationError):
     code = "mirror_failed"
     default_message = "The video could not be copied into storage."

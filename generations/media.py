@@ -1,13 +1,15 @@
 """Media file types decided by content (never by name), and checks that a file is complete."""
 from __future__ import annotations
 
+import io
 import os
 import struct
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import IO, Union
+from typing import IO, Any, Union
 
-__all__ = ["CONTENT_TYPES", "KINDS", "MediaInvalid", "sniff", "sniff_file", "verify"]
+__all__ = ["CONTENT_TYPES", "KINDS", "MediaInvalid", "sniff", "sniff_file", "strip_image_metadata", "verify"]
 
 PathOrFile = Union[str, "os.PathLike[str]", IO[bytes]]
 
@@ -140,6 +142,69 @@ def _opened(source: PathOrFile) -> Iterator[IO[bytes]]:
 def _read_at(f: IO[bytes], offset: int, length: int) -> bytes:
     f.seek(offset)
     return f.read(length)
+
+
+# --- Image metadata ----------------------------------------------------------
+
+# JPEG application segments that describe how to decode the pixels, kept: JFIF (APP0),
+# the colour profile (APP2 "ICC_PROFILE") and Adobe's colour transform (APP14). Every other
+# segment (EXIF with GPS and camera serials, XMP, IPTC, maker notes) and comments go.
+_JPEG_KEPT_SEGMENTS = {("APP0", b"JFIF"), ("APP2", b"ICC_PROFILE"), ("APP14", b"Adobe")}
+# PNG chunks that only describe the file (text, EXIF, XMP, time of writing); colour chunks stay.
+_PNG_INFO_KEYS = frozenset({"exif", "xmp", "XML:com.adobe.xmp", "comment"})
+
+
+def strip_image_metadata(data: bytes, file_type: str, *, max_pixels: int) -> bytes:
+    """``data`` (a complete JPEG or PNG) without EXIF, XMP, IPTC, comments or text chunks.
+
+    A file that carries none comes back unchanged, byte for byte. Otherwise it is
+    re-encoded by Pillow with its colour profile and with its EXIF orientation applied
+    to the pixels (the picture looks as it did; the tag that said how to turn it goes
+    with the rest). Raises MediaInvalid for a file Pillow cannot read or one of more
+    than ``max_pixels`` pixels (a few KB can announce a picture that takes gigabytes
+    to decode).
+    """
+    # Local: only an image upload needs Pillow; everything else here reads bytes itself.
+    from PIL import Image, ImageOps
+
+    kind = "jpeg" if file_type == "jpg" else file_type
+    if kind not in ("jpeg", "png"):
+        raise ValueError(f"not an image type: {file_type!r}")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data), formats=[kind.upper()])
+            width, height = image.size
+            if width * height > max_pixels:
+                raise MediaInvalid(f"The image is {width} × {height} pixels; at most {max_pixels:,} pixels "
+                                   "are accepted.")
+            if not _has_metadata(image, kind):
+                return data
+            icc = image.info.get("icc_profile")
+            upright = ImageOps.exif_transpose(image)
+            out = io.BytesIO()
+            if kind == "jpeg":
+                if upright.mode not in ("RGB", "L", "CMYK"):
+                    upright = upright.convert("RGB")
+                upright.save(out, format="JPEG", quality=95, icc_profile=icc, exif=b"", comment="")
+            else:
+                upright.save(out, format="PNG", icc_profile=icc)
+            return out.getvalue()
+    except MediaInvalid:
+        raise
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise MediaInvalid(f"The image could not be read: {exc}") from exc
+
+
+def _has_metadata(image: Any, kind: str) -> bool:
+    if image.getexif():
+        return True
+    if kind == "jpeg":
+        segments = getattr(image, "applist", [])
+        kept = all(any(marker == name and body.startswith(prefix) for name, prefix in _JPEG_KEPT_SEGMENTS)
+                   for marker, body in segments)
+        return not kept or bool(image.info.get("comment"))
+    return bool(getattr(image, "text", None)) or any(key in image.info for key in _PNG_INFO_KEYS)
 
 
 # --- MP4 -------------------------------------------------------------------

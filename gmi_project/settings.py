@@ -85,6 +85,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Before the CSRF check, which reads the form of every POST: bodies over the cap are never read.
+    "generations.request_limits.RequestBodyLimitMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -149,6 +151,15 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(os.environ.get("DJANGO_MEDIA_ROOT", BASE_DIR / "media"))
+
+# What a request may make the site hold. The body caps (GENERATIONS["MAX_REQUEST_BYTES"],
+# larger only for the views that take files) refuse a body before it is read; within them,
+# form fields and JSON take at most 2.5 MB of memory (the body cap), and a file over 1 MB is
+# spooled to FILE_UPLOAD_TEMP_DIR (the system's temporary directory unless DJANGO_FILE_UPLOAD_TEMP_DIR).
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2560 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+DATA_UPLOAD_MAX_NUMBER_FILES = 20
+FILE_UPLOAD_TEMP_DIR = os.environ.get("DJANGO_FILE_UPLOAD_TEMP_DIR") or None
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "generations:gallery"

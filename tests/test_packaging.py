@@ -1,4 +1,4 @@
-"""The distribution: the reusable app stands without the simulator, which only its extra brings Pillow for."""
+"""The distribution: the reusable app stands without the simulator, and imports Pillow only to strip images."""
 from __future__ import annotations
 
 import os
@@ -61,8 +61,10 @@ def test_every_app_module_imports_without_the_simulator_or_pillow(tmp_path):
     assert count > 50, result.stdout  # the walk found the app's modules, not an empty package
 
 
-def test_pillow_comes_only_with_the_simulator_extra():
+def test_pillow_is_installed_with_the_app_for_stripping_image_metadata():
+    # Uploaded images go to GMI re-encoded without their metadata; the app imports Pillow
+    # only then (see the test above), but a host must have it for image uploads to work.
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    assert not any(requirement.lower().startswith("pillow") for requirement in project["dependencies"])
+    assert any(requirement.lower().startswith("pillow") for requirement in project["dependencies"])
     extra = project["optional-dependencies"]["simulator"]
     assert any(requirement.lower().startswith("pillow") for requirement in extra)

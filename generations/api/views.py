@@ -23,6 +23,7 @@ from .. import permissions, selectors
 from ..exceptions import InvalidInput
 from ..inputs import require_clean_text
 from ..models import DataExport, Generation, Membership, Team
+from ..request_limits import BodyLimit
 from ..services import account_data, moderation, notifications, quotas, submissions, teams, uploads, webhooks
 from ..services.waiting_line import queue_positions
 from ..serving import serve_file
@@ -293,6 +294,10 @@ class QuotaView(ApiView):
 class UploadView(ApiView):
     parser_classes = [MultiPartParser, FormParser]
     throttle_scopes = {"POST": "upload"}
+    # A file streams to disk and stops at its kind's cap; a body announced over the
+    # largest cap is refused before a byte of it is read.
+    body_limit = BodyLimit(max_bytes=uploads.upload_request_max_bytes, code="file_too_large",
+                           upload_handlers=uploads.streamed_upload_handlers)
 
     @extend_schema(request={"multipart/form-data": s.UploadInputSerializer},
                    responses={201: s.UploadSerializer, 502: s.ErrorSerializer, **WRITE_ERRORS}, tags=["uploads"])

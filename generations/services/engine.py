@@ -93,6 +93,8 @@ class Engine:
         self.next_line_refresh = 0.0
         self.next_send = 0.0
         self.counts = {"sent": 0, "polled": 0}
+        self.outage = upstream.OutageWatch()
+        self.started: dict[Future, float] = {}  # when each call in flight began
 
     # --- the loop ---------------------------------------------------------------------
 
@@ -193,7 +195,7 @@ class Engine:
             heapq.heapify(self.schedule)
 
     def start_sends(self, now: float) -> None:
-        if not self.ready or now < self.next_send:
+        if not self.ready or self.outage.down or now < self.next_send:
             return
         # Sends never take more than half the pool while polls wait: a burst of
         # submissions must not stall the status of jobs already running.
@@ -207,11 +209,17 @@ class Engine:
             return
         batch = dispatching.claim_batch(limit=room)
         for generation in batch:
-            self.inflight[self.pool.submit(dispatching.post_generation, generation)] = ("send", generation)
+            self._call("send", generation, dispatching.post_generation, generation)
         self.next_send = now if len(batch) == room else now + SEND_EVERY
 
     def start_polls(self, now: float) -> None:
         if not self.ready or now >= self.usable_until:
+            return
+        if self.outage.down:
+            # One cheap question per interval instead of every job's poll; its answer ends the outage.
+            probing = any(kind == "probe" for kind, _ in self.inflight.values())
+            if not probing and self.outage.probe_due(float(app_settings.POLL_INTERVAL)):
+                self._call("probe", [], upstream.probe)
             return
         room = self.pool.size - len(self.inflight)
         due: list[Generation] = []
@@ -264,7 +272,7 @@ class Engine:
                             and other.shard in self.held):
                         self.busy.add(other.pk)
                         listing.append(other)
-                self.inflight[self.pool.submit(polling.fetch_list, model_id)] = ("list", listing)
+                self._call("list", listing, polling.fetch_list, model_id)
             if listing is not None:
                 listing.append(generation)
             else:  # listed a moment ago: this one waits for the next call
@@ -272,9 +280,15 @@ class Engine:
                 self._track(generation, self.next_list[model_id])
         return rest
 
+    def _call(self, kind: str, job: Any, fn: Any, *args: Any) -> None:
+        """Start one upstream call on the pool; its answer comes back in ``wait_and_finish``."""
+        future = self.pool.submit(fn, *args)
+        self.inflight[future] = (kind, job)
+        self.started[future] = time.monotonic()
+
     def _poll_one(self, generation: Generation) -> None:
         self.busy.add(generation.pk)
-        self.inflight[self.pool.submit(polling.fetch_remote, generation)] = ("poll", generation)
+        self._call("poll", generation, polling.fetch_remote, generation)
 
     def wait_and_finish(self, *, timeout: float) -> None:
         if not self.inflight and not self.writing:
@@ -284,6 +298,10 @@ class Engine:
         for future in [f for f in self.inflight if f.done()]:
             kind, job = self.inflight.pop(future)
             result = dispatching.result_of(future)
+            if self.outage.record(result, started=self.started.pop(future, None)):
+                self._catch_up()
+            if kind == "probe":
+                continue
             if kind == "list":
                 self._finish_list(job, result)
             else:
@@ -293,10 +311,26 @@ class Engine:
             self.busy.discard(generation.pk)
             self._settle(kind, generation, dispatching.result_of(future))
 
+    def _catch_up(self) -> None:
+        """GMI answers again: every job we drive is due now, and sends may start at once."""
+        now = time.monotonic()
+        for pk, tracked in list(self.tracked.items()):
+            if pk not in self.busy and tracked.due > now:
+                self._track(tracked.generation, now)
+        self.next_list.clear()
+        self.next_send = now
+
     def _finish_list(self, jobs: list[Generation], result: Any) -> None:
         """Apply what the list says where it says enough; fetch the others one by one."""
         if jobs:
             self.listing.pop(jobs[0].model_id, None)
+        if self.outage.down and isinstance(result, Exception):
+            # GMI is down: fetching each job alone would only fail as many more times.
+            later = time.monotonic() + float(app_settings.POLL_INTERVAL)
+            for generation in jobs:
+                self.busy.discard(generation.pk)
+                self._track(generation, later)
+            return
         if isinstance(result, RateLimited):  # the whole site waits; these are due again after it
             upstream.pause(result.retry_after or float(app_settings.POLL_INTERVAL))
             self.ready = False

@@ -1,7 +1,10 @@
 """Mirroring: copy a finished job's video and thumbnail into the site's storage, verified, then publish."""
 from __future__ import annotations
 
+import errno
 import logging
+import threading
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -17,7 +20,7 @@ from django.utils import timezone
 from .. import log_context, media, queue, telemetry
 from ..client import get_client
 from ..conf import app_settings
-from ..downloads import DownloadError, DownloadExpired, DownloadRefused, download
+from ..downloads import DownloadError, DownloadExpired, DownloadFailed, DownloadRefused, download
 from ..gmi.base import RemoteState
 from ..gmi.errors import GMIError
 from ..models import Generation
@@ -30,6 +33,49 @@ S = Generation.Status
 
 def generation_storage():
     return storages[app_settings.STORAGE_ALIAS]
+
+
+#: Errors of our own disk: a copy that meets one waits for room, it is not GMI's failure.
+_DISK_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS})
+#: The longest a storage outage is left alone before a copy tries again.
+STORAGE_RETRY_CEILING = 30.0
+
+
+class StorageUnavailable(Exception):
+    """Our storage (or the disk a download lands on) refused a write: the job waits, it does not fail."""
+
+
+class _StorageGate:
+    """While storage refuses writes, copies wait instead of each downloading a video only to fail.
+
+    The first copy after a failure waits ``POLL_INTERVAL``, then twice as long, up to
+    ``STORAGE_RETRY_CEILING``; the copy that finds the gate open is the probe, and its
+    success opens it for all.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.failures = 0
+        self.closed_until = 0.0
+
+    def wait_left(self) -> float:
+        return max(0.0, self.closed_until - time.monotonic())
+
+    def failed(self) -> float:
+        with self._lock:
+            self.failures += 1
+            base = float(app_settings.POLL_INTERVAL)
+            delay = min(STORAGE_RETRY_CEILING, float(app_settings.MAX_POLL_INTERVAL),
+                        base * 2 ** min(self.failures - 1, 10))
+            self.closed_until = max(self.closed_until, time.monotonic() + delay)
+            return delay
+
+    def succeeded(self) -> None:
+        with self._lock:
+            self.failures, self.closed_until = 0, 0.0
+
+
+storage_gate = _StorageGate()
 
 
 @dataclass(frozen=True)
@@ -86,6 +132,12 @@ def mirror_generation(generation_id: Any) -> bool:
     when the job ended (succeeded or failed), False when it will be tried again.
     """
     now = timezone.now()
+    closed_for = storage_gate.wait_left()
+    if closed_for > 0:
+        # Storage refused a write a moment ago: try again when the gate opens, without a download.
+        Generation.objects.filter(pk=generation_id, status=S.MIRRORING, mirror_started_at__isnull=True).update(
+            next_poll_at=now + timedelta(seconds=closed_for))
+        return False
     claimed = Generation.objects.filter(pk=generation_id, status=S.MIRRORING).filter(
         Q(mirror_started_at__isnull=True) | Q(mirror_started_at__lt=now - timedelta(seconds=app_settings.MIRROR_LEASE))
     ).update(mirror_started_at=now, next_poll_at=now + timedelta(seconds=app_settings.MIRROR_LEASE),
@@ -118,12 +170,16 @@ def _mirror_claimed(generation: Generation) -> bool:
             except (DownloadError, media.MediaInvalid) as exc:
                 # A missing thumbnail must not cost the member their video.
                 logger.warning("generation %s: thumbnail not mirrored: %s", generation.pk, exc)
+    except StorageUnavailable as exc:
+        _discard(stored)
+        return _storage_failed(generation, exc)
     except DownloadRefused as exc:
         _discard(stored)
         return _give_up(generation, f"The finished video could not be copied: {exc}", code="mirror_refused")
     except (DownloadError, media.MediaInvalid, OSError) as exc:
         _discard(stored)
         return _mirror_failed(generation, exc)
+    storage_gate.succeeded()
     old_names = [generation.video_name, generation.thumbnail_name]
     fields: dict[str, Any] = {
         "video_name": video.name, "video_size": video.size, "video_sha256": video.sha256,
@@ -172,6 +228,17 @@ def _mirror_failed(generation: Generation, exc: Exception) -> bool:
     return False
 
 
+def _storage_failed(generation: Generation, exc: StorageUnavailable) -> bool:
+    """Our storage refused: the job waits for it (the attempt is not counted) and nothing was published."""
+    delay = storage_gate.failed()
+    Generation.objects.filter(pk=generation.pk, status=S.MIRRORING).update(
+        mirror_started_at=None, mirror_attempts=F("mirror_attempts") - 1,
+        next_poll_at=timezone.now() + timedelta(seconds=delay),
+    )
+    logger.error("generation %s: storage refused the copy (%s); trying again in %.1fs", generation.pk, exc, delay)
+    return False
+
+
 def _refresh_outcome_urls(generation: Generation) -> bool:
     """Outcome URLs are signed and expire: ask GMI for fresh ones."""
     if not generation.upstream_request_id:
@@ -200,6 +267,15 @@ class _DownloadedFile(File):
 
 
 def _mirror_one(generation: Generation, url: str, *, kind: str) -> StoredFile:
+    try:
+        return _copy_one(generation, url, kind=kind)
+    except DownloadFailed as exc:
+        if isinstance(exc.__cause__, OSError) and exc.__cause__.errno in _DISK_ERRNOS:
+            raise StorageUnavailable(f"no room for the download: {exc.__cause__.strerror}") from exc
+        raise
+
+
+def _copy_one(generation: Generation, url: str, *, kind: str) -> StoredFile:
     expected = ("mp4",) if kind == "video" else ("jpeg", "png")
     with download(
         url,
@@ -224,8 +300,14 @@ def _mirror_one(generation: Generation, url: str, *, kind: str) -> StoredFile:
         fetched.file.seek(0)
         # A file-system storage moves the temporary file (Downloaded.close() then finds
         # nothing to delete); other storages read it as they would any file.
-        saved = storage.save(name, _DownloadedFile(fetched.file, name=name))
-        if storage.size(saved) != fetched.size:
+        try:
+            saved = storage.save(name, _DownloadedFile(fetched.file, name=name))
+            stored_size = storage.size(saved)
+        except Exception as exc:  # whatever the backend raises (OSError, botocore's errors ...)
+            # A disk that filled up mid-copy leaves the start of the file behind: remove it.
+            delete_files([name])
+            raise StorageUnavailable(f"{type(exc).__name__}: {exc}") from exc
+        if stored_size != fetched.size:
             storage.delete(saved)
             raise media.MediaInvalid("The stored copy does not match the downloaded size.")
         return StoredFile(name=saved, size=fetched.size, sha256=fetched.sha256,

@@ -27,6 +27,7 @@ from ..forms.studio import (
 )
 from ..gmi import schema
 from ..models import Batch, Collection, Generation
+from ..request_limits import BodyLimit, body_limit
 from ..services import batches, collections, frames, shares, uploads
 from ..templatetags.generations_tags import api_url
 from ..types import AuthenticatedHttpRequest
@@ -135,6 +136,8 @@ def _special_params(params: list) -> tuple[Any, Any]:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+# Without JavaScript the form carries its reference image itself.
+@body_limit(BodyLimit(max_bytes=uploads.upload_request_max_bytes))
 def compare_form(request: AuthenticatedHttpRequest) -> HttpResponse:
     """One prompt (and an optional image) to 2-4 models, each with its own parameters where they differ."""
     state = member_state(request)

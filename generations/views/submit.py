@@ -24,6 +24,7 @@ from ..exceptions import (
 from ..forms import ParameterForm, SubmitForm
 from ..gmi import schema
 from ..models import Generation
+from ..request_limits import BodyLimit, body_limit
 from ..services import frames, uploads
 from ..templatetags.generations_tags import api_url
 from ..types import AuthenticatedHttpRequest
@@ -42,6 +43,8 @@ def _quota_message(exc: QuotaExceeded) -> str:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+# Without JavaScript the form carries its files itself.
+@body_limit(BodyLimit(max_bytes=uploads.upload_request_max_bytes))
 def submit(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The submit page: a model picker and a form built from that model's parameter schema."""
     state = member_state(request)

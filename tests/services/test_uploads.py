@@ -65,7 +65,8 @@ def test_files_that_are_not_an_allowed_type_are_refused_and_nothing_is_sent(gmi,
 def test_size_cap_per_kind_is_enforced(gmi, client_with_token):
     with override_generations(UPLOAD_MAX_BYTES={"image": 100}):
         response = upload(client_with_token, "big.png", png_bytes() + b"\x00" * 200, "image/png")
-    assert response.status_code == 400 and "at most" in response.json()["detail"]
+    assert response.status_code == 413, response.content
+    assert response.json()["code"] == "file_too_large" and "at most" in response.json()["detail"]
     assert gmi.journal(endpoint="upload_url") == []
 
 
