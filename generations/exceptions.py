@@ -96,6 +96,22 @@ class AccountPending(NotAllowed):
                        "You can do this once they have approved it.")
 
 
+class WrongPassword(NotAllowed):
+    """A password asked again for a sensitive action (deleting the account ...) did not match."""
+
+    code = "wrong_password"
+    default_message = "That password is not right."
+
+
+class LockedOut(GenerationError):
+    """Too many failed password checks for this account or from this address; try again later."""
+
+    code = "locked_out"
+    status_code = 429
+    default_message = ("Too many failed log-ins for this account or from this address. "
+                       "Wait a while, then try again.")
+
+
 class LimitReached(GenerationError):
     """A per-account cap (teams, tokens, invitations) is used up; ``limit`` names the setting."""
 

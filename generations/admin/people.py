@@ -188,7 +188,7 @@ class ApiTokenAdmin(ReadOnlyAdmin):
         def revoke(token: ApiToken) -> str | None:
             if token.revoked_at:
                 return "already revoked"
-            tokens.revoke_token(token=token)
+            tokens.revoke_token(token=token, actor=request.user)
             return None
 
         report = run_each(queryset, revoke, label=lambda t: f"{t.prefix}…")
