@@ -1,4 +1,5 @@
-"""Accounts: log-in and the other auth pages, and sign-up in the open, approval and invite modes."""
+"""The app's own account pages, for host sites without django-allauth: log-in, password change and reset,
+and sign-up in the open, approval and invite modes (the portal itself uses allauth: tests/test_accounts.py)."""
 from __future__ import annotations
 
 import pytest
@@ -12,7 +13,14 @@ from generations.services import accounts, teams
 from tests.conftest import override_generations
 from tests.factories import MembershipFactory, TeamFactory, UserFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.app_accounts_urls")]
+
+
+@pytest.fixture(autouse=True)
+def host_login_url(settings):
+    # A host site that mounts generations.accounts_urls names its log-in page "login".
+    settings.LOGIN_URL = "login"
+    settings.LOGOUT_REDIRECT_URL = "login"
 
 User = get_user_model()
 NEW_ACCOUNT = {"username": "dora", "email": "dora@example.com", "password1": "a-Long-passphrase-42",
@@ -319,4 +327,4 @@ def test_an_account_waiting_for_approval_logs_in_and_is_told_it_waits(client):
     assert not ApiToken.objects.exists() and not Team.objects.exists()
     accounts.approve_user(user=user)
     assert "Your account waits for approval" not in client.get(reverse("generations:gallery")).content.decode()
-    assert client.post(reverse("generations:tokens"), {"name": "ci"}).status_code == 302
+    assert client.post(reverse("generations:tokens"), {"name": "ci"}).status_code == 201
