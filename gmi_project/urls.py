@@ -4,6 +4,8 @@ from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
+from gmi_project.accounts import sso
+
 # The admin's own log-in form is replaced by allauth's: one log-in page, with its lock-out and
 # its second-factor step, for members and staff alike.
 admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
@@ -11,6 +13,8 @@ admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-a
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("gmi_project.accounts.urls")),
+    # Before allauth's own: the SSO callback that also checks the ID token's signature.
+    path("accounts/oidc/<str:provider_id>/login/callback/", sso.callback, name="openid_connect_callback"),
     path("accounts/", include("allauth.urls")),
     # Django's conventional names for the same pages, which the app's templates and host-neutral
     # code look up (``login``, ``logout``, ``signup``, ``password_change``, ``password_reset``).

@@ -188,3 +188,28 @@ def test_sso_logins_are_not_counted_as_failed_passwords(client, sso, settings):
         client.post(reverse("logout"))
 
     assert not AccessAttempt.objects.exists()
+
+
+def test_the_id_token_signature_is_checked_against_the_providers_keys(rf, sso):
+    import time
+
+    import jwt
+    from allauth.socialaccount.adapter import get_adapter
+    from allauth.socialaccount.providers.oauth2.client import OAuth2Error
+
+    from gmi_project.accounts.sso import SignatureCheckingAdapter
+
+    adapter = SignatureCheckingAdapter(rf.get("/"), "sso")
+    adapter.did_fetch_access_token = True  # as after the code exchange, when allauth alone would skip the check
+    app = get_adapter().get_app(rf.get("/"), "sso")
+    claims = {"iss": adapter.openid_config["issuer"], "aud": CLIENT_ID, "sub": "1", "exp": int(time.time()) + 300,
+              "iat": int(time.time())}
+    published_kid = requests.get(adapter.openid_config["jwks_uri"], timeout=10).json()["keys"][0]["kid"]
+    impostor = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    forged = jwt.encode(claims, impostor, algorithm="RS256", headers={"kid": published_kid})
+
+    with pytest.raises(OAuth2Error):
+        adapter._decode_id_token(app, forged)
+    unsigned = jwt.encode(claims, "", algorithm="none", headers={"kid": published_kid})
+    with pytest.raises(OAuth2Error):
+        adapter._decode_id_token(app, unsigned)
