@@ -100,7 +100,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
-    "allauth.usersessions.middleware.UserSessionsMiddleware",
+    # Idle timeout, and the session list's activity (in place of allauth's UserSessionsMiddleware,
+    # which writes on every request).
     "gmi_project.accounts.middleware.IdleSessionMiddleware",
     "gmi_project.accounts.middleware.StaffTwoFactorMiddleware",
     # Last: it turns a locked-out log-in (flagged by the axes backend) into the cool-off page.
@@ -207,7 +208,7 @@ MFA_PASSKEY_LOGIN_ENABLED = False
 MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG
 # 1: staff must have a second factor before any admin page (default on in production).
 GMI_STAFF_MFA = env_bool("GMI_STAFF_MFA", not DEBUG)
-USERSESSIONS_TRACK_ACTIVITY = True
+USERSESSIONS_TRACK_ACTIVITY = False  # IdleSessionMiddleware records activity, at most once a minute per session
 # Sessions end after this long without a request, and after SESSION_COOKIE_AGE in any case.
 GMI_SESSION_IDLE_SECONDS = int(os.environ.get("GMI_SESSION_IDLE_MINUTES", "120")) * 60
 SESSION_COOKIE_AGE = int(os.environ.get("GMI_SESSION_MAX_HOURS", "72")) * 3600

@@ -1,4 +1,5 @@
-"""Session middleware of the portal: the idle timeout, and two-factor before any admin page for staff."""
+"""Session middleware of the portal: the idle timeout and the session list's activity, and two-factor before any
+admin page for staff."""
 from __future__ import annotations
 
 import time
@@ -6,6 +7,7 @@ from collections.abc import Callable
 from urllib.parse import urlencode
 
 from allauth.mfa.utils import is_mfa_enabled
+from allauth.usersessions.models import UserSession
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
@@ -20,7 +22,12 @@ TOUCH_EVERY = 60
 
 
 class IdleSessionMiddleware:
-    """Ends a logged-in session after ``GMI_SESSION_IDLE_SECONDS`` without a request."""
+    """Ends a logged-in session after ``GMI_SESSION_IDLE_SECONDS`` without a request, and keeps the
+    member's session list (allauth.usersessions: address, browser, last seen) up to date.
+
+    Both are refreshed at most every ``TOUCH_EVERY`` seconds, so a page view costs no write:
+    allauth's own middleware would save the session row on every request.
+    """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -40,6 +47,8 @@ class IdleSessionMiddleware:
                     return redirect_to_login(request.get_full_path())
             elif last is None or not isinstance(last, int) or now - last >= TOUCH_EVERY:
                 request.session[LAST_SEEN_KEY] = now
+                if request.session.session_key:
+                    UserSession.objects.create_from_request(request)
         return self.get_response(request)
 
 
@@ -64,3 +73,10 @@ class StaffTwoFactorMiddleware:
                                           "the admin. Set up an authenticator app now.")
                 return redirect(f"{reverse('mfa_activate_totp')}?{urlencode({'next': request.get_full_path()})}")
         return self.get_response(request)
+
+
+def mark_session_start(request: object) -> None:
+    """A log-in counts as activity: the first page after it writes nothing more."""
+    session = getattr(request, "session", None)
+    if session is not None:
+        session[LAST_SEEN_KEY] = int(time.time())

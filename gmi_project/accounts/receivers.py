@@ -7,6 +7,7 @@ from typing import Any
 from allauth.account.signals import password_changed, password_reset, password_set
 from allauth.mfa.signals import authenticator_added
 from django.contrib import messages
+from django.contrib.auth.signals import user_logged_in
 from django.dispatch import receiver
 from django.http import HttpRequest
 from django.urls import reverse
@@ -14,7 +15,14 @@ from django.utils.html import format_html
 
 from generations.services import tokens
 
+from .middleware import mark_session_start
 from .sessions import end_other_sessions
+
+
+@receiver(user_logged_in)
+def session_starts_active(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
+    if request is not None:
+        mark_session_start(request)
 
 
 def _offer_token_revocation(request: HttpRequest, user: Any, why: str) -> None:
