@@ -213,3 +213,21 @@ def test_the_id_token_signature_is_checked_against_the_providers_keys(rf, sso):
     unsigned = jwt.encode(claims, "", algorithm="none", headers={"kid": published_kid})
     with pytest.raises(OAuth2Error):
         adapter._decode_id_token(app, unsigned)
+
+
+def test_an_sso_log_in_asks_for_the_second_factor_when_one_is_set_up(client, sso):
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+    from tests.test_account_security import totp_now
+
+    sign_in(client, sso, "carol")
+    carol = User.objects.get(email="carol@corp.example")
+    secret = generate_totp_secret()
+    TOTP.activate(carol, secret)
+    client.post(reverse("logout"))
+
+    response = sign_in(client, sso, "carol")
+
+    assert response["Location"] == reverse("mfa_authenticate") and signed_in(client) is None
+    client.post(reverse("mfa_authenticate"), {"code": totp_now(secret)})
+    assert signed_in(client) == carol
