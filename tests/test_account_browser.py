@@ -22,7 +22,8 @@ def chromium_present():
 
 
 def axe_violations(page) -> list[dict]:
-    """axe-core's serious and critical violations (its source evaluated, not injected: the CSP refuses inline scripts)."""
+    """axe-core's serious and critical violations (its source evaluated, not injected: the CSP refuses inline
+    scripts)."""
     import axe_playwright_python
 
     page.evaluate((Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text())

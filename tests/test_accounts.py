@@ -305,7 +305,6 @@ def test_sign_up_is_rate_limited_per_address(client):
 
 def test_notification_e_mails_go_only_to_confirmed_addresses(db):
     from gmi_project.accounts.policies import VerifiedEmailNotificationPolicy
-
     from tests.factories import UserFactory
 
     confirmed, unconfirmed, made_by_staff = UserFactory(), UserFactory(), UserFactory()

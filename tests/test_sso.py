@@ -46,7 +46,8 @@ def provider(tmp_path_factory):
     try:
         line = process.stdout.readline() if process.stdout else ""
         if not line.startswith("PORT "):
-            raise RuntimeError(f"the OIDC provider did not start: {line}{process.stderr.read() if process.stderr else ''}")
+            errors = process.stderr.read() if process.stderr else ""
+            raise RuntimeError(f"the OIDC provider did not start: {line}{errors}")
         yield f"http://127.0.0.1:{int(line.split()[1])}/o"
     finally:
         process.terminate()

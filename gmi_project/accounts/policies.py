@@ -47,7 +47,8 @@ class VerifiedEmailNotificationPolicy(NotificationPolicy):
             return chosen
         with_rows: set[Any] = set()
         verified: set[Any] = set()
-        for uid, is_verified in EmailAddress.objects.filter(user_id__in=wanting_email).values_list("user_id", "verified"):
+        rows = EmailAddress.objects.filter(user_id__in=wanting_email).values_list("user_id", "verified")
+        for uid, is_verified in rows:
             with_rows.add(uid)
             if is_verified:
                 verified.add(uid)

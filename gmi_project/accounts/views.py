@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from generations.models import ApiToken
 from generations.services import tokens
+from generations.types import AuthenticatedHttpRequest
 
 from . import sessions
 
@@ -47,7 +48,7 @@ def end_other_sessions(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def revoke_all_tokens(request: HttpRequest) -> HttpResponse:
+def revoke_all_tokens(request: AuthenticatedHttpRequest) -> HttpResponse:
     revoked = tokens.revoke_all_tokens(user=request.user)
     messages.success(request, f"Revoked {revoked} API token{'s' if revoked != 1 else ''}. "
                               "Programs that used them stop working now.")
