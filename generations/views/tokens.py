@@ -7,16 +7,16 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
-from django.utils import timezone
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from ..exceptions import GenerationError
 from ..forms import TokenCreateForm
 from ..models import ApiToken
 from ..services import tokens
-from ..types import AuthenticatedHttpRequest
 from ..templatetags.generations_tags import optional_url
+from ..types import AuthenticatedHttpRequest
 from .base import render_page
 
 
