@@ -169,9 +169,8 @@ AUTHENTICATION_BACKENDS = [
     "allauth.account.auth_backends.AuthenticationBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
-# Reverse proxies in front of the site whose X-Forwarded-For is believed (lock-out and rate limits by address).
-TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
-ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
+# The client's address (lock-out, rate limits, the session list) follows GENERATIONS["TRUSTED_PROXY_COUNT"]
+# through the account adapter's get_client_ip and AXES_CLIENT_IP_CALLABLE.
 
 ACCOUNT_ADAPTER = "gmi_project.accounts.adapters.AccountAdapter"
 SOCIALACCOUNT_ADAPTER = "gmi_project.accounts.adapters.SocialAccountAdapter"

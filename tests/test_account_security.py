@@ -208,7 +208,7 @@ def test_failures_from_one_address_lock_that_address_for_every_account(client, u
 def test_behind_trusted_proxies_the_forwarded_client_address_is_locked_not_the_proxy(client, user, other_user,
                                                                                      settings):
     settings.AXES_FAILURE_LIMIT = 3
-    settings.TRUSTED_PROXY_COUNT = 1
+    settings.GENERATIONS = {**settings.GENERATIONS, "TRUSTED_PROXY_COUNT": 1}
     proxy = {"REMOTE_ADDR": "10.0.0.2"}
     for n in range(3):
         log_in(client, f"nobody{n}", "guess", HTTP_X_FORWARDED_FOR="198.51.100.66", **proxy)

@@ -14,19 +14,13 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from generations.request_context import client_address
+
 
 def client_ip(request: HttpRequest) -> str:
-    """The client's address: REMOTE_ADDR, or behind ``TRUSTED_PROXY_COUNT`` proxies the address the
-    outermost of them saw (counted from the right of X-Forwarded-For, so a client cannot forge it)."""
-    remote = request.META.get("REMOTE_ADDR", "") or ""
-    count = int(getattr(settings, "TRUSTED_PROXY_COUNT", 0) or 0)
-    if count <= 0:
-        return remote
-    forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
-    if len(forwarded) < count:
-        # Fewer hops than proxies: the request skipped a proxy; trust only what connected to us.
-        return remote
-    return forwarded[-count]
+    """The client's address by the site's one rule (``TRUSTED_PROXY_COUNT``, see
+    ``generations.request_context.client_address``), for the lock-out and allauth's rate limits."""
+    return client_address(request) or request.META.get("REMOTE_ADDR", "") or ""
 
 
 def username_for_lockout(request: HttpRequest, credentials: dict[str, Any] | None) -> str:
