@@ -80,6 +80,9 @@ def test_log_in_and_sign_up_pages(live_server, page, transactional_db, width):
 @pytest.mark.parametrize("width", WIDTHS)
 def test_two_factor_set_up_and_security_pages(live_server, page, transactional_db, width):
     page.set_viewport_size({"width": width, "height": 900})
+    csp_errors: list[str] = []
+    page.on("console", lambda message: csp_errors.append(message.text)
+            if "Content Security Policy" in message.text else None)
     UserFactory(username="carmen")
     log_in(page, live_server.url, "carmen")
     page.wait_for_url(live_server.url + "/")
@@ -103,6 +106,8 @@ def test_two_factor_set_up_and_security_pages(live_server, page, transactional_d
     check_page(page, "after set-up")
     page.goto(live_server.url + "/accounts/2fa/recovery-codes/")
     check_page(page, "recovery codes")
+    page.goto(live_server.url + "/accounts/2fa/webauthn/add/")
+    check_page(page, "security key")
 
     page.goto(live_server.url + "/accounts/security/")
     assert "Sessions and tokens" in page.inner_text("h1")
@@ -111,3 +116,4 @@ def test_two_factor_set_up_and_security_pages(live_server, page, transactional_d
     check_page(page, "e-mail")
     page.goto(live_server.url + "/accounts/password/change/")
     check_page(page, "password")
+    assert csp_errors == []
