@@ -174,7 +174,7 @@ AUTHENTICATION_BACKENDS = [
 
 ACCOUNT_ADAPTER = "gmi_project.accounts.adapters.AccountAdapter"
 SOCIALACCOUNT_ADAPTER = "gmi_project.accounts.adapters.SocialAccountAdapter"
-ACCOUNT_FORMS = {"signup": "gmi_project.accounts.forms.SignupForm"}
+ACCOUNT_FORMS = {"signup": "gmi_project.accounts.forms.SignupForm", "login": "gmi_project.accounts.forms.LoginForm"}
 ACCOUNT_LOGIN_METHODS = {"username", "email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]
 ACCOUNT_UNIQUE_EMAIL = True

@@ -2,6 +2,7 @@
 and pass axe-core with no serious or critical violation."""
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from tests.factories import UserFactory
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 
 WIDTHS = [1280, 390]
+SHOTS = Path(os.environ.get("SCREENSHOT_DIR", Path(__file__).resolve().parent.parent / "screenshots"))
 
 
 @pytest.fixture(autouse=True)
@@ -37,6 +39,9 @@ def check_page(page, name: str) -> None:
     assert axe_violations(page) == [], name
     overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 1, f"{name}: {overflow}px sideways"
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    width = page.viewport_size["width"] if page.viewport_size else 0
+    page.screenshot(path=str(SHOTS / f"account-{name.replace(' ', '-')}-{width}.png"), full_page=True)
 
 
 def log_in(page, url: str, login: str, password: str = "pass-word-123") -> None:
