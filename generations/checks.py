@@ -4,6 +4,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 
+from .api.throttles import parse_rate
 from .client import backend_class
 from .conf import DEFAULTS, app_settings
 from .gmi.errors import GMIConfigurationError
@@ -44,7 +45,28 @@ def check_generations_settings(app_configs, **kwargs):
     except GMIConfigurationError as exc:
         errors.append(Error(str(exc), hint="Use 'requestqueue' or 'legacy'.", id="generations.E006"))
     errors += _engine_checks()
+    errors += _throttle_checks()
     return errors
+
+
+def _throttle_checks() -> list:
+    """Rates that cannot be read fail here, not as a 500 on the first API call; a per-process cache is named."""
+    problems: list[CheckMessage] = []
+    for scope, rate in sorted(app_settings.THROTTLE_RATES.items()):
+        try:
+            parse_rate(rate)
+        except ValueError as exc:
+            problems.append(Error(f"GENERATIONS['THROTTLE_RATES'][{scope!r}]: {exc}", id="generations.E009"))
+    backend = (getattr(settings, "CACHES", {}) or {}).get("default", {}).get("BACKEND", "")
+    if app_settings.THROTTLE and not settings.DEBUG and backend.endswith(("locmem.LocMemCache", "dummy.DummyCache")):
+        problems.append(Warning(
+            "API throttling counts calls in the default cache, which is local to each process here: "
+            "every web process then allows the full rate.",
+            hint="Use a shared cache (RedisCache, or DatabaseCache with `manage.py createcachetable`). README, "
+                 "Throttling.",
+            id="generations.W004",
+        ))
+    return problems
 
 
 #: The round trip assumed when sizing: a remote API is rarely closer than this.

@@ -88,6 +88,19 @@ DEFAULTS: dict[str, Any] = {
     "MAX_TOKENS_PER_USER": 20,  # API tokens not revoked
     "MAX_WEBHOOKS_PER_USER": 20,  # webhook endpoints a member has created (their own and their teams')
     "MAX_PENDING_INVITATIONS_PER_TEAM": 50,  # invitation links not used and not expired
+    # API throttling (README, "Throttling"): False turns it off. Rates "N/min" etc.; None turns a scope off.
+    # A member's sessions and tokens share each scope's budget; anon and failed_token count per address.
+    "THROTTLE": True,
+    "THROTTLE_RATES": {
+        "submit": "60/min",  # new generations (and batches, reruns)
+        "quote": "120/min",  # price checks: the submit form asks again as a member types (at most ~2/s)
+        "upload": "30/min",  # reference files
+        "list": "300/min",  # lists (generations, notifications, webhooks ...)
+        "detail": "1200/min",  # one generation and its files: polling every job each half second stays within
+        "api": "600/min",  # every other call of a signed-in member
+        "anon": "60/min",  # callers not signed in, per address
+        "failed_token": "20/min",  # wrong bearer tokens per address; past it, even a right one waits
+    },
     # Requests: reverse proxies in front of the site whose X-Forwarded-For is trusted (0: REMOTE_ADDR only)
     "TRUSTED_PROXY_COUNT": 0,
     # Embedding

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import dj_database_url
@@ -326,6 +327,7 @@ else:
 
 # The cache every process shares: API throttling counts calls in it. Redis when REDIS_URL is set,
 # else a database table (created by the app's migrations, so `migrate` is the only set-up step).
+CACHES: dict[str, dict[str, Any]]
 if os.environ.get("REDIS_URL"):
     CACHES = {
         "default": {
@@ -335,10 +337,21 @@ if os.environ.get("REDIS_URL"):
         }
     }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "gmi_cache"}}
+    # Throttle counts are one row per member or address and window: room for many before culling.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "gmi_cache",
+            "OPTIONS": {"MAX_ENTRIES": 100_000},
+        }
+    }
+
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0") or 0)
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # For DRF's own throttles, should a view use them: the same proxies as the app's request context.
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
 }
 
 SPECTACULAR_SETTINGS = {
@@ -355,6 +368,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "generations.api.openapi.add_model_payloads",
+        "generations.api.openapi.document_throttling",
     ],
 }
 
@@ -379,7 +393,10 @@ GENERATIONS = {
     "MODERATION": os.environ.get("GMI_MODERATION", "post"),
     "SIGNUP": os.environ.get("GMI_SIGNUP", "open"),
     "NEW_MODELS_ENABLED": env_bool("GMI_NEW_MODELS_ENABLED", True),
-    "TRUSTED_PROXY_COUNT": int(os.environ.get("TRUSTED_PROXY_COUNT", "0") or 0),
+    "TRUSTED_PROXY_COUNT": TRUSTED_PROXY_COUNT,
+    "THROTTLE": env_bool("GMI_THROTTLE", True),
+    # "scope=rate,..." overrides single rates (README, "Throttling"); the others keep their defaults.
+    "THROTTLE_RATES": dict(item.split("=", 1) for item in env_list("GMI_THROTTLE_RATES") if "=" in item),
     # Submissions need a confirmed e-mail address (accounts that staff create count as confirmed).
     "SUBMIT_POLICY": "gmi_project.accounts.policies.VerifiedEmailSubmitPolicy",
     # E-mails go only to confirmed addresses.

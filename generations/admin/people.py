@@ -12,7 +12,7 @@ from django.utils.safestring import SafeString
 
 from .. import metrics
 from ..models import ApiToken, Membership, Team, UserProfile
-from ..services import accounts, quotas, tokens
+from ..services import accounts, audit, quotas, tokens
 from .actions import run_each, tell
 from .filters import TokenStateFilter
 from .readonly import ReadOnlyAdmin
@@ -62,6 +62,26 @@ class TeamAdmin(admin.ModelAdmin):
     def get_queryset(self, request) -> QuerySet[Any]:
         return super().get_queryset(request).annotate(member_count=Count("memberships"))
 
+    def save_model(self, request, obj: Team, form, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        _audit_quota_fields(form, obj, metrics.TEAM_METRICS)
+
+    def save_formset(self, request, form, formset, change: bool) -> None:
+        """Members added, removed or given another role here go into the audit trail as in the pages."""
+        before = {f.instance.pk: f.initial.get("role") for f in formset.initial_forms}
+        super().save_formset(request, form, formset, change)
+        if formset.model is not Membership:
+            return
+        for membership in formset.new_objects:
+            audit.record_event(action=audit.Action.MEMBER_ADDED, target=membership, data={"role": membership.role})
+        for membership, fields in formset.changed_objects:
+            if "role" in fields:
+                audit.record_event(action=audit.Action.ROLE_CHANGED, target=membership,
+                                   data={"from": before.get(membership.pk), "to": membership.role})
+        for membership in formset.deleted_objects:
+            audit.record_event(action=audit.Action.MEMBER_REMOVED, target=membership, team=form.instance,
+                               data={"role": membership.role})
+
     @admin.display(description="Members", ordering="member_count")
     def members(self, obj: Team) -> int:
         return getattr(obj, "member_count", 0)
@@ -79,6 +99,20 @@ class ProfileForm(forms.ModelForm):
         # The override fields are named after the metrics they override.
         fields = ("approved", *metrics.USER_METRICS, "current_team")
         help_texts = {name: "Empty = the site default." for name in metrics.USER_METRICS}
+
+    def save(self, commit: bool = True) -> UserProfile:
+        profile = super().save(commit=commit)
+        if commit:  # the inline on the user's page; UserProfileAdmin saves later, in save_model
+            _audit_quota_fields(self, profile, metrics.USER_METRICS)
+        return profile
+
+
+def _audit_quota_fields(form: forms.ModelForm, obj: Any, names: tuple[str, ...] | list[str]) -> None:
+    """Quota overrides edited in the admin: recorded like those changed by ``gmi_quota`` or a service."""
+    changed = [name for name in names if name in form.changed_data]
+    if changed:
+        audit.record_quota_change(target=obj, previous={name: form.initial.get(name) for name in changed},
+                                  limits={name: form.cleaned_data.get(name) for name in changed})
 
 
 class UserProfileInline(admin.StackedInline):
@@ -115,6 +149,10 @@ class UserProfileAdmin(admin.ModelAdmin):
 
     class Media:
         css = {"all": ("generations/admin.css",)}
+
+    def save_model(self, request, obj: UserProfile, form, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        _audit_quota_fields(form, obj, metrics.USER_METRICS)
 
     def get_fields(self, request, obj=None) -> tuple[str, ...]:
         fields = ("user", *ProfileForm.Meta.fields)

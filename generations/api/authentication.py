@@ -5,6 +5,7 @@ from rest_framework import authentication, exceptions
 
 from .. import request_context
 from ..services.tokens import check_key
+from . import throttles
 
 
 class TokenScopeDenied(exceptions.PermissionDenied):
@@ -23,14 +24,20 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         scheme, _, key = header.partition(" ")
         if scheme.lower() != self.keyword.lower():
             return None
+        wait = throttles.failed_token_wait(request)
+        if wait is not None:  # refused before any lookup: guessing tokens costs the site nothing
+            raise exceptions.Throttled(wait=wait, detail=f"Too many wrong API tokens from your address: "
+                                                         f"try again in {int(wait)} seconds.")
         key = key.strip()
         if not key or " " in key:
+            throttles.record_failed_token(request)
             raise exceptions.AuthenticationFailed("Malformed Authorization header: use 'Bearer <token>'.")
         token, refusal = check_key(key)
         if refusal == "expired":
             raise exceptions.AuthenticationFailed(
                 "The API token has expired: create a new one on the API tokens page.", code="token_expired")
         if token is None:
+            throttles.record_failed_token(request)
             raise exceptions.AuthenticationFailed("The API token is invalid or has been revoked.")
         request_context.set_user(token.user.pk)
         if not token.allows_method(request.method):

@@ -1,4 +1,4 @@
-"""drf-spectacular hook: describes each enabled model's payload in the OpenAPI schema, from the catalogue."""
+"""drf-spectacular hooks: each enabled model's payload (from the catalogue), and the 429 every operation may answer."""
 from __future__ import annotations
 
 import logging
@@ -36,4 +36,33 @@ def add_model_payloads(result, generator, request, public):
                 "description": "Parameters of the chosen model; one of these shapes, matching `model`.",
                 "anyOf": refs,
             }
+    return result
+
+
+THROTTLED = {
+    "description": "Too many calls (`code` `throttled`): wait the seconds in `Retry-After`, then try again.",
+    "headers": {
+        "Retry-After": {"description": "Seconds to wait before calling again.", "schema": {"type": "integer"}},
+    },
+}
+
+
+def document_throttling(result, generator, request, public):
+    """Every API operation may answer 429 with ``Retry-After`` (SPEC §3.4, "Throttling"): say so in each.
+
+    A 429 the view already documents (quota exceeded) keeps its body schema and gains the header and the words.
+    """
+    error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    for path_item in result.get("paths", {}).values():
+        for method, operation in path_item.items():
+            if method not in {"get", "put", "post", "patch", "delete"} or not isinstance(operation, dict):
+                continue
+            responses = operation.setdefault("responses", {})
+            documented = responses.get("429")
+            if documented is None:
+                responses["429"] = {**THROTTLED, "content": error}
+            else:
+                documented["description"] = (f"{documented.get('description', '').rstrip('.')}; or too many calls "
+                                             "(`code` `throttled`): wait the seconds in `Retry-After`.")
+                documented.setdefault("headers", {}).update(THROTTLED["headers"])
     return result

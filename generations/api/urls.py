@@ -1,7 +1,7 @@
 """REST API routes (mounted under api/v1/). A trailing slash is optional; unknown paths answer JSON 404."""
 from django.urls import re_path
 from django.views.decorators.csrf import csrf_exempt
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from drf_spectacular.views import SpectacularSwaggerSplitView
 
 from . import views
 from .errors import not_found
@@ -52,7 +52,7 @@ ROUTES = [
     route("notifications", views.NotificationListView.as_view(), "notification-list"),
     route("notifications/read", views.NotificationReadView.as_view(), "notification-read"),
     route("notifications/preferences", views.NotificationPreferencesView.as_view(), "notification-preferences"),
-    route("schema", SpectacularAPIView.as_view(), "schema"),
+    route("schema", views.SchemaView.as_view(), "schema"),
     # The split view serves its init script as a file (?script): no inline script for the CSP.
     route(
         "docs",

@@ -7,7 +7,8 @@ from django.db.models import Prefetch
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import status
+from drf_spectacular.views import SpectacularAPIView
+from rest_framework import exceptions, status
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -27,6 +28,7 @@ from . import serializers as s
 from .authentication import BearerTokenAuthentication
 from .errors import api_exception_handler
 from .parsers import SafeJSONParser
+from .throttles import THROTTLE_CLASSES
 
 ERRORS = {
     400: OpenApiResponse(s.ErrorSerializer, description="Invalid input (see `errors`)."),
@@ -53,17 +55,51 @@ class ApiView(APIView):
 
     authentication_classes = [BearerTokenAuthentication, SessionAuthentication]
     permission_classes = [IsAuthenticated]
+    throttle_classes = THROTTLE_CLASSES
+    # The throttle scope of each HTTP method ("*": any other); unnamed methods count as "api".
+    throttle_scopes: dict[str, str] = {}
     renderer_classes = [AsciiJSONRenderer]
     parser_classes = [SafeJSONParser, FormParser, MultiPartParser]
 
     def get_exception_handler(self):
         return api_exception_handler
 
+    def check_permissions(self, request):
+        # Throttles first: callers refused by a permission (anonymous ones: 401) are counted too.
+        super().check_throttles(request)
+        super().check_permissions(request)
+
+    def check_throttles(self, request):
+        pass  # already done in check_permissions, before the permissions
+
+    def throttled(self, request, wait):
+        seconds = max(1, int(wait or 1))
+        raise exceptions.Throttled(wait=seconds, detail=f"Too many calls: try again in {seconds} seconds.")
+
     def visible_generation(self, pk, *, staff_sees_all: bool = True) -> Generation:
         generation = selectors.get_visible_generation(self.request.user, pk, staff_sees_all=staff_sees_all)
         if generation is None:
             raise Http404
         return generation
+
+
+class SchemaView(SpectacularAPIView):
+    """The OpenAPI description, throttled and answering errors like the rest of the API (it is open to anyone)."""
+
+    throttle_classes = THROTTLE_CLASSES
+
+    def get_exception_handler(self):
+        return api_exception_handler
+
+    def throttled(self, request, wait):
+        ApiView.throttled(self, request, wait)
+
+    def handle_exception(self, exc):
+        response = super().handle_exception(exc)
+        # Errors are JSON like everywhere in the API, not rendered as an OpenAPI document.
+        self.request.accepted_renderer = AsciiJSONRenderer()
+        self.request.accepted_media_type = AsciiJSONRenderer.media_type
+        return response
 
 
 class Pagination(PageNumberPagination):
@@ -73,6 +109,8 @@ class Pagination(PageNumberPagination):
 
 
 class ModelListView(ApiView):
+    throttle_scopes = {"GET": "list"}
+
     @extend_schema(responses={200: s.VideoModelSerializer(many=True), **ERRORS}, tags=["models"])
     def get(self, request):
         return Response(s.VideoModelSerializer(selectors.enabled_models(), many=True).data)
@@ -89,6 +127,7 @@ class ModelDetailView(ApiView):
 
 class GenerationListView(ApiView):
     pagination_class = Pagination
+    throttle_scopes = {"GET": "list", "POST": "submit"}
 
     @extend_schema(
         parameters=[
@@ -136,6 +175,8 @@ class GenerationListView(ApiView):
 
 
 class QuoteView(ApiView):
+    throttle_scopes = {"POST": "quote"}
+
     @extend_schema(request=s.GenerationInputSerializer, responses={200: s.QuoteSerializer, **WRITE_ERRORS},
                    tags=["generations"])
     def post(self, request):
@@ -148,6 +189,8 @@ class QuoteView(ApiView):
 
 
 class GenerationDetailView(ApiView):
+    throttle_scopes = {"GET": "detail"}
+
     @extend_schema(responses={200: s.GenerationSerializer, **ERRORS}, tags=["generations"])
     def get(self, request, pk):
         generation = self.visible_generation(pk)
@@ -174,6 +217,8 @@ class CancelView(ApiView):
 
 
 class RerunView(ApiView):
+    throttle_scopes = {"POST": "submit"}
+
     @extend_schema(request=None, responses={201: s.GenerationSerializer, **WRITE_ERRORS},
                    tags=["generations"])
     def post(self, request, pk):
@@ -185,6 +230,7 @@ class RerunView(ApiView):
 
 class FileView(ApiView):
     kind = "video"
+    throttle_scopes = {"GET": "detail"}
 
     @extend_schema(responses={(200, "video/mp4"): OpenApiResponse(OpenApiTypes.BINARY, description="The bytes."),
                               (200, "image/jpeg"): OpenApiResponse(OpenApiTypes.BINARY, description="The bytes."),
@@ -221,6 +267,7 @@ class QuotaView(ApiView):
 
 class UploadView(ApiView):
     parser_classes = [MultiPartParser, FormParser]
+    throttle_scopes = {"POST": "upload"}
 
     @extend_schema(request={"multipart/form-data": s.UploadInputSerializer},
                    responses={201: s.UploadSerializer, 502: s.ErrorSerializer, **WRITE_ERRORS}, tags=["uploads"])
@@ -238,6 +285,8 @@ def _teams_for(user):
 
 
 class TeamListView(ApiView):
+    throttle_scopes = {"GET": "list"}
+
     @extend_schema(responses={200: s.TeamSerializer(many=True), **ERRORS}, tags=["teams"])
     def get(self, request):
         return Response(s.TeamSerializer(_teams_for(request.user), many=True, context={"request": request}).data)
@@ -317,6 +366,8 @@ class ModerateView(ApiView):
 
 
 class WebhookListView(ApiView):
+    throttle_scopes = {"GET": "list"}
+
     @extend_schema(responses={200: s.WebhookEndpointSerializer(many=True), **ERRORS}, tags=["webhooks"])
     def get(self, request):
         return Response(s.WebhookEndpointSerializer(webhooks.endpoints_of(request.user), many=True).data)
@@ -381,6 +432,7 @@ class WebhookRotateView(WebhookView):
 
 class WebhookDeliveriesView(WebhookView):
     pagination_class = Pagination
+    throttle_scopes = {"GET": "list"}
 
     @extend_schema(parameters=[OpenApiParameter("page", int), OpenApiParameter("page_size", int)],
                    responses={200: s.WebhookDeliverySerializer(many=True), **ERRORS}, tags=["webhooks"])
@@ -402,6 +454,7 @@ class WebhookResendView(WebhookView):
 
 
 class NotificationListView(ApiView):
+    throttle_scopes = {"GET": "list"}
     pagination_class = Pagination
 
     @extend_schema(

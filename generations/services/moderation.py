@@ -15,6 +15,7 @@ from ..conf import app_settings
 from ..exceptions import InvalidTransition, NotAllowed, NotFound, PromptBlocked
 from ..models import BlockedTerm, Flag, Generation, ModerationDecision
 from ..types import User
+from . import audit
 from .lifecycle import announce_moderation, record_event
 
 # Characters people swap in to dodge a filter: digits and symbols that read as letters.
@@ -190,6 +191,8 @@ def moderate_generation(
     record_event(generation, note=f"{record.get_decision_display()} by the moderators: {reason}".strip(": "),
                  actor=moderator)
     transaction.on_commit(lambda: announce_moderation(generation, decision=decision))
+    audit.record_event(action=audit.Action.MODERATION_DECIDED, actor=moderator, target=generation,
+                       data={"decision": decision, "reason": record.reason})
     return record
 
 
@@ -206,4 +209,6 @@ def resolve_flag(*, flag: Flag, moderator: User) -> bool:
     )
     if closed:
         record_event(flag.generation, note=f"Flag resolved by {moderator}", actor=moderator)
+        audit.record_event(action=audit.Action.MODERATION_DECIDED, actor=moderator, target=flag.generation,
+                           data={"decision": "resolve_flag", "flag": flag.pk})
     return bool(closed)

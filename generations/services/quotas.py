@@ -24,7 +24,7 @@ from ..exceptions import QuotaExceeded
 from ..models import Generation, LedgerEntry, QuotaAlert, Team, UsageCounter, UserProfile
 from ..policies import TEAM_LIMITS, USER_LIMITS, quota_policy
 from ..types import User
-from . import notifications, webhooks
+from . import audit, notifications, webhooks
 
 logger = logging.getLogger("generations.quotas")
 
@@ -470,10 +470,12 @@ def set_user_limits(*, user: User, limits: dict[str, int | None]) -> Any:
     if unknown:
         raise ValueError(f"Unknown limits: {', '.join(sorted(unknown))}")
     profile, _ = UserProfile.objects.get_or_create(user=user)
+    previous = {name: getattr(profile, name) for name in limits}
     for name, value in limits.items():
         setattr(profile, name, value)
     if limits:
         profile.save(update_fields=list(limits))
+        audit.record_quota_change(target=profile, previous=previous, limits=limits)
     return profile
 
 
@@ -482,8 +484,10 @@ def set_team_limits(*, team: Team, limits: dict[str, int | None]) -> Team:
     unknown = set(limits) - set(TEAM_LIMITS)
     if unknown:
         raise ValueError(f"Teams have no {', '.join(sorted(unknown))} pool")
+    previous = {name: getattr(team, name) for name in limits}
     for name, value in limits.items():
         setattr(team, name, value)
     if limits:
         team.save(update_fields=list(limits))
+        audit.record_quota_change(target=team, previous=previous, limits=limits)
     return team

@@ -15,6 +15,7 @@ from ..exceptions import InvalidInput, InvalidTransition, NotAllowed, NotFound
 from ..models import Generation, Membership, Team, TeamInvitation
 from ..policies import require_approved_account, require_below_limit
 from ..types import User
+from . import audit
 
 Role = Membership.Role
 
@@ -83,8 +84,12 @@ def add_member(*, team: Team, actor: User, username: str, role: str = Role.MEMBE
     if not created and membership.role != role:
         if membership.role == Role.OWNER:
             raise InvalidTransition("This member is an owner; ownership is not changed by adding them again.")
+        audit.record_event(action=audit.Action.ROLE_CHANGED, actor=actor, target=membership,
+                           data={"from": membership.role, "to": role})
         membership.role = role
         membership.save(update_fields=["role"])
+    if created:
+        audit.record_event(action=audit.Action.MEMBER_ADDED, actor=actor, target=membership, data={"role": role})
     return membership
 
 
@@ -104,6 +109,7 @@ def remove_member(*, team: Team, actor: User, username: str) -> None:
     other_owners = Membership.objects.filter(team=team, role=Role.OWNER).exclude(pk=target.pk)
     if target.role == Role.OWNER and not other_owners.exists():
         raise InvalidTransition("A team needs an owner: make someone else owner first.")
+    audit.record_event(action=audit.Action.MEMBER_REMOVED, actor=actor, target=target, data={"role": target.role})
     target.delete()
 
 
@@ -118,8 +124,10 @@ def invite(*, team: Team, actor: User, email: str = "", role: str = Role.MEMBER)
         used=TeamInvitation.objects.filter(open_invitations_q(), team=team).count(),
         message="This team already has {cap} open invitation links: revoke unused ones first.",
     )
-    return TeamInvitation.objects.create(team=team, email=email.strip(), role=role,
-                                         token=secrets.token_urlsafe(24), invited_by=actor)
+    invitation = TeamInvitation.objects.create(team=team, email=email.strip(), role=role,
+                                               token=secrets.token_urlsafe(24), invited_by=actor)
+    audit.record_event(action=audit.Action.MEMBER_INVITED, actor=actor, target=invitation, data={"role": role})
+    return invitation
 
 
 def open_invitations_q():
@@ -147,6 +155,8 @@ def accept_invitation(*, token: str, user: User) -> Membership:
     invitation.accepted_at = timezone.now()
     invitation.accepted_by = user
     invitation.save(update_fields=["accepted_at", "accepted_by"])
+    audit.record_event(action=audit.Action.MEMBER_ACCEPTED, actor=user, target=membership,
+                       data={"role": membership.role, "invited_by": invitation.invited_by_id})
     return membership
 
 

@@ -37,7 +37,7 @@ from ..models import (
     WebhookEndpoint,
 )
 from ..policies import require_approved_account, require_below_limit
-from . import notifications
+from . import audit, notifications
 from .upstream_pool import UpstreamPool, named_pool
 
 logger = logging.getLogger("generations.webhooks")
@@ -128,6 +128,7 @@ def rotate_submission_secret(*, user: Any, now: datetime | None = None) -> str:
         webhook_secret=secret, previous_webhook_secret=profile.webhook_secret,
         previous_webhook_secret_expires_at=now + ROTATION_OVERLAP if profile.webhook_secret else None,
     )
+    audit.record_event(action=audit.Action.SUBMISSION_SECRET_ROTATED, actor=user, target=profile)
     return secret
 
 
@@ -219,7 +220,9 @@ def create_endpoint(*, user: Any, url: str, events: list[str], team: str | None 
         if not membership.can_manage:
             raise NotAllowed("Only the team's owners and admins can add its webhooks.")
     check_target(url)
-    return WebhookEndpoint.objects.create(owner=user, team=team_obj, url=url, events=events, secret=new_secret())
+    endpoint = WebhookEndpoint.objects.create(owner=user, team=team_obj, url=url, events=events, secret=new_secret())
+    audit.record_event(action=audit.Action.WEBHOOK_CREATED, actor=user, target=endpoint, data={"events": events})
+    return endpoint
 
 
 @dataclass(frozen=True)
@@ -297,10 +300,12 @@ def rotate_secret(*, endpoint: WebhookEndpoint, now: datetime | None = None) -> 
     endpoint.previous_secret_expires_at = now + ROTATION_OVERLAP
     endpoint.secret = new_secret()
     endpoint.save(update_fields=["secret", "previous_secret", "previous_secret_expires_at"])
+    audit.record_event(action=audit.Action.WEBHOOK_ROTATED, target=endpoint)
     return endpoint
 
 
 def delete_endpoint(*, endpoint: WebhookEndpoint) -> None:
+    audit.record_event(action=audit.Action.WEBHOOK_DELETED, target=endpoint)
     endpoint.delete()
 
 
