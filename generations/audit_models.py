@@ -19,6 +19,7 @@ class AuditEvent(models.Model):
         LOGOUT = "auth.logout", "Signed out"
         TOKEN_CREATED = "token.created", "API token created"
         TOKEN_REVOKED = "token.revoked", "API token revoked"
+        MFA_RESET = "auth.mfa_reset", "Second factor reset by staff"
         WEBHOOK_CREATED = "webhook.created", "Webhook endpoint created"
         WEBHOOK_ROTATED = "webhook.secret_rotated", "Webhook secret rotated"
         WEBHOOK_DELETED = "webhook.deleted", "Webhook endpoint deleted"

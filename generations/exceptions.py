@@ -102,6 +102,15 @@ class AccountPending(NotAllowed):
                        "You can do this once they have approved it.")
 
 
+class LockedOut(GenerationError):
+    """Too many failed password checks for this account or from this address; try again later."""
+
+    code = "locked_out"
+    status_code = 429
+    default_message = ("Too many failed log-ins for this account or from this address. "
+                       "Wait a while, then try again.")
+
+
 class LimitReached(GenerationError):
     """A per-account cap (teams, tokens, invitations) is used up; ``limit`` names the setting."""
 
@@ -192,6 +201,8 @@ class FramesUnavailable(GenerationError):
     code = "frames_unavailable"
     status_code = 503
     default_message = "Taking a frame of a video is not available on this site."
+
+
 class WrongPassword(GenerationError):
     """The password that confirms an irreversible change was not the account's."""
 

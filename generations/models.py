@@ -413,11 +413,18 @@ class LedgerEntry(models.Model):
 class ApiToken(models.Model):
     """A personal API token. Only its SHA-256 is stored; the key is shown once."""
 
+    class Scope(models.TextChoices):
+        # "read": GET/HEAD/OPTIONS only; "read+submit": everything the account may do through the API.
+        READ = "read", "Read only"
+        READ_SUBMIT = "read+submit", "Read and submit"
+
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="gmi_tokens")
     name = models.CharField(max_length=100, default="API token")
     prefix = models.CharField(max_length=12, db_index=True)
     key_hash = models.CharField(max_length=64, unique=True)
+    scope = models.CharField(max_length=20, choices=Scope.choices, default=Scope.READ_SUBMIT)
     created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True, help_text="None: until revoked.")
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
 
@@ -428,8 +435,16 @@ class ApiToken(models.Model):
         return f"{self.name} ({self.prefix}…)"
 
     @property
+    def is_expired(self) -> bool:
+        return self.expires_at is not None and self.expires_at <= timezone.now()
+
+    @property
     def is_active(self) -> bool:
-        return self.revoked_at is None
+        return self.revoked_at is None and not self.is_expired
+
+    def allows_method(self, method: str) -> bool:
+        """Whether the token's scope covers an HTTP method (read-only tokens: safe methods only)."""
+        return self.scope == self.Scope.READ_SUBMIT or method.upper() in ("GET", "HEAD", "OPTIONS")
 
 
 class IdempotencyKey(models.Model):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -72,6 +73,17 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_q",
     "generations",
+    # Accounts (README, "Accounts and sign-in"): allauth for sign-up, log-in, e-mail, two-factor,
+    # sessions and single sign-on; axes for the lock-out; the project's glue last so its
+    # templates and receivers sit on top of allauth's.
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
+    "allauth.usersessions",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
+    "axes",
+    "gmi_project.accounts",
     # Only for `manage.py gmi_simulator`: the fake GMI that `make run` and the tests use.
     "gmi_simulator",
 ]
@@ -91,6 +103,13 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    # Idle timeout, and the session list's activity (in place of allauth's UserSessionsMiddleware,
+    # which writes on every request).
+    "gmi_project.accounts.middleware.IdleSessionMiddleware",
+    "gmi_project.accounts.middleware.StaffTwoFactorMiddleware",
+    # Last: it turns a locked-out log-in (flagged by the axes backend) into the cool-off page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "gmi_project.urls"
@@ -106,6 +125,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "generations.context_processors.generations",
+                "gmi_project.accounts.context_processors.accounts_context",
             ],
         },
     },
@@ -142,6 +162,93 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# --------------------------------------------------------------------------- accounts
+# django-allauth does sign-up, log-in (by username or e-mail), e-mail verification and
+# change, password change and reset, two-factor (TOTP, recovery codes, WebAuthn), the
+# session list and single sign-on; django-axes locks an account or an address out for
+# a while after GMI_LOGIN_LOCKOUT failed log-ins. The glue is in gmi_project/accounts/.
+AUTHENTICATION_BACKENDS = [
+    # First: refuses every password check of a locked-out account or address.
+    "axes.backends.AxesStandaloneBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# The client's address (lock-out, rate limits, the session list) follows GENERATIONS["TRUSTED_PROXY_COUNT"]
+# through the account adapter's get_client_ip and AXES_CLIENT_IP_CALLABLE.
+
+ACCOUNT_ADAPTER = "gmi_project.accounts.adapters.AccountAdapter"
+SOCIALACCOUNT_ADAPTER = "gmi_project.accounts.adapters.SocialAccountAdapter"
+ACCOUNT_FORMS = {"signup": "gmi_project.accounts.forms.SignupForm", "login": "gmi_project.accounts.forms.LoginForm"}
+ACCOUNT_LOGIN_METHODS = {"username", "email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]
+ACCOUNT_UNIQUE_EMAIL = True
+# "optional": a new member is logged in at once and may look around; the submit policy
+# (gmi_project.accounts.policies) refuses every submission until the address is confirmed.
+ACCOUNT_EMAIL_VERIFICATION = "optional"
+ACCOUNT_CONFIRM_EMAIL_ON_GET = False
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
+ACCOUNT_CHANGE_EMAIL = True
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Video Portal] "
+ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False  # this session stays; the others end (accounts/receivers.py)
+ACCOUNT_LOGIN_BY_CODE_ENABLED = False
+ACCOUNT_REAUTHENTICATION_TIMEOUT = 300
+ACCOUNT_RATE_LIMITS = {
+    "signup": "10/m/ip,50/h/ip",
+    "reset_password": "10/m/ip,3/m/key,10/h/key",
+    "reset_password_from_key": "20/m/ip",
+    # Per address; per account (and a longer cool-off) is django-axes' job.
+    "login_failed": "30/m/ip",
+    "login": "60/m/ip",
+    "confirm_email": "1/3m/key",
+    "change_password": "5/m/user",
+    "manage_email": "10/m/user",
+    "reauthenticate": "10/m/user",
+}
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
+MFA_TOTP_ISSUER = os.environ.get("MFA_TOTP_ISSUER", "GMI Video Portal")
+MFA_PASSKEY_LOGIN_ENABLED = False
+# Browsers offer WebAuthn only over HTTPS (and on localhost): plain http elsewhere only in DEBUG.
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG
+# 1: staff must have a second factor before any admin page (default on in production).
+GMI_STAFF_MFA = env_bool("GMI_STAFF_MFA", not DEBUG)
+USERSESSIONS_TRACK_ACTIVITY = False  # IdleSessionMiddleware records activity, at most once a minute per session
+# Sessions end after this long without a request, and after SESSION_COOKIE_AGE in any case.
+GMI_SESSION_IDLE_SECONDS = int(os.environ.get("GMI_SESSION_IDLE_MINUTES", "120")) * 60
+SESSION_COOKIE_AGE = int(os.environ.get("GMI_SESSION_MAX_HOURS", "72")) * 3600
+
+# Single sign-on through one OpenID Connect provider (Keycloak, Entra ID, Google, ...).
+OIDC_ISSUER = os.environ.get("OIDC_ISSUER", "").rstrip("/")
+SOCIALACCOUNT_PROVIDERS: dict[str, dict] = {}
+if OIDC_ISSUER:
+    SOCIALACCOUNT_PROVIDERS["openid_connect"] = {
+        "OAUTH_PKCE_ENABLED": True,
+        "APPS": [{
+            "provider_id": "sso",
+            "name": os.environ.get("OIDC_NAME", "") or "Single sign-on",
+            "client_id": os.environ.get("OIDC_CLIENT_ID", ""),
+            "secret": os.environ.get("OIDC_CLIENT_SECRET", ""),
+            "settings": {"server_url": OIDC_ISSUER, "scope": ["openid", "profile", "email"]},
+        }],
+    }
+SOCIALACCOUNT_LOGIN_ON_GET = False  # the sign-in button is a POST form, so no site can start one for you
+SOCIALACCOUNT_AUTO_SIGNUP = True
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = True  # a later sign-in with a verified address finds the account
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
+SOCIALACCOUNT_STORE_TOKENS = False
+
+# Lock-out: after GMI_LOGIN_LOCKOUT failures for one account, or from one address, every
+# log-in there is refused until GMI_LOGIN_COOLOFF_MINUTES after the last failure.
+AXES_FAILURE_LIMIT = int(os.environ.get("GMI_LOGIN_LOCKOUT", "10"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("GMI_LOGIN_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_USERNAME_CALLABLE = "gmi_project.accounts.lockout.username_for_lockout"
+AXES_CLIENT_IP_CALLABLE = "gmi_project.accounts.lockout.client_ip"
+AXES_LOCKOUT_CALLABLE = "gmi_project.accounts.lockout.lockout_response"
+AXES_VERBOSE = False
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = os.environ.get("DJANGO_TIME_ZONE", "UTC")
 USE_I18N = True
@@ -161,9 +268,9 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FILES = 20
 FILE_UPLOAD_TEMP_DIR = os.environ.get("DJANGO_FILE_UPLOAD_TEMP_DIR") or None
 
-LOGIN_URL = "login"
+LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "generations:gallery"
-LOGOUT_REDIRECT_URL = "login"
+LOGOUT_REDIRECT_URL = "account_login"
 EMAIL_BACKEND = os.environ.get("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL", "portal@localhost")
 # With DJANGO_EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend: the notifications' SMTP server.
@@ -312,6 +419,10 @@ GENERATIONS = {
     # "scope=rate,..." overrides single rates (README, "Throttling"); the others keep their defaults.
     "THROTTLE_RATES": dict(item.split("=", 1) for item in env_list("GMI_THROTTLE_RATES") if "=" in item),
     "SHARE_LINKS": env_bool("GMI_SHARE_LINKS", True),
+    # Submissions need a confirmed e-mail address (accounts that staff create count as confirmed).
+    "SUBMIT_POLICY": "gmi_project.accounts.policies.VerifiedEmailSubmitPolicy",
+    # E-mails go only to confirmed addresses.
+    "NOTIFICATION_POLICY": "gmi_project.accounts.policies.VerifiedEmailNotificationPolicy",
 }
 
 # LOG_FORMAT=json: one JSON object per line (README, "Operating"); "text" otherwise.

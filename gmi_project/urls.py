@@ -1,14 +1,31 @@
-"""URLs of the portal site: the probes, the admin, accounts and the generations app at the root."""
+"""URLs of the portal site: the probes, the admin, accounts (django-allauth and the security page) and the app."""
+from allauth.account import views as account_views
+from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
 from generations.views import operations
+from gmi_project.accounts import sso
+
+# The admin's own log-in form is replaced by allauth's: one log-in page, with its lock-out and
+# its second-factor step, for members and staff alike.
+admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
 
 urlpatterns = [
     path("healthz", operations.healthz, name="healthz"),
     path("readyz", operations.readyz, name="readyz"),
     path("metrics", operations.metrics, name="metrics"),
     path("admin/", admin.site.urls),
-    path("accounts/", include("generations.accounts_urls")),
+    path("accounts/", include("gmi_project.accounts.urls")),
+    # Before allauth's own: the SSO callback that also checks the ID token's signature.
+    path("accounts/oidc/<str:provider_id>/login/callback/", sso.callback, name="openid_connect_callback"),
+    path("accounts/", include("allauth.urls")),
+    # Django's conventional names for the same pages, which the app's templates and host-neutral
+    # code look up (``login``, ``logout``, ``signup``, ``password_change``, ``password_reset``).
+    path("accounts/login/", account_views.login, name="login"),
+    path("accounts/logout/", account_views.logout, name="logout"),
+    path("accounts/signup/", account_views.signup, name="signup"),
+    path("accounts/password/change/", account_views.password_change, name="password_change"),
+    path("accounts/password/reset/", account_views.password_reset, name="password_reset"),
     path("", include("generations.urls")),
 ]

@@ -148,10 +148,11 @@ def test_moderation_decision_is_recorded_with_the_moderator_and_reason():
 
 def test_sign_in_failed_sign_in_and_sign_out_are_recorded_without_the_password(client):
     UserFactory(username="gina")  # password "pass-word-123"
-    failed = client.post("/accounts/login/", {"username": "gina", "password": "wrong-horse-9"},
+    # django-allauth's log-in form names the field "login" (SPEC §3.5).
+    failed = client.post("/accounts/login/", {"login": "gina", "password": "wrong-horse-9"},
                          REMOTE_ADDR=ADDRESS)
     assert failed.status_code == 200
-    signed_in = client.post("/accounts/login/", {"username": "gina", "password": "pass-word-123"},
+    signed_in = client.post("/accounts/login/", {"login": "gina", "password": "pass-word-123"},
                             REMOTE_ADDR=ADDRESS)
     assert signed_in.status_code == 302
     assert client.post("/accounts/logout/", REMOTE_ADDR=ADDRESS).status_code in (200, 302)

@@ -46,7 +46,7 @@ def test_job_submitted_in_the_browser_plays_when_done(catalogue, live_server, pa
         pytest.skip("Debian's chromium is not installed")
     UserFactory(username="carmen")
     page.goto(live_server.url + "/accounts/login/")
-    page.fill("input[name='username']", "carmen")
+    page.fill("input[name='login']", "carmen")
     page.fill("input[name='password']", "pass-word-123")
     page.click("button[type='submit'], input[type='submit']")
     page.wait_for_url(live_server.url + "/")
@@ -90,7 +90,7 @@ def test_the_bell_counts_up_when_a_notification_arrives_and_down_when_read(live_
     settings.GENERATIONS = {**settings.GENERATIONS, "NOTIFICATION_BELL_REFRESH_SECONDS": 0.5}
     member = UserFactory(username="dora")
     page.goto(live_server.url + "/accounts/login/")
-    page.fill("input[name='username']", "dora")
+    page.fill("input[name='login']", "dora")
     page.fill("input[name='password']", "pass-word-123")
     page.click("button[type='submit'], input[type='submit']")
     page.wait_for_url(live_server.url + "/")

@@ -203,11 +203,11 @@ _add_profile_inline_to_user_admin(admin.site)
 @admin.register(ApiToken)
 class ApiTokenAdmin(ReadOnlyAdmin):
     # Only the prefix: the key is never stored, and its hash is not for display either.
-    list_display = ("name", "user", "prefix_display", "created_at", "last_used_at", "state")
+    list_display = ("name", "user", "prefix_display", "scope", "created_at", "expires_at", "last_used_at", "state")
     list_filter = (TokenStateFilter,)
     list_select_related = ("user",)
     search_fields = ("name", "prefix", f"user__{User.USERNAME_FIELD}")
-    fields = ("name", "user", "prefix_display", "created_at", "last_used_at", "revoked_at")
+    fields = ("name", "user", "prefix_display", "scope", "created_at", "expires_at", "last_used_at", "revoked_at")
     readonly_fields = fields
     actions = ("revoke_tokens",)
 
@@ -219,6 +219,8 @@ class ApiTokenAdmin(ReadOnlyAdmin):
     def state(self, obj: ApiToken) -> SafeString:
         if obj.revoked_at:
             return badge("Revoked", "#64748b")
+        if obj.is_expired:
+            return badge("Expired", "#64748b")
         return badge("Active", "#16a34a")
 
     def has_revoke_permission(self, request) -> bool:
@@ -229,7 +231,7 @@ class ApiTokenAdmin(ReadOnlyAdmin):
         def revoke(token: ApiToken) -> str | None:
             if token.revoked_at:
                 return "already revoked"
-            tokens.revoke_token(token=token)
+            tokens.revoke_token(token=token, actor=request.user)
             return None
 
         report = run_each(queryset, revoke, label=lambda t: f"{t.prefix}…")

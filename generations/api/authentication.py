@@ -1,11 +1,17 @@
-"""API authentication: personal tokens in ``Authorization: Bearer <key>``."""
+"""API authentication: personal tokens in ``Authorization: Bearer <key>``, with their expiry and scope."""
 from __future__ import annotations
 
 from rest_framework import authentication, exceptions
 
 from .. import request_context
-from ..services.tokens import authenticate_key
+from ..services.tokens import check_key
 from . import throttles
+
+
+class TokenScopeDenied(exceptions.PermissionDenied):
+    default_detail = ("This API token is read-only: create a token with the “read and submit” scope "
+                      "to change anything.")
+    default_code = "token_scope"
 
 
 class BearerTokenAuthentication(authentication.BaseAuthentication):
@@ -26,11 +32,17 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         if not key or " " in key:
             throttles.record_failed_token(request)
             raise exceptions.AuthenticationFailed("Malformed Authorization header: use 'Bearer <token>'.")
-        token = authenticate_key(key)
+        token, refusal = check_key(key)
+        if refusal == "expired":
+            raise exceptions.AuthenticationFailed(
+                "The API token has expired: create a new one on the API tokens page.", code="token_expired")
         if token is None:
             throttles.record_failed_token(request)
             raise exceptions.AuthenticationFailed("The API token is invalid or has been revoked.")
         request_context.set_user(token.user.pk)
+        if not token.allows_method(request.method):
+            # Checked here, once for every endpoint: the scope is about the method, not the view.
+            raise TokenScopeDenied()
         return token.user, token
 
     def authenticate_header(self, request):

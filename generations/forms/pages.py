@@ -95,8 +95,21 @@ class InviteForm(forms.Form):
 
 
 class TokenCreateForm(forms.Form):
+    EXPIRY_CHOICES = [("30", "In 30 days"), ("90", "In 90 days"), ("365", "In a year"), ("7", "In 7 days"),
+                      ("", "Never (until revoked)")]
+
     name = forms.CharField(label="Token name", max_length=100, initial="API token",
                            help_text="Say where you will use it, e.g. “render script”.")
+    scope = forms.ChoiceField(label="What it may do", initial="read+submit", required=False,
+                              widget=forms.RadioSelect, choices=[
+        ("read+submit", "Read and submit: everything you can do through the API"),
+        ("read", "Read only: list and download videos, see quotas (GET requests)"),
+    ])
+    expires_in_days = forms.ChoiceField(label="Expires", choices=EXPIRY_CHOICES, initial="90", required=False,
+                                        help_text="A token that expires limits the harm if it leaks.")
+
+    def clean_scope(self) -> str:
+        return self.cleaned_data.get("scope") or "read+submit"
 
 
 class WebhookEndpointForm(forms.Form):

@@ -27,7 +27,6 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.contrib.auth import authenticate
 from django.core.files import File
 from django.db import transaction
 from django.db.models import Q
@@ -35,7 +34,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from ..conf import app_settings
-from ..exceptions import InvalidTransition, NotFound, TeamNeedsOwner, WrongPassword
+from ..exceptions import InvalidTransition, NotFound, TeamNeedsOwner
 from ..models import (
     ApiToken,
     DataExport,
@@ -52,7 +51,7 @@ from ..models import (
     WebhookEndpoint,
 )
 from ..types import User
-from . import mirroring, submissions
+from . import accounts, mirroring, submissions
 
 logger = logging.getLogger("generations.account_data")
 
@@ -216,14 +215,12 @@ def expire_exports(*, now: Any = None) -> dict[str, int]:
 
 
 def confirm_password(*, user: User, password: str, request: HttpRequest | None = None) -> None:
-    """The one check that a password confirms an irreversible change; raises ``WrongPassword``.
+    """The one check that a password confirms an irreversible change: ``accounts.verify_password``.
 
-    Through ``django.contrib.auth.authenticate`` with the request, so the authentication
-    backends (a lock-out backend among them) see and count every attempt.
+    Raises ``WrongPassword``, or ``LockedOut`` while the account or address is locked out
+    (the site's lock-out backend sees and counts every attempt).
     """
-    confirmed = authenticate(request, username=user.get_username(), password=password or "")
-    if confirmed is None or confirmed.pk != user.pk:
-        raise WrongPassword()
+    accounts.verify_password(request=request, user=user, password=password)
 
 
 @dataclass(frozen=True)

@@ -3,10 +3,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.contrib.auth import authenticate
 from django.db import transaction
+from django.http import HttpRequest
 
 from ..conf import app_settings
-from ..exceptions import NotAllowed
+from ..exceptions import LockedOut, NotAllowed, WrongPassword
 from ..models import Membership, Team, TeamInvitation, UserProfile
 from ..types import User
 from . import teams
@@ -73,6 +75,25 @@ def sign_up(*, user: User, invitation_token: str = "") -> SignupResult:
             membership = teams.accept_invitation(token=invitation.token, user=user)
             UserProfile.objects.filter(user=user).update(current_team=membership.team)
     return SignupResult(user=user, approved=approved, membership=membership)
+
+
+def verify_password(*, request: HttpRequest | None, user: User, password: str) -> None:
+    """Check ``user``'s password again before a sensitive action (deleting the account, ...).
+
+    Goes through Django's ``authenticate`` with the request, so whatever guards the site's
+    log-ins guards this too: a lock-out backend (django-axes in this project) refuses a
+    locked-out account or address and counts a wrong password as a failed log-in. Pass the
+    Django ``HttpRequest`` (``request._request`` under DRF). Raises ``LockedOut`` (429) or
+    ``WrongPassword`` (400); returns None when the password is right.
+    """
+    credentials = {user.USERNAME_FIELD: user.get_username(), "password": password or ""}
+    checked = authenticate(request, **credentials)
+    # The lock-out backend marks the request when it refused (authenticate() turns its
+    # PermissionDenied into None); without one, this attribute is never set.
+    if getattr(request, "axes_locked_out", False):
+        raise LockedOut()
+    if checked is None or checked.pk != user.pk:
+        raise WrongPassword()
 
 
 def approve_user(*, user: User) -> UserProfile:

@@ -9,6 +9,7 @@ from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.module_loading import import_string
 from django.views.decorators.http import require_http_methods
 
 from ..context_processors import page_context
@@ -103,9 +104,7 @@ def signup(request: HttpRequest) -> HttpResponse:
             else:
                 if not result.approved:
                     return redirect("signup_pending")
-                backend = settings.AUTHENTICATION_BACKENDS[0] if getattr(
-                    settings, "AUTHENTICATION_BACKENDS", None) else "django.contrib.auth.backends.ModelBackend"
-                login(request, result.user, backend=backend)
+                login(request, result.user, backend=_session_backend())
                 if result.membership is not None:
                     fallback = reverse("generations:team", args=[result.membership.team.slug])
                 else:
@@ -115,6 +114,15 @@ def signup(request: HttpRequest) -> HttpResponse:
         form = SignupForm(initial={"invitation": invitation.token if invitation else ""})
     context["form"] = form
     return render_page(request, "generations/registration/signup.html", context)
+
+
+def _session_backend() -> str:
+    """The first configured backend that can load a user for a session: guard backends (a lock-out's
+    "refuse when locked" backend comes first) only authenticate and cannot."""
+    for path in getattr(settings, "AUTHENTICATION_BACKENDS", None) or []:
+        if hasattr(import_string(path), "get_user"):
+            return path
+    return "django.contrib.auth.backends.ModelBackend"
 
 
 def signup_pending(request: HttpRequest) -> HttpResponse:

@@ -1,17 +1,21 @@
 """Personal API tokens: create one (its key shown once), list them, revoke one."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from ..exceptions import GenerationError
 from ..forms import TokenCreateForm
 from ..models import ApiToken
 from ..services import tokens
+from ..templatetags.generations_tags import optional_url
 from ..types import AuthenticatedHttpRequest
 from .base import render_page
 
@@ -19,33 +23,34 @@ from .base import render_page
 @login_required
 @require_http_methods(["GET", "POST"])
 def api_tokens(request: AuthenticatedHttpRequest) -> HttpResponse:
-    """Personal API tokens: a new key is shown once, on the page the creation redirects to.
+    """Personal API tokens: a new key is shown once, in the answer to the POST that made it.
 
-    Post/redirect/get, so reloading never creates a second token; the key waits in the
-    session for exactly one page view and is gone after it.
+    The key is never written to the session (or anywhere else): it exists only in this one
+    response, which no cache may keep. Reloading asks the browser to send the form again.
     """
+    new_key = new_token = None
     if request.method == "POST":
         form = TokenCreateForm(request.POST)
         if form.is_valid():
+            days = form.cleaned_data["expires_in_days"]
             try:
-                token, key = tokens.create_token(user=request.user, name=form.cleaned_data["name"])
+                new_token, new_key = tokens.create_token(
+                    user=request.user, name=form.cleaned_data["name"], scope=form.cleaned_data["scope"],
+                    expires_at=timezone.now() + timedelta(days=int(days)) if days else None)
             except GenerationError as exc:  # AccountPending, LimitReached
                 form.add_error(None, exc.message)
             else:
-                request.session["gmi_new_token"] = {"id": token.pk, "key": key}
-                return redirect("generations:tokens")
+                form = TokenCreateForm()
     else:
         form = TokenCreateForm()
-    shown = request.session.pop("gmi_new_token", None) if request.method == "GET" else None
-    new_key = shown["key"] if shown else None
-    new_token = ApiToken.objects.filter(pk=shown["id"], user=request.user.pk).first() if shown else None
     response = render_page(request, "generations/tokens.html", {
         "tokens": ApiToken.objects.filter(user=request.user.pk).order_by("-created_at"),
         "form": form,
         "new_key": new_key,
         "new_token": new_token,
         "api_docs_url": _api_docs_url(),
-    }, nav="tokens")
+        "security_url": optional_url("account_security"),
+    }, nav="tokens", status=201 if new_key else 200)
     response["Cache-Control"] = "no-store"  # the key must not be kept by any cache
     return response
 

@@ -1,0 +1,1 @@
+"""A real OpenID Connect provider for the SSO tests: django-oauth-toolkit in its own process (see serve.py)."""
