@@ -1,12 +1,14 @@
 """Reads: which generations, teams and models a user may see."""
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 
 from . import permissions
+from .gmi import schema
 from .conf import app_settings
 from .models import Generation, Membership, Notification, Team, VideoModel
 
@@ -118,3 +120,26 @@ def unread_notification_count(user: Any) -> int:
     if not getattr(user, "is_authenticated", False):
         return 0
     return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
+
+
+def video_shape(generation: Generation) -> dict[str, Any]:
+    """What a generation's payload asks for, read through its model's schema: ``aspect_ratio`` ("16:9") and
+    ``duration_seconds`` (None when the payload and the schema cannot tell)."""
+    params = _parameters_of(generation.model_id, generation.model.parameters)
+    payload = generation.payload if isinstance(generation.payload, dict) else {}
+    return {"aspect_ratio": schema.requested_aspect_ratio(params, payload),
+            "duration_seconds": schema.requested_seconds(params, payload) if payload or params else None}
+
+
+def _parameters_of(model_id: str, raw: Any) -> list[Any]:
+    # A page of cards reads the same model's schema many times: read it once per page.
+    key = (model_id, json.dumps(raw, sort_keys=True, default=str))
+    found = _PARAMETER_CACHE.get(key)
+    if found is None:
+        if len(_PARAMETER_CACHE) > 64:
+            _PARAMETER_CACHE.clear()
+        found = _PARAMETER_CACHE[key] = schema.read_parameters(raw)
+    return found
+
+
+_PARAMETER_CACHE: dict[tuple[str, str], list[Any]] = {}
