@@ -41,7 +41,7 @@ def visible_generations(user: Any, *, include_all_for_staff: bool = False) -> Qu
 
 
 def gallery(user: Any, *, tab: str = "mine", team: Team | None = None, status: str = "", model: str = "",
-            q: str = "") -> QuerySet[Generation]:
+            q: str = "", favorites: bool = False) -> QuerySet[Generation]:
     """The gallery list: own videos, or a team's shared ones, filtered; newest first."""
     if tab == "team":
         teams = [team.pk] if team is not None else team_ids_of(user)
@@ -50,6 +50,8 @@ def gallery(user: Any, *, tab: str = "mine", team: Team | None = None, status: s
         )
     else:
         qs = visible_generations(user).filter(owner=user)
+    if favorites:  # a star is its owner's: on a team tab, the member's own starred videos
+        qs = qs.filter(owner=user, favorite=True)
     return filter_generations(qs, status=status, model=model, q=q)
 
 

@@ -109,13 +109,13 @@ class GenerationSerializer(serializers.ModelSerializer):
     removed = serializers.SerializerMethodField()
     credits = serializers.DecimalField(max_digits=12, decimal_places=2, coerce_to_string=False)
     video = serializers.SerializerMethodField()
-    title = serializers.CharField(help_text="The owner's title; when none was given, the prompt's first words.")
-    error = serializers.CharField(help_text="Why the job did not finish, in plain words, and what to do next "
-                                            "(GMI's own text stays with the site's staff).")
-    aspect_ratio = serializers.CharField(allow_null=True, help_text='What the payload asks for ("16:9"); '
-                                                                    "null when unknown.")
-    duration_seconds = serializers.IntegerField(allow_null=True, help_text="The length the payload asks for; "
-                                                                           "null when unknown.")
+    title = serializers.CharField(source="display_title",
+                                  help_text="The owner's title; when none was given, the prompt's first words.")
+    error = serializers.SerializerMethodField(help_text="Why the job did not finish, in plain words, and what to "
+                                                        "do next (GMI's own text stays with the site's staff).")
+    aspect_ratio = serializers.SerializerMethodField(help_text='What the payload asks for ("16:9"); null when unknown.')
+    duration_seconds = serializers.SerializerMethodField(help_text="The length in seconds the payload asks for; "
+                                                                   "null when unknown.")
 
     class Meta:
         model = Generation
@@ -128,6 +128,17 @@ class GenerationSerializer(serializers.ModelSerializer):
 
     def get_owner(self, obj: Generation) -> str:
         return obj.owner.get_username()
+
+    def get_error(self, obj: Generation) -> str:
+        return words.failure_words(obj)
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_aspect_ratio(self, obj: Generation) -> str | None:
+        return selectors.video_shape(obj)["aspect_ratio"]
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_duration_seconds(self, obj: Generation) -> int | None:
+        return selectors.video_shape(obj)["duration_seconds"]
 
     def get_queue_position(self, obj: Generation) -> int | None:
         positions = self.context.get("queue_positions")

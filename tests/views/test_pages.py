@@ -177,7 +177,7 @@ def test_status_view_reports_visible_generations_only(member, user, other_user):
     assert items[str(mine.pk)]["status"] == "processing"
     assert items[str(mine.pk)]["active"] is True
     assert items[str(mine.pk)]["thumbnail_url"] is None
-    assert items[str(done.pk)]["status_label"] == "Succeeded"
+    assert items[str(done.pk)]["status_label"] == "Ready"  # words for members; the API keeps "succeeded"
     assert items[str(done.pk)]["thumbnail_url"].endswith(f"/generations/{done.pk}/thumbnail/")
     assert items[str(done.pk)]["video_url"].endswith(f"/generations/{done.pk}/video/")
     assert set(items[str(done.pk)]) >= {"id", "status", "status_label", "error", "thumbnail_url", "video_url",
@@ -204,7 +204,7 @@ def test_detail_page_plays_and_offers_to_download_a_finished_video(member, user)
     assert "<video" in html and f"/generations/{generation.pk}/video/" in html
     assert f'poster="/api/v1/generations/{generation.pk}/thumbnail/"' in html
     assert "?download=1" in html
-    assert "Duration" in html and "durationSeconds" in html  # parameters table uses the schema's labels
+    assert "Duration" in html and "durationSeconds" not in html  # the schema's labels, not the API keys
     assert f"?from={generation.pk}" in html  # run again
     assert reverse("generations:delete", args=[generation.pk]) in html
 
