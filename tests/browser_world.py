@@ -196,6 +196,11 @@ def serious(violations: list[dict]) -> list[dict]:
     return [v for v in violations if v.get("impact") in ("serious", "critical")]
 
 
+def _media_abort(request) -> bool:
+    """Chromium cancels a media request once it has read what preload="metadata" asked for: not a failure."""
+    return request.resource_type == "media" and "ERR_ABORTED" in (request.failure or "")
+
+
 class PageWatch:
     """Console errors and failed requests of one page while it is watched."""
 
@@ -205,7 +210,7 @@ class PageWatch:
         self.requests: list[str] = []
         page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
         page.on("pageerror", lambda e: self.errors.append(str(e)))
-        page.on("requestfailed", lambda r: self.failed.append(f"{r.url} {r.failure}"))
+        page.on("requestfailed", lambda r: None if _media_abort(r) else self.failed.append(f"{r.url} {r.failure}"))
         page.on("response", lambda r: r.status >= 400 and self.failed.append(f"{r.status} {r.url}"))
         page.on("request", lambda r: self.requests.append(r.url))
 
@@ -225,11 +230,12 @@ def measure(page, url: str) -> dict:
     page.wait_for_timeout(300)
     load_ms = int((time.monotonic() - started) * 1000)
     sideways = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    console, failed = list(watch.errors), list(watch.failed)  # before axe, whose own probing is not the page's
     violations = run_axe(page)
     return {"sideways": sideways, "serious": len([v for v in violations if v.get("impact") == "serious"]),
             "critical": len([v for v in violations if v.get("impact") == "critical"]),
             "axe": sorted({v["id"] for v in serious(violations)}),
-            "console": list(watch.errors), "failed": list(watch.failed), "load_ms": load_ms}
+            "console": console, "failed": failed, "load_ms": load_ms}
 
 
 def start_world_server(simulator, storage_dir: Path):
@@ -263,6 +269,11 @@ def start_world_server(simulator, storage_dir: Path):
     server.is_ready.wait()
     if server.error:
         raise server.error
+    base = f"http://127.0.0.1:{server.port}"
+    # A reference image the page can show (a public upload URL, no query string), served here.
+    long = world.generations["long"]
+    long.payload = {**long.payload, "image": f"{base}/static/generations/favicon.svg"}
+    long.save(update_fields=["payload"])
 
     def stop() -> None:
         server.terminate()
@@ -272,7 +283,7 @@ def start_world_server(simulator, storage_dir: Path):
         if own_db is not None:
             teardown_databases(own_db, verbosity=0)
 
-    return world, f"http://127.0.0.1:{server.port}", stop
+    return world, base, stop
 
 
 def _settings():

@@ -115,7 +115,7 @@ def detail(request: AuthenticatedHttpRequest, pk: uuid.UUID) -> HttpResponse:
     }, nav="gallery")
 
 
-_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".avif")
+_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".avif", ".svg")
 
 
 def _parameter_row(name: str, value: Any, param: Any) -> dict[str, Any]:
