@@ -8,8 +8,8 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 
 from . import permissions
-from .gmi import schema
 from .conf import app_settings
+from .gmi import schema
 from .models import Generation, Membership, Notification, Team, VideoModel
 
 M = Generation.Moderation

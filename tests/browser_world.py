@@ -104,7 +104,8 @@ def seed_world() -> World:
 
     for index in range(2):
         ApiToken.objects.create(user=member, name=f"CI deploy token for the night-market render farm #{index}",
-                                prefix=f"gmi_{index}abcdef"[:12], key_hash=hashlib.sha256(f"k{index}".encode()).hexdigest())
+                                prefix=f"gmi_{index}abcdef"[:12],
+                                key_hash=hashlib.sha256(f"k{index}".encode()).hexdigest())
     endpoint = WebhookEndpoint.objects.create(
         owner=member, url="https://hooks.example-receiver.com/gmi/events/" + "segment/" * 12 + "?signature=abc123",
         events=["generation.succeeded", "generation.failed"], secret="whsec_" + "A" * 32)
@@ -113,7 +114,8 @@ def seed_world() -> World:
         endpoint=endpoint, generation=world.generations["wide"], event_type="generation.succeeded",
         message_id="msg_" + "1" * 30, payload={"id": "x"}, attempts=3, status=WebhookDelivery.Status.FAILED,
         last_status_code=500, last_latency_ms=1234, last_response=json.dumps({"error": UNBROKEN}),
-        last_error="Receiver answered 500 at " + SIGNED_URL, last_attempt_at=now, next_attempt_at=now + timedelta(minutes=5))
+        last_error="Receiver answered 500 at " + SIGNED_URL, last_attempt_at=now,
+        next_attempt_at=now + timedelta(minutes=5))
     Notification.objects.create(recipient=member, kind=Notification.Kind.GENERATION_FAILED,
                                 title="Your video could not be made: " + UNBROKEN[:120], body=UPSTREAM_ERROR,
                                 link=f"/generations/{world.generations['failed'].pk}/",
@@ -242,13 +244,11 @@ def start_world_server(simulator, storage_dir: Path):
     """Seed the world and serve it from a live server thread; returns (world, base url, stop)."""
     from django.contrib.staticfiles.handlers import StaticFilesHandler
     from django.core.management import call_command
+    from django.db import connection
     from django.test.testcases import LiveServerThread
-    from django.test.utils import override_settings
+    from django.test.utils import override_settings, setup_databases, teardown_databases
 
     from tests.conftest import simulator_settings
-
-    from django.db import connection
-    from django.test.utils import setup_databases, teardown_databases
 
     # pytest-django creates the test database only when some collected test asks for it.
     own_db = None

@@ -1,4 +1,4 @@
-"""Measures every page at 390 and 1280 px: sideways pixels, axe serious/critical, console errors, failed requests, load ms.
+"""Measures every page at 390 and 1280 px: sideways px, axe serious/critical, console errors, failed requests, ms.
 
 Run: .venv/bin/python -m pytest tests/measure_pages.py -m browser -s (prints a table; writes nothing).
 """

@@ -9,12 +9,12 @@ import markdown as markdown_lib
 import nh3
 from django import template
 from django.urls import NoReverseMatch, reverse
-from django.utils.dateparse import parse_datetime
 from django.utils import timezone
 from django.utils.dateformat import format as date_format
+from django.utils.dateparse import parse_datetime
 from django.utils.html import escape, format_html
-from django.utils.timesince import timesince
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.timesince import timesince
 
 from .. import selectors, words
 from ..conf import app_settings
