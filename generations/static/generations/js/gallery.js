@@ -84,6 +84,8 @@ function show(link) {
   dialog.querySelector("[data-lightbox-prev]").disabled = index <= 0;
   dialog.querySelector("[data-lightbox-next]").disabled = index >= all.length - 1;
   if (!dialog.open) { dialog.showModal(); }
+  // The old video took focus with it: keep the keyboard inside the lightbox.
+  if (!dialog.contains(document.activeElement) || document.activeElement === dialog) { video.focus(); }
   const playing = video.play();
   if (playing && playing.catch) { playing.catch(() => {}); }
 }
@@ -104,7 +106,8 @@ if (dialog && gallery) {
   dialog.querySelector("[data-lightbox-prev]").addEventListener("click", () => step(-1));
   dialog.querySelector("[data-lightbox-next]").addEventListener("click", () => step(1));
   dialog.querySelector("[data-lightbox-close]").addEventListener("click", () => dialog.close());
-  dialog.addEventListener("keydown", (event) => {
+  document.addEventListener("keydown", (event) => {
+    if (!dialog.open) { return; }
     if (event.key === "ArrowLeft") { event.preventDefault(); step(-1); }
     if (event.key === "ArrowRight") { event.preventDefault(); step(1); }
   });
