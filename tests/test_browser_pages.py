@@ -254,3 +254,25 @@ def test_keyboard_only_submit_watch_play_and_delete(browser, world, poller):
     generation.refresh_from_db()
     assert generation.deleted_at is not None
     context.close()
+
+
+def test_a_star_toggles_in_place_from_the_card_and_the_lightbox(browser, world):
+    generation = world.generations["wide"]
+    context, page = open_as(browser, world, world.member, DESKTOP)
+    page.goto(world.base + "/")
+    card_star = page.locator(f"[data-generation-id='{generation.pk}'] [data-star]")
+    card_star.click()
+    page.wait_for_function(f"() => document.querySelector(\"[data-generation-id='{generation.pk}'] [data-star]\")"
+                           ".getAttribute('aria-pressed') === 'true'")
+    generation.refresh_from_db()
+    assert generation.favorite is True and page.url == world.base + "/"
+    page.locator(f"[data-generation-id='{generation.pk}'] a.gmi-gen__media").click()
+    lightbox_star = page.locator("form[data-lightbox-star] [data-star]")
+    assert lightbox_star.get_attribute("aria-pressed") == "true"
+    lightbox_star.click()
+    page.wait_for_function("() => document.querySelector('form[data-lightbox-star] [data-star]')"
+                           ".getAttribute('aria-pressed') === 'false'")
+    generation.refresh_from_db()
+    assert generation.favorite is False
+    assert card_star.get_attribute("aria-pressed") == "false"
+    context.close()

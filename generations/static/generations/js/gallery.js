@@ -14,8 +14,8 @@ let previewing = null;
 function stopPreview() {
   if (!previewing) { return; }
   const video = previewing.querySelector("video[data-preview]");
-  if (video) { video.pause(); video.removeAttribute("src"); video.load(); video.remove(); }
-  previewing = null;
+  previewing = null;  // first: removing the video can fire focusout, which calls here again
+  if (video) { video.pause(); video.removeAttribute("src"); video.load(); if (video.isConnected) { video.remove(); } }
 }
 
 function startPreview(link) {
@@ -79,6 +79,19 @@ function show(link) {
   stage.appendChild(video);
   dialog.querySelector("[data-lightbox-title]").textContent = link.dataset.title || "";
   dialog.querySelector("[data-lightbox-page]").href = link.href;
+  // The owner's star, mirrored from the card: the same form, so one answer updates both.
+  const cardStar = link.closest("article").querySelector("form[data-star-form]");
+  const star = dialog.querySelector("form[data-lightbox-star]");
+  star.hidden = !cardStar;
+  if (cardStar) {
+    star.setAttribute("action", cardStar.getAttribute("action"));
+    const favorite = cardStar.querySelector("input[name=favorite]").value === "0";
+    star.querySelector("input[name=favorite]").value = favorite ? "0" : "1";
+    const button = star.querySelector("[data-star]");
+    button.setAttribute("aria-pressed", String(favorite));
+    button.querySelector("[aria-hidden]").textContent = favorite ? "★" : "☆";
+    button.querySelector(".gmi-star__label").textContent = favorite ? "Starred" : "Star";
+  }
   const all = cards();
   const index = all.indexOf(link);
   dialog.querySelector("[data-lightbox-prev]").disabled = index <= 0;
