@@ -156,7 +156,7 @@ def test_phone_submit_puts_the_prompt_on_the_first_screen_and_asks_no_price_befo
     button = page.locator("[data-submit-button]")
     button.scroll_into_view_if_needed()
     box = button.bounding_box()
-    assert 0 <= box["y"] and box["y"] + box["height"] <= PHONE["height"]
+    assert box["y"] >= 0 and box["y"] + box["height"] <= PHONE["height"]
     context.close()
 
 
@@ -192,7 +192,7 @@ def test_phone_controls_are_44px_targets_and_charts_stay_legible(browser, world)
           .filter(el => el.offsetParent !== null && !el.closest('.gmi-visually-hidden, [hidden], dialog:not([open])'))
           .map(el => [el, el.getBoundingClientRect()])
           .filter(([el, r]) => r.width > 0 && (r.height < 44 || r.width < 44))
-          .map(([el, r]) => path + ' ' + el.outerHTML.slice(0, 80) + ' ' + Math.round(r.width) + 'x' + Math.round(r.height))""",
+          .map(([el, r]) => `${path} ${el.outerHTML.slice(0, 80)} ${Math.round(r.width)}x${Math.round(r.height)}`)""",
                                path)
     assert small == []
     page.goto(world.base + "/usage/")

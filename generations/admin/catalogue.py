@@ -40,7 +40,7 @@ class VideoModelAdmin(admin.ModelAdmin):
     def get_changelist_form(self, request, **kwargs):
         form = super().get_changelist_form(request, **kwargs)
 
-        class LabelledRowForm(form):  # type: ignore[misc,valid-type]
+        class LabelledRowForm(form):
             """Each editable cell named for readers (the column heading is not a label): "Veo3: price"."""
 
             def __init__(self, *args, **kw):
