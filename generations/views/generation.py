@@ -29,6 +29,7 @@ def _status_item(request: HttpRequest, generation: Generation, positions: dict[A
     shows_files = selectors.shows_files(request.user, generation)
     return {
         "id": str(generation.pk),
+        "title": generation.display_title,
         "status": generation.status,
         "status_label": words.status_words(generation.status),
         "active": generation.is_active,

@@ -87,6 +87,13 @@
       err.hidden = !show;
       err.textContent = show ? item.error : "";
     });
+    // A card that just finished becomes playable in place (hover preview, lightbox).
+    var media = $("a.gmi-gen__media", el);
+    if (media && item.video_url && !media.hasAttribute("data-video")) {
+      media.setAttribute("data-video", item.video_url);
+      if (item.thumbnail_url) { media.setAttribute("data-poster", item.thumbnail_url); }
+      if (item.title) { media.setAttribute("data-title", item.title); }
+    }
     var placeholder = $("[data-placeholder]", el);
     if (placeholder) {
       var text = $("[data-placeholder-text]", placeholder);
