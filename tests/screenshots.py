@@ -36,7 +36,11 @@ def test_screenshot_every_page(browser, simulator, django_db_setup, django_db_bl
                     page = context.new_page()
                     for name, path in pages.items():
                         page.goto(base + path, wait_until="load")
-                        page.wait_for_timeout(400)
+                        # Lazy images load as they come into view: bring every one into view first.
+                        page.evaluate("() => document.querySelectorAll('img[loading=lazy]')"
+                                      ".forEach(img => { img.loading = 'eager'; })")
+                        page.wait_for_load_state("networkidle")
+                        page.wait_for_timeout(300)
                         page.screenshot(path=str(SHOTS / f"{role}-{name}-{width}.png"), full_page=True)
                     context.close()
         finally:
