@@ -276,3 +276,25 @@ def test_a_star_toggles_in_place_from_the_card_and_the_lightbox(browser, world):
     assert generation.favorite is False
     assert card_star.get_attribute("aria-pressed") == "false"
     context.close()
+
+
+def test_an_upload_shows_a_preview_progress_and_can_be_removed(browser, world, tmp_path):
+    from gmi_simulator.media import render_clip
+
+    image = tmp_path / "still.jpg"
+    image.write_bytes(render_clip(2, "16:9").thumbnail)
+    context, page = open_as(browser, world, world.member, PHONE)
+    page.goto(world.base + "/generations/new/?model=Kling-Image2Video-V2.1-Master")
+    zone = page.locator("[data-drop]").first
+    assert zone.locator("[data-drop-hint]").is_visible()
+    uploads = []
+    page.on("response", lambda r: "/uploads/" in r.url and uploads.append(r.status))
+    zone.locator("input[type=file]").set_input_files(str(image))
+    page.wait_for_function("() => { const img = document.querySelector('[data-drop-media] img');"
+                           " return img && img.naturalWidth > 0; }")
+    field = zone.locator("[data-param]")
+    page.wait_for_function("() => document.querySelector('[data-drop] [data-param]').value.startsWith('http')")
+    assert uploads == [201] and zone.locator("progress").is_hidden()
+    zone.locator("[data-drop-remove]").click()
+    assert field.input_value() == "" and zone.locator("[data-drop-preview]").is_hidden()
+    context.close()
