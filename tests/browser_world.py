@@ -162,6 +162,8 @@ def staff_pages(world: World) -> dict[str, str]:
         "admin-generation": f"/admin/generations/generation/{g['failed'].pk}/change/",
         "admin-models": "/admin/generations/videomodel/",
         "admin-users": "/admin/auth/user/",
+        "admin-deliveries": "/admin/generations/webhookdelivery/",
+        "admin-notifications": "/admin/generations/notification/",
     }
 
 
