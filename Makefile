@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-postgres test-browser lint bench check schema clean
+.PHONY: run test test-postgres test-browser screenshots lint bench check schema clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -n "$(PYTHON)" || { echo "Python 3.11 is needed (python3.11 or python3 on PATH)"; exit 1; }
@@ -25,6 +25,10 @@ test-postgres: $(STAMP)
 
 test-browser: $(STAMP)
 	$(PY) -m pytest -m browser -q
+
+# Every page at 390 and 1280 px, as a member, a team owner and staff, into screenshots/ (git ignores it).
+screenshots: $(STAMP)
+	SCREENSHOT_DIR=$(CURDIR)/screenshots $(PY) -m pytest tests/screenshots.py -m browser -q -p no:cacheprovider
 
 # ruff and mypy (django-stubs) over the app and the project; configured in pyproject.toml.
 lint: $(STAMP)

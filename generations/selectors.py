@@ -1,6 +1,7 @@
 """Reads: which generations, teams and models a user may see."""
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -9,6 +10,7 @@ from django.utils import timezone
 
 from . import permissions
 from .conf import app_settings
+from .gmi import schema
 from .inputs import require_clean_text
 from .models import (
     Batch,
@@ -56,7 +58,7 @@ def visible_generations(user: Any, *, include_all_for_staff: bool = False) -> Qu
 
 
 def gallery(user: Any, *, tab: str = "mine", team: Team | None = None, status: str = "", model: str = "",
-            q: str = "") -> QuerySet[Generation]:
+            q: str = "", favorites: bool = False) -> QuerySet[Generation]:
     """The gallery list: own videos, or a team's shared ones, filtered; newest first."""
     if tab == "team":
         teams = [team.pk] if team is not None else team_ids_of(user)
@@ -65,6 +67,8 @@ def gallery(user: Any, *, tab: str = "mine", team: Team | None = None, status: s
         )
     else:
         qs = visible_generations(user).filter(owner=user)
+    if favorites:  # a star is its owner's: on a team tab, the member's own starred videos
+        qs = qs.filter(owner=user, favorite=True)
     return filter_generations(qs, status=status, model=model, q=q)
 
 
@@ -319,3 +323,26 @@ def operations_figures(*, now: Any = None) -> dict[str, Any]:
         "emails_sent": Notification.objects.filter(email_status=Notification.EmailStatus.SENT).count(),
         "storage_used_bytes": int(sizes["video"] or 0) + int(sizes["thumbnail"] or 0),
     }
+
+
+def video_shape(generation: Generation) -> dict[str, Any]:
+    """What a generation's payload asks for, read through its model's schema: ``aspect_ratio`` ("16:9") and
+    ``duration_seconds`` (None when the payload and the schema cannot tell)."""
+    params = _parameters_of(generation.model_id, generation.model.parameters)
+    payload = generation.payload if isinstance(generation.payload, dict) else {}
+    return {"aspect_ratio": schema.requested_aspect_ratio(params, payload),
+            "duration_seconds": schema.requested_seconds(params, payload) if payload or params else None}
+
+
+def _parameters_of(model_id: str, raw: Any) -> list[Any]:
+    # A page of cards reads the same model's schema many times: read it once per page.
+    key = (model_id, json.dumps(raw, sort_keys=True, default=str))
+    found = _PARAMETER_CACHE.get(key)
+    if found is None:
+        if len(_PARAMETER_CACHE) > 64:
+            _PARAMETER_CACHE.clear()
+        found = _PARAMETER_CACHE[key] = schema.read_parameters(raw)
+    return found
+
+
+_PARAMETER_CACHE: dict[tuple[str, str], list[Any]] = {}

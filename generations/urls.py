@@ -10,6 +10,7 @@ urlpatterns = [
     path("generations/new/", submit.submit, name="submit"),
     path("generations/status/", generation.generation_status, name="status"),
     path("generations/<uuid:pk>/", generation.detail, name="detail"),
+    path("generations/<uuid:pk>/edit/", generation.update, name="update"),
     path("generations/<uuid:pk>/delete/", generation.delete, name="delete"),
     path("generations/<uuid:pk>/cancel/", generation.cancel, name="cancel"),
     path("generations/<uuid:pk>/flag/", generation.flag, name="flag"),

@@ -2,19 +2,37 @@
 from allauth.account import views as account_views
 from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
+from django.http import HttpRequest, HttpResponsePermanentRedirect
+from django.templatetags.static import static
 from django.urls import include, path
 
 from generations.views import operations
 from gmi_project.accounts import sso
 
+admin.site.site_header = "GMI Video Portal · staff"
+admin.site.site_title = "GMI Video Portal staff"
+admin.site.index_title = "Run the portal"
+# The changelists get the page's whole width; the app list stays one click away on the index.
+admin.site.enable_nav_sidebar = False
+
 # The admin's own log-in form is replaced by allauth's: one log-in page, with its lock-out and
 # its second-factor step, for members and staff alike.
 admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
+
+
+
+def favicon(request: HttpRequest) -> HttpResponsePermanentRedirect:
+    # Resolved per request: the static manifest may not exist yet when the URLs are imported
+    # (migrate and check run before collectstatic).
+    return HttpResponsePermanentRedirect(static("generations/favicon.svg"))
+
 
 urlpatterns = [
     path("healthz", operations.healthz, name="healthz"),
     path("readyz", operations.readyz, name="readyz"),
     path("metrics", operations.metrics, name="metrics"),
+    # Browsers ask for /favicon.ico on pages that name no icon (the API's JSON, files): answer, not 404.
+    path("favicon.ico", favicon),
     path("admin/", admin.site.urls),
     path("accounts/", include("gmi_project.accounts.urls")),
     # Before allauth's own: the SSO callback that also checks the ID token's signature.

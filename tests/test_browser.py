@@ -73,7 +73,7 @@ def test_job_submitted_in_the_browser_plays_when_done(catalogue, live_server, pa
 
     page.goto(live_server.url + "/")
     card = page.locator(f"[data-generation-id='{generation.pk}']")
-    assert "Succeeded" in card.inner_text()
+    assert "Ready" in card.inner_text()
     page.wait_for_function(
         f"() => document.querySelector(\"[data-generation-id='{generation.pk}'] img\").naturalWidth > 0", timeout=10000)
     page.screenshot(path=str(SHOTS / "gallery.png"), full_page=True)

@@ -37,6 +37,20 @@ class VideoModelAdmin(admin.ModelAdmin):
     class Media:
         css = {"all": ("generations/admin.css",)}
 
+    def get_changelist_form(self, request, **kwargs):
+        form = super().get_changelist_form(request, **kwargs)
+
+        class LabelledRowForm(form):
+            """Each editable cell named for readers (the column heading is not a label): "Veo3: price"."""
+
+            def __init__(self, *args, **kw):
+                super().__init__(*args, **kw)
+                for name, field in self.fields.items():
+                    label = f"{self.instance.pk}: {field.label or name}" if self.instance.pk else str(field.label)
+                    field.widget.attrs["aria-label"] = label
+
+        return LabelledRowForm
+
     def has_add_permission(self, request) -> bool:
         return False  # models come from GMI's catalogue ("Sync now")
 

@@ -143,7 +143,8 @@ class GenerationAdmin(admin.ModelAdmin):
     def thumbnail(self, obj: Generation) -> SafeString:
         url = app_url("generations:api:generation-thumbnail", obj.pk) if obj.thumbnail_name else None
         if url:
-            return format_html('<img class="gmi-thumb" src="{}" alt="" loading="lazy" width="64" height="36">', url)
+            return format_html(
+                '<img class="gmi-thumb" src="{}" alt="Thumbnail" loading="lazy" width="64" height="36">', url)
         return format_html('<span class="gmi-thumb gmi-thumb-empty" title="{}"></span>',
                            "No thumbnail" if obj.status == S.SUCCEEDED else obj.get_status_display())
 

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.http import HttpRequest
+from django.utils.text import Truncator
 
+from .. import words
 from ..exceptions import GenerationError
 from ..models import WebhookDelivery, WebhookEndpoint
 from ..services import webhooks
@@ -26,13 +28,19 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
 
 @admin.register(WebhookDelivery)
 class WebhookDeliveryAdmin(ReadOnlyAdmin):
-    list_display = ("created_at", "event_type", "message_id", "endpoint", "status", "attempts", "last_status_code",
+    list_display = ("created_at", "event_type", "message_id", "target", "status", "attempts", "last_status_code",
                     "last_latency_ms", "next_attempt_at")
     list_filter = ("status", "event_type")
     list_select_related = ("endpoint",)
     search_fields = ("message_id", "endpoint__url", "url")
     date_hierarchy = "created_at"
     actions = ["send_again"]
+
+    @admin.display(description="Sent to", ordering="endpoint__url")
+    def target(self, obj: WebhookDelivery) -> str:
+        # Short and without a query string, so the list fits the page and no receiver token shows.
+        url = obj.endpoint.url if obj.endpoint is not None else obj.url
+        return Truncator(words.redact_urls(url)).chars(60)
 
     @admin.action(description="Send again (same webhook-id)")
     def send_again(self, request: HttpRequest, queryset) -> None:

@@ -8,7 +8,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ParseError
 
-from .. import selectors
+from .. import selectors, words
 from ..forms import widget_for
 from ..gmi import schema
 from ..models import (
@@ -123,13 +123,21 @@ class GenerationSerializer(serializers.ModelSerializer):
     batch = serializers.UUIDField(source="batch_id", allow_null=True, read_only=True,
                                   help_text="The batch (or compare) it was submitted in, if any.")
     collections = serializers.SerializerMethodField()
+    title = serializers.CharField(source="display_title",
+                                  help_text="The owner's title; when none was given, the prompt's first words.")
+    error = serializers.SerializerMethodField(help_text="Why the job did not finish, in plain words, and what to "
+                                                        "do next (GMI's own text stays with the site's staff).")
+    aspect_ratio = serializers.SerializerMethodField(help_text='What the payload asks for ("16:9"); null when unknown.')
+    duration_seconds = serializers.SerializerMethodField(help_text="The length in seconds the payload asks for; "
+                                                                   "null when unknown.")
 
     class Meta:
         model = Generation
-        fields = ["id", "model", "payload", "prompt", "status", "error", "error_code", "upstream_request_id",
+        fields = ["id", "title", "model", "payload", "prompt", "status", "error", "error_code", "upstream_request_id",
                   "queue_position", "team", "visibility", "owner", "moderation", "moderation_reason", "removed",
                   "video_seconds", "credits", "created_at", "updated_at", "dispatched_at", "finished_at",
-                  "video_url", "thumbnail_url", "video", "rerun_of", "batch", "collections"]
+                  "video_url", "thumbnail_url", "video", "rerun_of", "favorite", "keep", "aspect_ratio",
+                  "duration_seconds", "batch", "collections"]
         read_only_fields = fields
 
     @extend_schema_field(serializers.ListField(child=serializers.UUIDField()))
@@ -144,6 +152,17 @@ class GenerationSerializer(serializers.ModelSerializer):
 
     def get_owner(self, obj: Generation) -> str:
         return obj.owner.get_username()
+
+    def get_error(self, obj: Generation) -> str:
+        return words.failure_words(obj)
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_aspect_ratio(self, obj: Generation) -> str | None:
+        return selectors.video_shape(obj)["aspect_ratio"]
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_duration_seconds(self, obj: Generation) -> int | None:
+        return selectors.video_shape(obj)["duration_seconds"]
 
     def get_queue_position(self, obj: Generation) -> int | None:
         positions = self.context.get("queue_positions")
@@ -185,9 +204,11 @@ class GenerationSerializer(serializers.ModelSerializer):
         # declarations above still describe the shape (OpenAPI); the test of the
         # representation pins that both agree.
         dt = _DATETIME.to_representation
+        shape = selectors.video_shape(obj)
         return {
-            "id": str(obj.pk), "model": obj.model_id, "payload": obj.payload, "prompt": obj.prompt,
-            "status": obj.status, "error": obj.error, "error_code": obj.error_code,
+            "id": str(obj.pk), "title": obj.display_title, "model": obj.model_id, "payload": obj.payload,
+            "prompt": obj.prompt, "status": obj.status, "error": words.failure_words(obj),
+            "error_code": obj.error_code,
             "upstream_request_id": obj.upstream_request_id, "queue_position": self.get_queue_position(obj),
             "team": obj.team.slug if obj.team_id else None, "visibility": obj.visibility,
             "owner": self.get_owner(obj), "moderation": obj.moderation,
@@ -200,12 +221,25 @@ class GenerationSerializer(serializers.ModelSerializer):
             "finished_at": dt(obj.finished_at) if obj.finished_at else None,
             "video_url": self.get_video_url(obj), "thumbnail_url": self.get_thumbnail_url(obj),
             "video": self.get_video(obj), "rerun_of": str(obj.rerun_of_id) if obj.rerun_of_id else None,
+            "favorite": obj.favorite, "keep": obj.keep, **shape,
             "batch": str(obj.batch_id) if obj.batch_id else None, "collections": self.get_collections(obj),
         }
 
 
 _DATETIME = serializers.DateTimeField()
 _CREDITS = serializers.DecimalField(max_digits=12, decimal_places=2, coerce_to_string=False)
+
+
+class GenerationUpdateSerializer(serializers.Serializer):
+    """What the owner may change; every field optional, only those sent change."""
+
+    title = serializers.CharField(required=False, allow_blank=True, max_length=200, trim_whitespace=True,
+                                  help_text="Blank: the prompt's first words again.")
+    visibility = serializers.ChoiceField(required=False, choices=Generation.Visibility.choices)
+    team = serializers.CharField(required=False, allow_null=True, allow_blank=True,
+                                 help_text="The slug of a team the owner is in; null or blank for none.")
+    favorite = serializers.BooleanField(required=False)
+    keep = serializers.BooleanField(required=False, help_text="Kept: retention spares its files.")
 
 
 class QuoteSerializer(serializers.Serializer):

@@ -24,7 +24,7 @@ from ..exceptions import InvalidInput
 from ..inputs import require_clean_text
 from ..models import DataExport, Generation, Membership, Team
 from ..request_limits import BodyLimit
-from ..services import account_data, moderation, notifications, quotas, submissions, teams, uploads, webhooks
+from ..services import account_data, moderation, notifications, ownership, quotas, submissions, teams, uploads, webhooks
 from ..services.waiting_line import queue_positions
 from ..serving import serve_file
 from . import serializers as s
@@ -220,6 +220,20 @@ class GenerationDetailView(ApiView):
     @extend_schema(responses={200: s.GenerationSerializer, **ERRORS}, tags=["generations"])
     def get(self, request, pk):
         generation = self.visible_generation(pk)
+        return Response(s.GenerationSerializer(generation, context={"request": request}).data)
+
+    @extend_schema(
+        request=s.GenerationUpdateSerializer, responses={200: s.GenerationSerializer, **WRITE_ERRORS},
+        tags=["generations"],
+        description="The owner renames, stars, keeps, or moves the generation between private and one of their "
+                    "teams. Only the fields sent change. Anyone else gets 404, as for a generation that does not "
+                    "exist; a team the owner is not in is refused (400, `errors.team`).",
+    )
+    def patch(self, request, pk):
+        generation = self.visible_generation(pk, staff_sees_all=False)
+        data = s.GenerationUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        generation = ownership.update_generation(generation=generation, user=request.user, **data.validated_data)
         return Response(s.GenerationSerializer(generation, context={"request": request}).data)
 
     @extend_schema(responses={204: None, **WRITE_ERRORS}, tags=["generations"])

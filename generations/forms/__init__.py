@@ -10,6 +10,7 @@ from .accounts import signup_form_class
 from .pages import (
     FlagForm,
     GalleryFilterForm,
+    GenerationOwnForm,
     InviteForm,
     MemberAddForm,
     MemberRoleForm,
@@ -41,6 +42,7 @@ __all__ = [
     "UPLOAD_SUFFIX",
     "FlagForm",
     "GalleryFilterForm",
+    "GenerationOwnForm",
     "InviteForm",
     "MemberAddForm",
     "MemberRoleForm",

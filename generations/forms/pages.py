@@ -7,6 +7,7 @@ from typing import Any, cast
 from django import forms
 from django.contrib.auth import get_user_model
 
+from .. import words
 from ..models import Generation, Membership, VideoModel
 
 
@@ -41,19 +42,46 @@ class GalleryFilterForm(forms.Form):
     model = forms.ChoiceField(required=False, label="Model")
     q = forms.CharField(required=False, label="Search", max_length=200,
                         widget=forms.SearchInput(attrs={"placeholder": "Search prompts"}))
+    favorites = forms.BooleanField(required=False, label="Starred only")
 
     ACTIVE = ",".join(Generation.ACTIVE)
 
     def __init__(self, *args: Any, models: Sequence[VideoModel] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        _choice_field(self, "status").choices = [("", "Any status"), (self.ACTIVE, "In progress")] + list(
-            Generation.Status.choices)
+        _choice_field(self, "status").choices = [("", "Any status"), (self.ACTIVE, "In progress")] + [
+            (value, words.status_words(value)) for value in Generation.Status.values]
         _choice_field(self, "model").choices = [("", "Any model")] + [(m.pk, m.label) for m in models]
 
     def filters(self) -> dict[str, str]:
         if not self.is_bound or not self.is_valid():
-            return {"status": "", "model": "", "q": ""}
-        return {k: (self.cleaned_data.get(k) or "").strip() for k in ("status", "model", "q")}
+            return {"status": "", "model": "", "q": "", "favorites": ""}
+        found = {k: (self.cleaned_data.get(k) or "").strip() for k in ("status", "model", "q")}
+        found["favorites"] = "1" if self.cleaned_data.get("favorites") else ""
+        return found
+
+
+class GenerationOwnForm(forms.Form):
+    """The owner's changes to a video, posted from its page or the gallery; only the fields sent change."""
+
+    title = forms.CharField(required=False, label="Title", max_length=None, strip=True)
+    visibility = forms.ChoiceField(required=False, label="Who can see it",
+                                   choices=[("private", "Only me"), ("team", "My team")])
+    team = forms.CharField(required=False, label="Team")
+    favorite = forms.ChoiceField(required=False, choices=[("1", "Starred"), ("0", "Not starred")])
+    keep = forms.ChoiceField(required=False, choices=[("1", "Kept"), ("0", "Not kept")])
+
+    def changes(self) -> dict[str, Any]:
+        """The fields the form carried, as the ownership service takes them."""
+        sent = {name: self.cleaned_data[name] for name in self.fields if name in self.data}
+        for name in ("favorite", "keep"):
+            if name in sent:
+                sent[name] = sent[name] == "1"
+        if "visibility" in sent and not sent["visibility"]:
+            sent.pop("visibility")
+        if "team" in sent and "visibility" not in sent:
+            # One choice on the page, "Only me" or "Team: …": a team means sharing with it.
+            sent["visibility"] = "team" if sent["team"] else "private"
+        return sent
 
 
 class FlagForm(forms.Form):

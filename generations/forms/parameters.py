@@ -178,7 +178,7 @@ class ParameterForm(forms.Form):
                     choices=choices, required=False, label=label, widget=forms.SelectMultiple(attrs=attrs))
                 field.gmi_widget_kind = "select-multiple"
             else:
-                blank = "Choose…" if param.required and param.default is None else "— GMI's default —"
+                blank = "Choose…" if param.required and param.default is None else "Default"
                 if param.default is None or not param.required:
                     choices = [("", blank), *choices]
                 field = forms.ChoiceField(
@@ -209,14 +209,15 @@ class ParameterForm(forms.Form):
                 field.gmi_widget_kind = "url"
         elif widget == "textarea":
             if param.max_length:
-                attrs["maxlength"] = param.max_length
+                # A counter, not maxlength: a pasted prompt is refused with a message, never cut silently.
+                attrs["data-max-chars"] = param.max_length
             field = forms.CharField(required=False, label=label, strip=False,
                                     widget=forms.Textarea(attrs={**attrs, "rows": 4 if param.kind == "text" else 2}))
             field.gmi_widget_kind = "url-list" if param.multiple and param.kind == "url" else (
                 "text-list" if param.multiple else "text")
         else:
             if param.max_length and not param.multiple:
-                attrs["maxlength"] = param.max_length
+                attrs["data-max-chars"] = param.max_length
             field = forms.CharField(required=False, label=label, widget=forms.TextInput(attrs=attrs))
             if param.kind == "unknown":
                 field.gmi_widget_kind = "unknown"

@@ -19,7 +19,7 @@ from django.template.loader import select_template
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
-from .. import metrics, permissions, reports
+from .. import metrics, permissions, reports, words
 from ..conf import app_settings
 from ..exceptions import InvalidInput
 from ..gmi.redaction import Redactor
@@ -169,8 +169,9 @@ def announce_status(*, generation: Generation, status: str) -> list[Notification
     if kind == K.GENERATION_SUCCEEDED:
         title, body = "Your video is ready", f"{what} has finished."
     else:
-        reason = generation.error or "GMI gave no reason."
-        title, body = "Your video could not be made", f"{what} failed: {reason} Its quota was given back."
+        # Plain words from the error code (GMI's own text, which may carry signed URLs, stays with staff).
+        reason = words.failure_words(generation)
+        title, body = "Your video could not be made", f"{what} failed. {reason}"
         data.update(error=reason, error_code=generation.error_code)
     return notify(NotificationEvent(
         kind=kind, title=title, body=body, link=_path("generations:detail", generation.pk), generation=generation,

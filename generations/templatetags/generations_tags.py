@@ -7,10 +7,14 @@ from typing import Any
 
 from django import template
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.dateformat import format as date_format
 from django.utils.dateparse import parse_datetime
+from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.timesince import timesince
 
-from .. import selectors
+from .. import selectors, words
 from ..conf import app_settings
 from ..context_processors import bell, member_state, page_context
 from ..services import catalogue
@@ -167,3 +171,53 @@ def number(value: Any) -> str:
     if value.is_integer():
         return f"{int(value):,}"
     return f"{value:,.2f}".rstrip("0").rstrip(".")
+
+
+@register.filter(name="status_words")
+def status_words_filter(status: Any) -> str:
+    """``{{ generation.status|status_words }}``: the status as a member reads it ("Waiting in line")."""
+    return words.status_words(str(status or ""))
+
+
+@register.filter(name="failure_words")
+def failure_words_filter(generation: Any) -> str:
+    """Why a job did not finish and what to do next, from its error code (never GMI's raw text)."""
+    return words.failure_words(generation)
+
+
+@register.filter(name="redact_urls")
+def redact_urls_filter(text: Any) -> str:
+    return words.redact_urls(str(text)) if text else ""
+
+
+@register.filter(name="file_size")
+def file_size_filter(size: Any) -> str:
+    return words.file_size(size)
+
+
+#: The one date and time format of the pages (the browser rewrites it into the member's time zone).
+DATETIME_FORMAT = "j M Y, H:i"
+
+
+@register.simple_tag(name="when")
+def when_tag(value: Any, style: str = "datetime") -> SafeString:
+    """A moment as ``<time>``: "7 Dec 2026, 14:05 UTC" from the server, local time once time.js runs.
+
+    ``style="ago"`` reads "just now", "5 minutes ago" … (the full moment stays in the title).
+    """
+    moment = as_datetime(value)
+    if moment is None:
+        return mark_safe("")
+    if timezone.is_aware(moment):
+        moment = timezone.localtime(moment)
+    full = f"{date_format(moment, DATETIME_FORMAT)} {moment.tzname() or ''}".strip()
+    text = ago(moment) if style == "ago" else full
+    return format_html('<time datetime="{}" data-local="{}" title="{}">{}</time>',
+                       moment.isoformat(), style, full, text)
+
+
+def ago(moment: datetime) -> str:
+    seconds = (timezone.now() - moment).total_seconds()
+    if seconds < 60:
+        return "just now"
+    return f"{timesince(moment)} ago".replace("\xa0", " ").split(",")[0].replace(" ago", "") + " ago"

@@ -40,14 +40,20 @@ def gallery(request: AuthenticatedHttpRequest) -> HttpResponse:
     else:
         generations = teams.hide_unopened_teams(
             selectors.gallery(request.user, tab=tab, team=team, status=filters["status"],
-                              model=filters["model"], q=filters["q"]), user=request.user)
+                              model=filters["model"], q=filters["q"], favorites=bool(filters["favorites"])),
+            user=request.user)
     page = Paginator(generations, app_settings.PAGE_SIZE).get_page(request.GET.get("page"))
     items = list(page.object_list)
     positions = waiting_line.queue_positions(items)
     for generation in items:
         generation.queue_position = positions.get(generation.pk)  # type: ignore[attr-defined]  # for the template
+        generation.shape = selectors.video_shape(generation)  # type: ignore[attr-defined]
     query = request.GET.copy()
     query.pop("page", None)
+    view = "list" if request.GET.get("view") == "list" else "grid"
+    other_view = request.GET.copy()
+    other_view.pop("page", None)
+    other_view["view"] = "grid" if view == "list" else "list"
     return render_page(request, "generations/gallery.html", {
         "page": page,
         "generations": items,
@@ -59,5 +65,7 @@ def gallery(request: AuthenticatedHttpRequest) -> HttpResponse:
         "filters": filters,
         "filtered": any(filters.values()),
         "query": query.urlencode(),
+        "view": view,
+        "other_view_query": other_view.urlencode(),
         "status_url": reverse("generations:status"),
     }, nav="gallery")

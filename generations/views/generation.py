@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import uuid
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -11,15 +12,15 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from .. import permissions, selectors
-from ..exceptions import InvalidTransition
-from ..forms import FlagForm
+from .. import permissions, selectors, words
+from ..exceptions import InvalidInput, InvalidTransition, NotFound
+from ..forms import FlagForm, GenerationOwnForm
 from ..gmi import schema
 from ..models import Generation
-from ..services import moderation, submissions, waiting_line
+from ..services import moderation, ownership, submissions, waiting_line
 from ..templatetags.generations_tags import api_url
 from ..types import AuthenticatedHttpRequest
-from .base import render_page
+from .base import render_page, safe_next_url
 
 STATUS_POLL_LIMIT = 100
 
@@ -28,10 +29,11 @@ def _status_item(request: HttpRequest, generation: Generation, positions: dict[A
     shows_files = selectors.shows_files(request.user, generation)
     return {
         "id": str(generation.pk),
+        "title": generation.display_title,
         "status": generation.status,
-        "status_label": generation.get_status_display(),
+        "status_label": words.status_words(generation.status),
         "active": generation.is_active,
-        "error": generation.error,
+        "error": words.failure_words(generation),
         "removed": generation.is_removed,
         "queue_position": positions.get(generation.pk),
         "thumbnail_url": api_url("generation-thumbnail", generation.pk)
@@ -80,10 +82,10 @@ def detail(request: AuthenticatedHttpRequest, pk: uuid.UUID) -> HttpResponse:
     """One generation: player or status, prompt, parameters, history and what the user may do with it."""
     generation = _visible_or_404(request, pk)
     params = {p.name: p for p in schema.read_parameters(generation.model.parameters)}
-    rows = [
-        {"name": name, "label": params[name].label if name in params else name, "value": value}
-        for name, value in (generation.payload or {}).items()
-    ] if isinstance(generation.payload, dict) else []
+    rows = [_parameter_row(name, value, params.get(name))
+            for name, value in (generation.payload or {}).items()
+            if not (generation.prompt and value == generation.prompt)  # shown in its own block above
+            ] if isinstance(generation.payload, dict) else []
     positions = waiting_line.queue_positions([generation])
     is_owner = generation.owner_id == request.user.pk
     sees_removed = permissions.can_view_any_generation(request.user)
@@ -104,11 +106,54 @@ def detail(request: AuthenticatedHttpRequest, pk: uuid.UUID) -> HttpResponse:
         and selectors.may_flag(request.user, generation),
         "already_flagged": generation.flags.filter(reporter=request.user.pk, resolved_at__isnull=True).exists(),
         "flag_form": FlagForm(),
+        "own_teams": list(selectors.teams_of(request.user)) if is_owner else [],
+        "shape": selectors.video_shape(generation),
+        "sees_notes": sees_removed,
         "video_url": api_url("generation-video", generation.pk) if shows_video else "",
         "thumbnail_url": api_url("generation-thumbnail", generation.pk)
         if shows_video and generation.thumbnail_name else "",
         "status_url": reverse("generations:status"),
     }, nav="gallery")
+
+
+_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".avif", ".svg")
+
+
+def _parameter_row(name: str, value: Any, param: Any) -> dict[str, Any]:
+    """One payload value for reading: its schema label, the value in words, an image when it is one."""
+    text = value if isinstance(value, str) else None
+    url = text.strip() if text and text.strip().lower().startswith(("http://", "https://")) else ""
+    parts = urlsplit(url) if url else None
+    # Shown as an image only when the URL carries no query: a signed URL never reaches the page.
+    image = bool(parts and not parts.query and parts.path.lower().endswith(_IMAGE_SUFFIXES))
+    return {"name": name, "label": (param.label if param is not None and param.label else name),
+            "value": value, "url": words.redact_urls(url) if url else "", "image": image}
+
+
+@login_required
+@require_POST
+def update(request: AuthenticatedHttpRequest, pk: uuid.UUID) -> HttpResponse:
+    """The owner renames, stars, keeps or shares the video (a plain form post; scripts ask for JSON)."""
+    generation = _visible_or_404(request, pk)
+    form = GenerationOwnForm(request.POST)
+    wants_json = "application/json" in request.headers.get("Accept", "")
+    if not form.is_valid():
+        raise Http404("No such generation.")  # only the page's own controls post here
+    try:
+        generation = ownership.update_generation(generation=generation, user=request.user, **form.changes())
+    except NotFound as exc:
+        raise Http404("No such generation.") from exc
+    except InvalidInput as exc:
+        if wants_json:
+            return JsonResponse({"detail": exc.message, "code": exc.code, "errors": exc.errors}, status=400)
+        messages.error(request, exc.message)
+    else:
+        if wants_json:
+            return JsonResponse({"id": str(generation.pk), "title": generation.display_title,
+                                 "favorite": generation.favorite, "keep": generation.keep,
+                                 "visibility": generation.visibility})
+        messages.success(request, "Saved.")
+    return redirect(safe_next_url(request, reverse("generations:detail", args=[generation.pk])))
 
 
 @login_required

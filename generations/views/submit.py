@@ -8,7 +8,8 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import redirect
-from django.utils import formats, timezone
+from django.utils import formats
+from django.utils.html import format_html
 from django.views.decorators.http import require_http_methods
 
 from .. import metrics, selectors
@@ -26,7 +27,7 @@ from ..gmi import schema
 from ..models import Generation
 from ..request_limits import BodyLimit, body_limit
 from ..services import frames, uploads
-from ..templatetags.generations_tags import api_url
+from ..templatetags.generations_tags import api_url, when_tag
 from ..types import AuthenticatedHttpRequest
 from .base import render_page
 
@@ -36,8 +37,8 @@ def _quota_message(exc: QuotaExceeded) -> str:
     who = "your team's" if exc.scope == "team" else "your"
     text = f"This job would go over {who} limit ({label})."
     if exc.resets_at is not None:
-        when = formats.date_format(timezone.localtime(exc.resets_at), "DATETIME_FORMAT")
-        text += f" The limit resets on {when}."
+        # The pages' one moment format, rewritten into the member's time zone by time.js.
+        return format_html("{} The limit resets on {}.", text, when_tag(exc.resets_at))
     return text
 
 

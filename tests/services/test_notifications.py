@@ -105,10 +105,10 @@ def test_a_failed_job_email_carries_the_reason(user):
     run_after_commit()
 
     notice = Notification.objects.get(recipient=user, kind=K.GENERATION_FAILED)
-    assert "refused by the content policy" in notice.body
+    assert "refused this prompt under its content policy" in notice.body  # the reason in words
     assert notice.data["error_code"] == "content_policy"
     notifications.send_pending_emails()
-    assert "refused by the content policy" in mail.outbox[0].body
+    assert "refused this prompt under its content policy" in mail.outbox[0].body
 
 
 def test_the_gmi_key_never_appears_in_a_notification_or_an_email(user, settings):

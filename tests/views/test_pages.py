@@ -177,7 +177,7 @@ def test_status_view_reports_visible_generations_only(member, user, other_user):
     assert items[str(mine.pk)]["status"] == "processing"
     assert items[str(mine.pk)]["active"] is True
     assert items[str(mine.pk)]["thumbnail_url"] is None
-    assert items[str(done.pk)]["status_label"] == "Succeeded"
+    assert items[str(done.pk)]["status_label"] == "Ready"  # words for members; the API keeps "succeeded"
     assert items[str(done.pk)]["thumbnail_url"].endswith(f"/generations/{done.pk}/thumbnail/")
     assert items[str(done.pk)]["video_url"].endswith(f"/generations/{done.pk}/video/")
     assert set(items[str(done.pk)]) >= {"id", "status", "status_label", "error", "thumbnail_url", "video_url",
@@ -204,7 +204,7 @@ def test_detail_page_plays_and_offers_to_download_a_finished_video(member, user)
     assert "<video" in html and f"/generations/{generation.pk}/video/" in html
     assert f'poster="/api/v1/generations/{generation.pk}/thumbnail/"' in html
     assert "?download=1" in html
-    assert "Duration" in html and "durationSeconds" in html  # parameters table uses the schema's labels
+    assert "Duration" in html and "durationSeconds" not in html  # the schema's labels, not the API keys
     assert f"?from={generation.pk}" in html  # run again
     assert reverse("generations:delete", args=[generation.pk]) in html
 
@@ -456,14 +456,14 @@ def test_gallery_cards_update_live_and_show_the_thumbnail_when_done(browser_page
     generation = GenerationFactory(owner=browser_page.user, processing=True, prompt="live fox")
     page.goto(browser_page.url + reverse("generations:gallery"))
     badge = page.locator(f"[data-generation-id='{generation.pk}'] [data-status-badge]")
-    assert badge.inner_text() == "Processing"
+    assert badge.inner_text() == "Rendering"  # the status in words
 
     Generation.objects.filter(pk=generation.pk).update(status=Generation.Status.SUCCEEDED, thumbnail_name="t.jpg",
                                                        video_name="v.mp4")
 
     page.wait_for_function(
         f"() => document.querySelector(\"[data-generation-id='{generation.pk}'] [data-status-badge]\").textContent"
-        " === 'Succeeded'", timeout=10000)
+        " === 'Ready'", timeout=10000)
     card = page.locator(f"[data-generation-id='{generation.pk}']")
     assert card.get_attribute("data-active") == "0"
     assert f"/generations/{generation.pk}/thumbnail/" in card.locator("img").get_attribute("src")
@@ -480,7 +480,7 @@ def test_submit_page_shows_the_payload_and_a_live_quote(browser_page):
     page.wait_for_function(
         "() => document.querySelector('[data-quote]').textContent.includes('This job costs 10 credits')",
         timeout=10000)
-    summary = page.inner_text("[data-summary]")
+    summary = page.text_content("[data-summary]")  # folded in a <details>
     assert '"prompt": "a kite over the dunes"' in summary and '"durationSeconds": 8' in summary
 
 

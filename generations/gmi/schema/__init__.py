@@ -8,7 +8,7 @@ a parameter gets is the forms' business (``generations.forms.widget_for``), not 
 """
 from __future__ import annotations
 
-from .facts import all_prompt_text, payload_json_schema, prompt_text, requested_seconds
+from .facts import all_prompt_text, payload_json_schema, prompt_text, requested_aspect_ratio, requested_seconds
 from .legacy import LEGACY_IMAGE_TO_VIDEO_PARAMETERS
 from .parameter import KINDS, MEDIA_TYPES, Parameter
 from .reading import read_parameters
@@ -32,6 +32,7 @@ __all__ = [
     "payload_json_schema",
     "prompt_text",
     "read_parameters",
+    "requested_aspect_ratio",
     "requested_seconds",
     "size_errors",
     "validate_payload",

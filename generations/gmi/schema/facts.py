@@ -138,6 +138,43 @@ def requested_seconds(params: Sequence[Parameter], payload: object) -> int | Non
     return None
 
 
+_ASPECT_NAMES = ("aspect_ratio", "aspect", "ratio", "video_aspect_ratio")
+_ASPECT_TEXT = re.compile(r"(\d+(?:\.\d+)?)\s*[:x/]\s*(\d+(?:\.\d+)?)", re.I)
+
+
+def requested_aspect_ratio(params: Sequence[Parameter], payload: object) -> str | None:
+    """The aspect ratio a payload asks for, as "W:H" ("16:9", "9:16", "1:1"), or None when it cannot tell.
+
+    Reads an aspect-ratio-like parameter (``aspectRatio``, ``aspect_ratio``, ``ratio`` …) of
+    the payload, else that parameter's default.
+    """
+    names = {p.name for p in params if snake_case(p.name) in _ASPECT_NAMES}
+    if isinstance(payload, Mapping):
+        names |= {k for k in payload if isinstance(k, str) and snake_case(k) in _ASPECT_NAMES}
+        for name in sorted(names):
+            ratio = _ratio(payload.get(name))
+            if ratio:
+                return ratio
+    for param in params:
+        if param.name in names:
+            ratio = _ratio(param.default)
+            if ratio:
+                return ratio
+    return None
+
+
+def _ratio(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return None
+    match = _ASPECT_TEXT.fullmatch(value.strip())
+    if not match:
+        return None
+    width, height = float(match.group(1)), float(match.group(2))
+    if width <= 0 or height <= 0:
+        return None
+    return f"{display(width)}:{display(height)}"
+
+
 
 def _seconds(value: Any) -> int | None:
     if isinstance(value, bool) or value is None:

@@ -87,6 +87,13 @@
       err.hidden = !show;
       err.textContent = show ? item.error : "";
     });
+    // A card that just finished becomes playable in place (hover preview, lightbox).
+    var media = $("a.gmi-gen__media", el);
+    if (media && item.video_url && !media.hasAttribute("data-video")) {
+      media.setAttribute("data-video", item.video_url);
+      if (item.thumbnail_url) { media.setAttribute("data-poster", item.thumbnail_url); }
+      if (item.title) { media.setAttribute("data-title", item.title); }
+    }
     var placeholder = $("[data-placeholder]", el);
     if (placeholder) {
       var text = $("[data-placeholder-text]", placeholder);
@@ -252,7 +259,9 @@
   function when(iso) {
     if (!iso) { return ""; }
     var d = new Date(iso);
-    return isNaN(d) ? iso : d.toLocaleString(undefined, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
+    // The pages' one format (time.js), in the member's own time zone.
+    return isNaN(d) ? iso : d.toLocaleString(undefined, {
+      day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit", timeZoneName: "short" });
   }
 
   function labelFor(form, name) {
@@ -312,12 +321,35 @@
     var controller = null;
     var uploading = 0;
 
+    // What still keeps the form from being priced: a required field left empty, a field over its length.
+    function notQuotable() {
+      var missing = $all("[aria-required='true'], [required]", form).filter(function (control) {
+        if (control.type === "checkbox" || control.type === "file" || control.disabled) { return false; }
+        var wrapper = control.closest("[data-field]");
+        if (control.tagName === "SELECT") { return !control.value; }
+        if (wrapper && $("[data-upload-input]", wrapper) && !control.value.trim()) { return true; }
+        return !String(control.value || "").trim();
+      });
+      if (missing.length) { return "Fill in " + labelFor(form, missing[0].getAttribute("data-param") || missing[0].name) + " to see the price."; }
+      var over = $all("[data-max-chars]", form).filter(function (control) {
+        return control.value.length > Number(control.getAttribute("data-max-chars"));
+      });
+      if (over.length) { return "Shorten " + labelFor(form, over[0].getAttribute("data-param") || over[0].name) + " to see the price."; }
+      return "";
+    }
+
     function refresh() {
       var built = buildBody(form);
       if (summary) { summary.textContent = JSON.stringify(built.body, null, 2); }
       clearTimeout(quoteTimer);
       if (built.problem) {
         showQuote({ ok: false, text: built.problem });
+        return;
+      }
+      var waiting = notQuotable();
+      if (waiting) {
+        if (controller) { controller.abort(); }
+        showQuote({ ok: false, pending: true, text: waiting });
         return;
       }
       quoteTimer = setTimeout(function () { fetchQuote(built.body); }, 450);
@@ -361,16 +393,41 @@
       }
     }
 
+    // XMLHttpRequest rather than fetch: it reports upload progress.
+    function send(file, progress) {
+      return new Promise(function (resolve, reject) {
+        var data = new FormData();
+        data.append("file", file);
+        var xhr = new XMLHttpRequest();
+        xhr.open("POST", uploadUrl);
+        xhr.withCredentials = true;
+        xhr.setRequestHeader("Accept", "application/json");
+        xhr.setRequestHeader("X-CSRFToken", csrfToken(form));
+        if (progress) {
+          progress.hidden = false;
+          progress.removeAttribute("value");
+          xhr.upload.addEventListener("progress", function (event) {
+            if (event.lengthComputable) { progress.max = event.total; progress.value = event.loaded; }
+          });
+        }
+        xhr.onload = function () {
+          var body = null;
+          try { body = JSON.parse(xhr.responseText); } catch (e) { body = null; }
+          resolve({ status: xhr.status, json: function () { return Promise.resolve(body); } });
+        };
+        xhr.onerror = function () { reject(new Error("network")); };
+        xhr.send(data);
+      });
+    }
+
     function uploadOne(file, input, field, status) {
-      var data = new FormData();
-      data.append("file", file);
+      var wrapper = input.closest("[data-field]");
+      var progress = wrapper ? $("[data-upload-progress]", wrapper) : null;
       setBusy(1);
       status.classList.remove("is-error");
       status.textContent = "Uploading " + file.name + "…";
-      return fetch(uploadUrl, {
-        method: "POST", credentials: "same-origin", body: data,
-        headers: { Accept: "application/json", "X-CSRFToken": csrfToken(form) },
-      }).then(function (response) {
+      return send(file, progress).then(function (response) {
+        if (progress) { progress.hidden = true; }
         return response.json().catch(function () { return null; }).then(function (body) {
           if (response.status === 201 && body && body.url) {
             if (field.tagName === "TEXTAREA") {
@@ -391,6 +448,7 @@
           return false;
         });
       }).catch(function () {
+        if (progress) { progress.hidden = true; }
         status.textContent = file.name + " will be uploaded when you send the form.";
         return false;
       }).finally(function () { setBusy(-1); });
@@ -442,8 +500,22 @@
       syncVisibility();
     }
 
+    // GOV.UK's error summary: it takes focus and is scrolled into view; its links focus their field.
     var errors = $("#gmi-submit-errors");
-    if (errors) { errors.focus(); }
+    if (errors) {
+      errors.scrollIntoView({ block: "start" });
+      errors.focus({ preventScroll: true });
+      $all("a[href^='#']", errors).forEach(function (link) {
+        link.addEventListener("click", function (event) {
+          var target = document.getElementById(link.getAttribute("href").slice(1));
+          if (!target) { return; }
+          event.preventDefault();
+          var label = $("label[for='" + target.id + "']");
+          (label || target).scrollIntoView({ block: "start" });
+          target.focus({ preventScroll: true });
+        });
+      });
+    }
     refresh();
   }
 
