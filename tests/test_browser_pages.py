@@ -79,7 +79,7 @@ def test_every_page_fits_the_screen_is_accessible_and_quiet(browser, world, view
                 problems.append(f"{name}: axe {violation['impact']} {violation['id']} "
                                 f"{[n['target'] for n in violation['nodes'][:3]]}")
         context.close()
-    assert problems == []
+    assert problems == [], "\n".join(problems)
 
 
 def test_cards_keep_one_footprint_whatever_the_videos_shape(browser, world):
