@@ -147,6 +147,10 @@ def member_pages(world: World) -> dict[str, str]:
         "notifications": "/notifications/",
         "notification-settings": "/notifications/settings/",
         "api-docs": "/api/v1/docs/",
+        "batch-upload": "/batches/",
+        "compare": "/compare/",
+        "collections": "/collections/",
+        "share-links": f"/generations/{g['long'].pk}/share/",
     }
 
 
