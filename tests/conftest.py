@@ -22,6 +22,29 @@ def browser_type_launch_args(browser_type_launch_args):
     }
 
 
+@pytest.fixture(scope="module", autouse=True)
+def no_idle_connections_left_behind(django_db_blocker):
+    """On PostgreSQL, end the idle sessions a module's threads left open (engine pools, threads
+    that exited holding a persistent connection), so that later modules' own concurrency
+    (50 racing submissions need 50 sessions) never meets the server's connection limit."""
+    yield
+    from django.db import connections
+
+    default = connections["default"]
+    if default.vendor != "postgresql":
+        return
+    mine = default.connection.info.backend_pid if default.connection is not None else 0
+    with django_db_blocker.unblock():
+        sweeper = default.copy()  # a session of its own: the main thread's is left as it is
+        try:
+            with sweeper.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND pid NOT IN (pg_backend_pid(), %s) AND state = 'idle'", [mine])
+        finally:
+            sweeper.close()
+
+
 @pytest.fixture(autouse=True)
 def isolated_storage(tmp_path, settings):
     """Each test writes mirrored files into its own directory."""
