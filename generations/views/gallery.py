@@ -111,7 +111,7 @@ def gallery_collect(request: AuthenticatedHttpRequest) -> HttpResponse:
     if not form.is_valid():
         for problems in form.errors.values():
             for problem in problems:
-                messages.error(request, problem)
+                messages.error(request, str(problem))
         return redirect(back)
     chosen = form.cleaned_data["generations"]
     if len(chosen) > collection_service.MAX_ITEMS_PER_CALL:
