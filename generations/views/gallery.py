@@ -127,7 +127,7 @@ def gallery_collect(request: AuthenticatedHttpRequest) -> HttpResponse:
         else:
             added = collection_service.add_to_collection(collection=collection, user=request.user,
                                                          generation_ids=chosen)
-    except InvalidInput as exc:
+    except GenerationError as exc:  # a refused video, a bad name, the collection cap: each said in words
         messages.error(request, _refusal(exc, collection))
         return redirect(back)
     already = len(chosen) - added

@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 
 from generations.models import Batch, Collection, CollectionItem, Generation
+from tests.conftest import override_generations
 from tests.factories import GenerationFactory, MembershipFactory, TeamFactory, UserFactory, VideoModelFactory
 
 pytestmark = pytest.mark.django_db
@@ -176,6 +177,15 @@ def test_an_incomplete_form_says_what_to_change_and_adds_nothing(member, user, d
     response = collect(member, data)
     assert any(said in text for text in messages_of(response)), messages_of(response)
     assert not Collection.objects.exists() and not CollectionItem.objects.exists()
+
+
+def test_a_new_collection_over_the_members_cap_is_refused_in_words(member, user):
+    video = GenerationFactory(owner=user)
+    Collection.objects.create(owner=user, name="Only one")
+    with override_generations(MAX_COLLECTIONS_PER_USER=1):
+        response = collect(member, {"name": "Second", "generations": [str(video.pk)]})
+    assert messages_of(response) == ["You have 1 collections already; delete one you no longer use."]
+    assert Collection.objects.count() == 1 and not CollectionItem.objects.exists()
 
 
 def test_a_collection_and_a_new_name_at_once_is_refused(member, user):
