@@ -58,8 +58,13 @@ def visible_generations(user: Any, *, include_all_for_staff: bool = False) -> Qu
 
 
 def gallery(user: Any, *, tab: str = "mine", team: Team | None = None, status: str = "", model: str = "",
-            q: str = "", favorites: bool = False) -> QuerySet[Generation]:
-    """The gallery list: own videos, or a team's shared ones, filtered; newest first."""
+            q: str = "", favorites: bool = False, collection: Collection | None = None,
+            batch: Batch | None = None) -> QuerySet[Generation]:
+    """The gallery list: own videos, or a team's shared ones, filtered; newest first.
+
+    ``collection`` and ``batch`` are ones ``user`` may open (``get_collection``, ``batch_of``): the
+    tab's videos that are in it.
+    """
     if tab == "team":
         teams = [team.pk] if team is not None else team_ids_of(user)
         qs = Generation.objects.filter(deleted_at__isnull=True, team_id__in=teams).filter(
@@ -69,7 +74,7 @@ def gallery(user: Any, *, tab: str = "mine", team: Team | None = None, status: s
         qs = visible_generations(user).filter(owner=user)
     if favorites:  # a star is its owner's: on a team tab, the member's own starred videos
         qs = qs.filter(owner=user, favorite=True)
-    return filter_generations(qs, status=status, model=model, q=q)
+    return filter_generations(qs, status=status, model=model, q=q, collection=collection, batch=batch)
 
 
 def filter_generations(qs: QuerySet[Generation], *, status: str = "", model: str = "", q: str = "",
@@ -197,7 +202,9 @@ def collections_of(user: Any) -> QuerySet[Collection]:
     """Collections ``user`` may open: their own personal ones and those of their teams; with ``count``."""
     if not getattr(user, "is_authenticated", False):
         return Collection.objects.none()
-    return (Collection.objects.filter(Q(owner=user, team__isnull=True) | Q(team_id__in=team_ids_of(user)))
+    # The teams as a subquery: the list is one query wherever it is shown (the gallery's filter, every page).
+    teams = Membership.objects.filter(user=user).values("team_id")
+    return (Collection.objects.filter(Q(owner=user, team__isnull=True) | Q(team_id__in=teams))
             .select_related("team", "owner")
             .annotate(count=Count("items", filter=Q(items__generation__deleted_at__isnull=True)))
             .order_by("name", "created_at"))

@@ -7,6 +7,7 @@ app_name = "generations"
 
 urlpatterns = [
     path("", gallery.gallery, name="gallery"),
+    path("gallery/collect/", gallery.gallery_collect, name="gallery-collect"),
     path("generations/new/", submit.submit, name="submit"),
     path("generations/status/", generation.generation_status, name="status"),
     path("generations/<uuid:pk>/", generation.detail, name="detail"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 from .accounts import signup_form_class
 from .pages import (
     FlagForm,
+    GalleryCollectForm,
     GalleryFilterForm,
     GenerationOwnForm,
     InviteForm,
@@ -41,6 +42,7 @@ __all__ = [
     "FREEFORM_PROMPT",
     "UPLOAD_SUFFIX",
     "FlagForm",
+    "GalleryCollectForm",
     "GalleryFilterForm",
     "GenerationOwnForm",
     "InviteForm",

@@ -8,7 +8,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 
 from .. import words
-from ..models import Generation, Membership, VideoModel
+from ..models import Collection, Generation, Membership, VideoModel
 
 
 def _choice_field(form: forms.Form, name: str) -> forms.ChoiceField:
@@ -43,21 +43,60 @@ class GalleryFilterForm(forms.Form):
     q = forms.CharField(required=False, label="Search", max_length=200,
                         widget=forms.SearchInput(attrs={"placeholder": "Search prompts"}))
     favorites = forms.BooleanField(required=False, label="Starred only")
+    collection = forms.ChoiceField(required=False, label="Collection")
 
     ACTIVE = ",".join(Generation.ACTIVE)
 
-    def __init__(self, *args: Any, models: Sequence[VideoModel] = (), **kwargs: Any) -> None:
+    def __init__(self, *args: Any, models: Sequence[VideoModel] = (), collections: Sequence[Collection] = (),
+                 **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         _choice_field(self, "status").choices = [("", "Any status"), (self.ACTIVE, "In progress")] + [
             (value, words.status_words(value)) for value in Generation.Status.values]
         _choice_field(self, "model").choices = [("", "Any model")] + [(m.pk, m.label) for m in models]
+        _choice_field(self, "collection").choices = [("", "Any collection")] + collection_choices(collections)
 
     def filters(self) -> dict[str, str]:
         if not self.is_bound or not self.is_valid():
-            return {"status": "", "model": "", "q": "", "favorites": ""}
-        found = {k: (self.cleaned_data.get(k) or "").strip() for k in ("status", "model", "q")}
+            return {"status": "", "model": "", "q": "", "favorites": "", "collection": ""}
+        found = {k: (self.cleaned_data.get(k) or "").strip() for k in ("status", "model", "q", "collection")}
         found["favorites"] = "1" if self.cleaned_data.get("favorites") else ""
         return found
+
+
+def collection_choices(collections: Sequence[Collection]) -> list[tuple[str, str]]:
+    """A select's options for the member's collections, a team's named so two of the same name differ."""
+    return [(str(c.pk), f"{c.name} (team {c.team.name})" if c.team_id and c.team else c.name) for c in collections]
+
+
+class GalleryCollectForm(forms.Form):
+    """The gallery's "add to / remove from a collection" for the ticked videos, several at once.
+
+    The ids stay text: which of them the member may add is the collections service's rule.
+    """
+
+    collection = forms.ChoiceField(required=False, label="Collection")
+    name = forms.CharField(required=False, max_length=120, label="Or a new collection named")
+    remove = forms.CharField(required=False, label="Take out of the collection shown")
+
+    def __init__(self, *args: Any, collections: Sequence[Collection] = (), **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "gmi-collect-%s")
+        super().__init__(*args, **kwargs)
+        _choice_field(self, "collection").choices = [("", "Choose one")] + collection_choices(collections)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        chosen = self.data.getlist("generations") if hasattr(self.data, "getlist") else []
+        cleaned["generations"] = list(dict.fromkeys(value.strip() for value in chosen if value.strip()))
+        if not cleaned["generations"]:
+            raise forms.ValidationError("Tick the videos first: the box on each card chooses it.")
+        cleaned["name"] = (cleaned.get("name") or "").strip()
+        if cleaned.get("remove"):
+            return cleaned
+        if cleaned.get("collection") and cleaned["name"]:
+            self.add_error("name", "Choose a collection or type a new name, not both.")
+        elif not cleaned.get("collection") and not cleaned["name"]:
+            self.add_error("collection", "Choose a collection, or type a name for a new one.")
+        return cleaned
 
 
 class GenerationOwnForm(forms.Form):

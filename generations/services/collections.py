@@ -114,3 +114,11 @@ def remove_from_collection(*, collection: Collection, user: User, generation_id:
         deleted = 0  # a malformed id is not in the collection
     if not deleted:
         raise NotFound("This video is not in the collection.")
+
+
+def add_to_new_collection(*, user: User, name: Any, generation_ids: Any) -> tuple[Collection, int]:
+    """A new personal collection named ``name`` holding ``generation_ids``: both or neither (a refused video
+    leaves no empty collection behind)."""
+    with transaction.atomic():
+        collection = create_collection(user=user, name=name)
+        return collection, add_to_collection(collection=collection, user=user, generation_ids=generation_ids)

@@ -10,8 +10,9 @@ from tests.factories import GenerationFactory, MembershipFactory, TeamFactory, V
 
 pytestmark = pytest.mark.django_db
 
-#: Session, user, member state, catalogue, the page's rows, its count, queue positions …: never one per card.
-QUERIES_PER_GALLERY_PAGE = 11
+#: Session, user, member state, catalogue, the collections (filter), the page's rows, its count, queue
+#: positions …: never one per card.
+QUERIES_PER_GALLERY_PAGE = 12
 SIGNED = "https://files.example.com/out/clip.mp4?X-Amz-Credential=AKIAEXAMPLE&X-Amz-Signature=deadbeef"
 
 

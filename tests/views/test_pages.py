@@ -147,9 +147,9 @@ def test_gallery_query_count_does_not_grow_with_the_number_of_cards(member, user
                                                                     django_assert_num_queries):
     _fill_gallery(user, team, count)
 
-    # session, user, teams + profile (nav), unread notifications (bell), models (filter), team ids,
-    # count, page, then the owners' summaries and the line's sums (2) for the place in line
-    with django_assert_num_queries(11):
+    # session, user, teams + profile (nav), unread notifications (bell), models and collections (filters),
+    # team ids, count, page, then the owners' summaries and the line's sums (2) for the place in line
+    with django_assert_num_queries(12):
         response = member.get(reverse("generations:gallery"))
 
     assert len(response.context["generations"]) == count
@@ -158,7 +158,7 @@ def test_gallery_query_count_does_not_grow_with_the_number_of_cards(member, user
 def test_team_tab_query_count_is_pinned(member, user, team, django_assert_num_queries):
     _fill_gallery(user, team, 8)
 
-    with django_assert_num_queries(10):  # as the own tab, with the team looked up instead of the team ids
+    with django_assert_num_queries(11):  # as the own tab, with the team looked up instead of the team ids
         response = member.get(reverse("generations:gallery"), {"tab": "team", "team": "studio"})
 
     assert len(response.context["generations"]) == 8

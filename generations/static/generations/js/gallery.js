@@ -1,7 +1,8 @@
 /* The gallery: a muted preview plays on hover or keyboard focus (one at a time, no video bytes
    before), a lightbox opens a card by click or Enter (←/→ move, Esc closes, focus returns to the
    card), and stars toggle in place. Without this module every link opens the video's page and
-   every star is a plain form post. */
+   every star is a plain form post. The action bar for ticked cards is a plain form too: here it only
+   says how many are chosen and stays in view while some are. */
 const gallery = document.querySelector("[data-gallery]");
 
 function cards() {
@@ -79,6 +80,8 @@ function show(link) {
   stage.appendChild(video);
   dialog.querySelector("[data-lightbox-title]").textContent = link.dataset.title || "";
   dialog.querySelector("[data-lightbox-page]").href = link.href;
+  const collectId = dialog.querySelector("[data-lightbox-id]");
+  if (collectId) { collectId.value = link.closest("article").dataset.generationId; }
   // The owner's star, mirrored from the card: the same form, so one answer updates both.
   const cardStar = link.closest("article").querySelector("form[data-star-form]");
   const star = dialog.querySelector("form[data-lightbox-star]");
@@ -157,3 +160,20 @@ document.addEventListener("submit", (event) => {
     .catch(() => { form.submit(); });
   if (input && button) { button.blur(); button.focus(); }
 });
+
+/* ------------------------------------------------------------------ choosing cards for a collection */
+const bar = document.querySelector("[data-collect-bar]");
+
+function countChosen() {
+  const count = document.querySelectorAll("input[data-collect-pick]:checked").length;
+  bar.querySelector("[data-collect-count]").textContent = count
+    ? `${count} selected` : "Tick the box on a card to choose it.";
+  bar.classList.toggle("is-active", count > 0);
+}
+
+if (bar && gallery) {
+  gallery.addEventListener("change", (event) => {
+    if (event.target.matches("input[data-collect-pick]")) { countChosen(); }
+  });
+  countChosen();  // a reload can keep boxes ticked
+}
