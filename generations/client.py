@@ -14,6 +14,8 @@ from .telemetry import ObservedCalls
 BACKENDS = {
     "requestqueue": "generations.gmi.requestqueue.RequestQueueBackend",
     "legacy": "generations.gmi.legacy.LegacyBackend",
+    # Jobs run in the process, for a host site's own tests (no HTTP, no simulator, no key).
+    "memory": "generations.gmi.testing.InMemoryBackend",
 }
 
 _lock = threading.Lock()
@@ -68,12 +70,12 @@ def get_client() -> GMIBackend:
     if cached is not None and cached[0] == config:
         return cached[1]
     _, api, key, base_url, org_id, models_url, connect_timeout, read_timeout, pool_size, upload_hosts = config
-    if not key:
+    cls = observed(backend_class(api))
+    if not key and cls.needs_api_key:
         raise GMIConfigurationError("GENERATIONS['API_KEY'] (GMI_API_KEY) is not set.")
     with _lock:
         if _cached is not None and _cached[0] == config:
             return _cached[1]
-        cls = observed(backend_class(api))
         # Settings only one API generation understands go to the backends that ask for them.
         options = {name: value for name, value in {"models_url": models_url}.items() if name in cls.provider_options}
         client = cls(

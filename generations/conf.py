@@ -5,8 +5,6 @@ from typing import Any
 
 from django.conf import settings
 
-SIMULATOR_HINT = "simulator"
-
 DEFAULTS: dict[str, Any] = {
     # Upstream
     "API": "requestqueue",  # "requestqueue", "legacy", or a dotted path to a GMIBackend subclass
@@ -168,10 +166,6 @@ class AppSettings:
         if isinstance(DEFAULTS[name], dict) and isinstance(value, dict):
             return {**DEFAULTS[name], **value}
         return value
-
-    @property
-    def user_settings(self) -> dict[str, Any]:
-        return dict(getattr(settings, "GENERATIONS", {}) or {})
 
 
 app_settings = AppSettings()

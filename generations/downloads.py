@@ -909,6 +909,20 @@ def _receive(
     )
 
 
+def held(data: bytes, *, url: str, tmp_dir: str | None = None) -> Downloaded:
+    """Bytes already in hand (a backend that keeps its outcomes in memory), as a download would hand them over."""
+    file = tempfile.NamedTemporaryFile(prefix="download-", dir=tmp_dir)  # noqa: SIM115 (handed to the caller, who closes it)
+    try:
+        file.write(data)
+        file.flush()
+        file.seek(0)
+    except BaseException:
+        file.close()
+        raise
+    return Downloaded(file=file, size=len(data), sha256=hashlib.sha256(data).hexdigest(), content_type=None,
+                      final_url=url)
+
+
 def _content_length(response: urllib3.BaseHTTPResponse, target: _Target) -> int | None:
     value = response.headers.get("Content-Length")
     if value is None:

@@ -67,10 +67,6 @@ class Notification(models.Model):
     def __str__(self) -> str:
         return self.title
 
-    @property
-    def is_read(self) -> bool:
-        return self.read_at is not None
-
 
 class NotificationPreference(models.Model):
     """How one member wants one kind of notification: off, in the bell only, or also by e-mail (maybe as a digest)."""

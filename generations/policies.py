@@ -15,10 +15,6 @@ from .conf import app_settings
 from .exceptions import AccountPending, LimitReached, NotAllowed
 from .models import Membership, Notification, NotificationPreference
 
-# Kept under these names for services.quotas, which imports them from here.
-USER_LIMITS = metrics.USER_METRICS
-TEAM_LIMITS = metrics.TEAM_METRICS
-
 
 def awaiting_approval(user: Any) -> bool:
     """Whether ``user`` signed up under ``approval`` and staff have not approved them yet.
@@ -64,7 +60,7 @@ class QuotaPolicy:
         defaults = app_settings.DEFAULT_LIMITS
         profile = getattr(user, "gmi_profile", None)
         limits: dict[str, int | None] = {}
-        for name in USER_LIMITS:
+        for name in metrics.USER_METRICS:
             override = getattr(profile, name, None) if profile is not None else None
             limits[name] = override if override is not None else defaults.get(name)
         return limits
@@ -73,7 +69,7 @@ class QuotaPolicy:
         defaults = app_settings.DEFAULT_TEAM_LIMITS
         return {
             name: getattr(team, name) if getattr(team, name) is not None else defaults.get(name)
-            for name in TEAM_LIMITS
+            for name in metrics.TEAM_METRICS
         }
 
     def price(self, *, model: Any, video_seconds: int) -> Decimal:

@@ -29,12 +29,6 @@ def mirror(generation_id: str) -> bool:
     return mirroring.mirror_generation(generation_id)
 
 
-def run_poller(seconds: float | None = None) -> dict[str, int]:
-    """Kept for queued tasks of earlier releases: make sure this worker hosts an engine standby, then return."""
-    start_poller()
-    return {}
-
-
 def start_poller() -> dict[str, Any]:
     """The per-minute schedule: every worker that runs it hosts an engine standby; lost jobs are found again."""
     if not Conf.SYNC:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AbstractBaseUser
 from django.http import HttpRequest
 
 if TYPE_CHECKING:
@@ -13,9 +13,6 @@ if TYPE_CHECKING:
 else:
     # At run time the app takes any AUTH_USER_MODEL.
     User = AbstractBaseUser
-
-# What ``request.user`` may be at an edge: a signed-in user or the anonymous one.
-AnyUser = User | AnonymousUser
 
 
 class AuthenticatedHttpRequest(HttpRequest):

@@ -5,6 +5,7 @@ import time
 
 from generations.models import Generation
 from generations.services import dispatching, polling
+from tests.helpers.engine import poll_due
 
 
 def drive(generation: Generation, *, timeout: float = 15.0, until=None) -> Generation:
@@ -12,7 +13,7 @@ def drive(generation: Generation, *, timeout: float = 15.0, until=None) -> Gener
     deadline = time.monotonic() + timeout
     while True:
         dispatching.dispatch_queued()
-        polling.poll_due()
+        poll_due()
         polling.sweep()
         generation.refresh_from_db()
         if (until(generation) if until else generation.is_terminal):

@@ -82,14 +82,49 @@ def _walk(tree: ast.AST, *, in_function: bool = False):
         yield from _walk(child, in_function=nested)
 
 
-def import_graph() -> dict[str, set[str]]:
+def import_graph(*, with_local: bool = False) -> dict[str, set[str]]:
+    """Module → the app modules it imports at load time (``with_local``: in function bodies too)."""
     graph: dict[str, set[str]] = {}
     for module, path in MODULES.items():
         edges = graph.setdefault(module, set())
         for node, in_function in _walk(ast.parse(path.read_text(), filename=str(path))):
-            if not in_function:
+            if with_local or not in_function:
                 edges.update(t for t in _targets(node, module, path) if t != module)
     return graph
+
+
+def package_of(module: str) -> str:
+    """A subpackage of the app is one node (``generations.services``); a top-level module is its own."""
+    return ".".join(module.split(".")[:2])
+
+
+def package_graph(graph: dict[str, set[str]]) -> dict[str, set[str]]:
+    packages: dict[str, set[str]] = {}
+    for module, edges in graph.items():
+        here = package_of(module)
+        packages.setdefault(here, set()).update(package_of(e) for e in edges if package_of(e) != here)
+    return packages
+
+
+def _below(*names: str) -> tuple[str, ...]:
+    return tuple(f"{APP}.{name}" for name in names)
+
+
+#: A lower layer → the layers above it that it must never import, even inside a function.
+NEVER_IMPORTS: dict[str, tuple[str, ...]] = {
+    f"{APP}.gmi": _below("models", "services", "selectors", "api", "views", "admin", "forms", "tasks", "queue"),
+    f"{APP}.services": _below("api", "views", "admin", "forms", "tasks", "management", "templatetags"),
+    f"{APP}.representation": _below("services", "api", "views", "admin", "forms", "tasks"),
+    f"{APP}.selectors": _below("services", "api", "views", "admin", "forms", "tasks"),
+}
+
+
+def upward_imports(graph: dict[str, set[str]]) -> list[str]:
+    found = []
+    for module, edges in sorted(graph.items()):
+        forbidden = NEVER_IMPORTS.get(package_of(module), ())
+        found += [f"{module} -> {e}" for e in sorted(edges) if package_of(e) in forbidden]
+    return found
 
 
 def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
@@ -149,6 +184,25 @@ def unexplained_local_imports() -> list[str]:
 def test_the_app_has_no_import_cycles():
     cycle = find_cycle(import_graph())
     assert cycle is None, "import cycle: " + " -> ".join(cycle or [])
+
+
+def test_the_app_has_no_import_cycles_between_packages():
+    # services -> api -> services is no cycle between modules yet still ties the two packages together.
+    cycle = find_cycle(package_graph(import_graph()))
+    assert cycle is None, "package import cycle: " + " -> ".join(cycle or [])
+
+
+def test_no_lower_layer_imports_a_layer_above_it():
+    found = upward_imports(import_graph(with_local=True))
+    assert not found, "imports of an upper layer from a lower one:\n" + "\n".join(found)
+
+
+def test_the_package_check_sees_a_cycle_the_module_check_misses():
+    graph = {f"{APP}.services.webhooks": {f"{APP}.api.serializers"}, f"{APP}.api.serializers": {f"{APP}.services.x"},
+             f"{APP}.services.x": set()}
+    assert find_cycle(graph) is None
+    assert find_cycle(package_graph(graph)) == [f"{APP}.api", f"{APP}.services", f"{APP}.api"]
+    assert upward_imports(graph) == [f"{APP}.services.webhooks -> {APP}.api.serializers"]
 
 
 def test_every_function_local_import_of_the_app_says_why():

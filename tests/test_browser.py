@@ -10,6 +10,7 @@ import pytest
 from generations.models import Generation
 from generations.services import polling
 from tests.factories import UserFactory
+from tests.helpers.engine import poll_due
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 # Predicates are passed as functions: Playwright eval()s plain expressions in the page,
@@ -28,7 +29,7 @@ def poller():
     def loop():
         while not stop.is_set():
             try:
-                polling.poll_due()
+                poll_due()
                 polling.sweep()
             finally:
                 connections.close_all()

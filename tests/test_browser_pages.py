@@ -18,6 +18,7 @@ from tests.browser_world import (
     staff_pages,
     start_world_server,
 )
+from tests.helpers.engine import poll_due
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
@@ -220,7 +221,7 @@ def poller(world):
     def loop():
         while not stop.is_set():
             try:
-                polling.poll_due()
+                poll_due()
                 polling.sweep()
             finally:
                 connections.close_all()

@@ -3,12 +3,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ParseError
 
-from .. import selectors, words
+from .. import representation, selectors, words
 from ..forms import widget_for
 from ..gmi import schema
 from ..models import (
@@ -146,9 +145,18 @@ class GenerationSerializer(serializers.ModelSerializer):
         known = self.context.get("collection_ids")
         if known is not None:
             return known.get(obj.pk, [])
+        return representation.collections_of(obj, self._viewer())
+
+    def _viewer(self) -> Any:
+        # Without a request the context names who looks ("viewer").
         request = self.context.get("request")
-        viewer = getattr(request, "user", None) if request is not None else self.context.get("viewer")
-        return selectors.collection_ids_for(viewer, [obj.pk]).get(obj.pk, [])
+        return getattr(request, "user", None) if request is not None else self.context.get("viewer")
+
+    def _absolute(self, path: str) -> str:
+        request = self.context.get("request")
+        if request is not None:
+            return request.build_absolute_uri(path)
+        return representation.site_absolute(self.context.get("site_url") or "")(path)
 
     def get_owner(self, obj: Generation) -> str:
         return obj.owner.get_username()
@@ -173,61 +181,25 @@ class GenerationSerializer(serializers.ModelSerializer):
     def get_removed(self, obj: Generation) -> bool:
         return obj.is_removed
 
-    def _file_url(self, obj: Generation, name: str, route: str) -> str | None:
-        # Without a request (webhook bodies) the context names who looks ("viewer") and the
-        # site's base URL ("site_url"), so the links are still absolute.
-        request = self.context.get("request")
-        viewer = getattr(request, "user", None) if request is not None else self.context.get("viewer")
-        if not name or not selectors.shows_files(viewer, obj):
-            return None
-        url = reverse(f"generations:api:{route}", args=[obj.pk])
-        if request is not None:
-            return request.build_absolute_uri(url)
-        site_url = self.context.get("site_url")
-        return f"{site_url.rstrip('/')}{url}" if site_url else url
-
     def get_video_url(self, obj: Generation) -> str | None:
-        return self._file_url(obj, obj.video_name, "generation-video")
+        return representation.file_url(obj, obj.video_name, "generation-video", viewer=self._viewer(),
+                                       absolute=self._absolute)
 
     def get_thumbnail_url(self, obj: Generation) -> str | None:
-        return self._file_url(obj, obj.thumbnail_name, "generation-thumbnail")
+        return representation.file_url(obj, obj.thumbnail_name, "generation-thumbnail", viewer=self._viewer(),
+                                       absolute=self._absolute)
 
     @extend_schema_field(serializers.DictField(allow_null=True))
     def get_video(self, obj: Generation) -> dict | None:
-        if not obj.video_name or obj.is_removed:
-            return None
-        return {"size": obj.video_size, "content_type": obj.video_content_type, "sha256": obj.video_sha256}
+        return representation.video_facts(obj)
 
     def to_representation(self, obj):
-        # Written out rather than field by field: a ModelSerializer rebuilds its fields for
-        # every instance, which cost more than the rest of a submission's answer. The
-        # declarations above still describe the shape (OpenAPI); the test of the
+        # One representation (generations/representation.py) for API answers and webhook bodies;
+        # the declarations above still describe the shape (OpenAPI), and the test of the
         # representation pins that both agree.
-        dt = _DATETIME.to_representation
-        shape = selectors.video_shape(obj)
-        return {
-            "id": str(obj.pk), "title": obj.display_title, "model": obj.model_id, "payload": obj.payload,
-            "prompt": obj.prompt, "status": obj.status, "error": words.failure_words(obj),
-            "error_code": obj.error_code,
-            "upstream_request_id": obj.upstream_request_id, "queue_position": self.get_queue_position(obj),
-            "team": obj.team.slug if obj.team_id else None, "visibility": obj.visibility,
-            "owner": self.get_owner(obj), "moderation": obj.moderation,
-            "moderation_reason": obj.moderation_reason if obj.moderation == Generation.Moderation.REJECTED else "",
-            "removed": obj.is_removed, "video_seconds": obj.video_seconds,
-            "credits": _CREDITS.to_representation(obj.credits),
-            "created_at": dt(obj.created_at) if obj.created_at else None,
-            "updated_at": dt(obj.updated_at) if obj.updated_at else None,
-            "dispatched_at": dt(obj.dispatched_at) if obj.dispatched_at else None,
-            "finished_at": dt(obj.finished_at) if obj.finished_at else None,
-            "video_url": self.get_video_url(obj), "thumbnail_url": self.get_thumbnail_url(obj),
-            "video": self.get_video(obj), "rerun_of": str(obj.rerun_of_id) if obj.rerun_of_id else None,
-            "favorite": obj.favorite, "keep": obj.keep, **shape,
-            "batch": str(obj.batch_id) if obj.batch_id else None, "collections": self.get_collections(obj),
-        }
-
-
-_DATETIME = serializers.DateTimeField()
-_CREDITS = serializers.DecimalField(max_digits=12, decimal_places=2, coerce_to_string=False)
+        return representation.generation_data(obj, viewer=self._viewer(), absolute=self._absolute,
+                                               queue_position=self.get_queue_position(obj),
+                                               collections=self.get_collections(obj))
 
 
 class GenerationUpdateSerializer(serializers.Serializer):

@@ -6,7 +6,7 @@ from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiRespo
 from rest_framework import status
 from rest_framework.response import Response
 
-from .. import selectors
+from .. import representation, selectors
 from ..models import Batch, Collection
 from ..services import batches, collections, frames, shares
 from ..services.waiting_line import queue_positions
@@ -57,7 +57,7 @@ def _batch_body(request, batch: Batch, generations: list) -> dict:
     context = {"request": request, "queue_positions": queue_positions(generations),
                "collection_ids": selectors.collection_ids_for(request.user, [g.pk for g in generations])}
     return {
-        "id": str(batch.pk), "kind": batch.kind, "created_at": s._DATETIME.to_representation(batch.created_at),
+        "id": str(batch.pk), "kind": batch.kind, "created_at": representation.timestamp(batch.created_at),
         "generations": s.GenerationSerializer(generations, many=True, context=context).data,
         "counts": selectors.batch_counts(generations),
     }

@@ -87,6 +87,8 @@ class GMIBackend(abc.ABC):
     can_list_requests: ClassVar[bool] = True
     #: Whether ``upload_file`` exists (reference files go through GMI's upload API).
     can_upload_files: ClassVar[bool] = True
+    #: Whether ``GENERATIONS["API_KEY"]`` must be set (a backend that sends nothing needs none).
+    needs_api_key: ClassVar[bool] = True
     #: Keys a wrapped list answer may keep its entries under, in the order tried.
     model_list_keys: ClassVar[tuple[str, ...]] = ("model_ids", "data", "models")
     job_list_keys: ClassVar[tuple[str, ...]] = ("requests", "data", "items")
@@ -155,6 +157,14 @@ class GMIBackend(abc.ABC):
     def complete_job(self, job: RemoteJob) -> RemoteJob:
         """Finish reading a polled job; for APIs whose status answer does not carry the result."""
         return job
+
+    def open_outcome(self, url: str) -> bytes | None:
+        """The bytes behind an outcome URL when this backend holds them itself, else None (download it).
+
+        Mirroring asks this before any download; only backends that keep outcomes in the
+        process (``gmi.testing.InMemoryBackend``) answer.
+        """
+        return None
 
     def upload_target_body(self, file_type: str) -> Any:
         """The JSON body asking for a pre-signed upload URL for ``file_type``."""

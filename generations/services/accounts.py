@@ -115,12 +115,3 @@ def set_current_team(*, user: User, team: Team | None) -> UserProfile:
         profile.save(update_fields=["current_team"])
     return profile
 
-
-def current_team_of(user: User) -> Team | None:
-    """The remembered team while the user is still a member of it."""
-    profile = UserProfile.objects.filter(user=user).select_related("current_team").first()
-    team = profile.current_team if profile is not None else None
-    if team is None or not Membership.objects.filter(team=team, user=user).exists():
-        return None
-    return team
-

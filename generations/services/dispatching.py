@@ -152,12 +152,6 @@ class SendWindow:
 send_window = SendWindow()
 
 
-def claim_next() -> Generation | None:
-    """The next job to send, claimed (``claim_batch`` of one)."""
-    batch = claim_batch(limit=1)
-    return batch[0] if batch else None
-
-
 def send_lease() -> float:
     """Seconds a claimed job is left alone while its POST is in flight."""
     return float(app_settings.CONNECT_TIMEOUT) + float(app_settings.READ_TIMEOUT) + 30.0

@@ -17,10 +17,10 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from .. import log_context, media, queue, telemetry
+from .. import downloads, log_context, media, queue, telemetry
 from ..client import get_client
 from ..conf import app_settings
-from ..downloads import DownloadError, DownloadExpired, DownloadFailed, DownloadRefused, download
+from ..downloads import Downloaded, DownloadError, DownloadExpired, DownloadFailed, DownloadRefused, download
 from ..gmi.base import RemoteState
 from ..gmi.errors import GMIError
 from ..models import Generation
@@ -275,19 +275,28 @@ def _mirror_one(generation: Generation, url: str, *, kind: str) -> StoredFile:
         raise
 
 
-def _copy_one(generation: Generation, url: str, *, kind: str) -> StoredFile:
-    expected = ("mp4",) if kind == "video" else ("jpeg", "png")
-    with download(
+def _fetch(url: str) -> Downloaded:
+    """The outcome in a temporary file: from the backend when it holds it itself, else downloaded."""
+    # Where Django keeps uploads on their way to storage: ideally the storage's disk,
+    # so that the move in _copy_one is a rename.
+    # Only a URL no download could fetch is offered to the backend (the in-memory one's memory://).
+    held = None if url.startswith(("http://", "https://")) else get_client().open_outcome(url)
+    if held is not None:
+        return downloads.held(held, url=url, tmp_dir=settings.FILE_UPLOAD_TEMP_DIR)
+    return download(
         url,
         allowed_hosts=app_settings.MIRROR_ALLOWED_HOSTS,
         max_bytes=int(app_settings.MIRROR_MAX_BYTES),
         connect_timeout=float(app_settings.CONNECT_TIMEOUT),
         read_timeout=float(app_settings.READ_TIMEOUT),
         deadline=float(app_settings.MIRROR_DEADLINE),
-        # Where Django keeps uploads on their way to storage: ideally the storage's disk,
-        # so that the move below is a rename.
         tmp_dir=settings.FILE_UPLOAD_TEMP_DIR,
-    ) as fetched:
+    )
+
+
+def _copy_one(generation: Generation, url: str, *, kind: str) -> StoredFile:
+    expected = ("mp4",) if kind == "video" else ("jpeg", "png")
+    with _fetch(url) as fetched:
         fetched.file.seek(0)
         file_type = media.sniff(fetched.file.read(64))
         if file_type is None or file_type not in expected:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -14,7 +13,7 @@ from ..conf import app_settings
 from ..gmi.base import RemoteJob, RemoteState
 from ..gmi.errors import GMIError, NotFound, RateLimited, UpstreamRejected, UpstreamUnavailable
 from ..models import Generation
-from . import shards, upstream
+from . import upstream
 from .dispatching import cancel_upstream, record_dispatched, result_of
 from .lifecycle import transition
 from .mirroring import mirror_lease_until, schedule_due_mirrors, schedule_mirror
@@ -45,26 +44,6 @@ def polled_jobs(*, shards: set[int] | list[int], due_before=None) -> list[Genera
     """The jobs of ``shards`` that the poller drives (only those due by ``due_before``, if given)."""
     q = polled_q() if due_before is None else _due_q(due_before)
     return list(Generation.objects.filter(q, shard__in=list(shards)).only(*POLL_FIELDS))
-
-
-def poll_due(*, now=None, limit: int | None = None) -> int:
-    """One pass over every due job in the shards no engine holds (what an engine does each tick, for its own).
-
-    Polls run concurrently on the upstream pool; none while GMI asked us to wait.
-    Returns how many were polled.
-    """
-    if not upstream.ready():
-        return 0
-    owner = f"pass-{uuid.uuid4().hex}"
-    held, _ = shards.rebalance(owner, alone=True)
-    try:
-        jobs = polled_jobs(shards=held, due_before=now or timezone.now())
-        if limit is not None:
-            jobs = jobs[:limit]
-        poll_many(jobs)
-    finally:
-        shards.release_all(owner)
-    return len(jobs)
 
 
 def poll_many(jobs: list[Generation]) -> None:

@@ -15,14 +15,14 @@ from decimal import Decimal
 from typing import Any, cast
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, F, Field, Q, Sum
+from django.db.models import F, Field, Q, Sum
 from django.utils import timezone
 
 from .. import metrics, telemetry
 from ..conf import app_settings
 from ..exceptions import QuotaExceeded
 from ..models import Generation, LedgerEntry, QuotaAlert, Team, UsageCounter, UserProfile
-from ..policies import TEAM_LIMITS, USER_LIMITS, quota_policy
+from ..policies import quota_policy
 from ..types import User
 from . import audit, notifications, webhooks
 
@@ -527,24 +527,9 @@ def quote(*, user: User, team: Team | None, video_seconds: int, credits: Decimal
     }
 
 
-def ledger_totals(*, user: User | None = None, team: Team | None = None) -> dict[tuple[str, str], Decimal]:
-    """Sum of ledger reservations and refunds per (metric, period): equals the counters."""
-    qs = LedgerEntry.objects.exclude(kind=LedgerEntry.Kind.CHARGE)
-    if team is not None:
-        qs = qs.filter(subject=f"team:{team.pk}")
-    elif user is not None:
-        qs = qs.filter(subject=f"user:{user.pk}")
-    else:
-        raise TypeError("ledger_totals needs a user or a team.")
-    return {
-        (row["metric"], row["period"]): row["total"]
-        for row in qs.values("metric", "period").annotate(total=Sum("amount"), n=Count("id"))
-    }
-
-
 def set_user_limits(*, user: User, limits: dict[str, int | None]) -> Any:
     """Override a user's limits; a None value clears the override (back to the site default)."""
-    unknown = set(limits) - set(USER_LIMITS)
+    unknown = set(limits) - set(metrics.USER_METRICS)
     if unknown:
         raise ValueError(f"Unknown limits: {', '.join(sorted(unknown))}")
     profile, _ = UserProfile.objects.get_or_create(user=user)
@@ -559,7 +544,7 @@ def set_user_limits(*, user: User, limits: dict[str, int | None]) -> Any:
 
 def set_team_limits(*, team: Team, limits: dict[str, int | None]) -> Team:
     """Set a team's pools; None clears the override (back to the site default)."""
-    unknown = set(limits) - set(TEAM_LIMITS)
+    unknown = set(limits) - set(metrics.TEAM_METRICS)
     if unknown:
         raise ValueError(f"Teams have no {', '.join(sorted(unknown))} pool")
     previous = {name: getattr(team, name) for name in limits}

@@ -38,8 +38,7 @@ from django.db.models.functions import RowNumber
 from django.utils import timezone
 from rest_framework.utils.encoders import JSONEncoder as APIJSONEncoder
 
-from .. import downloads, queue, selectors
-from ..api.serializers import GenerationSerializer
+from .. import downloads, queue, representation, selectors
 from ..conf import app_settings
 from ..exceptions import (
     InvalidInput,
@@ -58,6 +57,7 @@ from ..models import (
 from ..policies import require_approved_account, require_below_limit
 from . import audit, notifications
 from .upstream_pool import UpstreamPool, named_pool
+from .waiting_line import queue_positions
 
 logger = logging.getLogger("generations.webhooks")
 
@@ -407,8 +407,11 @@ def resend_delivery(*, delivery: WebhookDelivery, now: datetime | None = None) -
 
 def payload_for(generation: Generation, *, event_type: str, now: datetime) -> dict[str, Any]:
     """The body: the generation as the REST API shows it to its owner, with absolute URLs."""
-    data = GenerationSerializer(context={"viewer": generation.owner, "site_url": app_settings.SITE_URL})
-    body = {"type": event_type, "timestamp": now.isoformat(), "data": data.to_representation(generation)}
+    data = representation.generation_data(
+        generation, viewer=generation.owner, absolute=representation.site_absolute(app_settings.SITE_URL),
+        queue_position=queue_positions([generation]).get(generation.pk),
+    )
+    body = {"type": event_type, "timestamp": now.isoformat(), "data": data}
     # Through the API's own encoder, so numbers and dates read exactly as the REST answer has them.
     return json.loads(json.dumps(body, cls=APIJSONEncoder))
 

@@ -96,3 +96,34 @@ def test_notifications_reach_a_member_of_the_host_with_its_own_user_model(member
     assert notifications.send_pending_emails()["emails"] == 1
     assert mail.outbox[0].to == ["ada@example.com"]
     assert "/studio/notifications/unsubscribe/" in mail.outbox[0].body
+
+
+def test_a_host_runs_a_job_to_a_mirrored_video_with_the_in_memory_backend_and_no_http(member):
+    from generations import testing
+    from generations.gmi.testing import MODEL_ID, InMemoryBackend
+    from generations.models import Generation
+    from generations.services import catalogue, submissions
+
+    InMemoryBackend.reset()
+    # No API key, no base URL, no simulator: the backend sends nothing.
+    with override_settings(GENERATIONS={"API": "memory", "BASE_TEMPLATE": "host/base.html"}):
+        catalogue.sync_models()
+        generation = submissions.submit_generation(user=member, model_id=MODEL_ID,
+                                                   payload={"prompt": "a lighthouse in a storm"})
+        counts = testing.run_jobs()
+        generation.refresh_from_db()
+        assert generation.status == Generation.Status.SUCCEEDED, (generation.status, generation.error)
+        assert generation.upstream_request_id in InMemoryBackend.jobs
+        assert counts["sent"] == 1 and counts["mirrored"] == 1
+        assert generation.video_size > 0 and generation.video_content_type == "video/mp4"
+        assert generation.thumbnail_name
+        client = Client()
+        client.force_login(member)
+        video = client.get(f"/studio/api/v1/generations/{generation.pk}/video")
+        assert video.status_code == 200
+        assert b"ftyp" in b"".join(video.streaming_content)[:16]
+
+        failing = submissions.submit_generation(user=member, model_id=MODEL_ID, payload={"prompt": "FAIL please"})
+        testing.run_jobs()
+        failing.refresh_from_db()
+        assert failing.status == Generation.Status.FAILED

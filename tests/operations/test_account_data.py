@@ -14,8 +14,9 @@ from django.core.files.storage import storages
 from django.utils import timezone
 
 from generations.models import ApiToken, DataExport, Generation, LedgerEntry, Membership
-from generations.services import account_data, quotas, tokens
+from generations.services import account_data, tokens
 from tests.factories import MembershipFactory, TeamFactory, UserFactory
+from tests.helpers.ledger import ledger_totals
 from tests.operations.conftest import stored_generation
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -106,7 +107,7 @@ def test_deleting_an_account_removes_files_and_personal_data_and_keeps_the_ledge
     names = [generation.video_name, generation.thumbnail_name]
     LedgerEntry.objects.create(generation=generation, user=member, team=team, subject=f"team:{team.pk}",
                                kind="reserve", metric="monthly_credits", period="2026-12", amount=25)
-    team_totals = quotas.ledger_totals(team=team)
+    team_totals = ledger_totals(team=team)
     _, key = tokens.create_token(user=member)
 
     api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
@@ -119,7 +120,7 @@ def test_deleting_an_account_removes_files_and_personal_data_and_keeps_the_ledge
     assert gone.username.startswith("deleted-") and gone.email == ""
     generation.refresh_from_db()
     assert generation.prompt == "" and generation.payload == {} and generation.deleted_at is not None
-    assert quotas.ledger_totals(team=team) == team_totals  # the team's figures still add up
+    assert ledger_totals(team=team) == team_totals  # the team's figures still add up
     assert LedgerEntry.objects.filter(generation=generation).count() == 1
     assert not ApiToken.objects.filter(user=member).exists()
     assert not Membership.objects.filter(user=member).exists()

@@ -7,6 +7,7 @@ from generations.models import Generation, UserProfile
 from generations.services import dispatching, submissions
 from tests.conftest import override_generations
 from tests.factories import UserFactory
+from tests.helpers.engine import claim_next, poll_due
 from tests.lifecycle_helpers import drive
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -33,11 +34,10 @@ def test_over_concurrent_limit_jobs_are_accepted_and_wait_then_all_finish(catalo
     import time
 
     deadline = time.monotonic() + 30
-    from generations.services import polling
 
     while time.monotonic() < deadline:
         dispatching.dispatch_queued()
-        polling.poll_due()
+        poll_due()
         peak = max(peak, at_gmi(user))
         if Generation.objects.filter(owner=user, status=S.SUCCEEDED).count() == 3:
             break
@@ -56,7 +56,7 @@ def test_two_users_queueing_are_served_alternately(catalogue, no_auto_dispatch):
     order = []
     with override_generations(MAX_IN_FLIGHT=1):
         for _ in range(6):
-            generation = dispatching.claim_next()
+            generation = claim_next()
             assert generation is not None
             order.append(generation.owner.username)
             # Free the slot as if the job had ended.

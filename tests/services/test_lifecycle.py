@@ -15,6 +15,7 @@ from generations.services import polling, staff, submissions
 from generations.services.lifecycle import transition
 from tests.conftest import run_concurrently
 from tests.factories import GenerationFactory, UserFactory
+from tests.helpers.engine import poll_due
 from tests.lifecycle_helpers import drive
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -141,7 +142,7 @@ def test_two_pollers_cannot_poll_the_same_job(catalogue):
     # Unknown to GMI (each poll ends its job), spread over three shards, all due.
     jobs = [GenerationFactory(dispatched=True, next_poll_at=timezone.now(), shard=i % 3) for i in range(6)]
     catalogue.clear_journal()
-    results = run_concurrently(2, lambda i: polling.poll_due())
+    results = run_concurrently(2, lambda i: poll_due())
     assert sum(results) == 6  # between them the two passes polled every job once
     polled = [entry["path"].rsplit("/", 1)[-1] for entry in catalogue.journal(endpoint="get")]
     assert sorted(polled) == sorted(g.upstream_request_id for g in jobs)
@@ -183,7 +184,7 @@ def test_status_change_is_seen_within_one_poll_interval(catalogue, settings):
         from django.db import connections
 
         while not stop.is_set():
-            polling.poll_due()
+            poll_due()
             stop.wait(0.05)
         connections.close_all()
 
@@ -264,7 +265,7 @@ def test_retry_after_pauses_every_send_not_just_one_job(catalogue, no_auto_dispa
         submissions.submit_generation(user=user, model_id="Veo3", payload={"prompt": f"burst {n}"})
     for _ in range(5):
         dispatching.dispatch_queued()
-        polling.poll_due()
+        poll_due()
     assert len(catalogue.journal(endpoint="create")) == 1  # the one that was told 429
     assert upstream.paused()
     assert Generation.objects.filter(status=S.QUEUED, send_started_at__isnull=True).count() == 5

@@ -18,6 +18,7 @@ from tests.factories import (
     UserFactory,
     VideoModelFactory,
 )
+from tests.helpers.ledger import ledger_totals
 
 PAYLOAD = {"prompt": "a lighthouse in a storm", "durationSeconds": 4}
 
@@ -64,7 +65,7 @@ def test_failed_job_gives_usage_back_and_ledger_adds_up(veo, user, no_auto_dispa
     assert quotas.refund_generation(generation) == 0
     usage = quotas.usage_for_user(user)
     assert usage["used"] == {"daily_jobs": 0, "concurrent_jobs": 0, "monthly_video_seconds": 0, "monthly_credits": 0}
-    for (metric, period), total in quotas.ledger_totals(user=user).items():
+    for (metric, period), total in ledger_totals(user=user).items():
         counter = UsageCounter.objects.get(user=user, metric=metric, period=period)
         assert counter.used == total == 0
     kinds = set(LedgerEntry.objects.filter(generation=generation).values_list("kind", flat=True))
