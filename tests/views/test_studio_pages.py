@@ -6,7 +6,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from generations.models import Batch, Collection, CollectionItem, Generation, ShareLink, Upload
-from generations.services import batches
+from generations.services import batches, submissions
 from tests.factories import MembershipFactory, TeamFactory, UserFactory, VideoModelFactory
 from tests.studio.helpers import mirrored_generation
 
@@ -93,6 +93,18 @@ def test_cancel_the_rest_on_the_batch_page_cancels_only_what_has_not_ended(membe
     other = UserFactory(username="mallory")
     member.force_login(other)
     assert member.get(reverse("generations:batch", args=[batch.pk])).status_code == 404
+
+
+def test_the_batch_page_links_to_the_gallery_showing_that_batch_alone(member, user, veo, no_auto_dispatch):
+    batch = batches.submit_batch(user=user, items=[{"model": "Veo3", "payload": {"prompt": f"p{i}"}}
+                                                   for i in range(2)])
+    other = submissions.submit_generation(user=user, model_id="Veo3", payload={"prompt": "alone"})
+    page = member.get(reverse("generations:batch", args=[batch.pk])).content.decode()
+    link = f"{reverse('generations:gallery')}?batch={batch.pk}"
+    assert f'href="{link}"' in page
+    shown = member.get(link).content.decode()
+    assert all(str(g.pk) in shown for g in Generation.objects.filter(batch=batch))
+    assert str(other.pk) not in shown
 
 
 def test_compare_sends_one_prompt_to_three_models_and_shows_them_side_by_side(member, user, no_auto_dispatch):
