@@ -88,9 +88,16 @@ def _answer(server: Hostile, conn: socket.socket, stop: threading.Event) -> None
                     return
                 conn.sendall(bytes([byte]))
         else:
+            # An honest server keeps the connection alive and answers every request sent on it
+            # (closing after one answer without saying so would race the client's next request).
             answer = b'{"request_id": "req-ok", "status": "queued"}'
-            conn.sendall(f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                         f"Content-Length: {len(answer)}\r\n\r\n".encode() + answer)
+            while line and not stop.is_set():
+                conn.sendall(f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                             f"Content-Length: {len(answer)}\r\n\r\n".encode() + answer)
+                line, body = _read_request(conn)
+                if line:
+                    server.seen.append(line)
+                    server.bodies.append(body)
     except OSError:
         pass  # the client hung up, as it should
     finally:
