@@ -123,10 +123,8 @@ def submit_batch(
     Each job joins its owner's fair waiting line like any other. With ``idempotency_key``,
     the same request again returns the first batch.
     """
-    team_key = (team.slug if isinstance(team, Team) else team) or None
-    if idempotency_key is not None and not (0 < len(idempotency_key) <= 200):
-        raise InvalidInput({"Idempotency-Key": ["Use a key of 1 to 200 characters."]})
-    resolved_visibility = visibility or (Generation.Visibility.TEAM if team_key else Generation.Visibility.PRIVATE)
+    team_key, resolved_visibility = submissions.request_defaults(team=team, visibility=visibility,
+                                                                 idempotency_key=idempotency_key)
     request_hash = _request_hash(items, team_key, resolved_visibility, kind)
     if idempotency_key:
         existing = _idempotent_replay(user, idempotency_key, request_hash)

@@ -105,6 +105,19 @@ def _request_hash(model_id: str, payload: Any, team: Any, visibility: Any) -> st
     return hashlib.sha256(body.encode()).hexdigest()
 
 
+def request_defaults(*, team: Team | str | None, visibility: str | None,
+                     idempotency_key: str | None) -> tuple[str | None, str]:
+    """The team's slug and the visibility a submission (or batch) resolves to, for its idempotency hash.
+
+    The defaults are resolved before hashing, so spelling out a default is the same request.
+    Refuses an ``Idempotency-Key`` no client could mean (``InvalidInput``).
+    """
+    if idempotency_key is not None and not (0 < len(idempotency_key) <= 200):
+        raise InvalidInput({"Idempotency-Key": ["Use a key of 1 to 200 characters."]})
+    team_key = (team.slug if isinstance(team, Team) else team) or None
+    return team_key, visibility or (Generation.Visibility.TEAM if team_key else Generation.Visibility.PRIVATE)
+
+
 def submit_generation(
     *,
     user: User,
@@ -125,11 +138,8 @@ def submit_generation(
     has committed. With ``idempotency_key``, a repeated call with the same body
     returns the first generation instead of creating another.
     """
-    team_key = (team.slug if isinstance(team, Team) else team) or None
-    if idempotency_key is not None and not (0 < len(idempotency_key) <= 200):
-        raise InvalidInput({"Idempotency-Key": ["Use a key of 1 to 200 characters."]})
-    # The defaults are resolved before hashing, so spelling out a default is the same request.
-    resolved_visibility = visibility or (Generation.Visibility.TEAM if team_key else Generation.Visibility.PRIVATE)
+    team_key, resolved_visibility = request_defaults(team=team, visibility=visibility,
+                                                     idempotency_key=idempotency_key)
     request_hash = _request_hash(model_id, payload, team_key, resolved_visibility)
     if idempotency_key:
         existing = _idempotent_replay(user, idempotency_key, request_hash)
