@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from generations.models import Collection
+from generations.models import Collection, Generation
 from tests.browser_world import PageWatch, run_axe, serious, session_cookie, start_world_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
@@ -110,5 +110,31 @@ def test_the_lightbox_adds_the_video_it_shows_and_returns_to_the_same_gallery(br
     assert page.url == world.base + "/?view=list"
     assert "1 video added to “From the lightbox”." in page.inner_text(".gmi-messages")
     assert [str(pk) for pk in target.items.values_list("generation_id", flat=True)] == [shown]
+    assert watch.errors == [] and watch.failed == []
+    context.close()
+
+
+def test_the_owner_renames_shares_and_keeps_a_video_from_the_lightbox(browser, world):
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    context.add_cookies([session_cookie(world.base, world.member)])
+    page = context.new_page()
+    watch = PageWatch(page)
+    page.goto(world.base + "/", wait_until="load")
+    page.locator("[data-gallery] a[data-video]").first.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => document.querySelector('dialog[data-lightbox]').open")
+    shown = page.evaluate("() => document.querySelector('[data-gallery] a[data-video]')"
+                          ".closest('article').dataset.generationId")
+    page.click("details[data-lightbox-edit] summary")
+    page.fill("#gmi-lightbox-edit-title", "Harbour at dawn")
+    page.select_option("#gmi-lightbox-edit-team", world.team.slug)
+    page.check("[data-lightbox-edit-keep]")
+    with page.expect_navigation():
+        page.click("form[data-lightbox-edit-form] button[type=submit]")
+
+    assert page.url == world.base + "/"
+    generation = Generation.objects.get(pk=shown)
+    assert (generation.title, generation.visibility, generation.team, generation.keep) == \
+        ("Harbour at dawn", "team", world.team, True)
     assert watch.errors == [] and watch.failed == []
     context.close()

@@ -80,6 +80,21 @@ function show(link) {
   stage.appendChild(video);
   dialog.querySelector("[data-lightbox-title]").textContent = link.dataset.title || "";
   dialog.querySelector("[data-lightbox-page]").href = link.href;
+  // The owner's own settings, from the card: rename, share with a team or keep, as a plain form post.
+  const article = link.closest("article");
+  const edit = dialog.querySelector("[data-lightbox-edit]");
+  if (edit) {
+    edit.hidden = !article.dataset.editUrl;
+    if (article.dataset.editUrl) {
+      const form = edit.querySelector("form");
+      form.setAttribute("action", article.dataset.editUrl);
+      const title = form.querySelector("[data-lightbox-edit-title]");
+      title.value = article.dataset.ownTitle || "";
+      title.placeholder = link.dataset.title || "";
+      form.querySelector("[data-lightbox-edit-team]").value = article.dataset.team || "";
+      form.querySelector("[data-lightbox-edit-keep]").checked = article.dataset.keep === "1";
+    }
+  }
   const collectId = dialog.querySelector("[data-lightbox-id]");
   if (collectId) { collectId.value = link.closest("article").dataset.generationId; }
   // The owner's star, mirrored from the card: the same form, so one answer updates both.
