@@ -1,7 +1,6 @@
 """Mirroring into S3 (django-storages against a local moto server) and serving by signed redirect."""
 from __future__ import annotations
 
-import boto3
 import pytest
 import requests
 from django.core.files.storage import storages
@@ -9,6 +8,7 @@ from django.core.files.storage import storages
 from generations.models import Generation
 from generations.services import submissions, tokens
 from tests.factories import UserFactory
+from tests.helpers.s3 import moto_bucket
 from tests.lifecycle_helpers import drive
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -18,16 +18,8 @@ BUCKET = "portal-videos"
 
 @pytest.fixture(scope="module")
 def s3_server():
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="test",
-                 aws_secret_access_key="test").create_bucket(Bucket=BUCKET)
-    yield endpoint
-    server.stop()
+    with moto_bucket(BUCKET) as endpoint:
+        yield endpoint
 
 
 @pytest.fixture

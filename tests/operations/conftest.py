@@ -4,7 +4,6 @@ from __future__ import annotations
 import hashlib
 from datetime import timedelta
 
-import boto3
 import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import storages
@@ -12,22 +11,15 @@ from django.utils import timezone
 
 from generations.models import Generation
 from tests.factories import GenerationFactory
+from tests.helpers.s3 import moto_bucket
 
 BUCKET = "portal-operations"
 
 
 @pytest.fixture(scope="module")
 def s3_server():
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="test",
-                 aws_secret_access_key="test").create_bucket(Bucket=BUCKET)
-    yield endpoint
-    server.stop()
+    with moto_bucket(BUCKET) as endpoint:
+        yield endpoint
 
 
 def s3_settings(endpoint: str) -> dict:
