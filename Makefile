@@ -28,7 +28,7 @@ test-browser: $(STAMP)
 
 # Every page at 390 and 1280 px, as a member, a team owner and staff, into screenshots/ (git ignores it).
 screenshots: $(STAMP)
-	SCREENSHOT_DIR=$(CURDIR)/screenshots $(PY) -m pytest tests/screenshots.py -m browser -q -p no:cacheprovider
+	SCREENSHOT_DIR=$(CURDIR)/screenshots $(PY) -m pytest tests/browser/screenshots.py -m browser -q -p no:cacheprovider
 
 # ruff and mypy (django-stubs) over the app and the project; configured in pyproject.toml.
 lint: $(STAMP)

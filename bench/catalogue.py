@@ -41,7 +41,7 @@ def main() -> None:
     from generations.services import catalogue
     from gmi_simulator.catalogue import MODELS
     from gmi_simulator.testing import running_simulator
-    from tests.factories import UserFactory
+    from tests.helpers.factories import UserFactory
 
     call_command("migrate", verbosity=0)
     settings.ALLOWED_HOSTS = ["*"]

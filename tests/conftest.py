@@ -143,21 +143,21 @@ def catalogue(gmi, db):
 
 @pytest.fixture
 def user(db):
-    from tests.factories import UserFactory
+    from tests.helpers.factories import UserFactory
 
     return UserFactory(username="alice")
 
 
 @pytest.fixture
 def other_user(db):
-    from tests.factories import UserFactory
+    from tests.helpers.factories import UserFactory
 
     return UserFactory(username="bob")
 
 
 @pytest.fixture
 def staff_user(db):
-    from tests.factories import UserFactory
+    from tests.helpers.factories import UserFactory
 
     return UserFactory(username="staffer", staff=True)
 

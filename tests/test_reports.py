@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from generations import charts, reports
 from generations.models import Generation
-from tests.factories import (
+from tests.helpers.factories import (
     GenerationFactory,
     TeamFactory,
     UserFactory,

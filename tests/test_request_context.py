@@ -9,7 +9,7 @@ from generations import request_context
 from generations.api.views import QuotaView
 from generations.middleware import RequestContextMiddleware
 from generations.services import tokens
-from tests.factories import UserFactory
+from tests.helpers.factories import UserFactory
 
 
 def _request(remote="203.0.113.9", forwarded=None, **headers):

@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from generations.models import Generation
 from generations.services import submissions
-from tests.factories import VideoModelFactory
+from tests.helpers.factories import VideoModelFactory
 
 S = Generation.Status
 M = Generation.Moderation

@@ -8,7 +8,7 @@ from django.urls import reverse
 from generations.models import BlockedTerm, Flag, Generation, LedgerEntry, UsageCounter
 from generations.services import moderation, tokens
 from tests.admin.helpers import S, change, changelist, submitted
-from tests.factories import (
+from tests.helpers.factories import (
     GenerationFactory,
     MembershipFactory,
     ProfileFactory,

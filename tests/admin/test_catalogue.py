@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from generations.models import VideoModel
 from tests.admin.helpers import change, changelist, messages_of
-from tests.factories import VideoModelFactory
+from tests.helpers.factories import VideoModelFactory
 
 pytestmark = pytest.mark.django_db
 

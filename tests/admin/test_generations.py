@@ -10,7 +10,7 @@ from generations.models import Flag, Generation, GenerationEvent, LedgerEntry, M
 from generations.services import moderation, quotas, submissions
 from tests.admin.helpers import M, S, bulk, change, changelist, messages_of, submitted
 from tests.conftest import override_generations
-from tests.factories import (
+from tests.helpers.factories import (
     GenerationFactory,
     MembershipFactory,
     ProfileFactory,

@@ -9,7 +9,7 @@ from django.utils import timezone
 from generations.models import BlockedTerm, Flag
 from generations.services import moderation
 from tests.admin.helpers import M, change, changelist, messages_of
-from tests.factories import GenerationFactory, UserFactory
+from tests.helpers.factories import GenerationFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

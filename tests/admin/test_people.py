@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from generations.services import quotas, tokens
 from tests.admin.helpers import change, changelist, messages_of
-from tests.factories import MembershipFactory, ProfileFactory, TeamFactory, UserFactory
+from tests.helpers.factories import MembershipFactory, ProfileFactory, TeamFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from generations.models import DispatchLock, PollerBeat, PollerSlot
-from tests.factories import GenerationFactory
+from tests.helpers.factories import GenerationFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 
 from tests.admin.helpers import changelist
-from tests.factories import GenerationFactory, TeamFactory, UserFactory
+from tests.helpers.factories import GenerationFactory, TeamFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from generations.models import Generation, UserProfile
 from generations.services import tokens
-from tests.factories import (
+from tests.helpers.factories import (
     GenerationFactory,
     MembershipFactory,
     TeamFactory,

@@ -10,7 +10,7 @@ from rest_framework.test import APIClient, APIRequestFactory
 
 from generations.api.serializers import GenerationSerializer
 from generations.models import Generation
-from tests.factories import GenerationFactory, TeamFactory, UserFactory
+from tests.helpers.factories import GenerationFactory, TeamFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

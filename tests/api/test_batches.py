@@ -9,8 +9,8 @@ from generations.models import Batch, Generation, GenerationEvent, LedgerEntry, 
 from generations.services import batches, dispatching, submissions, tokens
 from generations.services.waiting_line import queue_positions
 from tests.conftest import override_generations, run_concurrently
-from tests.factories import GenerationFactory, UserFactory, VideoModelFactory
-from tests.lifecycle_helpers import drive
+from tests.helpers.factories import GenerationFactory, UserFactory, VideoModelFactory
+from tests.helpers.lifecycle import drive
 
 API = "/api/v1"
 

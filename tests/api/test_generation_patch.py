@@ -6,7 +6,7 @@ import pytest
 from generations.models import Generation
 from generations.services.tokens import create_token
 from tests.conftest import override_generations
-from tests.factories import GenerationFactory, MembershipFactory, TeamFactory, UserFactory
+from tests.helpers.factories import GenerationFactory, MembershipFactory, TeamFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

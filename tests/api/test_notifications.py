@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from generations.models import Notification
 from generations.services import tokens
-from tests.factories import UserFactory
+from tests.helpers.factories import UserFactory
 
 API = "/api/v1"
 K = Notification.Kind

@@ -15,7 +15,7 @@ from rest_framework.test import APIClient
 from generations.api import throttles
 from generations.services import tokens
 from tests.conftest import run_concurrently
-from tests.factories import GenerationFactory, UserFactory
+from tests.helpers.factories import GenerationFactory, UserFactory
 
 API = "/api/v1"
 ROOT = Path(__file__).resolve().parent.parent.parent

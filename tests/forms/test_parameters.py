@@ -14,7 +14,7 @@ from generations.models import BlockedTerm, Generation, Membership, VideoModel
 from generations.services.accounts import profile_for
 from gmi_simulator import media
 from tests.conftest import override_generations
-from tests.factories import (
+from tests.helpers.factories import (
     GenerationFactory,
     MembershipFactory,
     TeamFactory,

@@ -7,7 +7,7 @@ import pytest
 
 from generations.gmi.errors import ErrorCode, UpstreamUnavailable
 from generations.gmi.requestqueue import RequestQueueBackend
-from tests.hostile import hostile_server, rss_bytes
+from tests.helpers.hostile import hostile_server, rss_bytes
 
 KEY = "sk-hostile-5c8e1d"
 MB = 1024 * 1024

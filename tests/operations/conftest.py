@@ -10,7 +10,7 @@ from django.core.files.storage import storages
 from django.utils import timezone
 
 from generations.models import Generation
-from tests.factories import GenerationFactory
+from tests.helpers.factories import GenerationFactory
 from tests.helpers.s3 import moto_bucket
 
 BUCKET = "portal-operations"

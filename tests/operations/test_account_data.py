@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from generations.models import ApiToken, DataExport, Generation, LedgerEntry, Membership
 from generations.services import account_data, tokens
-from tests.factories import MembershipFactory, TeamFactory, UserFactory
+from tests.helpers.factories import MembershipFactory, TeamFactory, UserFactory
 from tests.helpers.ledger import ledger_totals
 from tests.operations.conftest import stored_generation
 

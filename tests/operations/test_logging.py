@@ -16,7 +16,7 @@ from generations.logformat import JsonFormatter
 from generations.models import Generation
 from generations.services import submissions
 from tests.conftest import TEST_API_KEY
-from tests.lifecycle_helpers import drive
+from tests.helpers.lifecycle import drive
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -15,8 +15,8 @@ from generations.exceptions import QuotaExceeded
 from generations.models import DispatchLock, Generation, PollerBeat, PollerSlot
 from generations.services import submissions, upstream
 from tests.conftest import TEST_API_KEY, override_generations
-from tests.factories import GenerationFactory
-from tests.lifecycle_helpers import drive
+from tests.helpers.factories import GenerationFactory
+from tests.helpers.lifecycle import drive
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "metrics-token-5b1e"

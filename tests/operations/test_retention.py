@@ -11,7 +11,7 @@ from django.utils import timezone
 from generations.models import Generation, LedgerEntry, Notification
 from generations.services import collections, retention
 from tests.conftest import override_generations
-from tests.factories import TeamFactory, UserFactory
+from tests.helpers.factories import TeamFactory, UserFactory
 from tests.operations.conftest import stored_generation
 
 pytestmark = pytest.mark.django_db

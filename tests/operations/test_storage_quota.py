@@ -6,7 +6,7 @@ import pytest
 from generations.models import Generation
 from generations.services import quotas
 from tests.conftest import override_generations
-from tests.factories import MembershipFactory, TeamFactory, UserFactory
+from tests.helpers.factories import MembershipFactory, TeamFactory, UserFactory
 from tests.operations.conftest import stored_generation
 
 pytestmark = pytest.mark.django_db

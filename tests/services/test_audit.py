@@ -12,7 +12,7 @@ from django.test import RequestFactory
 from generations import request_context
 from generations.models import AuditEvent
 from generations.services import audit
-from tests.factories import MembershipFactory, TeamFactory, UserFactory
+from tests.helpers.factories import MembershipFactory, TeamFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -7,8 +7,8 @@ from generations.exceptions import PayloadInvalid
 from generations.models import Generation, VideoModel
 from generations.services import submissions
 from generations.services.catalogue import sync_models
-from tests.factories import UserFactory, VideoModelFactory
-from tests.lifecycle_helpers import drive
+from tests.helpers.factories import UserFactory, VideoModelFactory
+from tests.helpers.lifecycle import drive
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

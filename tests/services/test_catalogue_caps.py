@@ -10,7 +10,7 @@ from generations.services import catalogue
 from generations.services.catalogue import sync_models
 from gmi_simulator.catalogue import MODELS
 from tests.conftest import override_generations
-from tests.factories import GenerationFactory, UserFactory, VideoModelFactory
+from tests.helpers.factories import GenerationFactory, UserFactory, VideoModelFactory
 
 pytestmark = pytest.mark.django_db
 

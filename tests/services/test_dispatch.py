@@ -6,9 +6,9 @@ import pytest
 from generations.models import Generation, UserProfile
 from generations.services import dispatching, submissions
 from tests.conftest import override_generations
-from tests.factories import UserFactory
 from tests.helpers.engine import claim_next, poll_due
-from tests.lifecycle_helpers import drive
+from tests.helpers.factories import UserFactory
+from tests.helpers.lifecycle import drive
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -78,7 +78,7 @@ def test_site_wide_cap_limits_jobs_at_gmi(catalogue, no_auto_dispatch):
 
 
 def test_queue_position_reflects_round_robin(db, no_auto_dispatch):
-    from tests.factories import VideoModelFactory
+    from tests.helpers.factories import VideoModelFactory
 
     VideoModelFactory(id="Veo3")
     a, b = UserFactory(username="a"), UserFactory(username="b")

@@ -8,7 +8,7 @@ import pytest
 from generations.exceptions import PayloadInvalid
 from generations.models import Generation
 from generations.services import submissions
-from tests.factories import UserFactory
+from tests.helpers.factories import UserFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("public_dns")]
 

@@ -12,8 +12,8 @@ from generations.gmi.redaction import Redactor
 from generations.models import Generation, GenerationEvent
 from generations.services import submissions
 from tests.conftest import TEST_API_KEY
-from tests.factories import UserFactory
-from tests.lifecycle_helpers import drive
+from tests.helpers.factories import UserFactory
+from tests.helpers.lifecycle import drive
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

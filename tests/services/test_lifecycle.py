@@ -14,9 +14,9 @@ from generations.models import Generation, GenerationEvent, UsageCounter
 from generations.services import polling, staff, submissions
 from generations.services.lifecycle import transition
 from tests.conftest import run_concurrently
-from tests.factories import GenerationFactory, UserFactory
 from tests.helpers.engine import poll_due
-from tests.lifecycle_helpers import drive
+from tests.helpers.factories import GenerationFactory, UserFactory
+from tests.helpers.lifecycle import drive
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

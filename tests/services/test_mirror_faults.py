@@ -14,9 +14,9 @@ from generations.models import Generation
 from generations.services import submissions
 from generations.services.engine import Engine
 from generations.services.mirroring import storage_gate
-from tests.factories import UserFactory
-from tests.faults import refusing_moto_server
-from tests.test_engine import engines_running, wait_until
+from tests.helpers.factories import UserFactory
+from tests.helpers.faults import refusing_moto_server
+from tests.services.test_engine import engines_running, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -8,7 +8,7 @@ from generations.exceptions import InvalidTransition, PromptBlocked
 from generations.models import Generation
 from generations.services import moderation, submissions
 from tests.conftest import override_generations
-from tests.factories import (
+from tests.helpers.factories import (
     GenerationFactory,
     MembershipFactory,
     TeamFactory,
@@ -170,7 +170,7 @@ def test_two_hundred_thousand_words_with_the_term_at_the_end_are_checked_quickly
 def test_a_video_one_cannot_see_cannot_be_flagged_even_through_the_service(db):
     from generations.exceptions import NotFound
     from generations.services import moderation as moderation_service
-    from tests.factories import GenerationFactory, UserFactory
+    from tests.helpers.factories import GenerationFactory, UserFactory
 
     private = GenerationFactory()  # its owner's alone
     with pytest.raises(NotFound):

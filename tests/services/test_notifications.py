@@ -27,7 +27,7 @@ from generations.policies import NotificationPolicy
 from generations.services import moderation, notifications, quotas, submissions, webhooks
 from generations.services.lifecycle import transition
 from tests.conftest import TEST_API_KEY, override_generations, run_concurrently
-from tests.factories import GenerationFactory, MembershipFactory, TeamFactory, UserFactory, VideoModelFactory
+from tests.helpers.factories import GenerationFactory, MembershipFactory, TeamFactory, UserFactory, VideoModelFactory
 
 S = Generation.Status
 K = Notification.Kind

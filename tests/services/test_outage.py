@@ -9,9 +9,9 @@ import pytest
 from generations.models import Generation
 from generations.services import submissions
 from generations.services.engine import Engine
-from tests.factories import UserFactory
-from tests.faults import TCPProxy
-from tests.test_engine import engines_running, wait_until
+from tests.helpers.factories import UserFactory
+from tests.helpers.faults import TCPProxy
+from tests.services.test_engine import engines_running, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

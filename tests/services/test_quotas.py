@@ -12,7 +12,7 @@ from generations.models import Generation, LedgerEntry, UsageCounter, UserProfil
 from generations.services import quotas, submissions
 from generations.services.lifecycle import transition
 from tests.conftest import override_generations, run_concurrently
-from tests.factories import (
+from tests.helpers.factories import (
     MembershipFactory,
     TeamFactory,
     UserFactory,
@@ -167,7 +167,7 @@ def test_fifty_submissions_from_five_processes_accept_exactly_five(tmp_path):
     import uuid
     from pathlib import Path
 
-    from tests.test_worker_crash import database_url
+    from tests.services.test_worker_crash import database_url
 
     VideoModelFactory(id="Veo3")
     user = UserFactory(username="procracer")
@@ -177,8 +177,8 @@ def test_fifty_submissions_from_five_processes_accept_exactly_five(tmp_path):
            "DATABASE_URL": database_url(), "Q_CLUSTER_NAME": f"race-{uuid.uuid4().hex[:8]}"}
     start_at = time.time() + 6  # every process is up and connected by then
     processes = [
-        subprocess.Popen([sys.executable, "-m", "tests.submit_worker", "procracer", "Veo3", "10", str(start_at)],
-                         cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen([sys.executable, "-m", "tests.helpers.submit_worker", "procracer", "Veo3", "10",
+                          str(start_at)], cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for _ in range(5)
     ]
     outcomes = []

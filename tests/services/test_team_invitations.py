@@ -14,7 +14,7 @@ from generations.exceptions import AccountPending, InvalidTransition, NotFound
 from generations.models import Membership, Notification, NotificationPreference, TeamInvitation, WebhookEndpoint
 from generations.services import accounts, notifications, teams, webhooks
 from tests.conftest import override_generations
-from tests.factories import MembershipFactory, TeamFactory, UserFactory
+from tests.helpers.factories import MembershipFactory, TeamFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,7 @@ from PIL import Image, PngImagePlugin
 from generations import media
 from generations.services import tokens
 from tests.conftest import override_generations
-from tests.factories import UserFactory
+from tests.helpers.factories import UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -11,8 +11,8 @@ from PIL import Image
 from generations.models import Generation, Upload
 from generations.services import submissions, tokens
 from tests.conftest import override_generations
-from tests.factories import UserFactory
-from tests.lifecycle_helpers import drive
+from tests.helpers.factories import UserFactory
+from tests.helpers.lifecycle import drive
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -5,8 +5,8 @@ import pytest
 
 from generations.models import Generation
 from generations.services import submissions
-from tests.factories import UserFactory
-from tests.lifecycle_helpers import drive
+from tests.helpers.factories import UserFactory
+from tests.helpers.lifecycle import drive
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 from generations.models import Generation
 from generations.services import dispatching, submissions, waiting_line
 from generations.services.tokens import create_token
-from tests.factories import UserFactory, VideoModelFactory
+from tests.helpers.factories import UserFactory, VideoModelFactory
 
 S = Generation.Status
 

@@ -8,7 +8,7 @@ from django.core.files.base import ContentFile
 from generations.models import Generation
 from generations.services.mirroring import generation_storage
 from gmi_simulator.media import render_clip
-from tests.factories import GenerationFactory
+from tests.helpers.factories import GenerationFactory
 
 
 def mirrored_generation(*, aspect: str = "16:9", **kwargs) -> Generation:

@@ -7,7 +7,7 @@ from rest_framework.test import APIClient
 from generations import selectors
 from generations.models import Collection, CollectionItem, Generation
 from generations.services import tokens
-from tests.factories import GenerationFactory, MembershipFactory, TeamFactory, UserFactory
+from tests.helpers.factories import GenerationFactory, MembershipFactory, TeamFactory, UserFactory
 from tests.studio.helpers import mirrored_generation
 
 API = "/api/v1"

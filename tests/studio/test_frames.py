@@ -11,8 +11,8 @@ from PIL import Image
 from generations.models import Generation, Upload
 from generations.services import tokens
 from generations.services.mirroring import generation_storage
-from tests.factories import GenerationFactory, UserFactory
-from tests.lifecycle_helpers import drive
+from tests.helpers.factories import GenerationFactory, UserFactory
+from tests.helpers.lifecycle import drive
 from tests.studio.helpers import mirrored_generation
 
 API = "/api/v1"

@@ -9,8 +9,8 @@ from django.db import connection
 
 from generations.models import Batch, Generation, UsageCounter, UserProfile
 from generations.services import tokens
-from tests.factories import UserFactory
-from tests.lifecycle_helpers import drive
+from tests.helpers.factories import UserFactory
+from tests.helpers.lifecycle import drive
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -53,7 +53,7 @@ def test_batches_over_http_are_whole_idempotent_and_run_to_the_end(live_server, 
 def test_twenty_concurrent_batches_over_http_accept_exactly_what_fits(live_server, no_auto_dispatch):
     if connection.vendor != "postgresql":
         pytest.skip("the live server's threads share one SQLite test database connection")
-    from tests.factories import VideoModelFactory
+    from tests.helpers.factories import VideoModelFactory
 
     VideoModelFactory(id="Veo3")
     user = UserFactory(username="studio-racer")

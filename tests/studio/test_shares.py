@@ -11,7 +11,7 @@ from django.utils import timezone
 from generations.models import Generation, ShareLink
 from generations.services import shares, tokens
 from tests.conftest import override_generations
-from tests.factories import GenerationFactory, MembershipFactory, TeamFactory, UserFactory
+from tests.helpers.factories import GenerationFactory, MembershipFactory, TeamFactory, UserFactory
 from tests.studio.helpers import mirrored_generation
 
 API = "/api/v1"

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from generations.models import Batch, Generation
 from generations.services import shares
-from tests.factories import UserFactory, VideoModelFactory
+from tests.helpers.factories import UserFactory, VideoModelFactory
 from tests.studio.helpers import mirrored_generation
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]

@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from generations.models import Batch, Collection, CollectionItem, Generation
 from tests.conftest import override_generations
-from tests.factories import GenerationFactory, MembershipFactory, TeamFactory, UserFactory, VideoModelFactory
+from tests.helpers.factories import GenerationFactory, MembershipFactory, TeamFactory, UserFactory, VideoModelFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from generations import words
 from generations.models import Generation
-from tests.factories import GenerationFactory, MembershipFactory, TeamFactory, VideoModelFactory
+from tests.helpers.factories import GenerationFactory, MembershipFactory, TeamFactory, VideoModelFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from generations.models import Notification, NotificationPreference
 from generations.services import notifications
-from tests.factories import GenerationFactory
+from tests.helpers.factories import GenerationFactory
 
 pytestmark = pytest.mark.django_db
 K = Notification.Kind

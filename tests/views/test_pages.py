@@ -9,7 +9,7 @@ from django.urls import reverse
 from generations.models import ApiToken, Flag, Generation, Membership
 from generations.services import tokens
 from tests.conftest import override_generations
-from tests.factories import (
+from tests.helpers.factories import (
     GenerationFactory,
     MembershipFactory,
     TeamFactory,

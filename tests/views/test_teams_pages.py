@@ -8,7 +8,7 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 
 from generations.models import Generation, Membership, Team, TeamInvitation
-from tests.factories import (
+from tests.helpers.factories import (
     GenerationFactory,
     MembershipFactory,
     TeamFactory,

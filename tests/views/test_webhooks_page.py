@@ -9,8 +9,8 @@ from django.urls import reverse
 
 from generations.models import Membership, WebhookDelivery, WebhookEndpoint
 from generations.services import webhooks
-from tests.factories import MembershipFactory, TeamFactory, UserFactory
-from tests.test_content_security import EVENT_HANDLER, INLINE_SCRIPT, INLINE_STYLE
+from tests.helpers.factories import MembershipFactory, TeamFactory, UserFactory
+from tests.project.test_content_security import EVENT_HANDLER, INLINE_SCRIPT, INLINE_STYLE
 
 pytestmark = pytest.mark.django_db
 
@@ -292,7 +292,7 @@ def test_an_account_waiting_for_approval_is_told_and_can_make_no_webhook_or_secr
 
 def test_the_delivery_log_shows_a_message_only_to_who_may_see_its_video(client, team):
     from generations.services import moderation
-    from tests.factories import GenerationFactory
+    from tests.helpers.factories import GenerationFactory
 
     owner = MembershipFactory(team=team, role=Role.ADMIN).user
     member = MembershipFactory(team=team, role=Role.MEMBER).user

@@ -1,0 +1,482 @@
+"""Webhooks end to end: events recorded from the lifecycle, signed sends to a local receiver, retries, refusals."""
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from django.db import connections
+from django.utils import timezone
+from standardwebhooks import Webhook
+
+from generations import downloads
+from generations.exceptions import WebhookTargetForbidden
+from generations.models import Generation, Membership, WebhookDelivery, WebhookEndpoint
+from generations.services import moderation, webhooks
+from generations.services.lifecycle import transition
+from tests.conftest import TEST_API_KEY
+from tests.helpers.factories import GenerationFactory, MembershipFactory, TeamFactory, UserFactory
+
+S = Generation.Status
+
+
+def wait_for(predicate, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+class Receiver:
+    """A local HTTP receiver on 127.0.0.1: records each request, answers the scripted statuses then 200."""
+
+    def __init__(self) -> None:
+        self.requests: list[dict] = []
+        self.script: list[int] = []
+        self.delay = 0.0  # seconds each answer takes
+        self.echo = False  # answer with what was received (to see everything a delivery carried)
+        self.open_now = self.open_most = 0
+        self._lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                with receiver._lock:
+                    receiver.open_now += 1
+                    receiver.open_most = max(receiver.open_most, receiver.open_now)
+                try:
+                    body = self.rfile.read(int(self.headers["Content-Length"]))
+                    receiver.requests.append({"headers": dict(self.headers), "body": body, "at": time.monotonic()})
+                    code = receiver.script.pop(0) if receiver.script else 200
+                    time.sleep(receiver.delay)
+                    answer = json.dumps(dict(self.headers)).encode() + body if receiver.echo else b"ok"
+                    self.send_response(code)
+                    self.send_header("Content-Length", str(len(answer)))
+                    self.end_headers()
+                    self.wfile.write(answer)
+                finally:
+                    with receiver._lock:
+                        receiver.open_now -= 1
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver(gmi, settings):
+    server = Receiver()
+    settings.GENERATIONS = {**settings.GENERATIONS, "WEBHOOK_ALLOWED_HOSTS": [f"127.0.0.1:{server.port}"],
+                            "SITE_URL": "https://portal.example.com"}
+    yield server
+    server.close()
+
+
+def verify(secret: str, request: dict) -> dict:
+    headers = {k.lower(): v for k, v in request["headers"].items()}
+    return Webhook(secret).verify(request["body"], headers)
+
+
+def walk_to_success(generation: Generation) -> None:
+    for status in (S.DISPATCHED, S.PROCESSING, S.MIRRORING):
+        assert transition(generation, status)
+    assert transition(generation, S.SUCCEEDED)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_each_event_reaches_the_receiver_once_and_verifies(receiver):
+    owner = UserFactory(username="hooked")
+    endpoint = webhooks.create_endpoint(user=owner, url=receiver.url, events=list(webhooks.EVENTS))
+    done = GenerationFactory(owner=owner, video_name="v.mp4")
+    walk_to_success(done)
+    failed = GenerationFactory(owner=owner)
+    transition(failed, S.FAILED, note="boom")
+    cancelled = GenerationFactory(owner=owner)
+    transition(cancelled, S.CANCELLED)
+    moderation.moderate_generation(generation=done, moderator=UserFactory(staff=True), decision="approve")
+
+    assert webhooks.deliver_due()["succeeded"] == 5
+    assert webhooks.deliver_due()["sent"] == 0  # nothing twice
+    messages = [verify(endpoint.secret, r) for r in receiver.requests]
+    assert sorted((m["type"], m["data"]["id"]) for m in messages) == sorted([
+        ("generation.dispatched", str(done.pk)), ("generation.succeeded", str(done.pk)),
+        ("generation.failed", str(failed.pk)), ("generation.cancelled", str(cancelled.pk)),
+        ("generation.moderated", str(done.pk)),
+    ])
+    succeeded = next(m["data"] for m in messages if m["type"] == "generation.succeeded")
+    assert succeeded["status"] == "succeeded"
+    assert succeeded["video_url"] == f"https://portal.example.com/api/v1/generations/{done.pk}/video/"
+    assert all(TEST_API_KEY not in r["body"].decode() + json.dumps(r["headers"]) for r in receiver.requests)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_per_submission_webhook_gets_only_the_filtered_events(receiver):
+    owner = UserFactory(username="own-hook")
+    generation = GenerationFactory(owner=owner, webhook=receiver.url, webhook_events_filter=["generation.failed"])
+    transition(generation, S.DISPATCHED)
+    transition(generation, S.FAILED)
+    webhooks.deliver_due()
+    assert len(receiver.requests) == 1
+    assert verify(webhooks.submission_secret(owner), receiver.requests[0])["type"] == "generation.failed"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_failing_receiver_gets_the_event_once_more_with_the_same_id(receiver):
+    owner = UserFactory(username="flaky")
+    endpoint = webhooks.create_endpoint(user=owner, url=receiver.url, events=["generation.cancelled"])
+    transition(GenerationFactory(owner=owner), S.CANCELLED)
+    receiver.script = [500, 502, 503, 500, 404]
+    now = timezone.now()
+    for _ in range(12):  # an attempt whenever one is due, the clock moved instead of sleeping
+        webhooks.deliver_due(now=now)
+        now += timedelta(hours=2)
+    assert len(receiver.requests) == 6
+    assert len({r["headers"]["webhook-id"] for r in receiver.requests}) == 1
+    # Every attempt verifies with standardwebhooks and carries the same message.
+    assert len({json.dumps(verify(endpoint.secret, r), sort_keys=True) for r in receiver.requests}) == 1
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.status, delivery.attempts, delivery.last_status_code) == ("succeeded", 6, 200)
+    assert delivery.last_response == "ok"
+    endpoint.refresh_from_db()
+    assert endpoint.enabled and endpoint.failing_since is None
+
+
+def test_backoff_grows_and_gives_up_after_the_retry_window(db):
+    created = timezone.now()
+    delivery = WebhookDelivery(event_type="x", message_id="msg_x", payload={}, created_at=created)
+    waits = []
+    for attempts in range(1, 7):
+        delivery.attempts = attempts
+        _, at = webhooks._retry(delivery, now=created)
+        waits.append((at - created).total_seconds())
+    assert [round(w / b, 1) >= 0.9 for w, b in zip(waits, (5, 30, 120, 600, 3600, 14400), strict=True)] == [True] * 6
+    delivery.attempts = 9
+    assert webhooks._retry(delivery, now=created + timedelta(hours=25)) == ("gave_up", None)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_410_disables_the_endpoint(receiver):
+    owner = UserFactory(username="gone")
+    endpoint = webhooks.create_endpoint(user=owner, url=receiver.url, events=["generation.cancelled"])
+    receiver.script = [410]
+    transition(GenerationFactory(owner=owner), S.CANCELLED)
+    webhooks.deliver_due()
+    endpoint.refresh_from_db()
+    assert not endpoint.enabled and "410" in endpoint.disabled_reason
+    transition(GenerationFactory(owner=owner), S.CANCELLED)
+    assert webhooks.deliver_due()["sent"] == 0 and len(receiver.requests) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_endpoint_failing_for_days_is_disabled_with_the_reason(receiver):
+    owner = UserFactory(username="down")
+    endpoint = webhooks.create_endpoint(user=owner, url=receiver.url, events=["generation.cancelled"])
+    receiver.script = [500] * 50
+    transition(GenerationFactory(owner=owner), S.CANCELLED)
+    now = timezone.now()
+    webhooks.deliver_due(now=now)
+    transition(GenerationFactory(owner=owner), S.CANCELLED)
+    WebhookDelivery.objects.filter(attempts=0).update(created_at=now + timedelta(days=3), next_attempt_at=now)
+    webhooks.deliver_due(now=now + timedelta(days=3, seconds=1))
+    endpoint.refresh_from_db()
+    assert not endpoint.enabled and endpoint.disabled_reason.startswith("Failing since")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rotation_keeps_both_secrets_valid_for_a_day(receiver):
+    owner = UserFactory(username="rotator")
+    endpoint = webhooks.create_endpoint(user=owner, url=receiver.url, events=["generation.cancelled"])
+    old = endpoint.secret
+    webhooks.rotate_secret(endpoint=endpoint)
+    transition(GenerationFactory(owner=owner), S.CANCELLED)
+    webhooks.deliver_due()
+    request = receiver.requests[0]
+    assert len(request["headers"]["webhook-signature"].split(" ")) == 2
+    assert verify(old, request) and verify(endpoint.secret, request)
+    later = timezone.now() + timedelta(hours=25)
+    assert webhooks.signing_secrets(endpoint, now=later) == [endpoint.secret]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rotated_per_submission_secret_keeps_signing_beside_the_new_one_for_a_day(receiver):
+    owner = UserFactory(username="own-rotator")
+    old = webhooks.submission_secret(owner)
+    new = webhooks.rotate_submission_secret(user=owner)
+    transition(GenerationFactory(owner=owner, webhook=receiver.url), S.CANCELLED)
+    webhooks.deliver_due()
+    request = receiver.requests[0]
+    assert len(request["headers"]["webhook-signature"].split(" ")) == 2
+    assert verify(old, request) and verify(new, request)
+    later = timezone.now() + timedelta(hours=25)
+    assert webhooks.submission_signing_secrets(owner, now=later) == [new]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_send_again_waits_while_a_runner_is_sending_so_the_message_goes_once(receiver):
+    from generations.exceptions import InvalidTransition
+
+    owner = UserFactory(username="impatient")
+    webhooks.create_endpoint(user=owner, url=receiver.url, events=["generation.cancelled"])
+    transition(GenerationFactory(owner=owner), S.CANCELLED)
+    receiver.delay = 1.0
+    runner = threading.Thread(target=lambda: (webhooks.deliver_due(), connections.close_all()))
+    runner.start()
+    try:
+        wait_for(lambda: receiver.open_now == 1)
+        delivery = WebhookDelivery.objects.get()
+        with pytest.raises(InvalidTransition, match="being sent right now"):
+            webhooks.resend_delivery(delivery=delivery)
+        assert webhooks.deliver_due()["sent"] == 0  # nor does another runner take it meanwhile
+    finally:
+        runner.join(10)
+    delivery.refresh_from_db()
+    assert delivery.status == "succeeded" and delivery.claimed_until is None and len(receiver.requests) == 1
+    webhooks.resend_delivery(delivery=delivery)  # once the attempt is written, send again works
+    webhooks.deliver_due()
+    assert len(receiver.requests) == 2
+
+
+LOOPBACK_DISGUISES = ["http://127.0.0.2/hook", "http://[::ffff:127.0.0.1]/hook", "http://localhost/hook",
+                      "http://0.0.0.0/hook", "ftp://example.com/hook", "http://127.0.0.1/hook"]
+
+
+@pytest.mark.parametrize("url", LOOPBACK_DISGUISES)
+def test_loopback_targets_are_refused_at_creation(db, url):
+    with pytest.raises(WebhookTargetForbidden):
+        webhooks.create_endpoint(user=UserFactory(), url=url, events=["generation.failed"])
+    assert not WebhookEndpoint.objects.exists()
+
+
+@pytest.mark.parametrize("address", ["10.0.0.5", "169.254.169.254"])
+def test_names_resolving_to_private_addresses_are_refused(db, monkeypatch, address):
+    monkeypatch.setattr(downloads, "resolve_host", lambda host, port: [address])
+    with pytest.raises(WebhookTargetForbidden):
+        webhooks.create_endpoint(user=UserFactory(), url="https://hooks.example.net/x", events=["generation.failed"])
+
+
+PRIVATE_ADDRESSES = ["10.0.0.5", "172.16.3.4", "192.168.1.10", "169.254.169.254", "fd00::1", "fe80::1"]
+
+
+@pytest.mark.parametrize("address", PRIVATE_ADDRESSES)
+@pytest.mark.django_db(transaction=True)
+def test_a_name_that_turns_private_later_is_refused_at_delivery(gmi, monkeypatch, address):
+    owner = UserFactory(username="rebound")
+    monkeypatch.setattr(downloads, "resolve_host", lambda host, port: ["93.184.215.14"])
+    webhooks.create_endpoint(user=owner, url="https://hooks.example.net/x", events=["generation.cancelled"])
+    transition(GenerationFactory(owner=owner), S.CANCELLED)
+    monkeypatch.setattr(downloads, "resolve_host", lambda host, port: [address])
+    sent = []
+    monkeypatch.setattr(downloads, "_connect", lambda *a, **k: sent.append(a) or (_ for _ in ()).throw(OSError))
+    webhooks.deliver_due()
+    delivery = WebhookDelivery.objects.get()
+    assert sent == [] and delivery.status == "failed" and delivery.last_error.startswith("refused")
+    # The log says it was refused, never what the name resolved to.
+    assert delivery.last_error == f"refused: the target is {webhooks.TARGET_REFUSED}"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_name_that_stops_resolving_reads_in_the_log_as_any_refusal(gmi, monkeypatch):
+    owner = UserFactory(username="vanished")
+    monkeypatch.setattr(downloads, "resolve_host", lambda host, port: ["93.184.215.14"])
+    webhooks.create_endpoint(user=owner, url="https://hooks.example.net/x", events=["generation.cancelled"])
+    transition(GenerationFactory(owner=owner), S.CANCELLED)
+
+    def gone(host, port):
+        raise OSError("Name or service not known")
+
+    monkeypatch.setattr(downloads, "resolve_host", gone)
+    webhooks.deliver_due()
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.last_error == f"refused: the target is {webhooks.TARGET_REFUSED}"
+
+
+def test_an_internal_name_is_allowed_by_setting(db, monkeypatch, settings):
+    monkeypatch.setattr(downloads, "resolve_host", lambda host, port: ["10.0.0.5"])
+    settings.GENERATIONS = {**settings.GENERATIONS, "WEBHOOK_ALLOWED_HOSTS": ["hooks.internal.example:8443"]}
+    endpoint = webhooks.create_endpoint(user=UserFactory(), url="https://hooks.internal.example:8443/x",
+                                        events=["generation.failed"])
+    assert endpoint.pk
+    with pytest.raises(WebhookTargetForbidden):  # the entry names its port: no other port of that host
+        webhooks.create_endpoint(user=UserFactory(), url="https://hooks.internal.example/x",
+                                 events=["generation.failed"])
+
+
+@pytest.mark.parametrize("host", ["127.0.0.2", "[::ffff:127.0.0.1]", "localhost", "0.0.0.0", "127.0.0.1"])
+@pytest.mark.parametrize("kind", ["endpoint", "submission"])
+@pytest.mark.django_db(transaction=True)
+def test_loopback_disguises_are_refused_again_at_delivery(receiver, settings, monkeypatch, host, kind):
+    # Registered while staff allowed the host; the setting was withdrawn before the event.
+    url = f"http://{host}:{receiver.port}/hook"
+    settings.GENERATIONS = {**settings.GENERATIONS, "WEBHOOK_ALLOWED_HOSTS": [f"{host}:{receiver.port}"]}
+    owner = UserFactory(username="disguised")
+    if kind == "endpoint":
+        webhooks.create_endpoint(user=owner, url=url, events=["generation.cancelled"])
+        generation = GenerationFactory(owner=owner)
+    else:
+        webhooks.check_submission_webhook(url=url, events_filter=[])
+        generation = GenerationFactory(owner=owner, webhook=url)
+    settings.GENERATIONS = {**settings.GENERATIONS, "WEBHOOK_ALLOWED_HOSTS": []}
+    connects = []
+    real_connect = downloads._connect
+    monkeypatch.setattr(downloads, "_connect", lambda *a, **k: connects.append(a) or real_connect(*a, **k))
+    transition(generation, S.CANCELLED)
+
+    assert webhooks.deliver_due()["sent"] == 1
+    delivery = WebhookDelivery.objects.get()
+    assert connects == [] and receiver.requests == []
+    assert delivery.status == "failed" and delivery.last_error.startswith("refused")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_deliveries_never_have_more_requests_open_than_the_bound(receiver, settings):
+    # One owner may take the whole pool here: the bound of the pool is what is checked.
+    settings.GENERATIONS = {**settings.GENERATIONS, "WEBHOOK_CONCURRENCY": 3, "WEBHOOK_OWNER_SHARE": 1.0}
+    receiver.delay = 0.2
+    owner = UserFactory(username="busy")
+    webhooks.create_endpoint(user=owner, url=receiver.url, events=["generation.cancelled"])
+    webhooks.create_endpoint(user=owner, url=receiver.url + "/2", events=["generation.cancelled"])
+    for _ in range(7):
+        transition(GenerationFactory(owner=owner), S.CANCELLED)
+    # Two runners in one process share its pool: the bound holds for the process, not per call.
+    results: list[dict] = []
+    runners = [threading.Thread(target=lambda: results.append(webhooks.deliver_due())) for _ in range(2)]
+    for runner in runners:
+        runner.start()
+    for runner in runners:
+        runner.join(timeout=60)
+    assert sum(r["sent"] for r in results) == 14 and len(receiver.requests) == 14
+    assert receiver.open_most == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_nothing_is_claimed_to_wait_for_a_thread_so_a_later_runner_sends_each_message_once(receiver, settings):
+    # One thread, 0.5 s per answer. A runner claims only what starts at once: a second runner
+    # looking long after the first began (the clock moved past any claim of a send waiting for
+    # a thread) takes the messages still unclaimed, and no message goes twice.
+    settings.GENERATIONS = {**settings.GENERATIONS, "WEBHOOK_CONCURRENCY": 1}
+    receiver.delay = 0.5
+    owner = UserFactory(username="patient")
+    webhooks.create_endpoint(user=owner, url=receiver.url, events=["generation.cancelled"])
+    for _ in range(4):
+        transition(GenerationFactory(owner=owner), S.CANCELLED)
+    now = timezone.now()
+    first = threading.Thread(target=lambda: (webhooks.deliver_due(now=now), connections.close_all()))
+    first.start()
+    wait_for(lambda: receiver.open_now == 1)
+    assert WebhookDelivery.objects.filter(claimed_until__isnull=False).count() == 1
+    webhooks.deliver_due(now=now + timedelta(seconds=65))
+    first.join(timeout=30)
+    assert len(receiver.requests) == 4 and len({r["headers"]["webhook-id"] for r in receiver.requests}) == 4
+    assert set(WebhookDelivery.objects.values_list("status", flat=True)) == {"succeeded"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_backlog_drains_in_one_task_run(receiver):
+    owner = UserFactory(username="backlog")
+    webhooks.create_endpoint(user=owner, url=receiver.url, events=["generation.cancelled"])
+    for _ in range(5):
+        transition(GenerationFactory(owner=owner), S.CANCELLED)
+    totals = webhooks.deliver_all_due(limit=2)
+    assert (totals["sent"], totals["succeeded"], len(receiver.requests)) == (5, 5, 5)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_team_endpoints_get_only_what_the_team_may_see_and_only_while_their_creator_manages_it(receiver):
+    team = TeamFactory(slug="crew")
+    admin = MembershipFactory(team=team, role=Membership.Role.ADMIN).user
+    member = MembershipFactory(team=team, role=Membership.Role.MEMBER).user
+    endpoint = webhooks.create_endpoint(user=admin, url=receiver.url, events=["generation.cancelled"],
+                                        team="crew")
+    shared = GenerationFactory(owner=member, team=team, visibility="team")
+    private = GenerationFactory(owner=member, team=team, visibility="private")
+    transition(shared, S.CANCELLED)
+    transition(private, S.CANCELLED)
+    webhooks.deliver_due()
+    assert [verify(endpoint.secret, r)["data"]["id"] for r in receiver.requests] == [str(shared.pk)]
+
+    Membership.objects.filter(team=team, user=admin).update(role=Membership.Role.MEMBER)
+    transition(GenerationFactory(owner=member, team=team, visibility="team"), S.CANCELLED)
+    assert webhooks.deliver_due()["sent"] == 0 and len(receiver.requests) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_recording_an_event_asks_for_the_teams_audience_once_however_many_team_endpoints(receiver):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    team = TeamFactory(slug="crew3")
+    admin = MembershipFactory(team=team, role=Membership.Role.ADMIN).user
+    member = MembershipFactory(team=team, role=Membership.Role.MEMBER).user
+
+    def queries_to_record() -> int:
+        generation = GenerationFactory(owner=member, team=team, visibility="team")
+        with CaptureQueriesContext(connection) as queries:
+            webhooks.record_generation_event(generation=generation, event_type="generation.cancelled")
+        return len(queries)
+
+    webhooks.create_endpoint(user=admin, url=receiver.url, events=["generation.cancelled"], team="crew3")
+    one = queries_to_record()
+    for n in range(3):
+        webhooks.create_endpoint(user=admin, url=f"{receiver.url}?{n}", events=["generation.cancelled"], team="crew3")
+    assert queries_to_record() == one
+
+
+@pytest.mark.django_db(transaction=True)
+def test_pending_team_messages_are_withheld_once_what_allowed_them_stops_holding(receiver):
+    from generations.exceptions import InvalidTransition
+
+    team = TeamFactory(slug="crew2")
+    admin = MembershipFactory(team=team, role=Membership.Role.ADMIN).user
+    member = MembershipFactory(team=team, role=Membership.Role.MEMBER).user
+    endpoint = webhooks.create_endpoint(user=admin, url=receiver.url, events=["generation.cancelled"],
+                                        team="crew2")
+    made_private, demoted_for = (GenerationFactory(owner=member, team=team, visibility="team") for _ in range(2))
+    transition(made_private, S.CANCELLED)
+    Generation.objects.filter(pk=made_private.pk).update(visibility="private")  # after the message was recorded
+    assert webhooks.deliver_due()["gave_up"] == 1 and receiver.requests == []
+    withheld = WebhookDelivery.objects.get(generation=made_private)
+    assert withheld.status == "gave_up" and "no longer see" in withheld.last_error
+    with pytest.raises(InvalidTransition):
+        webhooks.resend_delivery(delivery=withheld)
+
+    transition(demoted_for, S.CANCELLED)
+    Membership.objects.filter(team=team, user=admin).update(role=Membership.Role.MEMBER)  # retries pending
+    assert webhooks.deliver_due()["sent"] == 0 and receiver.requests == []
+    assert "no longer manages" in WebhookDelivery.objects.get(generation=demoted_for).last_error
+    assert endpoint.pk == WebhookDelivery.objects.get(generation=demoted_for).endpoint_id
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_gmi_key_is_in_no_delivery_answer_row_or_log(receiver, caplog):
+    caplog.set_level(logging.DEBUG)
+    receiver.echo = True  # the kept answer shows everything that was sent
+    owner = UserFactory(username="keyless")
+    endpoint = webhooks.create_endpoint(user=owner, url=receiver.url, events=list(webhooks.EVENTS[:5]))
+    walk_to_success(GenerationFactory(owner=owner, video_name="v.mp4", payload={"prompt": "a fox"}))
+    failed = GenerationFactory(owner=owner)
+    transition(failed, S.FAILED, note="upstream said no", error="GMI refused the job")
+    receiver.script = [500]
+    webhooks.deliver_due()
+    webhooks.deliver_due(now=timezone.now() + timedelta(minutes=1))
+    receiver.script = [410]
+    transition(GenerationFactory(owner=owner), S.CANCELLED)
+    webhooks.deliver_due()  # disables the endpoint: a warning in the log
+
+    endpoint.refresh_from_db()
+    assert not endpoint.enabled and len(receiver.requests) >= 4
+    stored = json.dumps(list(WebhookDelivery.objects.values("payload", "last_response", "last_error")))
+    assert "webhook-signature" in stored.lower()  # the echo was kept: the check below sees what was sent
+    for text in (stored, caplog.text, *(r["body"].decode() + json.dumps(r["headers"]) for r in receiver.requests)):
+        assert TEST_API_KEY not in text
