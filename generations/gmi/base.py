@@ -16,7 +16,8 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
-from ..downloads import DownloadFailed, DownloadRefused, send
+from ..net.errors import DownloadFailed, DownloadRefused
+from ..net.send import send
 from .errors import ErrorCode, InvalidRequest, UpstreamRejected, UpstreamUnavailable
 from .http import HTTPClient
 from .objects import ModelInfo, RemoteJob, RemoteState
@@ -111,7 +112,7 @@ class GMIBackend(abc.ABC):
         self.read_timeout = read_timeout
         #: Connections kept alive: one per thread that may call at once.
         self.pool_size = pool_size
-        #: Hosts (allow-list syntax of ``generations.downloads``) that GMI's pre-signed upload
+        #: Hosts (allow-list syntax of ``generations.net.policy``) that GMI's pre-signed upload
         #: URLs may point at, besides the base URL's own host.
         self.upload_allowed_hosts = tuple(upload_allowed_hosts)
         self.http = HTTPClient(

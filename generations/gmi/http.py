@@ -34,7 +34,7 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 # The mirroring fetcher's deadline: one watchdog thread per process shuts the sockets of
 # calls whose time is up, which wakes a read blocked on a trickling server.
-from ..downloads import _Deadline
+from ..net.transport import Deadline
 from .errors import (
     AuthenticationFailed,
     ContentPolicyRefused,
@@ -169,7 +169,7 @@ class HTTPClient:
         """
         started = time.monotonic()
         where = f"{method} {_without_query(url)}"
-        clock = _Deadline(self.deadline)
+        clock = Deadline(self.deadline)
         _calls.deadline = clock
         response: requests.Response | None = None
         try:

@@ -17,13 +17,15 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from .. import downloads, log_context, media, queue, telemetry
+from .. import log_context, media, queue, telemetry
 from ..client import get_client
 from ..conf import app_settings
-from ..downloads import Downloaded, DownloadError, DownloadExpired, DownloadFailed, DownloadRefused, download
 from ..gmi.base import RemoteState
 from ..gmi.errors import GMIError
 from ..models import Generation
+from ..net import download as net_download
+from ..net.download import Downloaded, download
+from ..net.errors import DownloadError, DownloadExpired, DownloadFailed, DownloadRefused
 from .lifecycle import transition
 
 logger = logging.getLogger("generations.mirroring")
@@ -282,7 +284,7 @@ def _fetch(url: str) -> Downloaded:
     # Only a URL no download could fetch is offered to the backend (the in-memory one's memory://).
     held = None if url.startswith(("http://", "https://")) else get_client().open_outcome(url)
     if held is not None:
-        return downloads.held(held, url=url, tmp_dir=settings.FILE_UPLOAD_TEMP_DIR)
+        return net_download.held(held, url=url, tmp_dir=settings.FILE_UPLOAD_TEMP_DIR)
     return download(
         url,
         allowed_hosts=app_settings.MIRROR_ALLOWED_HOSTS,
