@@ -42,8 +42,8 @@ from .errors import (
     GMIConfigurationError,
     GMIError,
     InvalidRequest,
-    NotFound,
     RateLimited,
+    UpstreamNotFound,
     UpstreamRejected,
     UpstreamUnavailable,
 )
@@ -279,7 +279,7 @@ class HTTPClient:
         if status in (401, 403):
             return AuthenticationFailed(message, **kwargs)
         if status == 404:
-            return NotFound(message, **kwargs)
+            return UpstreamNotFound(message, **kwargs)
         if status == 408 or status >= 500:
             return UpstreamUnavailable(message, maybe_sent=True, **kwargs)
         return UpstreamRejected(message, **kwargs)

@@ -20,6 +20,7 @@ from django.utils import timezone
 from .. import log_context, media, queue, telemetry
 from ..client import get_client
 from ..conf import app_settings
+from ..exceptions import GenerationError
 from ..gmi.base import RemoteState
 from ..gmi.errors import GMIError
 from ..models import Generation
@@ -43,7 +44,7 @@ _DISK_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS})
 STORAGE_RETRY_CEILING = 30.0
 
 
-class StorageUnavailable(Exception):
+class StorageUnavailable(GenerationError):
     """Our storage (or the disk a download lands on) refused a write: the job waits, it does not fail."""
 
 
@@ -305,7 +306,7 @@ def _copy_one(generation: Generation, url: str, *, kind: str) -> StoredFile:
             raise media.MediaInvalid(f"The {kind} is not a {' or '.join(expected).upper()} file.")
         fetched.file.seek(0)
         media.verify(fetched.file, file_type)
-        extension = "mp4" if file_type == "mp4" else ("jpg" if file_type == "jpeg" else "png")
+        extension = media.extension(file_type)
         name = f"{generation.owner_id}/{generation.pk}/{kind}-{uuid.uuid4().hex[:12]}.{extension}"
         storage = generation_storage()
         fetched.file.seek(0)

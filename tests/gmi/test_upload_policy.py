@@ -7,9 +7,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from generations.net import policy
 from generations.gmi.errors import UpstreamRejected
 from generations.gmi.requestqueue import RequestQueueBackend
+from generations.net import policy
 from gmi_simulator import GMISimulator
 
 from .conftest import API_KEY

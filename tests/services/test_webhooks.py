@@ -13,9 +13,9 @@ from django.db import connections
 from django.utils import timezone
 from standardwebhooks import Webhook
 
-from generations.net import policy, transport
 from generations.exceptions import WebhookTargetForbidden
 from generations.models import Generation, Membership, WebhookDelivery, WebhookEndpoint
+from generations.net import policy, transport
 from generations.services import moderation, webhooks
 from generations.services.lifecycle import transition
 from tests.conftest import TEST_API_KEY
