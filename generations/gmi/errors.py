@@ -53,6 +53,7 @@ class GMIError(GenerationError):
         code: ErrorCode | None = None,
     ) -> None:
         super().__init__(message)
+        self.message = message  # as given, even empty: the root would put its default in
         self.status_code = status_code
         self.body = body[:2000]
         self.reason = reason[:1000]

@@ -33,6 +33,7 @@ class DownloadError(GenerationError):
 
     def __init__(self, message: str, *, url: str | None = None, status_code: int | None = None) -> None:
         super().__init__(message)
+        self.message = message  # as given, even empty: the root would put its default in
         self.url = redact_url(url) if url else None
         self.status_code = status_code
 
