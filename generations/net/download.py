@@ -164,15 +164,15 @@ def download(
 ) -> Downloaded:
     """Download ``url`` into a temporary file, within the policy and the limits.
 
-    Policy, applied to ``url`` and to every redirect before connecting: http/https
-    only; the host must match ``allowed_hosts`` (see :func:`~generations.net.policy.host_allowed`); hosts
-    matched exactly are trusted on any address (this is how a local simulator is
+    Policy, applied to ``url`` and to every redirect before connecting (see
+    :mod:`generations.net.policy`): http/https only; the host must match ``allowed_hosts``;
+    hosts matched exactly are trusted on any address (this is how a local simulator is
     allowed), hosts matched only through a ``.domain`` entry must resolve to public
-    addresses only (:func:`~generations.net.policy.address_is_public`). The host is resolved once per hop
-    with ``resolve(host, port)`` (default :func:`~generations.net.policy.resolve_host`;
-    tests inject their own) and the connection goes to a checked address, keeping the host name for
-    the Host header, TLS SNI and certificate verification (``ca_bundle``, default
-    certifi's). At most ``max_redirects`` redirects are followed.
+    addresses only. The host is resolved once per hop with ``resolve(host, port)``
+    (default ``policy.resolve_host``; tests inject their own) and the connection goes to a
+    checked address, keeping the host name for the Host header, TLS SNI and certificate
+    verification (``ca_bundle``, default certifi's). At most ``max_redirects`` redirects
+    are followed.
 
     Limits: ``connect_timeout`` per connection attempt, ``read_timeout`` per read,
     ``deadline`` seconds for the whole download including redirects (DNS lookups

@@ -29,7 +29,6 @@ __all__ = ["USER_AGENT", "Deadline", "connect", "deadline_error", "describe", "e
 USER_AGENT = "gmi-video-portal-mirror/1"
 
 
-
 class _Watchdog:
     """One thread per process that fires every download's deadline when its time comes.
 
