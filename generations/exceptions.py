@@ -1,24 +1,32 @@
-"""Exceptions of the generations app: one root, each with a stable machine code."""
+"""Exceptions of the generations app: one root, each with a stable machine code.
+
+``GenerationError`` is the root of every error the app raises, so ``except GenerationError``
+catches them all: the errors below (what a request may be refused for), the upstream ones
+(``gmi.errors.GMIError``), the outbound HTTP ones (``net.errors.DownloadError``) and a file
+that is not what it claims (``media.MediaInvalid``). Only configuration errors stand outside
+it (``gmi.errors.GMIConfigurationError``, a Django ``ImproperlyConfigured``): a wrong setting
+must not be swallowed by a handler meant for a refused request.
+
+A bottom module: it imports nothing of the app but ``metrics`` (which imports nothing), so
+that every layer, ``gmi`` included, may derive its errors from the root.
+"""
 from __future__ import annotations
 
 from datetime import datetime
 
 from . import metrics
-from .gmi.errors import (  # noqa: F401  (re-exported: one import site for callers)
-    ContentPolicyRefused,
-    GMIConfigurationError,
-    GMIError,
-    RateLimited,
-    UpstreamRejected,
-    UpstreamUnavailable,
-)
 
 
 class GenerationError(Exception):
-    """Root of the app's own errors. ``code`` is what the API returns as ``code``."""
+    """Root of the app's errors. ``code`` is a stable machine code (what the API returns as ``code``).
 
-    code = "error"
-    status_code = 400
+    ``status_code`` is the HTTP status of the answer: the one the API gives for the app's own
+    errors; for the upstream and outbound HTTP families, the one the remote host gave (None
+    when there was no answer).
+    """
+
+    code: str = "error"
+    status_code: int | None = 400
     default_message = "The request could not be completed."
 
     def __init__(self, message: str | None = None, *, code: str | None = None) -> None:
@@ -148,9 +156,11 @@ class FileTooLarge(UploadRejected):
     default_message = "The file is too large."
 
 
-class MirrorError(GenerationError):
-    code = "mirror_failed"
-    default_message = "The video could not be copied into storage."
+class VideoUndecodable(GenerationError):
+    """The stored video could not be decoded (to take a frame of it)."""
+
+    code = "mirror_failed"  # the code this refusal has always had in the API
+    default_message = "The video could not be decoded."
 
 
 class UpstreamFailure(GenerationError):

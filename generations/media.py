@@ -1,4 +1,5 @@
-"""Media file types decided by content (never by name), and checks that a file is complete."""
+"""Media file types decided by content (never by name), checks that a file is complete, and the one table of
+file types: media type, kind and file extensions of each, which every other module asks (:data:`FORMATS`)."""
 from __future__ import annotations
 
 import io
@@ -7,29 +8,74 @@ import struct
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import IO, Any, Union
 
-__all__ = ["CONTENT_TYPES", "KINDS", "MediaInvalid", "sniff", "sniff_file", "strip_image_metadata", "verify"]
+from .exceptions import GenerationError
+
+__all__ = [
+    "CONTENT_TYPES",
+    "FORMATS",
+    "KINDS",
+    "FileFormat",
+    "MediaInvalid",
+    "accepted",
+    "accepted_of_kind",
+    "extension",
+    "sniff",
+    "sniff_file",
+    "strip_image_metadata",
+    "verify",
+]
 
 PathOrFile = Union[str, "os.PathLike[str]", IO[bytes]]
 
-CONTENT_TYPES: dict[str, str] = {
-    "jpeg": "image/jpeg",
-    "jpg": "image/jpeg",
-    "png": "image/png",
-    "mp4": "video/mp4",
-    "mp3": "audio/mpeg",
-    "wav": "audio/wav",
+
+
+@dataclass(frozen=True)
+class FileFormat:
+    """A file type the site takes, stores or sends: ``extensions`` start with the one files are saved under."""
+
+    media_type: str
+    kind: str  # image, video or audio
+    extensions: tuple[str, ...]
+
+
+#: Every file type by the name :func:`sniff` gives it (``jpg``: GMI's other name for ``jpeg``).
+#: The order is the one lists shown to people follow (images, then video, then audio).
+FORMATS: dict[str, FileFormat] = {
+    "png": FileFormat("image/png", "image", (".png",)),
+    "jpeg": FileFormat("image/jpeg", "image", (".jpg", ".jpeg")),
+    "jpg": FileFormat("image/jpeg", "image", (".jpg", ".jpeg")),
+    "mp4": FileFormat("video/mp4", "video", (".mp4",)),
+    "mp3": FileFormat("audio/mpeg", "audio", (".mp3",)),
+    "wav": FileFormat("audio/wav", "audio", (".wav",)),
 }
 
-KINDS: dict[str, str] = {
-    "jpeg": "image",
-    "jpg": "image",
-    "png": "image",
-    "mp4": "video",
-    "mp3": "audio",
-    "wav": "audio",
-}
+#: File type → media type (``Content-Type``).
+CONTENT_TYPES: dict[str, str] = {name: fmt.media_type for name, fmt in FORMATS.items()}
+
+#: File type → kind (image, video, audio).
+KINDS: dict[str, str] = {name: fmt.kind for name, fmt in FORMATS.items()}
+
+
+def extension(file_type: str) -> str:
+    """The extension (without the dot) a file of ``file_type`` is saved under: ``jpeg`` → ``jpg``."""
+    return FORMATS[file_type].extensions[0].lstrip(".")
+
+
+def accepted(file_type: str) -> tuple[str, ...]:
+    """Media type and extensions of ``file_type``, as an HTML ``accept`` attribute lists them; () if unknown."""
+    fmt = FORMATS.get(file_type)
+    return (fmt.media_type, *fmt.extensions) if fmt else ()
+
+
+def accepted_of_kind(kind: str) -> tuple[str, ...]:
+    """Every media type, then every extension, of the file types of ``kind`` (image, video, audio)."""
+    formats = [fmt for fmt in FORMATS.values() if fmt.kind == kind]
+    media_types = dict.fromkeys(fmt.media_type for fmt in formats)
+    extensions = dict.fromkeys(ext for fmt in formats for ext in fmt.extensions)
+    return (*media_types, *extensions)
 
 # Enough for every signature below, including an ID3 header.
 HEAD_SIZE = 64
@@ -57,11 +103,14 @@ _MP3_SAMPLE_RATES = {3: (44100, 48000, 32000), 2: (22050, 24000, 16000), 0: (110
 _MP3_MAX_PADDING = 4096
 
 
-class MediaInvalid(ValueError):
+class MediaInvalid(GenerationError, ValueError):
     """A file is not a complete, well-formed file of the expected type.
 
-    The message is meant for people (admin, logs, a generation's error text).
+    The message is meant for people (admin, logs, a generation's error text). Still a
+    ValueError, as it always was, for callers that treat it as a bad value.
     """
+
+    code = "invalid_media"
 
 
 def sniff(head: bytes) -> str | None:

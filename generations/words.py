@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .downloads import redact_url
+from .net.errors import redact_url
 
 #: A status as a person says it; the API keeps the values (``queued``, ``dispatched`` …).
 STATUS_WORDS = {

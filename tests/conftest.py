@@ -214,9 +214,9 @@ def no_auto_dispatch(monkeypatch):
 def public_dns(monkeypatch):
     """Names under example.com, .example and e.com resolve to a public address (nothing resolves on
     these machines); ``*.internal.example`` to a private one. Others go to the real resolver."""
-    from generations import downloads
+    from generations.net import policy
 
-    real = downloads.resolve_host
+    real = policy.resolve_host
 
     def resolve(host: str, port: int) -> list[str]:
         name = host.lower().rstrip(".")
@@ -226,4 +226,4 @@ def public_dns(monkeypatch):
             return ["93.184.215.14"]
         return real(host, port)
 
-    monkeypatch.setattr(downloads, "resolve_host", resolve)
+    monkeypatch.setattr(policy, "resolve_host", resolve)

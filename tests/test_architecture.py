@@ -113,6 +113,8 @@ def _below(*names: str) -> tuple[str, ...]:
 #: A lower layer → the layers above it that it must never import, even inside a function.
 NEVER_IMPORTS: dict[str, tuple[str, ...]] = {
     f"{APP}.gmi": _below("models", "services", "selectors", "api", "views", "admin", "forms", "tasks", "queue"),
+    # Outbound HTTP sits below gmi (which sends its upload PUT through it) and knows no Django model.
+    f"{APP}.net": _below("gmi", "models", "services", "selectors", "api", "views", "admin", "forms", "tasks", "queue"),
     f"{APP}.services": _below("api", "views", "admin", "forms", "tasks", "management", "templatetags"),
     f"{APP}.representation": _below("services", "api", "views", "admin", "forms", "tasks"),
     f"{APP}.selectors": _below("services", "api", "views", "admin", "forms", "tasks"),
@@ -239,3 +241,55 @@ def test_gmi_layer_imports_neither_models_nor_services():
         if module.startswith(f"{APP}.gmi."):
             bad = {e for e in edges if e == f"{APP}.models" or e.startswith(f"{APP}.services")}
             assert not bad, f"{module} imports {sorted(bad)}"
+
+
+#: Exceptions of the app that stand outside its root, and why.
+OUTSIDE_THE_ROOT = {
+    # A wrong setting must not be swallowed by a handler meant for a refused request.
+    "generations.gmi.errors.GMIConfigurationError",
+    # DRF's permission machinery raises and answers it; it must stay DRF's PermissionDenied.
+    "generations.api.authentication.TokenScopeDenied",
+}
+
+
+def exception_classes() -> dict[str, type[BaseException]]:
+    """Every exception class the app defines, by dotted name (the modules are imported)."""
+    import importlib
+    import inspect
+
+    found: dict[str, type[BaseException]] = {}
+    for module_name in MODULES:
+        module = importlib.import_module(module_name)
+        for name, value in vars(module).items():
+            if inspect.isclass(value) and issubclass(value, BaseException) and value.__module__ == module_name:
+                found[f"{module_name}.{name}"] = value
+    return found
+
+
+def test_every_exception_of_the_app_derives_from_its_root():
+    from generations.exceptions import GenerationError
+
+    classes = exception_classes()
+    outside = sorted(name for name, cls in classes.items()
+                     if not issubclass(cls, GenerationError) and name not in OUTSIDE_THE_ROOT)
+    assert not outside, "exceptions outside GenerationError:\n" + "\n".join(outside)
+    for name in OUTSIDE_THE_ROOT:
+        assert name in classes and not issubclass(classes[name], GenerationError), name
+    assert {"generations.gmi.errors.GMIError", "generations.net.errors.DownloadError",
+            "generations.media.MediaInvalid"} <= set(classes)
+
+
+def test_the_configuration_error_stands_outside_the_root():
+    from django.core.exceptions import ImproperlyConfigured
+
+    from generations.exceptions import GenerationError
+    from generations.gmi.errors import GMIConfigurationError
+
+    assert issubclass(GMIConfigurationError, ImproperlyConfigured)
+    assert not issubclass(GMIConfigurationError, GenerationError)
+
+
+def test_the_root_of_the_errors_imports_no_layer_of_the_app():
+    graph = import_graph(with_local=True)
+    assert graph[f"{APP}.exceptions"] <= {f"{APP}.metrics"}
+    assert graph[f"{APP}.metrics"] == set()

@@ -11,7 +11,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString
 
-from ..exceptions import GMIConfigurationError, GMIError
+from ..gmi.errors import GMIConfigurationError, GMIError
 from ..models import VideoModel
 from ..services import catalogue
 from .widgets import pretty_json

@@ -15,25 +15,15 @@ from typing import Any
 
 from django import forms
 
+from .. import media
 from ..gmi.schema import Parameter
 
 # The name the module had before forms became a package, so logging settings keep matching.
 logger = logging.getLogger("generations.forms")
 
 #: MIME types and extensions the upload API takes, per media kind (SPEC 2.1: jpeg, png, mp4, mp3, wav).
-ACCEPT_BY_MEDIA = {
-    "image": ("image/png", "image/jpeg", ".png", ".jpg", ".jpeg"),
-    "video": ("video/mp4", ".mp4"),
-    "audio": ("audio/mpeg", "audio/wav", ".mp3", ".wav"),
-}
-ACCEPT_BY_FILE_TYPE = {
-    "png": ("image/png", ".png"),
-    "jpeg": ("image/jpeg", ".jpg", ".jpeg"),
-    "jpg": ("image/jpeg", ".jpg", ".jpeg"),
-    "mp4": ("video/mp4", ".mp4"),
-    "mp3": ("audio/mpeg", ".mp3"),
-    "wav": ("audio/wav", ".wav"),
-}
+ACCEPT_BY_MEDIA = {kind: media.accepted_of_kind(kind) for kind in ("image", "video", "audio")}
+ACCEPT_BY_FILE_TYPE = {file_type: media.accepted(file_type) for file_type in media.FORMATS}
 FREEFORM_PROMPT = "prompt"
 FREEFORM_EXTRA = "__payload_json"
 UPLOAD_SUFFIX = "__file"

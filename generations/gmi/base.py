@@ -16,13 +16,15 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
-from ..downloads import DownloadFailed, DownloadRefused, send
+from .. import media
+from ..net.errors import DownloadFailed, DownloadRefused
+from ..net.send import send
 from .errors import ErrorCode, InvalidRequest, UpstreamRejected, UpstreamUnavailable
 from .http import HTTPClient
 from .objects import ModelInfo, RemoteJob, RemoteState
 from .readers import as_object, describe_keys, failure_code, list_in, model_id_of
 
-__all__ = ["UPLOAD_CONTENT_TYPES", "Endpoint", "GMIBackend", "ModelInfo", "Op", "RemoteJob", "RemoteState"]
+__all__ = ["Endpoint", "GMIBackend", "ModelInfo", "Op", "RemoteJob", "RemoteState"]
 
 
 class Op(str, enum.Enum):
@@ -47,16 +49,6 @@ class Endpoint:
     url: str
     params: dict[str, str] | None = None
 
-
-#: GMI's upload API takes these file types, each PUT with its own Content-Type.
-UPLOAD_CONTENT_TYPES: dict[str, str] = {
-    "png": "image/png",
-    "jpeg": "image/jpeg",
-    "jpg": "image/jpeg",
-    "mp4": "video/mp4",
-    "mp3": "audio/mpeg",
-    "wav": "audio/wav",
-}
 
 #: A cancel answered with one of these means the job had already ended (or vanished):
 #: both API generations say so with a refusal, and a best-effort cancel must not fail on it.
@@ -111,7 +103,7 @@ class GMIBackend(abc.ABC):
         self.read_timeout = read_timeout
         #: Connections kept alive: one per thread that may call at once.
         self.pool_size = pool_size
-        #: Hosts (allow-list syntax of ``generations.downloads``) that GMI's pre-signed upload
+        #: Hosts (allow-list syntax of ``generations.net.policy``) that GMI's pre-signed upload
         #: URLs may point at, besides the base URL's own host.
         self.upload_allowed_hosts = tuple(upload_allowed_hosts)
         self.http = HTTPClient(
@@ -137,7 +129,7 @@ class GMIBackend(abc.ABC):
 
     @abc.abstractmethod
     def parse_model(self, body: Any, *, model_id: str) -> ModelInfo:
-        """A ``ModelInfo`` from the answer to ``Op.GET_MODEL``; ``NotFound`` if it lacks the model."""
+        """A ``ModelInfo`` from the answer to ``Op.GET_MODEL``; ``UpstreamNotFound`` if it lacks the model."""
 
     @abc.abstractmethod
     def parse_job(
@@ -254,7 +246,7 @@ class GMIBackend(abc.ABC):
     def upload_file(self, data: bytes, *, file_type: str) -> str:
         """Upload a reference file; return the public URL to put into payloads.
 
-        ``file_type`` is one of ``UPLOAD_CONTENT_TYPES`` (already verified by content
+        ``file_type`` is one of ``media.CONTENT_TYPES`` (already verified by content
         by the caller). Refusals here send nothing.
         """
         if not self.can_upload_files:
@@ -263,9 +255,9 @@ class GMIBackend(abc.ABC):
                 code=ErrorCode.UNSUPPORTED,
             )
         file_type = file_type.lower()
-        content_type = UPLOAD_CONTENT_TYPES.get(file_type)
+        content_type = media.CONTENT_TYPES.get(file_type)
         if content_type is None:
-            raise InvalidRequest(f"GMI accepts uploads of {', '.join(UPLOAD_CONTENT_TYPES)} only, not {file_type!r}")
+            raise InvalidRequest(f"GMI accepts uploads of {', '.join(media.CONTENT_TYPES)} only, not {file_type!r}")
         body = self.call(Op.UPLOAD_TARGET, json_body=self.upload_target_body(file_type))
         upload_url, public_url = self.parse_upload_target(as_object(body, "upload URL"))
         self._put_upload(upload_url, data, content_type)

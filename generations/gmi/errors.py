@@ -6,6 +6,8 @@ from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
+from ..exceptions import GenerationError
+
 
 class ErrorCode(str, enum.Enum):
     """The one vocabulary for what went wrong upstream, whichever API generation said it.
@@ -29,8 +31,8 @@ class ErrorCode(str, enum.Enum):
         return self.value
 
 
-class GMIError(Exception):
-    """Root of every upstream error.
+class GMIError(GenerationError):
+    """Root of every upstream error (below the app's root, ``GenerationError``).
 
     ``reason`` is GMI's own human text from the answer (empty when it said nothing),
     ``code`` its normalized kind. ``status_code`` and ``body`` (truncated, never
@@ -51,7 +53,7 @@ class GMIError(Exception):
         code: ErrorCode | None = None,
     ) -> None:
         super().__init__(message)
-        self.message = message
+        self.message = message  # as given, even empty: the root would put its default in
         self.status_code = status_code
         self.body = body[:2000]
         self.reason = reason[:1000]
@@ -106,11 +108,11 @@ class AuthenticationFailed(UpstreamRejected):
     code = ErrorCode.AUTH_FAILED
 
 
-class NotFound(UpstreamRejected):
+class UpstreamNotFound(UpstreamRejected):
     """404: unknown model or request, or no access to it."""
 
     code = ErrorCode.NOT_FOUND
 
 
 class GMIConfigurationError(ImproperlyConfigured):
-    """Settings are wrong. Deliberately outside ``GMIError`` so no handler swallows it."""
+    """Settings are wrong. Deliberately outside ``GenerationError`` (and so ``GMIError``) so no handler swallows it."""

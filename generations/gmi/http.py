@@ -34,7 +34,7 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 # The mirroring fetcher's deadline: one watchdog thread per process shuts the sockets of
 # calls whose time is up, which wakes a read blocked on a trickling server.
-from ..downloads import _Deadline
+from ..net.transport import Deadline
 from .errors import (
     AuthenticationFailed,
     ContentPolicyRefused,
@@ -42,8 +42,8 @@ from .errors import (
     GMIConfigurationError,
     GMIError,
     InvalidRequest,
-    NotFound,
     RateLimited,
+    UpstreamNotFound,
     UpstreamRejected,
     UpstreamUnavailable,
 )
@@ -169,7 +169,7 @@ class HTTPClient:
         """
         started = time.monotonic()
         where = f"{method} {_without_query(url)}"
-        clock = _Deadline(self.deadline)
+        clock = Deadline(self.deadline)
         _calls.deadline = clock
         response: requests.Response | None = None
         try:
@@ -279,7 +279,7 @@ class HTTPClient:
         if status in (401, 403):
             return AuthenticationFailed(message, **kwargs)
         if status == 404:
-            return NotFound(message, **kwargs)
+            return UpstreamNotFound(message, **kwargs)
         if status == 408 or status >= 500:
             return UpstreamUnavailable(message, maybe_sent=True, **kwargs)
         return UpstreamRejected(message, **kwargs)

@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import quote
 
 from .base import Endpoint, GMIBackend, ModelInfo, Op, RemoteJob, RemoteState
-from .errors import InvalidRequest, NotFound
+from .errors import InvalidRequest, UpstreamNotFound
 from .readers import first_of, list_in, message_from, model_id_of, normalize_status, outcome_media
 from .schema import LEGACY_IMAGE_TO_VIDEO_PARAMETERS
 
@@ -64,7 +64,7 @@ class LegacyBackend(GMIBackend):
     def parse_model(self, body: Any, *, model_id: str) -> ModelInfo:
         entry = next((entry for entry in list_in(body, *self.model_list_keys) if model_id_of(entry) == model_id), None)
         if entry is None:
-            raise NotFound(f"{self.title} does not offer model {model_id!r}", status_code=404)
+            raise UpstreamNotFound(f"{self.title} does not offer model {model_id!r}", status_code=404)
         return ModelInfo(
             id=model_id,
             brief_description="Image to video (GMI legacy Video API).",

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from .base import Endpoint, GMIBackend, Op
-from .errors import NotFound
+from .errors import UpstreamNotFound
 from .objects import ModelInfo, RemoteJob, RemoteState
 
 OUTCOMES = Path(__file__).resolve().parent / "outcomes"
@@ -78,13 +78,13 @@ class InMemoryBackend(GMIBackend):
 
     def get_model(self, model_id: str) -> ModelInfo:
         if model_id != MODEL_ID:
-            raise NotFound(f"No model {model_id!r} in memory; the one model is {MODEL_ID!r}.")
+            raise UpstreamNotFound(f"No model {model_id!r} in memory; the one model is {MODEL_ID!r}.")
         return ModelInfo(id=MODEL_ID, brief_description=MODEL_DETAIL["brief_description"],
                          parameters=list(MODEL_DETAIL["parameters"]), raw={"model": MODEL_ID, **MODEL_DETAIL})
 
     def create_request(self, model_id: str, payload: dict[str, Any]) -> RemoteJob:
         if model_id != MODEL_ID:
-            raise NotFound(f"No model {model_id!r} in memory.")
+            raise UpstreamNotFound(f"No model {model_id!r} in memory.")
         with self._lock:
             job = MemoryJob(request_id=f"mem-{next(self._ids):06d}", model=model_id, payload=dict(payload))
             self.jobs[job.request_id] = job
@@ -94,7 +94,7 @@ class InMemoryBackend(GMIBackend):
         with self._lock:
             job = self.jobs.get(request_id)
             if job is None:
-                raise NotFound(f"No request {request_id!r} in memory.")
+                raise UpstreamNotFound(f"No request {request_id!r} in memory.")
             if not job.cancelled and job.step < len(STEPS) - 1:
                 job.step += 1
             return self._normalized(self._remote(job))

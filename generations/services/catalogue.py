@@ -20,12 +20,13 @@ from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 from django.utils.html import escape
 
-from .. import downloads
 from ..client import get_client
 from ..conf import app_settings
 from ..gmi import schema
 from ..gmi.errors import GMIError
 from ..models import VideoModel
+from ..net import policy
+from ..net.errors import DownloadError
 from . import notifications
 
 logger = logging.getLogger("generations.catalogue")
@@ -236,7 +237,7 @@ def input_url_problem(url: str) -> str | None:
     """Why GMI must not be given ``url`` as a file or URL parameter (an image to animate, frames,
     references), or None when it may.
 
-    GMI fetches these URLs itself, so they get the mirroring address policy (``downloads``):
+    GMI fetches these URLs itself, so they get the mirroring address policy (``net.policy``):
     http(s) only, and a host that resolves only to public addresses (never private, loopback,
     link-local such as the cloud metadata address 169.254.169.254, carrier-grade NAT or
     reserved), unless it is GMI's own host or one listed exactly in ``MIRROR_ALLOWED_HOSTS``
@@ -247,7 +248,7 @@ def input_url_problem(url: str) -> str | None:
     if app_settings.BASE_URL:
         allowed.append(urlsplit(str(app_settings.BASE_URL)).netloc.rpartition("@")[2])
     try:
-        downloads.check_url(url, allowed_hosts=allowed, public_hosts=True)
-    except downloads.DownloadError as exc:
+        policy.check_url(url, allowed_hosts=allowed, public_hosts=True)
+    except DownloadError as exc:
         return f"Must be a public http(s) URL that GMI can fetch: {exc.message}"
     return None

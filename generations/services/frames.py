@@ -9,8 +9,8 @@ from typing import Any
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from .. import selectors
-from ..exceptions import FramesUnavailable, InvalidInput, MirrorError, NoVideo
+from .. import media, selectors
+from ..exceptions import FramesUnavailable, InvalidInput, NoVideo, VideoUndecodable
 from ..gmi import schema
 from ..models import Generation, Upload
 from ..types import User
@@ -73,12 +73,12 @@ def take_frame(*, generation: Generation, user: User, at: Any = LAST) -> Frame:
             raise
         except (av.FFmpegError, ValueError, IndexError, StopIteration) as exc:
             logger.warning("could not decode a frame of %s: %s", generation.pk, exc)
-            raise MirrorError("The video could not be decoded.") from exc
+            raise VideoUndecodable("The video could not be decoded.") from exc
     buffer = io.BytesIO()
     image.save(buffer, format="PNG", optimize=False)
     name = f"frame-{generation.pk}-{'last' if moment == LAST else f'{moment:.3f}'}.png"
     upload = uploads.upload_reference(
-        user=user, uploaded_file=SimpleUploadedFile(name, buffer.getvalue(), content_type="image/png"))
+        user=user, uploaded_file=SimpleUploadedFile(name, buffer.getvalue(), content_type=media.CONTENT_TYPES["png"]))
     return Frame(upload=upload, width=image.width, height=image.height, at=shown_at)
 
 

@@ -17,13 +17,16 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from .. import downloads, log_context, media, queue, telemetry
+from .. import log_context, media, queue, telemetry
 from ..client import get_client
 from ..conf import app_settings
-from ..downloads import Downloaded, DownloadError, DownloadExpired, DownloadFailed, DownloadRefused, download
+from ..exceptions import GenerationError
 from ..gmi.base import RemoteState
 from ..gmi.errors import GMIError
 from ..models import Generation
+from ..net import download as net_download
+from ..net.download import Downloaded, download
+from ..net.errors import DownloadError, DownloadExpired, DownloadFailed, DownloadRefused
 from .lifecycle import transition
 
 logger = logging.getLogger("generations.mirroring")
@@ -41,7 +44,7 @@ _DISK_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS})
 STORAGE_RETRY_CEILING = 30.0
 
 
-class StorageUnavailable(Exception):
+class StorageUnavailable(GenerationError):
     """Our storage (or the disk a download lands on) refused a write: the job waits, it does not fail."""
 
 
@@ -282,7 +285,7 @@ def _fetch(url: str) -> Downloaded:
     # Only a URL no download could fetch is offered to the backend (the in-memory one's memory://).
     held = None if url.startswith(("http://", "https://")) else get_client().open_outcome(url)
     if held is not None:
-        return downloads.held(held, url=url, tmp_dir=settings.FILE_UPLOAD_TEMP_DIR)
+        return net_download.held(held, url=url, tmp_dir=settings.FILE_UPLOAD_TEMP_DIR)
     return download(
         url,
         allowed_hosts=app_settings.MIRROR_ALLOWED_HOSTS,
@@ -303,7 +306,7 @@ def _copy_one(generation: Generation, url: str, *, kind: str) -> StoredFile:
             raise media.MediaInvalid(f"The {kind} is not a {' or '.join(expected).upper()} file.")
         fetched.file.seek(0)
         media.verify(fetched.file, file_type)
-        extension = "mp4" if file_type == "mp4" else ("jpg" if file_type == "jpeg" else "png")
+        extension = media.extension(file_type)
         name = f"{generation.owner_id}/{generation.pk}/{kind}-{uuid.uuid4().hex[:12]}.{extension}"
         storage = generation_storage()
         fetched.file.seek(0)

@@ -11,7 +11,7 @@ from django.utils import timezone
 from ..client import get_client
 from ..conf import app_settings
 from ..gmi.base import RemoteJob, RemoteState
-from ..gmi.errors import GMIError, NotFound, RateLimited, UpstreamRejected, UpstreamUnavailable
+from ..gmi.errors import GMIError, RateLimited, UpstreamNotFound, UpstreamRejected, UpstreamUnavailable
 from ..models import Generation
 from . import upstream
 from .dispatching import cancel_upstream, record_dispatched, result_of
@@ -94,7 +94,7 @@ def apply_poll(generation: Generation, result: Any) -> datetime | None:
     """
     if generation.status == S.QUEUED:
         return reconcile_submission(generation, listed=result)
-    if isinstance(result, NotFound):
+    if isinstance(result, UpstreamNotFound):
         transition(generation, S.FAILED, note="GMI no longer knows this job", error_code="upstream_lost",
                    error="GMI no longer knows this job.")
         return None

@@ -14,12 +14,13 @@ from django.db.models import Max
 from django.utils import timezone
 
 from ..conf import app_settings
+from ..exceptions import GenerationError
 from ..gmi.errors import GMIError, RateLimited
 from ..models import DispatchLock, PollerBeat, VideoModel
 from . import upstream
 
 
-class NotReady(Exception):
+class NotReady(GenerationError):
     """A part of the portal cannot do its work now; the message says which, in public words."""
 
 

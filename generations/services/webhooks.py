@@ -38,7 +38,7 @@ from django.db.models.functions import RowNumber
 from django.utils import timezone
 from rest_framework.utils.encoders import JSONEncoder as APIJSONEncoder
 
-from .. import downloads, queue, representation, selectors
+from .. import queue, representation, selectors
 from ..conf import app_settings
 from ..exceptions import (
     InvalidInput,
@@ -54,6 +54,9 @@ from ..models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
+from ..net import policy
+from ..net.errors import DownloadError, DownloadRefused
+from ..net.send import send
 from ..policies import require_approved_account, require_below_limit
 from . import audit, notifications
 from .upstream_pool import UpstreamPool, named_pool
@@ -180,8 +183,8 @@ def check_target(url: str) -> None:
     if not isinstance(url, str) or not url or len(url) > 2000:
         raise WebhookTargetForbidden("Give an http(s) URL of at most 2000 characters.")
     try:
-        downloads.check_url(url, allowed_hosts=app_settings.WEBHOOK_ALLOWED_HOSTS, public_hosts=True)
-    except downloads.DownloadError:
+        policy.check_url(url, allowed_hosts=app_settings.WEBHOOK_ALLOWED_HOSTS, public_hosts=True)
+    except DownloadError:
         # One text for every reason: saying which (a private address, no such name) would let
         # anyone map the internal network's names through this form.
         raise WebhookTargetForbidden(f"This webhook URL is not allowed: it is {TARGET_REFUSED}.") from None
@@ -613,8 +616,8 @@ def _post(url: str, body: bytes, message_id: str, keys: list[str], allowed: list
     """
     resolve = _resolve_once()
     try:
-        downloads.check_url(url, allowed_hosts=allowed, public_hosts=True, resolve=resolve)
-    except downloads.DownloadError:
+        policy.check_url(url, allowed_hosts=allowed, public_hosts=True, resolve=resolve)
+    except DownloadError:
         return _Outcome(None, "", 0, f"refused: the target is {TARGET_REFUSED}")
     timestamp = int(time.time())
     signature = " ".join(sign(secret=k, message_id=message_id, timestamp=timestamp, body=body) for k in keys)
@@ -622,26 +625,26 @@ def _post(url: str, body: bytes, message_id: str, keys: list[str], allowed: list
                "webhook-timestamp": str(timestamp), "webhook-signature": signature}
     started = time.monotonic()
     try:
-        status_code, answer = downloads.send(
+        status_code, answer = send(
             "POST", url, allowed_hosts=allowed, public_hosts=True, body=body, headers=headers, resolve=resolve,
             connect_timeout=float(app_settings.WEBHOOK_CONNECT_TIMEOUT),
             read_timeout=float(app_settings.WEBHOOK_TIMEOUT), deadline=float(app_settings.WEBHOOK_TIMEOUT),
         )
-    except downloads.DownloadRefused:
+    except DownloadRefused:
         return _Outcome(None, "", 0, f"refused: the target is {TARGET_REFUSED}")
-    except downloads.DownloadError as exc:
+    except DownloadError as exc:
         return _Outcome(None, "", int((time.monotonic() - started) * 1000), exc.message)
     text = answer[:ANSWER_KEPT].decode("utf-8", "replace")
     return _Outcome(status_code, text, int((time.monotonic() - started) * 1000))
 
 
-def _resolve_once() -> downloads.Resolver:
+def _resolve_once() -> policy.Resolver:
     """A resolver that asks DNS once per name: the check and the connection then agree on the addresses."""
     answers: dict[tuple[str, int], list[str]] = {}
 
     def resolve(host: str, port: int) -> list[str]:
         if (host, port) not in answers:
-            answers[(host, port)] = list(downloads.resolve_host(host, port))
+            answers[(host, port)] = list(policy.resolve_host(host, port))
         return answers[(host, port)]
 
     return resolve

@@ -7,12 +7,13 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
+from ..exceptions import GenerationError
 from ..models import ShareLink
 from ..services import shares
 from ..serving import serve_file
 
 
-class LinkDoesNotWork(Exception):
+class LinkDoesNotWork(GenerationError):
     """The token opens nothing (never made, expired, revoked, sharing off, video gone)."""
 
 

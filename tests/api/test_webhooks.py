@@ -223,14 +223,14 @@ REFUSED = ("This webhook URL is not allowed: it is not a public http(s) address 
 ])
 def test_a_refused_target_says_the_same_whatever_the_name_resolves_to(db, api_client, user, monkeypatch,
                                                                        url, resolves_to):
-    from generations import downloads
+    from generations.net import policy
 
     def resolve(host, port):
         if resolves_to is None:
             raise OSError("no such name")
         return resolves_to
 
-    monkeypatch.setattr(downloads, "resolve_host", resolve)
+    monkeypatch.setattr(policy, "resolve_host", resolve)
     answer = create(api_client, user, url=url)
     assert answer.status_code == 400 and answer.json() == {"detail": REFUSED, "code": "webhook_target_forbidden"}
     api_client.force_authenticate(user)

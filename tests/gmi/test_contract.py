@@ -22,8 +22,8 @@ from generations.gmi.errors import (
     ContentPolicyRefused,
     ErrorCode,
     InvalidRequest,
-    NotFound,
     RateLimited,
+    UpstreamNotFound,
     UpstreamRejected,
     UpstreamUnavailable,
 )
@@ -144,7 +144,7 @@ def test_unknown_model_or_request_is_not_found(api: Contract) -> None:
         lambda: api.backend.create_request("Sora-9000", api.flavor.payload),
         lambda: api.backend.get_request("no-such-request", model_id=api.flavor.model),
     ):
-        with pytest.raises(NotFound) as caught:
+        with pytest.raises(UpstreamNotFound) as caught:
             call()
         assert caught.value.code is ErrorCode.NOT_FOUND
         assert caught.value.status_code == 404

@@ -7,7 +7,7 @@ import pytest
 
 from generations import media
 from generations.client import get_client
-from generations.gmi.errors import NotFound
+from generations.gmi.errors import UpstreamNotFound
 from generations.gmi.objects import RemoteState
 from generations.gmi.testing import MODEL_ID, InMemoryBackend
 from tests.conftest import override_generations
@@ -25,7 +25,7 @@ def test_it_is_chosen_by_name_and_needs_no_key(memory):
     assert isinstance(memory, InMemoryBackend)
     assert memory.list_models() == [MODEL_ID]
     assert [p["name"] for p in memory.get_model(MODEL_ID).parameters] == ["prompt", "duration"]
-    with pytest.raises(NotFound):
+    with pytest.raises(UpstreamNotFound):
         memory.get_model("Veo3")
 
 
@@ -51,5 +51,5 @@ def test_a_prompt_asking_to_fail_fails_and_a_cancelled_job_stays_cancelled(memor
     cancelled = memory.create_request(MODEL_ID, {"prompt": "stop"})
     memory.cancel_request(cancelled.request_id)
     assert memory.get_request(cancelled.request_id).state is RemoteState.CANCELLED
-    with pytest.raises(NotFound):
+    with pytest.raises(UpstreamNotFound):
         memory.get_request("mem-unknown")

@@ -15,8 +15,8 @@ from generations.gmi.errors import (
     GMIConfigurationError,
     GMIError,
     InvalidRequest,
-    NotFound,
     RateLimited,
+    UpstreamNotFound,
     UpstreamRejected,
     UpstreamUnavailable,
 )
@@ -56,7 +56,7 @@ def test_model_detail_keeps_the_raw_parameter_dialect(backend) -> None:
 
 
 def test_model_ids_are_case_sensitive(backend) -> None:
-    with pytest.raises(NotFound) as caught:
+    with pytest.raises(UpstreamNotFound) as caught:
         backend.get_model("veo3")
 
     assert caught.value.status_code == 404
@@ -432,7 +432,7 @@ def test_every_error_class_has_its_own_code_and_an_instance_may_refine_it() -> N
     from generations.gmi import errors
 
     classes = [errors.UpstreamUnavailable, errors.RateLimited, errors.UpstreamRejected, errors.InvalidRequest,
-               errors.ContentPolicyRefused, errors.AuthenticationFailed, errors.NotFound]
+               errors.ContentPolicyRefused, errors.AuthenticationFailed, errors.UpstreamNotFound]
     assert len({cls.code for cls in classes}) == len(classes)
     refined = UpstreamUnavailable("cut-off JSON", code=ErrorCode.BAD_RESPONSE)
     assert (refined.code, UpstreamUnavailable("x").code, refined.reason) == (

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from generations import downloads
 from generations.gmi.errors import UpstreamRejected
 from generations.gmi.requestqueue import RequestQueueBackend
+from generations.net import policy
 from gmi_simulator import GMISimulator
 
 from .conftest import API_KEY
@@ -113,7 +113,7 @@ def test_upload_put_to_an_allowed_domain_resolving_to_a_private_address_is_refus
         api_key=API_KEY, base_url=simulator.base_url, upload_allowed_hosts=[".gmi-serving.com"], read_timeout=2
     )
     asked: list[str] = []
-    monkeypatch.setattr(downloads, "resolve_host", lambda host, port: asked.append(host) or [address])
+    monkeypatch.setattr(policy, "resolve_host", lambda host, port: asked.append(host) or [address])
     simulator.set_fault("upload_target", url="https://uploads.gmi-serving.com/bucket/up.png?sig=s3cr3t")
 
     with pytest.raises(UpstreamRejected, match="non-public address"):
@@ -123,7 +123,7 @@ def test_upload_put_to_an_allowed_domain_resolving_to_a_private_address_is_refus
 
 
 def test_upload_put_to_an_unlisted_host_is_refused_before_resolving(backend, simulator, monkeypatch, no_connections):
-    monkeypatch.setattr(downloads, "resolve_host", lambda host, port: pytest.fail("resolved an unlisted host"))
+    monkeypatch.setattr(policy, "resolve_host", lambda host, port: pytest.fail("resolved an unlisted host"))
     simulator.set_fault("upload_target", url="https://metadata.attacker.test/up.png")
 
     with pytest.raises(UpstreamRejected, match="not in the allowed hosts"):

@@ -263,3 +263,32 @@ def test_unknown_expected_type_is_a_programming_error(tmp_path: Path) -> None:
     with pytest.raises(ValueError) as excinfo:
         verify(write(tmp_path, "f", make_mp4()), "gif")
     assert not isinstance(excinfo.value, MediaInvalid)
+
+
+# --- The file-type table -------------------------------------------------------
+
+
+def test_every_sniffed_type_has_a_media_type_a_kind_and_an_extension() -> None:
+    for file_type in ("jpeg", "png", "mp4", "mp3", "wav"):
+        assert file_type in media.FORMATS
+    assert media.CONTENT_TYPES == {"png": "image/png", "jpeg": "image/jpeg", "jpg": "image/jpeg", "mp4": "video/mp4",
+                                   "mp3": "audio/mpeg", "wav": "audio/wav"}
+    assert media.KINDS["jpeg"] == media.KINDS["png"] == "image" and media.KINDS["mp4"] == "video"
+    assert [media.extension(t) for t in ("jpeg", "jpg", "png", "mp4", "mp3", "wav")] == [
+        "jpg", "jpg", "png", "mp4", "mp3", "wav"]
+
+
+def test_accept_lists_come_from_the_table() -> None:
+    assert media.accepted("jpeg") == ("image/jpeg", ".jpg", ".jpeg")
+    assert media.accepted("gif") == ()
+    assert media.accepted_of_kind("image") == ("image/png", "image/jpeg", ".png", ".jpg", ".jpeg")
+    assert media.accepted_of_kind("audio") == ("audio/mpeg", "audio/wav", ".mp3", ".wav")
+
+
+def test_an_invalid_file_is_an_error_of_the_app_and_still_a_value_error() -> None:
+    from generations.exceptions import GenerationError
+
+    with pytest.raises(MediaInvalid) as caught:
+        verify(io.BytesIO(b""), "png")
+    assert isinstance(caught.value, GenerationError) and isinstance(caught.value, ValueError)
+    assert caught.value.message == str(caught.value) == "The file is empty."

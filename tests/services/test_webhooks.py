@@ -13,9 +13,9 @@ from django.db import connections
 from django.utils import timezone
 from standardwebhooks import Webhook
 
-from generations import downloads
 from generations.exceptions import WebhookTargetForbidden
 from generations.models import Generation, Membership, WebhookDelivery, WebhookEndpoint
+from generations.net import policy, transport
 from generations.services import moderation, webhooks
 from generations.services.lifecycle import transition
 from tests.conftest import TEST_API_KEY
@@ -261,7 +261,7 @@ def test_loopback_targets_are_refused_at_creation(db, url):
 
 @pytest.mark.parametrize("address", ["10.0.0.5", "169.254.169.254"])
 def test_names_resolving_to_private_addresses_are_refused(db, monkeypatch, address):
-    monkeypatch.setattr(downloads, "resolve_host", lambda host, port: [address])
+    monkeypatch.setattr(policy, "resolve_host", lambda host, port: [address])
     with pytest.raises(WebhookTargetForbidden):
         webhooks.create_endpoint(user=UserFactory(), url="https://hooks.example.net/x", events=["generation.failed"])
 
@@ -273,12 +273,12 @@ PRIVATE_ADDRESSES = ["10.0.0.5", "172.16.3.4", "192.168.1.10", "169.254.169.254"
 @pytest.mark.django_db(transaction=True)
 def test_a_name_that_turns_private_later_is_refused_at_delivery(gmi, monkeypatch, address):
     owner = UserFactory(username="rebound")
-    monkeypatch.setattr(downloads, "resolve_host", lambda host, port: ["93.184.215.14"])
+    monkeypatch.setattr(policy, "resolve_host", lambda host, port: ["93.184.215.14"])
     webhooks.create_endpoint(user=owner, url="https://hooks.example.net/x", events=["generation.cancelled"])
     transition(GenerationFactory(owner=owner), S.CANCELLED)
-    monkeypatch.setattr(downloads, "resolve_host", lambda host, port: [address])
+    monkeypatch.setattr(policy, "resolve_host", lambda host, port: [address])
     sent = []
-    monkeypatch.setattr(downloads, "_connect", lambda *a, **k: sent.append(a) or (_ for _ in ()).throw(OSError))
+    monkeypatch.setattr(transport, "connect", lambda *a, **k: sent.append(a) or (_ for _ in ()).throw(OSError))
     webhooks.deliver_due()
     delivery = WebhookDelivery.objects.get()
     assert sent == [] and delivery.status == "failed" and delivery.last_error.startswith("refused")
@@ -289,21 +289,21 @@ def test_a_name_that_turns_private_later_is_refused_at_delivery(gmi, monkeypatch
 @pytest.mark.django_db(transaction=True)
 def test_a_name_that_stops_resolving_reads_in_the_log_as_any_refusal(gmi, monkeypatch):
     owner = UserFactory(username="vanished")
-    monkeypatch.setattr(downloads, "resolve_host", lambda host, port: ["93.184.215.14"])
+    monkeypatch.setattr(policy, "resolve_host", lambda host, port: ["93.184.215.14"])
     webhooks.create_endpoint(user=owner, url="https://hooks.example.net/x", events=["generation.cancelled"])
     transition(GenerationFactory(owner=owner), S.CANCELLED)
 
     def gone(host, port):
         raise OSError("Name or service not known")
 
-    monkeypatch.setattr(downloads, "resolve_host", gone)
+    monkeypatch.setattr(policy, "resolve_host", gone)
     webhooks.deliver_due()
     delivery = WebhookDelivery.objects.get()
     assert delivery.last_error == f"refused: the target is {webhooks.TARGET_REFUSED}"
 
 
 def test_an_internal_name_is_allowed_by_setting(db, monkeypatch, settings):
-    monkeypatch.setattr(downloads, "resolve_host", lambda host, port: ["10.0.0.5"])
+    monkeypatch.setattr(policy, "resolve_host", lambda host, port: ["10.0.0.5"])
     settings.GENERATIONS = {**settings.GENERATIONS, "WEBHOOK_ALLOWED_HOSTS": ["hooks.internal.example:8443"]}
     endpoint = webhooks.create_endpoint(user=UserFactory(), url="https://hooks.internal.example:8443/x",
                                         events=["generation.failed"])
@@ -329,8 +329,8 @@ def test_loopback_disguises_are_refused_again_at_delivery(receiver, settings, mo
         generation = GenerationFactory(owner=owner, webhook=url)
     settings.GENERATIONS = {**settings.GENERATIONS, "WEBHOOK_ALLOWED_HOSTS": []}
     connects = []
-    real_connect = downloads._connect
-    monkeypatch.setattr(downloads, "_connect", lambda *a, **k: connects.append(a) or real_connect(*a, **k))
+    real_connect = transport.connect
+    monkeypatch.setattr(transport, "connect", lambda *a, **k: connects.append(a) or real_connect(*a, **k))
     transition(generation, S.CANCELLED)
 
     assert webhooks.deliver_due()["sent"] == 1

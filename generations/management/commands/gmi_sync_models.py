@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from ...exceptions import GMIConfigurationError, GMIError
+from ...gmi.errors import GMIConfigurationError, GMIError
 from ...services import catalogue
 
 
