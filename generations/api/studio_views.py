@@ -6,7 +6,7 @@ from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiRespo
 from rest_framework import status
 from rest_framework.response import Response
 
-from .. import representation, selectors
+from .. import permissions, representation, selectors
 from ..models import Batch, Collection
 from ..services import batches, collections, frames, shares
 from ..services.waiting_line import queue_positions
@@ -172,7 +172,7 @@ class ShareCreateView(ApiView):
                    description="Your links of this video (their URLs are not shown again).")
     def get(self, request, pk):
         generation = self.visible_generation(pk, staff_sees_all=False)
-        if generation.owner_id != request.user.pk:
+        if not permissions.may_change(request.user, generation):
             raise Http404
         return Response(ss.ShareSerializer(selectors.share_links_of(generation), many=True).data)
 

@@ -239,7 +239,7 @@ class GenerationDetailView(ApiView):
     @extend_schema(responses={204: None, **WRITE_ERRORS}, tags=["generations"])
     def delete(self, request, pk):
         generation = self.visible_generation(pk, staff_sees_all=False)
-        if not selectors.may_delete(request.user, generation):
+        if not permissions.may_delete(request.user, generation):
             raise Http404
         submissions.delete_generation(generation=generation, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -250,7 +250,7 @@ class CancelView(ApiView):
                    tags=["generations"])
     def post(self, request, pk):
         generation = self.visible_generation(pk)
-        if not selectors.may_cancel(request.user, generation):
+        if not permissions.may_cancel(request.user, generation):
             raise Http404
         submissions.cancel_generation(generation=generation, actor=request.user)
         return Response(s.GenerationSerializer(generation, context={"request": request}).data)
@@ -281,7 +281,7 @@ class FileView(ApiView):
                    parameters=[OpenApiParameter("download", bool)], tags=["generations"])
     def get(self, request, pk):
         generation = self.visible_generation(pk)
-        if not selectors.shows_files(request.user, generation):
+        if not permissions.may_see_files(request.user, generation):
             raise Http404
         name = generation.video_name if self.kind == "video" else generation.thumbnail_name
         content_type = generation.video_content_type if self.kind == "video" else generation.thumbnail_content_type

@@ -26,7 +26,7 @@ STATUS_POLL_LIMIT = 100
 
 
 def _status_item(request: HttpRequest, generation: Generation, positions: dict[Any, int]) -> dict[str, Any]:
-    shows_files = selectors.shows_files(request.user, generation)
+    shows_files = permissions.may_see_files(request.user, generation)
     return {
         "id": str(generation.pk),
         "title": generation.display_title,
@@ -71,7 +71,7 @@ def _visible_or_404(request: HttpRequest, pk: Any) -> Generation:
 
 def _own_or_404(request: HttpRequest, pk: Any) -> Generation:
     generation = selectors.get_visible_generation(request.user, pk, staff_sees_all=False)
-    if generation is None or not selectors.may_delete(request.user, generation):
+    if generation is None or not permissions.may_delete(request.user, generation):
         raise Http404("No such generation.")
     return generation
 
@@ -89,7 +89,7 @@ def detail(request: AuthenticatedHttpRequest, pk: uuid.UUID) -> HttpResponse:
     positions = waiting_line.queue_positions([generation])
     is_owner = generation.owner_id == request.user.pk
     sees_removed = permissions.can_view_any_generation(request.user)
-    shows_video = selectors.shows_files(request.user, generation)
+    shows_video = permissions.may_see_files(request.user, generation)
     return render_page(request, "generations/detail.html", {
         "generation": generation,
         "rows": rows,
@@ -98,12 +98,12 @@ def detail(request: AuthenticatedHttpRequest, pk: uuid.UUID) -> HttpResponse:
         "is_owner": is_owner,
         "shows_video": shows_video,
         "removed_for_owner": generation.is_removed and is_owner and not sees_removed,
-        "can_cancel": selectors.may_cancel(request.user, generation) and generation.is_cancellable,
-        "can_delete": selectors.may_delete(request.user, generation),
+        "can_cancel": permissions.may_cancel(request.user, generation) and generation.is_cancellable,
+        "can_delete": permissions.may_delete(request.user, generation),
         # The page offers reporting to viewers who have no better action: owners delete,
         # moderators decide; who may report at all is the selector's rule.
         "can_flag": not is_owner and not permissions.can_moderate_generations(request.user)
-        and selectors.may_flag(request.user, generation),
+        and permissions.may_flag(request.user, generation),
         "already_flagged": generation.flags.filter(reporter=request.user.pk, resolved_at__isnull=True).exists(),
         "flag_form": FlagForm(),
         "own_teams": list(selectors.teams_of(request.user)) if is_owner else [],
@@ -176,7 +176,7 @@ def delete(request: AuthenticatedHttpRequest, pk: uuid.UUID) -> HttpResponse:
 @require_POST
 def cancel(request: AuthenticatedHttpRequest, pk: uuid.UUID) -> HttpResponse:
     generation = _visible_or_404(request, pk)
-    if not selectors.may_cancel(request.user, generation):
+    if not permissions.may_cancel(request.user, generation):
         raise Http404("No such generation.")  # as the API answers: what you may not act on is not there
     try:
         submissions.cancel_generation(generation=generation, actor=request.user)

@@ -13,7 +13,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from .. import selectors
+from .. import permissions, selectors
 from ..context_processors import member_state
 from ..exceptions import GenerationError, InvalidInput, QuotaExceeded
 from ..forms import ParameterForm
@@ -206,9 +206,9 @@ def compare_detail(request: AuthenticatedHttpRequest, pk: uuid.UUID) -> HttpResp
     return render_page(request, "generations/studio/compare_detail.html", {
         "batch": batch, "generations": generations,
         "items": [{"generation": g, "video_url": api_url("generation-video", g.pk)
-                   if selectors.shows_files(request.user, g) else "",
+                   if permissions.may_see_files(request.user, g) else "",
                    "thumbnail_url": api_url("generation-thumbnail", g.pk)
-                   if selectors.shows_files(request.user, g) and g.thumbnail_name else ""} for g in generations],
+                   if permissions.may_see_files(request.user, g) and g.thumbnail_name else ""} for g in generations],
         "active": any(g.is_active for g in generations),
         "api_url": api_url("batch-detail", batch.pk),
     }, nav="gallery")
@@ -278,7 +278,7 @@ def collection_detail(request: AuthenticatedHttpRequest, pk: uuid.UUID) -> HttpR
     page = Paginator(selectors.collection_generations(request.user, collection), 24).get_page(request.GET.get("page"))
     return render_page(request, "generations/studio/collection_detail.html", {
         "collection": collection, "page": page, "generations": list(page.object_list),
-        "may_manage": collections.may_manage(request.user, collection),
+        "may_manage": permissions.may_manage_collection(request.user, collection),
     }, nav="gallery")
 
 
@@ -333,7 +333,7 @@ def collect(request: AuthenticatedHttpRequest, pk: uuid.UUID) -> HttpResponse:
 
 def _own_generation_or_404(request: AuthenticatedHttpRequest, pk: Any) -> Generation:
     generation = selectors.get_visible_generation(request.user, pk, staff_sees_all=False)
-    if generation is None or generation.owner_id != request.user.pk:
+    if generation is None or not permissions.may_change(request.user, generation):
         raise Http404("No such generation.")
     return generation
 
@@ -381,7 +381,7 @@ def share_revoke(request: AuthenticatedHttpRequest, pk: uuid.UUID, share_id: uui
 def use_frame(request: AuthenticatedHttpRequest, pk: uuid.UUID) -> HttpResponse:
     """Pick a moment of a finished video; its frame becomes the image of a new image-to-video job."""
     generation = selectors.get_visible_generation(request.user, pk, staff_sees_all=False)
-    if generation is None or not selectors.shows_files(request.user, generation):
+    if generation is None or not permissions.may_see_files(request.user, generation):
         raise Http404("No such video.")
     form = FrameForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
