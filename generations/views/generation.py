@@ -12,7 +12,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from .. import permissions, selectors, words
+from .. import permissions, refusals, selectors, words
 from ..exceptions import InvalidInput, InvalidTransition, NotFound
 from ..forms import FlagForm, GenerationOwnForm
 from ..gmi import schema
@@ -146,7 +146,7 @@ def update(request: AuthenticatedHttpRequest, pk: uuid.UUID) -> HttpResponse:
     except InvalidInput as exc:
         if wants_json:
             return JsonResponse({"detail": exc.message, "code": exc.code, "errors": exc.errors}, status=400)
-        messages.error(request, exc.message)
+        messages.error(request, refusals.page_words(exc))
     else:
         if wants_json:
             return JsonResponse({"id": str(generation.pk), "title": generation.display_title,
@@ -166,7 +166,7 @@ def delete(request: AuthenticatedHttpRequest, pk: uuid.UUID) -> HttpResponse:
     try:
         submissions.delete_generation(generation=generation, actor=request.user)
     except InvalidTransition as exc:
-        messages.error(request, exc.message)
+        messages.error(request, refusals.page_words(exc))
         return redirect("generations:detail", pk=generation.pk)
     messages.success(request, "The video was deleted.")
     return redirect("generations:gallery")
@@ -181,7 +181,7 @@ def cancel(request: AuthenticatedHttpRequest, pk: uuid.UUID) -> HttpResponse:
     try:
         submissions.cancel_generation(generation=generation, actor=request.user)
     except InvalidTransition as exc:
-        messages.error(request, exc.message)
+        messages.error(request, refusals.page_words(exc))
     else:
         messages.success(request, "The job was cancelled; its usage was given back.")
     return redirect("generations:detail", pk=generation.pk)
@@ -196,7 +196,7 @@ def flag(request: AuthenticatedHttpRequest, pk: uuid.UUID) -> HttpResponse:
         try:
             moderation.flag_generation(generation=generation, user=request.user, reason=form.cleaned_data["reason"])
         except InvalidTransition as exc:
-            messages.error(request, exc.message)
+            messages.error(request, refusals.page_words(exc))
         else:
             messages.success(request, "Thank you: the site staff will review this video.")
     else:

@@ -13,9 +13,9 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from .. import permissions, selectors
+from .. import permissions, refusals, selectors
 from ..context_processors import member_state
-from ..exceptions import GenerationError, InvalidInput, QuotaExceeded
+from ..exceptions import GenerationError, InvalidInput
 from ..forms import ParameterForm
 from ..forms.studio import (
     BatchConfirmForm,
@@ -32,7 +32,6 @@ from ..services import batches, collections, frames, shares, uploads
 from ..templatetags.generations_tags import api_url
 from ..types import AuthenticatedHttpRequest
 from .base import render_page
-from .submit import _quota_message
 
 
 def _batch_or_404(request: AuthenticatedHttpRequest, pk: Any) -> Batch:
@@ -40,10 +39,6 @@ def _batch_or_404(request: AuthenticatedHttpRequest, pk: Any) -> Batch:
     if batch is None:
         raise Http404("No such batch.")
     return batch
-
-
-def _refusal_text(exc: GenerationError) -> str:
-    return _quota_message(exc) if isinstance(exc, QuotaExceeded) else exc.message
 
 
 # ---------------------------------------------------------------- batches
@@ -67,7 +62,7 @@ def batch_upload(request: AuthenticatedHttpRequest) -> HttpResponse:
                                              visibility=values["visibility"] or None,
                                              idempotency_key=values["idempotency_key"])
             except GenerationError as exc:
-                top_errors.append(_refusal_text(exc))
+                top_errors.append(refusals.page_words(exc))
                 preview = _preview(request, values["items"], values["team"], top_errors)
             else:
                 messages.success(request, f"{batch.size} videos are queued. This page follows them as they run.")
@@ -94,7 +89,7 @@ def _preview(request: AuthenticatedHttpRequest, items: Any, team: str, top_error
     except InvalidInput as exc:
         top_errors.extend(p for problems in exc.errors.values() for p in problems)
     except GenerationError as exc:
-        top_errors.append(exc.message)
+        top_errors.append(refusals.page_words(exc))
     return None
 
 
@@ -194,7 +189,7 @@ def _submit_compare(request: AuthenticatedHttpRequest, form: CompareForm, chosen
             top_errors.extend(f"{where} – {name}: {p}" if where and name and name != "payload"
                               else f"{where}: {p}" if where else p for p in problems)
     except GenerationError as exc:
-        top_errors.append(_refusal_text(exc))
+        top_errors.append(refusals.page_words(exc))
     return None
 
 
@@ -251,7 +246,7 @@ def collection_list(request: AuthenticatedHttpRequest) -> HttpResponse:
                 for problem in problems:
                     form.add_error(name if name in form.fields else None, problem)
         except GenerationError as exc:
-            form.add_error(None, exc.message)
+            form.add_error(None, refusals.page_words(exc))
         else:
             messages.success(request, f"The collection “{collection.name}” was created.")
             return redirect("generations:collection", pk=collection.pk)
@@ -271,7 +266,7 @@ def collection_detail(request: AuthenticatedHttpRequest, pk: uuid.UUID) -> HttpR
         try:
             collections.rename_collection(collection=collection, user=request.user, name=request.POST.get("name"))
         except GenerationError as exc:
-            messages.error(request, exc.message)
+            messages.error(request, refusals.page_words(exc))
         else:
             messages.success(request, "Renamed.")
         return redirect("generations:collection", pk=collection.pk)
@@ -289,7 +284,7 @@ def collection_delete(request: AuthenticatedHttpRequest, pk: uuid.UUID) -> HttpR
     try:
         collections.delete_collection(collection=collection, user=request.user)
     except GenerationError as exc:
-        messages.error(request, exc.message)
+        messages.error(request, refusals.page_words(exc))
         return redirect("generations:collection", pk=collection.pk)
     messages.success(request, "The collection was deleted; its videos are still in the gallery.")
     return redirect("generations:collections")
@@ -302,7 +297,7 @@ def collection_remove(request: AuthenticatedHttpRequest, pk: uuid.UUID, generati
     try:
         collections.remove_from_collection(collection=collection, user=request.user, generation_id=generation_id)
     except GenerationError as exc:
-        messages.error(request, exc.message)
+        messages.error(request, refusals.page_words(exc))
     else:
         messages.success(request, "Taken out of the collection; the video itself stays.")
     if request.POST.get("next") == "detail":
@@ -322,7 +317,7 @@ def collect(request: AuthenticatedHttpRequest, pk: uuid.UUID) -> HttpResponse:
         added = collections.add_to_collection(collection=collection, user=request.user,
                                               generation_ids=[str(generation.pk)])
     except GenerationError as exc:
-        messages.error(request, exc.message)
+        messages.error(request, refusals.page_words(exc))
     else:
         messages.success(request, f"Added to “{collection.name}”." if added else f"Already in “{collection.name}”.")
     return redirect("generations:detail", pk=generation.pk)
@@ -349,7 +344,7 @@ def share_links(request: AuthenticatedHttpRequest, pk: uuid.UUID) -> HttpRespons
         try:
             _share, token = shares.create_share_link(generation=generation, user=request.user, **form.cleaned_data)
         except GenerationError as exc:
-            form.add_error(None, exc.message)
+            form.add_error(None, refusals.page_words(exc))
         else:
             new_url = request.build_absolute_uri(reverse("generations:share", args=[token]))
             form = ShareForm()
@@ -392,7 +387,7 @@ def use_frame(request: AuthenticatedHttpRequest, pk: uuid.UUID) -> HttpResponse:
                 for problem in problems:
                     form.add_error("at", problem)
         except GenerationError as exc:
-            form.add_error(None, exc.message)
+            form.add_error(None, refusals.page_words(exc))
         else:
             model = frames.image_to_video_model(prefer=generation.model_id)
             query = f"?frame={frame.upload.pk}" + (f"&model={model.pk}" if model else "")

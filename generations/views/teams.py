@@ -13,7 +13,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from .. import permissions, selectors
+from .. import permissions, refusals, selectors
 from ..conf import app_settings
 from ..context_processors import forget_member_state, member_state
 from ..exceptions import AccountPending, GenerationError
@@ -36,7 +36,7 @@ def team_list(request: AuthenticatedHttpRequest) -> HttpResponse:
             try:
                 team = teams.create_team(user=request.user, name=form.cleaned_data["name"])
             except GenerationError as exc:
-                form.add_error("name", exc.message)
+                form.add_error("name", refusals.page_words(exc))
             else:
                 messages.success(request, f"The team “{team.name}” was created. Invite people to it.")
                 return redirect("generations:team", slug=team.slug)
@@ -64,7 +64,7 @@ def team_invitation_answer(request: AuthenticatedHttpRequest, invitation_id: int
         else:
             teams.decline_invitation(invitation_id=invitation_id, user=request.user)
     except GenerationError as exc:  # not theirs, not open any more, or the account waits for approval
-        messages.error(request, exc.message)
+        messages.error(request, refusals.page_words(exc))
         return redirect("generations:teams")
     if answer != "accept":
         messages.success(request, "Invitation declined. That team cannot invite you again for a while.")
@@ -130,7 +130,7 @@ def team_member_add(request: AuthenticatedHttpRequest, slug: str) -> HttpRespons
             added = teams.add_member(team=team, actor=request.user, username=username,
                                      role=form.cleaned_data["role"])
         except GenerationError as exc:
-            messages.error(request, exc.message)
+            messages.error(request, refusals.page_words(exc))
         else:
             if isinstance(added, Membership):
                 messages.success(request, f"{username} is now {added.get_role_display().lower()} of {team.name}.")
@@ -165,7 +165,7 @@ def team_member_role(request: AuthenticatedHttpRequest, slug: str, membership_id
             changed = teams.add_member(team=team, actor=request.user, username=member.user.get_username(),
                                        role=form.cleaned_data["role"])
         except GenerationError as exc:
-            messages.error(request, exc.message)
+            messages.error(request, refusals.page_words(exc))
         else:
             messages.success(request, f"{member.user.get_username()} is now {changed.get_role_display().lower()}.")
     return redirect("generations:team", slug=team.slug)
@@ -180,7 +180,7 @@ def team_member_remove(request: AuthenticatedHttpRequest, slug: str, membership_
     try:
         teams.remove_member(team=team, actor=request.user, username=member.user.get_username())
     except GenerationError as exc:
-        messages.error(request, exc.message)
+        messages.error(request, refusals.page_words(exc))
         return redirect("generations:team", slug=team.slug)
     if leaving:
         messages.success(request, f"You left {team.name}.")
@@ -199,7 +199,7 @@ def team_invite(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
             teams.invite(team=team, actor=request.user, email=form.cleaned_data["email"],
                          role=form.cleaned_data["role"])
         except GenerationError as exc:
-            messages.error(request, exc.message)
+            messages.error(request, refusals.page_words(exc))
         else:
             messages.success(request, "Invitation link created: copy it from the list below and send it.")
     else:
@@ -214,7 +214,7 @@ def team_invite_revoke(request: AuthenticatedHttpRequest, slug: str, invitation_
     try:
         teams.revoke_invitation(team=team, actor=request.user, invitation_id=invitation_id)
     except GenerationError as exc:
-        messages.error(request, exc.message)
+        messages.error(request, refusals.page_words(exc))
     else:
         messages.success(request, "The invitation link no longer works.")
     return redirect("generations:team", slug=team.slug)
@@ -234,10 +234,10 @@ def team_join(request: HttpRequest, token: str) -> HttpResponse:
             membership = teams.accept_invitation(token=token, user=request.user)
         except AccountPending as exc:
             return render_page(request, "generations/team_join.html", {
-                "invitation": invitation, "awaiting_approval": True, "refusal": exc.message,
+                "invitation": invitation, "awaiting_approval": True, "refusal": refusals.page_words(exc),
             }, nav="teams", status=403)
         except GenerationError as exc:
-            messages.error(request, exc.message)
+            messages.error(request, refusals.page_words(exc))
             return redirect("generations:teams")
         messages.success(request, f"Welcome to {membership.team.name}.")
         return redirect("generations:team", slug=membership.team.slug)
