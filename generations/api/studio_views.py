@@ -12,7 +12,7 @@ from ..services import batches, collections, frames, shares
 from ..services.waiting_line import queue_positions
 from . import serializers as s
 from . import studio_serializers as ss
-from .views import ERRORS, WRITE_ERRORS, ApiView, Pagination
+from .base import ERRORS, WRITE_ERRORS, ApiView, Pagination
 
 IDEMPOTENCY = OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER,
                                description="Retrying with the same key returns the first batch.")
