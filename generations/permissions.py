@@ -21,7 +21,7 @@ from django.db.models import Model
 from django.utils.crypto import constant_time_compare
 
 from .conf import app_settings
-from .models import Collection, Flag, Generation, Membership, Team, VideoModel
+from .models import ApiToken, Collection, Flag, Generation, Membership, Team, VideoModel
 
 
 def _has(user: Any, action: str, model: type[Model]) -> bool:
@@ -65,6 +65,11 @@ def can_view_any_team(user: Any) -> bool:
 def can_change_catalogue(user: Any) -> bool:
     """Enable, disable and price models (the admin's catalogue screens)."""
     return _has(user, "change", VideoModel)
+
+
+def can_revoke_any_token(user: Any) -> bool:
+    """Revoke members' API tokens from the admin (a stolen token is stopped without its owner)."""
+    return _has(user, "change", ApiToken)
 
 
 def can_view_operations(user: Any) -> bool:

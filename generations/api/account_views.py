@@ -45,9 +45,8 @@ class NotificationReadView(ApiView):
                    tags=["notifications"],
                    description="Mark the notifications of `ids` read (ids that are not yours are ignored), or all.")
     def post(self, request):
-        data = s.NotificationReadInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        marked = notifications.mark_read(user=request.user, ids=data.validated_data.get("ids"))
+        values = self.valid_input(s.NotificationReadInputSerializer)
+        marked = notifications.mark_read(user=request.user, ids=values.get("ids"))
         return Response({"marked": marked, "unread": selectors.unread_notification_count(request.user)})
 
 

@@ -2,6 +2,8 @@
 pagination, the error responses the schema names, and the schema view."""
 from __future__ import annotations
 
+from typing import Any
+
 from django.http import Http404
 from drf_spectacular.utils import OpenApiResponse
 from drf_spectacular.views import SpectacularAPIView
@@ -11,6 +13,7 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import JSONRenderer
+from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 
 from .. import selectors
@@ -74,6 +77,12 @@ class ApiView(APIView):
         # database cannot take (a NUL byte) with one clear 400 instead of a database error.
         require_clean_text(**{name: value for name, value in kwargs.items() if isinstance(value, str)})
         require_clean_text(**{name: value for name, value in request.query_params.items()})
+
+    def valid_input(self, serializer: type[Serializer]) -> Any:
+        """The request body through ``serializer``: its validated data, or a 400 naming each problem."""
+        data = serializer(data=self.request.data)
+        data.is_valid(raise_exception=True)
+        return data.validated_data
 
     def visible_generation(self, pk, *, staff_sees_all: bool = True) -> Generation:
         generation = selectors.get_visible_generation(self.request.user, pk, staff_sees_all=staff_sees_all)

@@ -87,9 +87,7 @@ class GenerationListView(ApiView):
         tags=["generations"],
     )
     def post(self, request):
-        data = s.GenerationInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = data.validated_data
+        values = self.valid_input(s.GenerationInputSerializer)
         key = request.headers.get("Idempotency-Key") or None
         generation = submissions.submit_generation(
             user=request.user, model_id=values["model"], payload=values["payload"],
@@ -107,9 +105,7 @@ class QuoteView(ApiView):
     @extend_schema(request=s.GenerationInputSerializer, responses={200: s.QuoteSerializer, **WRITE_ERRORS},
                    tags=["generations"])
     def post(self, request):
-        data = s.GenerationInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = data.validated_data
+        values = self.valid_input(s.GenerationInputSerializer)
         result = submissions.quote_generation(user=request.user, model_id=values["model"],
                                               payload=values["payload"], team=values.get("team") or None)
         return Response(result)
@@ -132,9 +128,8 @@ class GenerationDetailView(ApiView):
     )
     def patch(self, request, pk):
         generation = self.visible_generation(pk, staff_sees_all=False)
-        data = s.GenerationUpdateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        generation = ownership.update_generation(generation=generation, user=request.user, **data.validated_data)
+        values = self.valid_input(s.GenerationUpdateSerializer)
+        generation = ownership.update_generation(generation=generation, user=request.user, **values)
         return Response(s.GenerationSerializer(generation, context={"request": request}).data)
 
     @extend_schema(responses={204: None, **WRITE_ERRORS}, tags=["generations"])
@@ -217,9 +212,8 @@ class UploadView(ApiView):
     @extend_schema(request={"multipart/form-data": s.UploadInputSerializer},
                    responses={201: s.UploadSerializer, 502: s.ErrorSerializer, **WRITE_ERRORS}, tags=["uploads"])
     def post(self, request):
-        data = s.UploadInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        upload = uploads.upload_reference(user=request.user, uploaded_file=data.validated_data["file"])
+        values = self.valid_input(s.UploadInputSerializer)
+        upload = uploads.upload_reference(user=request.user, uploaded_file=values["file"])
         return Response(s.UploadSerializer(upload).data, status=status.HTTP_201_CREATED)
 
 
@@ -228,10 +222,9 @@ class FlagView(ApiView):
                    tags=["moderation"])
     def post(self, request, pk):
         generation = self.visible_generation(pk)
-        data = s.FlagInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        values = self.valid_input(s.FlagInputSerializer)
         flag = moderation.flag_generation(generation=generation, user=request.user,
-                                          reason=data.validated_data["reason"])
+                                          reason=values["reason"])
         return Response({"id": flag.pk, "generation": str(generation.pk), "reason": flag.reason,
                          "created_at": flag.created_at}, status=201)
 
@@ -243,10 +236,9 @@ class ModerateView(ApiView):
         if not permissions.can_moderate_generations(request.user):
             raise Http404  # the endpoint's existence is not disclosed to those who may not moderate
         generation = self.visible_generation(pk)
-        data = s.ModerateInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        values = self.valid_input(s.ModerateInputSerializer)
         moderation.moderate_generation(generation=generation, moderator=request.user,
-                                       decision=data.validated_data["decision"],
-                                       reason=data.validated_data["reason"])
+                                       decision=values["decision"],
+                                       reason=values["reason"])
         generation.refresh_from_db()
         return Response(s.GenerationSerializer(generation, context={"request": request}).data)

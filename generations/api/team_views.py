@@ -29,9 +29,8 @@ class TeamListView(ApiView):
 
     @extend_schema(request=s.TeamInputSerializer, responses={201: s.TeamSerializer, **WRITE_ERRORS}, tags=["teams"])
     def post(self, request):
-        data = s.TeamInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        team = teams.create_team(user=request.user, name=data.validated_data["name"])
+        values = self.valid_input(s.TeamInputSerializer)
+        team = teams.create_team(user=request.user, name=values["name"])
         team = _teams_for(request.user).get(pk=team.pk)
         return Response(s.TeamSerializer(team, context={"request": request}).data, status=201)
 
@@ -64,9 +63,8 @@ class TeamMembersView(TeamMixin, ApiView):
         tags=["teams"])
     def post(self, request, slug):
         team = self.my_team(slug)
-        data = s.MemberInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        username, role = data.validated_data["username"], data.validated_data["role"]
+        values = self.valid_input(s.MemberInputSerializer)
+        username, role = values["username"], values["role"]
         result = teams.add_member(team=team, actor=request.user, username=username, role=role)
         if isinstance(result, Membership):
             return Response(s.MemberSerializer(result).data, status=200)

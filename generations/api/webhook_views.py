@@ -25,9 +25,7 @@ class WebhookListView(ApiView):
                    "target that is not a public, reachable address answers 400 `webhook_target_forbidden` (one "
                    "text for every reason); an account waiting for approval answers 403 `account_pending`.")
     def post(self, request):
-        data = s.WebhookInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = data.validated_data
+        values = self.valid_input(s.WebhookInputSerializer)
         endpoint = webhooks.create_endpoint(user=request.user, url=values["url"], events=values["events"],
                                             team=values.get("team") or None)
         return Response(s.WebhookCreatedSerializer(endpoint).data, status=status.HTTP_201_CREATED)

@@ -20,7 +20,7 @@ from ..models import Generation
 from ..services import moderation, ownership, submissions, waiting_line
 from ..templatetags.generations_tags import api_url
 from ..types import AuthenticatedHttpRequest
-from .base import render_page, safe_next_url
+from .base import attempt, render_page, safe_next_url
 
 STATUS_POLL_LIMIT = 100
 
@@ -163,12 +163,9 @@ def delete(request: AuthenticatedHttpRequest, pk: uuid.UUID) -> HttpResponse:
     generation = _own_or_404(request, pk)
     if request.method == "GET":
         return render_page(request, "generations/confirm_delete.html", {"generation": generation}, nav="gallery")
-    try:
-        submissions.delete_generation(generation=generation, actor=request.user)
-    except InvalidTransition as exc:
-        messages.error(request, refusals.page_words(exc))
+    if not attempt(request, lambda: submissions.delete_generation(generation=generation, actor=request.user),
+                   done="The video was deleted.", refused=InvalidTransition):
         return redirect("generations:detail", pk=generation.pk)
-    messages.success(request, "The video was deleted.")
     return redirect("generations:gallery")
 
 
@@ -178,12 +175,8 @@ def cancel(request: AuthenticatedHttpRequest, pk: uuid.UUID) -> HttpResponse:
     generation = _visible_or_404(request, pk)
     if not permissions.may_cancel(request.user, generation):
         raise Http404("No such generation.")  # as the API answers: what you may not act on is not there
-    try:
-        submissions.cancel_generation(generation=generation, actor=request.user)
-    except InvalidTransition as exc:
-        messages.error(request, refusals.page_words(exc))
-    else:
-        messages.success(request, "The job was cancelled; its usage was given back.")
+    attempt(request, lambda: submissions.cancel_generation(generation=generation, actor=request.user),
+            done="The job was cancelled; its usage was given back.", refused=InvalidTransition)
     return redirect("generations:detail", pk=generation.pk)
 
 
@@ -193,12 +186,9 @@ def flag(request: AuthenticatedHttpRequest, pk: uuid.UUID) -> HttpResponse:
     generation = _visible_or_404(request, pk)
     form = FlagForm(request.POST)
     if form.is_valid():
-        try:
-            moderation.flag_generation(generation=generation, user=request.user, reason=form.cleaned_data["reason"])
-        except InvalidTransition as exc:
-            messages.error(request, refusals.page_words(exc))
-        else:
-            messages.success(request, "Thank you: the site staff will review this video.")
+        attempt(request, lambda: moderation.flag_generation(generation=generation, user=request.user,
+                                                            reason=form.cleaned_data["reason"]),
+                done="Thank you: the site staff will review this video.", refused=InvalidTransition)
     else:
         messages.error(request, "Say why you are flagging this video.")
     return redirect("generations:detail", pk=generation.pk)

@@ -31,7 +31,7 @@ from ..request_limits import BodyLimit, body_limit
 from ..services import batches, collections, frames, shares, uploads
 from ..templatetags.generations_tags import api_url
 from ..types import AuthenticatedHttpRequest
-from .base import render_page
+from .base import attempt, render_page
 
 
 def _batch_or_404(request: AuthenticatedHttpRequest, pk: Any) -> Batch:
@@ -281,12 +281,9 @@ def collection_detail(request: AuthenticatedHttpRequest, pk: uuid.UUID) -> HttpR
 @require_POST
 def collection_delete(request: AuthenticatedHttpRequest, pk: uuid.UUID) -> HttpResponse:
     collection = _collection_or_404(request, pk)
-    try:
-        collections.delete_collection(collection=collection, user=request.user)
-    except GenerationError as exc:
-        messages.error(request, refusals.page_words(exc))
+    if not attempt(request, lambda: collections.delete_collection(collection=collection, user=request.user),
+                   done="The collection was deleted; its videos are still in the gallery."):
         return redirect("generations:collection", pk=collection.pk)
-    messages.success(request, "The collection was deleted; its videos are still in the gallery.")
     return redirect("generations:collections")
 
 
@@ -294,12 +291,9 @@ def collection_delete(request: AuthenticatedHttpRequest, pk: uuid.UUID) -> HttpR
 @require_POST
 def collection_remove(request: AuthenticatedHttpRequest, pk: uuid.UUID, generation_id: uuid.UUID) -> HttpResponse:
     collection = _collection_or_404(request, pk)
-    try:
-        collections.remove_from_collection(collection=collection, user=request.user, generation_id=generation_id)
-    except GenerationError as exc:
-        messages.error(request, refusals.page_words(exc))
-    else:
-        messages.success(request, "Taken out of the collection; the video itself stays.")
+    attempt(request, lambda: collections.remove_from_collection(collection=collection, user=request.user,
+                                                                generation_id=generation_id),
+            done="Taken out of the collection; the video itself stays.")
     if request.POST.get("next") == "detail":
         return redirect("generations:detail", pk=generation_id)
     return redirect("generations:collection", pk=collection.pk)

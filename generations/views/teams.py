@@ -1,7 +1,7 @@
 """Team pages: the member's teams, one team's members, invitations and pools, joining, and switching teams."""
 from __future__ import annotations
 
-from typing import cast
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib import messages
@@ -22,7 +22,7 @@ from ..inputs import text_problem
 from ..models import Membership, Team
 from ..services import accounts, quotas, teams
 from ..types import AuthenticatedHttpRequest
-from .base import render_page, safe_next_url
+from .base import attempt, render_page, safe_next_url
 from .usage import meters, usage_chart
 
 
@@ -126,18 +126,16 @@ def team_member_add(request: AuthenticatedHttpRequest, slug: str) -> HttpRespons
     form = MemberAddForm(request.POST)
     if form.is_valid():
         username = form.cleaned_data["username"]
-        try:
-            added = teams.add_member(team=team, actor=request.user, username=username,
-                                     role=form.cleaned_data["role"])
-        except GenerationError as exc:
-            messages.error(request, refusals.page_words(exc))
-        else:
-            if isinstance(added, Membership):
-                messages.success(request, f"{username} is now {added.get_role_display().lower()} of {team.name}.")
-            else:
-                # The same words whether or not the account exists: inviting never tells who has one.
-                messages.success(request, f"Invitation recorded for “{username}”. If that account exists, it sees "
-                                          "the invitation and becomes a member only by accepting it.")
+
+        def added(outcome: Any) -> str:
+            if isinstance(outcome, Membership):
+                return f"{username} is now {outcome.get_role_display().lower()} of {team.name}."
+            # The same words whether or not the account exists: inviting never tells who has one.
+            return (f"Invitation recorded for “{username}”. If that account exists, it sees "
+                    "the invitation and becomes a member only by accepting it.")
+
+        attempt(request, lambda: teams.add_member(team=team, actor=request.user, username=username,
+                                                  role=form.cleaned_data["role"]), done=added)
     else:
         messages.error(request, "Give the username of the person to invite.")
     return redirect("generations:team", slug=team.slug)
@@ -161,13 +159,9 @@ def team_member_role(request: AuthenticatedHttpRequest, slug: str, membership_id
     elif member.role == Membership.Role.OWNER:
         messages.error(request, "An owner's role cannot be changed here.")
     else:
-        try:
-            changed = teams.add_member(team=team, actor=request.user, username=member.user.get_username(),
-                                       role=form.cleaned_data["role"])
-        except GenerationError as exc:
-            messages.error(request, refusals.page_words(exc))
-        else:
-            messages.success(request, f"{member.user.get_username()} is now {changed.get_role_display().lower()}.")
+        attempt(request, lambda: teams.add_member(team=team, actor=request.user, username=member.user.get_username(),
+                                                  role=form.cleaned_data["role"]),
+                done=lambda changed: f"{member.user.get_username()} is now {changed.get_role_display().lower()}.")
     return redirect("generations:team", slug=team.slug)
 
 
@@ -177,15 +171,10 @@ def team_member_remove(request: AuthenticatedHttpRequest, slug: str, membership_
     team, _ = _team_or_404(request, slug)
     member = _member_or_404(team, membership_id)
     leaving = member.user_id == request.user.pk
-    try:
-        teams.remove_member(team=team, actor=request.user, username=member.user.get_username())
-    except GenerationError as exc:
-        messages.error(request, refusals.page_words(exc))
-        return redirect("generations:team", slug=team.slug)
-    if leaving:
-        messages.success(request, f"You left {team.name}.")
+    done = f"You left {team.name}." if leaving else f"{member.user.get_username()} was removed from {team.name}."
+    if attempt(request, lambda: teams.remove_member(team=team, actor=request.user,
+                                                    username=member.user.get_username()), done=done) and leaving:
         return redirect("generations:teams")
-    messages.success(request, f"{member.user.get_username()} was removed from {team.name}.")
     return redirect("generations:team", slug=team.slug)
 
 
@@ -195,13 +184,9 @@ def team_invite(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     team, _ = _team_or_404(request, slug)
     form = InviteForm(request.POST)
     if form.is_valid():
-        try:
-            teams.invite(team=team, actor=request.user, email=form.cleaned_data["email"],
-                         role=form.cleaned_data["role"])
-        except GenerationError as exc:
-            messages.error(request, refusals.page_words(exc))
-        else:
-            messages.success(request, "Invitation link created: copy it from the list below and send it.")
+        attempt(request, lambda: teams.invite(team=team, actor=request.user, email=form.cleaned_data["email"],
+                                              role=form.cleaned_data["role"]),
+                done="Invitation link created: copy it from the list below and send it.")
     else:
         messages.error(request, "Check the email address.")
     return redirect("generations:team", slug=team.slug)
@@ -211,12 +196,8 @@ def team_invite(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
 @require_POST
 def team_invite_revoke(request: AuthenticatedHttpRequest, slug: str, invitation_id: int) -> HttpResponse:
     team, _ = _team_or_404(request, slug)
-    try:
-        teams.revoke_invitation(team=team, actor=request.user, invitation_id=invitation_id)
-    except GenerationError as exc:
-        messages.error(request, refusals.page_words(exc))
-    else:
-        messages.success(request, "The invitation link no longer works.")
+    attempt(request, lambda: teams.revoke_invitation(team=team, actor=request.user, invitation_id=invitation_id),
+            done="The invitation link no longer works.")
     return redirect("generations:team", slug=team.slug)
 
 
