@@ -3,16 +3,19 @@ as a flash, and safe redirects back."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from .. import refusals
+from .. import permissions, refusals, selectors
 from ..context_processors import page_context
 from ..exceptions import GenerationError
+from ..models import Generation
+
+T = TypeVar("T")
 
 
 def render_page(request: HttpRequest, template: str, context: dict[str, Any] | None = None, *,
@@ -44,3 +47,18 @@ def attempt(request: HttpRequest, action: Callable[[], Any], *, done: str | Call
     if text:
         messages.success(request, text)
     return True
+
+
+def found_or_404(found: T | None, what: str) -> T:
+    """What a lookup found; none (or not the member's to see) is a 404 naming ``what``."""
+    if found is None:
+        raise Http404(f"No such {what}.")
+    return found
+
+
+def own_generation_or_404(request: HttpRequest, pk: Any) -> Generation:
+    """A generation only its owner may act on here (change, share, delete); for anyone else it is not there."""
+    generation = selectors.get_visible_generation(request.user, pk, staff_sees_all=False)
+    if generation is None or not permissions.may_change(request.user, generation):
+        raise Http404("No such generation.")
+    return generation

@@ -20,7 +20,7 @@ from ..models import Generation
 from ..services import moderation, ownership, submissions, waiting_line
 from ..templatetags.generations_tags import api_url
 from ..types import AuthenticatedHttpRequest
-from .base import attempt, render_page, safe_next_url
+from .base import attempt, found_or_404, own_generation_or_404, render_page, safe_next_url
 
 STATUS_POLL_LIMIT = 100
 
@@ -63,17 +63,7 @@ def generation_status(request: AuthenticatedHttpRequest) -> JsonResponse:
 
 
 def _visible_or_404(request: HttpRequest, pk: Any) -> Generation:
-    generation = selectors.get_visible_generation(request.user, pk)
-    if generation is None:
-        raise Http404("No such generation.")
-    return generation
-
-
-def _own_or_404(request: HttpRequest, pk: Any) -> Generation:
-    generation = selectors.get_visible_generation(request.user, pk, staff_sees_all=False)
-    if generation is None or not permissions.may_delete(request.user, generation):
-        raise Http404("No such generation.")
-    return generation
+    return found_or_404(selectors.get_visible_generation(request.user, pk), "generation")
 
 
 @login_required
@@ -160,7 +150,7 @@ def update(request: AuthenticatedHttpRequest, pk: uuid.UUID) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def delete(request: AuthenticatedHttpRequest, pk: uuid.UUID) -> HttpResponse:
     """Owner only: asks for confirmation on GET, deletes on POST."""
-    generation = _own_or_404(request, pk)
+    generation = own_generation_or_404(request, pk)
     if request.method == "GET":
         return render_page(request, "generations/confirm_delete.html", {"generation": generation}, nav="gallery")
     if not attempt(request, lambda: submissions.delete_generation(generation=generation, actor=request.user),

@@ -31,14 +31,11 @@ from ..request_limits import BodyLimit, body_limit
 from ..services import batches, collections, frames, shares, uploads
 from ..templatetags.generations_tags import api_url
 from ..types import AuthenticatedHttpRequest
-from .base import attempt, render_page
+from .base import attempt, found_or_404, own_generation_or_404, render_page
 
 
 def _batch_or_404(request: AuthenticatedHttpRequest, pk: Any) -> Batch:
-    batch = selectors.batch_of(request.user, pk)
-    if batch is None:
-        raise Http404("No such batch.")
-    return batch
+    return found_or_404(selectors.batch_of(request.user, pk), "batch")
 
 
 # ---------------------------------------------------------------- batches
@@ -226,10 +223,7 @@ def compare_keep(request: AuthenticatedHttpRequest, pk: uuid.UUID, generation_id
 
 
 def _collection_or_404(request: AuthenticatedHttpRequest, pk: Any) -> Collection:
-    collection = selectors.get_collection(request.user, pk)
-    if collection is None:
-        raise Http404("No such collection.")
-    return collection
+    return found_or_404(selectors.get_collection(request.user, pk), "collection")
 
 
 @login_required
@@ -320,18 +314,11 @@ def collect(request: AuthenticatedHttpRequest, pk: uuid.UUID) -> HttpResponse:
 # ---------------------------------------------------------------- share links
 
 
-def _own_generation_or_404(request: AuthenticatedHttpRequest, pk: Any) -> Generation:
-    generation = selectors.get_visible_generation(request.user, pk, staff_sees_all=False)
-    if generation is None or not permissions.may_change(request.user, generation):
-        raise Http404("No such generation.")
-    return generation
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def share_links(request: AuthenticatedHttpRequest, pk: uuid.UUID) -> HttpResponse:
     """The owner's share links of a video: make one (its URL is shown this once), see views, revoke."""
-    generation = _own_generation_or_404(request, pk)
+    generation = own_generation_or_404(request, pk)
     form = ShareForm(request.POST or None)
     new_url = ""
     if request.method == "POST" and form.is_valid():

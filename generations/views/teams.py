@@ -22,7 +22,7 @@ from ..inputs import text_problem
 from ..models import Membership, Team
 from ..services import accounts, quotas, teams
 from ..types import AuthenticatedHttpRequest
-from .base import attempt, render_page, safe_next_url
+from .base import attempt, found_or_404, render_page, safe_next_url
 from .usage import meters, usage_chart
 
 
@@ -142,10 +142,7 @@ def team_member_add(request: AuthenticatedHttpRequest, slug: str) -> HttpRespons
 
 
 def _member_or_404(team: Team, membership_id: int) -> Membership:
-    member = team.memberships.select_related("user").filter(pk=membership_id).first()
-    if member is None:
-        raise Http404("No such member.")
-    return member
+    return found_or_404(team.memberships.select_related("user").filter(pk=membership_id).first(), "member")
 
 
 @login_required

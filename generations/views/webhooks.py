@@ -26,7 +26,7 @@ from ..forms import WebhookEndpointForm
 from ..models import WebhookEndpoint
 from ..services import webhooks
 from ..types import AuthenticatedHttpRequest
-from .base import render_page
+from .base import found_or_404, render_page
 
 #: Session keys holding a secret for exactly one page view (post/redirect/get, as on the tokens page).
 NEW_SECRET = "gmi_new_webhook_secret"
@@ -41,10 +41,7 @@ def _no_store(response: HttpResponse) -> HttpResponse:
 
 def _endpoint_or_404(request: AuthenticatedHttpRequest, pk: Any) -> WebhookEndpoint:
     # The one lookup: outside what the member manages (another member's, a team they only belong to) is a 404.
-    endpoint = webhooks.endpoints_of(request.user).filter(pk=pk).first()
-    if endpoint is None:
-        raise Http404("No such webhook.")
-    return endpoint
+    return found_or_404(webhooks.endpoints_of(request.user).filter(pk=pk).first(), "webhook")
 
 
 def _form(request: AuthenticatedHttpRequest, data: Any = None) -> WebhookEndpointForm:
