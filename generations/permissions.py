@@ -14,7 +14,7 @@ They mirror Django's admin exactly:
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeGuard
 
 from django.contrib.auth import get_permission_codename
 from django.db.models import Model
@@ -106,6 +106,11 @@ def may_delete(user: Any, generation: Generation) -> bool:
 def may_see_files(user: Any, generation: Generation) -> bool:
     """Whether the video and thumbnail may be served to ``user`` (already allowed to see the row)."""
     return generation.has_video and (not generation.is_removed or can_view_any_generation(user))
+
+
+def may_manage_team(membership: Membership | None) -> TypeGuard[Membership]:
+    """A team's owners and admins manage it (members, invitations); ``membership`` is the member's own, if any."""
+    return membership is not None and membership.can_manage
 
 
 def may_manage_collection(user: Any, collection: Collection) -> bool:

@@ -91,7 +91,7 @@ def team_detail(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     team, membership = _team_or_404(request, slug)
     if membership is not None and membership.seen_at is None and teams.open_team(user=request.user, team=team):
         forget_member_state(request)
-    can_manage = membership is not None and membership.can_manage
+    can_manage = permissions.may_manage_team(membership)
     recent = list(selectors.gallery(request.user, tab="team", team=team)[:8]) if membership else []
     invitations, pending = [], []
     if can_manage:
