@@ -301,7 +301,7 @@ class Generation(models.Model):
 
     @property
     def is_cancellable(self) -> bool:
-        """Whether the job may still be cancelled (``CANCELLABLE``); who may cancel it is ``selectors.may_cancel``."""
+        """Whether the job may still be cancelled (``CANCELLABLE``); who may cancel it is ``permissions.may_cancel``."""
         return self.status in self.CANCELLABLE
 
     @property

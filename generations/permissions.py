@@ -1,5 +1,7 @@
-"""Site staff's powers outside the admin, granted by the same model permissions the admin asks for.
+"""Who may do what: every "may this user do X to this object" rule, asked by pages, API, admin and services.
 
+Members' rules over their own things (cancel, delete, flag, collections) sit beside site staff's
+powers outside the admin, which are granted by the same model permissions the admin asks for.
 Every edge that gives staff more than a member (selectors, API, pages, templates, services)
 asks one of these predicates, so a staff account the admin refuses is refused everywhere.
 They mirror Django's admin exactly:
@@ -12,14 +14,14 @@ They mirror Django's admin exactly:
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeGuard
 
 from django.contrib.auth import get_permission_codename
 from django.db.models import Model
 from django.utils.crypto import constant_time_compare
 
 from .conf import app_settings
-from .models import Flag, Generation, Team, VideoModel
+from .models import ApiToken, Collection, Flag, Generation, Membership, Team, VideoModel
 
 
 def _has(user: Any, action: str, model: type[Model]) -> bool:
@@ -65,9 +67,61 @@ def can_change_catalogue(user: Any) -> bool:
     return _has(user, "change", VideoModel)
 
 
+def can_revoke_any_token(user: Any) -> bool:
+    """Revoke members' API tokens from the admin (a stolen token is stopped without its owner)."""
+    return _has(user, "change", ApiToken)
+
+
 def can_view_operations(user: Any) -> bool:
     """Read /metrics and the admin's system page: any active staff account (the figures name no member)."""
     return bool(user is not None and getattr(user, "is_active", False) and getattr(user, "is_staff", False))
+
+
+# A member's rules over generations and collections; staff powers above widen some of them.
+
+
+def may_flag(user: Any, generation: Generation) -> bool:
+    """Anyone who can see a video may report it (SPEC: flag, "anyone who can see it")."""
+    # selectors asks this module for staff powers, so the visibility read is imported when a flag is asked.
+    from . import selectors
+
+    return selectors.visible_generations(user, include_all_for_staff=True).filter(pk=generation.pk).exists()
+
+
+def may_cancel(user: Any, generation: Generation) -> bool:
+    """The owner, and staff allowed to cancel others' jobs (they run the queue)."""
+    return generation.owner_id == getattr(user, "pk", None) or can_cancel_any_generation(user)
+
+
+def may_change(user: Any, generation: Generation) -> bool:
+    """Only the owner edits, shares and revokes links to a video; staff moderate instead."""
+    return generation.owner_id == getattr(user, "pk", None)
+
+
+def may_delete(user: Any, generation: Generation) -> bool:
+    """Only the owner deletes; staff reject instead, which keeps the record."""
+    return may_change(user, generation)
+
+
+def may_see_files(user: Any, generation: Generation) -> bool:
+    """Whether the video and thumbnail may be served to ``user`` (already allowed to see the row)."""
+    return generation.has_video and (not generation.is_removed or can_view_any_generation(user))
+
+
+def may_manage_team(membership: Membership | None) -> TypeGuard[Membership]:
+    """A team's owners and admins manage it (members, invitations); ``membership`` is the member's own, if any."""
+    return membership is not None and membership.can_manage
+
+
+def may_manage_collection(user: Any, collection: Collection) -> bool:
+    """Renaming and deleting: its creator, and for a team collection the team's owners and admins.
+
+    Adding and removing videos is open to everyone who may open it (``selectors.collections_of``).
+    """
+    if collection.owner_id == getattr(user, "pk", None):
+        return True
+    return collection.team_id is not None and Membership.objects.filter(
+        team_id=collection.team_id, user=user, role__in=(Membership.Role.OWNER, Membership.Role.ADMIN)).exists()
 
 
 def metrics_token_matches(scheme: str, token: str) -> bool:

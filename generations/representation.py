@@ -13,7 +13,7 @@ from typing import Any
 from django.urls import reverse
 from rest_framework import serializers
 
-from . import selectors, words
+from . import permissions, selectors, words
 from .models import Generation
 
 _DATETIME = serializers.DateTimeField()
@@ -28,7 +28,7 @@ def timestamp(value: Any) -> str | None:
 def file_url(generation: Generation, name: str, route: str, *, viewer: Any,
              absolute: Callable[[str], str]) -> str | None:
     """The API address of one of its files, or None when there is none or ``viewer`` may not fetch it."""
-    if not name or not selectors.shows_files(viewer, generation):
+    if not name or not permissions.may_see_files(viewer, generation):
         return None
     return absolute(reverse(f"generations:api:{route}", args=[generation.pk]))
 

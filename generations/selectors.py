@@ -131,29 +131,6 @@ def teams_of(user: Any) -> QuerySet[Team]:
     return Team.objects.filter(memberships__user=user).order_by("name").distinct()
 
 
-# Who may do what with a generation they can see: one place for each rule.
-
-
-def may_flag(user: Any, generation: Generation) -> bool:
-    """Anyone who can see a video may report it (SPEC: flag, "anyone who can see it")."""
-    return visible_generations(user, include_all_for_staff=True).filter(pk=generation.pk).exists()
-
-
-def may_cancel(user: Any, generation: Generation) -> bool:
-    """The owner, and staff allowed to cancel others' jobs (they run the queue)."""
-    return generation.owner_id == getattr(user, "pk", None) or permissions.can_cancel_any_generation(user)
-
-
-def may_delete(user: Any, generation: Generation) -> bool:
-    """Only the owner deletes; staff reject instead, which keeps the record."""
-    return generation.owner_id == getattr(user, "pk", None)
-
-
-def shows_files(user: Any, generation: Generation) -> bool:
-    """Whether the video and thumbnail may be served to ``user`` (already allowed to see the row)."""
-    return generation.has_video and (not generation.is_removed or permissions.can_view_any_generation(user))
-
-
 def notifications_of(user: Any, *, unread_only: bool = False) -> QuerySet[Notification]:
     """The member's own notifications, newest first (nobody else's, staff included)."""
     if not getattr(user, "is_authenticated", False):

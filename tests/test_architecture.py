@@ -18,16 +18,16 @@ ROOT = Path(__file__).resolve().parent.parent / APP
 PRAGMA = re.compile(r"^\s*(noqa|type:|pragma|fmt:|isort:)", re.IGNORECASE)
 
 
-def _module_name(path: Path) -> str:
-    parts = path.relative_to(ROOT.parent).with_suffix("").parts
+def _module_name(path: Path, root: Path = ROOT) -> str:
+    parts = path.relative_to(root.parent).with_suffix("").parts
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def _app_sources() -> dict[str, Path]:
+def _app_sources(root: Path = ROOT) -> dict[str, Path]:
     return {
-        _module_name(path): path
-        for path in sorted(ROOT.rglob("*.py"))
-        if "migrations" not in path.relative_to(ROOT).parts
+        _module_name(path, root): path
+        for path in sorted(root.rglob("*.py"))
+        if "migrations" not in path.relative_to(root).parts
     }
 
 
@@ -38,11 +38,12 @@ def _package_of(module: str, path: Path) -> str:
     return module if path.name == "__init__.py" else module.rpartition(".")[0]
 
 
-def _targets(node: ast.Import | ast.ImportFrom, module: str, path: Path) -> list[str]:
+def _targets(node: ast.Import | ast.ImportFrom, module: str, path: Path,
+             modules: dict[str, Path] = MODULES) -> list[str]:
     """The app modules an import statement loads (modules outside the app are left out)."""
     if isinstance(node, ast.Import):
         names = [alias.name for alias in node.names]
-        return [name for name in names if name in MODULES]
+        return [name for name in names if name in modules]
     if node.level:
         package = _package_of(module, path)
         for _ in range(node.level - 1):
@@ -55,9 +56,9 @@ def _targets(node: ast.Import | ast.ImportFrom, module: str, path: Path) -> list
     found = []
     for alias in node.names:
         submodule = f"{base}.{alias.name}"
-        if submodule in MODULES:
+        if submodule in modules:
             found.append(submodule)
-        elif base in MODULES:
+        elif base in modules:
             found.append(base)
     return sorted(set(found))
 
@@ -82,14 +83,14 @@ def _walk(tree: ast.AST, *, in_function: bool = False):
         yield from _walk(child, in_function=nested)
 
 
-def import_graph(*, with_local: bool = False) -> dict[str, set[str]]:
+def import_graph(*, with_local: bool = False, modules: dict[str, Path] = MODULES) -> dict[str, set[str]]:
     """Module → the app modules it imports at load time (``with_local``: in function bodies too)."""
     graph: dict[str, set[str]] = {}
-    for module, path in MODULES.items():
+    for module, path in modules.items():
         edges = graph.setdefault(module, set())
         for node, in_function in _walk(ast.parse(path.read_text(), filename=str(path))):
             if with_local or not in_function:
-                edges.update(t for t in _targets(node, module, path) if t != module)
+                edges.update(t for t in _targets(node, module, path, modules) if t != module)
     return graph
 
 
@@ -293,3 +294,76 @@ def test_the_root_of_the_errors_imports_no_layer_of_the_app():
     graph = import_graph(with_local=True)
     assert graph[f"{APP}.exceptions"] <= {f"{APP}.metrics"}
     assert graph[f"{APP}.metrics"] == set()
+
+
+def _plant(root: Path, files: dict[str, str]) -> dict[str, Path]:
+    """A throwaway copy of the app's shape: ``files`` maps paths under ``generations/`` to their source."""
+    app = root / APP
+    for name, source in {"__init__.py": "", **files}.items():
+        path = app / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        (path.parent / "__init__.py").touch()
+        path.write_text(source)
+    return _app_sources(app)
+
+
+def test_the_checks_catch_a_package_circle_and_an_upward_import_planted_in_source(tmp_path):
+    # The webhook body built by the API's serializer, which itself reads a service: no module
+    # cycle, but services and api tie each other's packages, and services reach up.
+    modules = _plant(tmp_path, {
+        "services/webhooks.py": "from ..api.serializers import body\n",
+        "services/waiting_line.py": "def positions():\n    return {}\n",
+        "api/serializers.py": "from ..services.waiting_line import positions\n\nbody = positions\n",
+    })
+    graph = import_graph(modules=modules)
+    assert find_cycle(graph) is None
+    assert find_cycle(package_graph(graph)) == [f"{APP}.api", f"{APP}.services", f"{APP}.api"]
+    assert upward_imports(import_graph(with_local=True, modules=modules)) == [
+        f"{APP}.services.webhooks -> {APP}.api.serializers"]
+
+
+def test_the_checks_see_an_upward_import_hidden_in_a_function(tmp_path):
+    modules = _plant(tmp_path, {
+        "selectors.py": "def read():\n    from .views import page\n    return page\n",
+        "views/__init__.py": "",
+        "views/page.py": "page = 1\n",
+    })
+    assert not upward_imports(import_graph(modules=modules))
+    assert upward_imports(import_graph(with_local=True, modules=modules)) == [f"{APP}.selectors -> {APP}.views.page"]
+
+
+#: Longest a module of the app may grow, in lines.
+MAX_MODULE_LINES = 500
+
+#: Modules allowed over ``MAX_MODULE_LINES``, each with the one concept it holds. An entry goes
+#: once its module is back under the limit (the test below says when).
+LONG_MODULES: dict[str, str] = {
+    f"{APP}.models": "the job and its neighbours' tables (generation, model, team, membership, token, profile)",
+    f"{APP}.services.webhooks": "webhook endpoints: recording events, delivering them, and their owners' settings",
+    f"{APP}.services.notifications": "notifications: recording, delivery by e-mail and digests, preferences",
+    f"{APP}.services.quotas": "the usage ledger, its announcements, its reads and staff's setters",
+}
+
+
+def _lines(path: Path) -> int:
+    return len(path.read_text().splitlines())
+
+
+def long_modules(modules: dict[str, Path] = MODULES) -> dict[str, int]:
+    return {module: _lines(path) for module, path in modules.items() if _lines(path) > MAX_MODULE_LINES}
+
+
+def test_no_module_is_over_the_limit_unless_it_holds_one_named_concept():
+    found = {module: n for module, n in long_modules().items() if module not in LONG_MODULES}
+    assert not found, f"modules over {MAX_MODULE_LINES} lines (split by job, or name the one concept in " \
+        f"LONG_MODULES): {found}"
+
+
+def test_the_long_module_list_names_only_modules_still_over_the_limit():
+    stale = sorted(set(LONG_MODULES) - set(long_modules()))
+    assert not stale, f"no longer over {MAX_MODULE_LINES} lines, so off LONG_MODULES: {stale}"
+
+
+def test_the_size_check_sees_a_planted_long_module(tmp_path):
+    modules = _plant(tmp_path, {"big.py": "x = 1\n" * (MAX_MODULE_LINES + 1), "small.py": "x = 1\n"})
+    assert long_modules(modules) == {f"{APP}.big": MAX_MODULE_LINES + 1}

@@ -6,7 +6,7 @@ from django.http import HttpResponse
 from django.test import RequestFactory
 
 from generations import request_context
-from generations.api.views import QuotaView
+from generations.api.generation_views import QuotaView
 from generations.middleware import RequestContextMiddleware
 from generations.services import tokens
 from tests.helpers.factories import UserFactory

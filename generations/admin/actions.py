@@ -42,6 +42,19 @@ def run_each(objects: Any, fn: Callable[[Any], str | None], *, label: Callable[[
     return report
 
 
+def close_each(model_admin: admin.ModelAdmin, request: HttpRequest, objects: Any, *, closed_at: str,
+               already: str, close: Callable[[Any], Any], label: Callable[[Any], str], did: str,
+               noun: tuple[str, str]) -> None:
+    """Close each selected row (resolve a flag, revoke a token) unless its ``closed_at`` is set; report once."""
+    def one(obj: Any) -> str | None:
+        if getattr(obj, closed_at):
+            return already
+        close(obj)
+        return None
+
+    tell(model_admin, request, run_each(objects, one, label=label), did=did, noun=noun)
+
+
 def tell(model_admin: admin.ModelAdmin, request: HttpRequest, report: ActionReport, *, did: str,
          noun: tuple[str, str]) -> None:
     """One message per action: the successes, then each distinct reason for skipping with the objects."""

@@ -13,7 +13,7 @@ from django.utils.text import Truncator
 from .. import permissions
 from ..models import BlockedTerm, Flag, Generation, ModerationDecision
 from ..services import moderation
-from .actions import run_each, tell
+from .actions import close_each, run_each, tell
 from .filters import FlagStateFilter
 from .generation_actions import approve_action
 from .readonly import ReadOnlyAdmin, ReadOnlyInline
@@ -88,14 +88,9 @@ class FlagAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Resolve selected flags (keep the videos as they are)", permissions=["resolve"])
     def resolve_flags(self, request, queryset) -> None:
-        def resolve(flag: Flag) -> str | None:
-            if flag.resolved_at:
-                return "already resolved"
-            moderation.resolve_flag(flag=flag, moderator=request.user)
-            return None
-
-        report = run_each(queryset, resolve, label=lambda f: f"#{f.pk}")
-        tell(self, request, report, did="Resolved", noun=("flag", "flags"))
+        close_each(self, request, queryset, closed_at="resolved_at", already="already resolved",
+                   close=lambda flag: moderation.resolve_flag(flag=flag, moderator=request.user),
+                   label=lambda f: f"#{f.pk}", did="Resolved", noun=("flag", "flags"))
 
     @admin.action(description="Approve the flagged videos (resolves their flags)", permissions=["moderate"])
     def approve_flagged(self, request, queryset) -> None:

@@ -10,10 +10,10 @@ from django.db.models import Count, QuerySet
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from .. import metrics
+from .. import metrics, permissions
 from ..models import ApiToken, Membership, Team, UserProfile
 from ..services import accounts, audit, quotas, tokens
-from .actions import run_each, tell
+from .actions import close_each, run_each, tell
 from .filters import TokenStateFilter
 from .readonly import ReadOnlyAdmin
 from .widgets import badge, usage_table
@@ -224,15 +224,10 @@ class ApiTokenAdmin(ReadOnlyAdmin):
         return badge("Active", "#16a34a")
 
     def has_revoke_permission(self, request) -> bool:
-        return request.user.has_perm(f"{self.opts.app_label}.change_apitoken")
+        return permissions.can_revoke_any_token(request.user)
 
     @admin.action(description="Revoke selected tokens", permissions=["revoke"])
     def revoke_tokens(self, request, queryset) -> None:
-        def revoke(token: ApiToken) -> str | None:
-            if token.revoked_at:
-                return "already revoked"
-            tokens.revoke_token(token=token, actor=request.user)
-            return None
-
-        report = run_each(queryset, revoke, label=lambda t: f"{t.prefix}…")
-        tell(self, request, report, did="Revoked", noun=("token", "tokens"))
+        close_each(self, request, queryset, closed_at="revoked_at", already="already revoked",
+                   close=lambda token: tokens.revoke_token(token=token, actor=request.user),
+                   label=lambda t: f"{t.prefix}…", did="Revoked", noun=("token", "tokens"))

@@ -1,23 +1,14 @@
 """Turns every API error into JSON ``{"detail", "code", ...}``."""
 from __future__ import annotations
 
-import logging
-
-from django.core.exceptions import (
-    PermissionDenied,
-    RequestDataTooBig,
-    SuspiciousOperation,
-)
+from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from ..exceptions import GenerationError, InvalidInput, PayloadInvalid, QuotaExceeded
-from ..gmi.errors import GMIConfigurationError
-
-logger = logging.getLogger("generations.api")
+from ..refusals import refusal
 
 
 def _first_code(codes) -> str:
@@ -32,32 +23,12 @@ def _first_code(codes) -> str:
 
 
 def api_exception_handler(exc, context):
-    if isinstance(exc, GenerationError):
-        body = {"detail": exc.message, "code": exc.code}
-        if isinstance(exc, QuotaExceeded):
-            body.update(limit=exc.limit, scope=exc.scope,
-                        resets_at=exc.resets_at.isoformat() if exc.resets_at else None)
-        if isinstance(exc, PayloadInvalid):
-            body["errors"] = {"payload": exc.errors}
-            body["payload"] = exc.errors
-        if isinstance(exc, InvalidInput):
-            body["errors"] = exc.errors
-            for field, messages in exc.errors.items():
-                body.setdefault(field, messages)
-        response = Response(body, status=exc.status_code)
-        if isinstance(exc, QuotaExceeded) and exc.resets_at is not None:
-            from django.utils import timezone
-
-            response["Retry-After"] = str(max(1, int((exc.resets_at - timezone.now()).total_seconds())))
+    answer = refusal(exc)
+    if answer is not None:
+        response = Response(answer.as_json(), status=answer.status)
+        if answer.retry_after is not None:
+            response["Retry-After"] = str(answer.retry_after)
         return response
-    if isinstance(exc, GMIConfigurationError):
-        logger.error("GMI is not configured: %s", exc)
-        return Response({"detail": "The site is not connected to GMI yet.", "code": "not_configured"},
-                        status=status.HTTP_503_SERVICE_UNAVAILABLE)
-    if isinstance(exc, RequestDataTooBig):
-        return Response({"detail": "The request body is too large.", "code": "request_too_large"}, status=413)
-    if isinstance(exc, SuspiciousOperation):  # too many fields or files, malformed multipart ...
-        return Response({"detail": "The request could not be read.", "code": "bad_request"}, status=400)
     if isinstance(exc, exceptions.NotFound) and str(exc.detail) == "Invalid page.":
         return Response({"detail": "There is no such page: use a page number from 1 to the last.",
                          "code": "invalid_page"}, status=status.HTTP_404_NOT_FOUND)

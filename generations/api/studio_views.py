@@ -6,13 +6,13 @@ from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiRespo
 from rest_framework import status
 from rest_framework.response import Response
 
-from .. import representation, selectors
+from .. import permissions, representation, selectors
 from ..models import Batch, Collection
 from ..services import batches, collections, frames, shares
 from ..services.waiting_line import queue_positions
 from . import serializers as s
 from . import studio_serializers as ss
-from .views import ERRORS, WRITE_ERRORS, ApiView, Pagination
+from .base import ERRORS, WRITE_ERRORS, ApiView, Pagination
 
 IDEMPOTENCY = OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER,
                                description="Retrying with the same key returns the first batch.")
@@ -74,9 +74,7 @@ class BatchCreateView(ApiView):
                    "is reserved in one move: all are accepted, or none (429 `quota_exceeded` creates nothing). "
                    "Each job waits in the fair line like any other.")
     def post(self, request):
-        data = ss.BatchInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = data.validated_data
+        values = self.valid_input(ss.BatchInputSerializer)
         batch = batches.submit_batch(
             user=request.user, items=values["items"], team=values.get("team") or None,
             visibility=values.get("visibility") or None,
@@ -100,10 +98,9 @@ class BatchQuoteView(ApiView):
                    description="What the batch would cost altogether and whether it would be accepted now. "
                    "Creates nothing.")
     def post(self, request):
-        data = ss.BatchQuoteInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        return Response(batches.quote_batch(user=request.user, items=data.validated_data["items"],
-                                            team=data.validated_data.get("team") or None))
+        values = self.valid_input(ss.BatchQuoteInputSerializer)
+        return Response(batches.quote_batch(user=request.user, items=values["items"],
+                                            team=values.get("team") or None))
 
 
 class BatchView(ApiView):
@@ -153,9 +150,7 @@ class ShareCreateView(ApiView):
                    "turned sharing off.")
     def post(self, request, pk):
         generation = self.visible_generation(pk, staff_sees_all=False)
-        data = ss.ShareInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = data.validated_data
+        values = self.valid_input(ss.ShareInputSerializer)
         share, token = shares.create_share_link(
             generation=generation, user=request.user, expires_in=values.get("expires_in"),
             show_prompt=values["show_prompt"], show_owner=values["show_owner"],
@@ -172,7 +167,7 @@ class ShareCreateView(ApiView):
                    description="Your links of this video (their URLs are not shown again).")
     def get(self, request, pk):
         generation = self.visible_generation(pk, staff_sees_all=False)
-        if generation.owner_id != request.user.pk:
+        if not permissions.may_change(request.user, generation):
             raise Http404
         return Response(ss.ShareSerializer(selectors.share_links_of(generation), many=True).data)
 
@@ -211,10 +206,9 @@ class CollectionListView(ApiView):
                                             value={"name": "Client picks", "team": "studio"}), COLLECTION_EXAMPLE],
                    tags=["collections"])
     def post(self, request):
-        data = ss.CollectionInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        collection = collections.create_collection(user=request.user, name=data.validated_data["name"],
-                                                   team=data.validated_data.get("team") or None)
+        values = self.valid_input(ss.CollectionInputSerializer)
+        collection = collections.create_collection(user=request.user, name=values["name"],
+                                                   team=values.get("team") or None)
         collection = selectors.get_collection(request.user, collection.pk)
         return Response(_collection_body(request, collection), status=status.HTTP_201_CREATED)
 
@@ -259,9 +253,8 @@ class CollectionDetailView(CollectionView):
                    "owners and admins (others who may open it get 403 `not_allowed`).")
     def patch(self, request, pk):
         collection = self.collection(pk)
-        data = ss.CollectionPatchSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        collections.rename_collection(collection=collection, user=request.user, name=data.validated_data["name"])
+        values = self.valid_input(ss.CollectionPatchSerializer)
+        collections.rename_collection(collection=collection, user=request.user, name=values["name"])
         return Response(_collection_body(request, self.collection(pk)))
 
     @extend_schema(responses={204: None, **WRITE_ERRORS}, examples=[NOT_FOUND_EXAMPLE], tags=["collections"],
@@ -282,10 +275,9 @@ class CollectionItemsView(CollectionView):
                    "Adding one twice is harmless.")
     def post(self, request, pk):
         collection = self.collection(pk)
-        data = ss.CollectionItemsInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        values = self.valid_input(ss.CollectionItemsInputSerializer)
         added = collections.add_to_collection(collection=collection, user=request.user,
-                                              generation_ids=data.validated_data["generations"])
+                                              generation_ids=values["generations"])
         return Response({"added": added, "count": self.collection(pk).count})
 
 
@@ -315,9 +307,8 @@ class FrameView(ApiView):
                    "ready to be the image input of the next job. 400 `no_video` before the video is ready.")
     def post(self, request, pk):
         generation = self.visible_generation(pk, staff_sees_all=False)
-        data = ss.FrameInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        values = self.valid_input(ss.FrameInputSerializer)
         frame = frames.take_frame(generation=generation, user=request.user,
-                                  at=data.validated_data.get("at", frames.LAST))
+                                  at=values.get("at", frames.LAST))
         return Response({"url": frame.upload.public_url, "file_type": "png", "width": frame.width,
                          "height": frame.height, "at": round(frame.at, 3)}, status=status.HTTP_201_CREATED)

@@ -7,9 +7,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from .. import selectors
+from .. import permissions, selectors
 from ..exceptions import InvalidInput, NotAllowed, NotFound
-from ..models import Collection, CollectionItem, Generation, Membership, Team
+from ..models import Collection, CollectionItem, Generation, Team
 from ..policies import require_below_limit
 from ..types import User
 from . import submissions
@@ -26,17 +26,6 @@ def _clean_name(name: Any) -> str:
     return cleaned
 
 
-def may_manage(user: User, collection: Collection) -> bool:
-    """Renaming and deleting: its creator, and for a team collection the team's owners and admins.
-
-    Adding and removing videos is open to everyone who may open it (``selectors.collections_of``).
-    """
-    if collection.owner_id == getattr(user, "pk", None):
-        return True
-    return collection.team_id is not None and Membership.objects.filter(
-        team_id=collection.team_id, user=user, role__in=(Membership.Role.OWNER, Membership.Role.ADMIN)).exists()
-
-
 def create_collection(*, user: User, name: Any, team: Team | str | None = None) -> Collection:
     """A new collection: personal, or with ``team`` (a team of the member's) shared with that team."""
     cleaned = _clean_name(name)
@@ -48,7 +37,7 @@ def create_collection(*, user: User, name: Any, team: Team | str | None = None) 
 
 
 def rename_collection(*, collection: Collection, user: User, name: Any) -> Collection:
-    if not may_manage(user, collection):
+    if not permissions.may_manage_collection(user, collection):
         raise NotAllowed("Only the collection's creator or the team's admins may rename it.")
     collection.name = _clean_name(name)
     collection.save(update_fields=["name", "updated_at"])
@@ -57,7 +46,7 @@ def rename_collection(*, collection: Collection, user: User, name: Any) -> Colle
 
 def delete_collection(*, collection: Collection, user: User) -> None:
     """Delete the collection and its list of items; the videos themselves stay as they are."""
-    if not may_manage(user, collection):
+    if not permissions.may_manage_collection(user, collection):
         raise NotAllowed("Only the collection's creator or the team's admins may delete it.")
     collection.delete()
 

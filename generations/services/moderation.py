@@ -10,7 +10,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from .. import permissions, selectors
+from .. import permissions
 from ..conf import app_settings
 from ..exceptions import InvalidTransition, NotAllowed, NotFound, PromptBlocked
 from ..models import BlockedTerm, Flag, Generation, ModerationDecision
@@ -156,7 +156,7 @@ def flag_generation(*, generation: Generation, user: User, reason: str) -> Flag:
     stay anonymous to the owner: the flag lives in the staff's queue, not in the
     generation's history.
     """
-    if not selectors.may_flag(user, generation):
+    if not permissions.may_flag(user, generation):
         raise NotFound("There is no such generation.")  # others' videos are not disclosed, not even as 403
     reason = (reason or "").strip()
     if not reason:

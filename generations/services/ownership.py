@@ -5,6 +5,7 @@ from typing import Any
 
 from django.db import transaction
 
+from .. import permissions
 from ..exceptions import InvalidInput, NotFound
 from ..models import Generation, Membership, Team
 from . import moderation
@@ -33,7 +34,7 @@ def update_generation(
     again, and under pre-moderation one newly shared with a team waits for approval.
     Field errors raise ``InvalidInput`` keyed by field, with what to change.
     """
-    if generation.owner_id != getattr(user, "pk", None) or generation.deleted_at is not None:
+    if not permissions.may_change(user, generation) or generation.deleted_at is not None:
         raise NotFound("There is no such generation.")
     errors: dict[str, list[str]] = {}
     changed: dict[str, Any] = {}

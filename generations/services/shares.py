@@ -9,6 +9,7 @@ from typing import Any
 from django.db.models import F
 from django.utils import timezone
 
+from .. import permissions
 from ..conf import app_settings
 from ..exceptions import InvalidInput, NotFound, NoVideo, SharingDisabled
 from ..models import Generation, ShareLink
@@ -45,7 +46,7 @@ def create_share_link(
     Raises ``SharingDisabled`` when staff turned sharing off, ``NoVideo`` before the video
     is mirrored or after moderation removed it, ``InvalidInput`` for a lifetime out of range.
     """
-    if generation.owner_id != getattr(user, "pk", None) or generation.deleted_at is not None:
+    if not permissions.may_change(user, generation) or generation.deleted_at is not None:
         raise NotFound("No such generation.")
     refusal = sharing_refusal(generation)
     if refusal:
@@ -67,7 +68,7 @@ def create_share_link(
 
 def revoke_share_link(*, share: ShareLink, user: User) -> None:
     """Stop a link at once; only the video's owner may (``NotFound`` otherwise). Revoking twice is harmless."""
-    if share.generation.owner_id != getattr(user, "pk", None):
+    if not permissions.may_change(user, share.generation):
         raise NotFound("No such share link.")
     ShareLink.objects.filter(pk=share.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
 

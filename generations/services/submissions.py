@@ -9,7 +9,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from .. import queue, selectors, signals
+from .. import permissions, queue, signals
 from ..conf import app_settings
 from ..exceptions import (
     IdempotencyConflict,
@@ -207,9 +207,9 @@ def cancel_generation(*, generation: Generation, actor: User | None = None) -> G
     """Cancel a job that has not ended. Best effort upstream; usage is refunded at once.
 
     ``actor`` (None: the system) must be the owner or staff allowed to cancel others' jobs
-    (``selectors.may_cancel``); anyone else gets ``NotFound``, as the edges answer.
+    (``permissions.may_cancel``); anyone else gets ``NotFound``, as the edges answer.
     """
-    if actor is not None and not selectors.may_cancel(actor, generation):
+    if actor is not None and not permissions.may_cancel(actor, generation):
         raise NotFound("No such generation.")
     by_owner = actor is None or actor.pk == generation.owner_id
     for _ in range(3):  # the status may move under us (dispatched -> processing); try again

@@ -10,6 +10,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.text import slugify
 
+from .. import permissions
 from ..conf import app_settings
 from ..exceptions import InvalidInput, InvalidTransition, NotAllowed, NotFound
 from ..inputs import require_clean_text
@@ -27,7 +28,7 @@ def membership_of(user: User, team: Team) -> Membership | None:
 
 def _require_manager(user: User, team: Team) -> Membership:
     membership = membership_of(user, team)
-    if membership is None or not membership.can_manage:
+    if not permissions.may_manage_team(membership):
         raise NotAllowed("Only the team's owners and admins can manage its members.")
     return membership
 

@@ -14,7 +14,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.timesince import timesince
 
-from .. import selectors, words
+from .. import permissions, words
 from ..conf import app_settings
 from ..context_processors import bell, member_state, page_context
 from ..services import catalogue
@@ -120,8 +120,8 @@ def generations_notices(context: template.Context) -> dict[str, Any]:
 
 @register.filter
 def files_shown_to(generation: Any, user: Any) -> bool:
-    """``{% if generation|files_shown_to:user %}``: may its video and thumbnail be shown (``selectors.shows_files``)."""
-    return selectors.shows_files(user, generation)
+    """``{% if generation|files_shown_to:user %}``: may its video and thumbnail be shown (``permissions``)."""
+    return permissions.may_see_files(user, generation)
 
 
 @register.filter

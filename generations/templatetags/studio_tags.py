@@ -6,7 +6,7 @@ from typing import Any
 from django import template
 from django.urls import reverse
 
-from .. import selectors
+from .. import permissions, selectors
 from ..models import Batch, Generation
 
 register = template.Library()
@@ -26,7 +26,7 @@ def studio_actions(context: Any, generation: Generation) -> dict[str, Any]:
     return {
         "generation": generation, "csrf_token": context.get("csrf_token"),
         "is_owner": user is not None and generation.owner_id == user.pk,
-        "has_video": selectors.shows_files(user, generation),
+        "has_video": permissions.may_see_files(user, generation),
         # A team collection holds that team's videos only (services.collections.addable_generations).
         "collections": [c for c in mine if str(c.pk) not in held and (
             c.team_id is None or (c.team_id == generation.team_id

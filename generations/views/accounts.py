@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils.module_loading import import_string
 from django.views.decorators.http import require_http_methods
 
+from .. import refusals
 from ..context_processors import page_context
 from ..exceptions import NotAllowed
 from ..forms import signup_form_class
@@ -100,7 +101,7 @@ def signup(request: HttpRequest) -> HttpResponse:
             try:
                 result = accounts.sign_up(user=user, invitation_token=invitation.token if invitation else "")
             except NotAllowed as exc:
-                form.add_error(None, exc.message)
+                form.add_error(None, refusals.page_words(exc))
             else:
                 if not result.approved:
                     return redirect("signup_pending")

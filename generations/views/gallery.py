@@ -9,7 +9,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from .. import selectors
+from .. import refusals, selectors
 from ..conf import app_settings
 from ..context_processors import forget_member_state, member_state
 from ..exceptions import GenerationError, InvalidInput, NotFound
@@ -160,7 +160,7 @@ def _videos(count: int) -> str:
 def _refusal(exc: GenerationError, collection: Collection | None) -> str:
     """The service's refusal in words for the page: its "not among" names ids, which mean nothing here."""
     if not isinstance(exc, InvalidInput) or "generations" not in exc.errors:
-        return exc.message  # the name or the collection limit: already plain words
+        return refusals.page_words(exc)  # the name or the collection limit: already plain words
     if collection is not None and collection.team_id is not None:
         return (f"“{collection.name}” is shared with a team and holds only videos shared with that team. "
                 "Share the chosen videos with the team first, or pick one of your own collections.")

@@ -12,7 +12,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from .. import permissions, selectors, words
+from .. import permissions, refusals, selectors, words
 from ..exceptions import InvalidInput, InvalidTransition, NotFound
 from ..forms import FlagForm, GenerationOwnForm
 from ..gmi import schema
@@ -20,13 +20,13 @@ from ..models import Generation
 from ..services import moderation, ownership, submissions, waiting_line
 from ..templatetags.generations_tags import api_url
 from ..types import AuthenticatedHttpRequest
-from .base import render_page, safe_next_url
+from .base import attempt, found_or_404, own_generation_or_404, render_page, safe_next_url
 
 STATUS_POLL_LIMIT = 100
 
 
 def _status_item(request: HttpRequest, generation: Generation, positions: dict[Any, int]) -> dict[str, Any]:
-    shows_files = selectors.shows_files(request.user, generation)
+    shows_files = permissions.may_see_files(request.user, generation)
     return {
         "id": str(generation.pk),
         "title": generation.display_title,
@@ -63,17 +63,7 @@ def generation_status(request: AuthenticatedHttpRequest) -> JsonResponse:
 
 
 def _visible_or_404(request: HttpRequest, pk: Any) -> Generation:
-    generation = selectors.get_visible_generation(request.user, pk)
-    if generation is None:
-        raise Http404("No such generation.")
-    return generation
-
-
-def _own_or_404(request: HttpRequest, pk: Any) -> Generation:
-    generation = selectors.get_visible_generation(request.user, pk, staff_sees_all=False)
-    if generation is None or not selectors.may_delete(request.user, generation):
-        raise Http404("No such generation.")
-    return generation
+    return found_or_404(selectors.get_visible_generation(request.user, pk), "generation")
 
 
 @login_required
@@ -89,7 +79,7 @@ def detail(request: AuthenticatedHttpRequest, pk: uuid.UUID) -> HttpResponse:
     positions = waiting_line.queue_positions([generation])
     is_owner = generation.owner_id == request.user.pk
     sees_removed = permissions.can_view_any_generation(request.user)
-    shows_video = selectors.shows_files(request.user, generation)
+    shows_video = permissions.may_see_files(request.user, generation)
     return render_page(request, "generations/detail.html", {
         "generation": generation,
         "rows": rows,
@@ -98,12 +88,12 @@ def detail(request: AuthenticatedHttpRequest, pk: uuid.UUID) -> HttpResponse:
         "is_owner": is_owner,
         "shows_video": shows_video,
         "removed_for_owner": generation.is_removed and is_owner and not sees_removed,
-        "can_cancel": selectors.may_cancel(request.user, generation) and generation.is_cancellable,
-        "can_delete": selectors.may_delete(request.user, generation),
+        "can_cancel": permissions.may_cancel(request.user, generation) and generation.is_cancellable,
+        "can_delete": permissions.may_delete(request.user, generation),
         # The page offers reporting to viewers who have no better action: owners delete,
         # moderators decide; who may report at all is the selector's rule.
         "can_flag": not is_owner and not permissions.can_moderate_generations(request.user)
-        and selectors.may_flag(request.user, generation),
+        and permissions.may_flag(request.user, generation),
         "already_flagged": generation.flags.filter(reporter=request.user.pk, resolved_at__isnull=True).exists(),
         "flag_form": FlagForm(),
         "own_teams": list(selectors.teams_of(request.user)) if is_owner else [],
@@ -146,7 +136,7 @@ def update(request: AuthenticatedHttpRequest, pk: uuid.UUID) -> HttpResponse:
     except InvalidInput as exc:
         if wants_json:
             return JsonResponse({"detail": exc.message, "code": exc.code, "errors": exc.errors}, status=400)
-        messages.error(request, exc.message)
+        messages.error(request, refusals.page_words(exc))
     else:
         if wants_json:
             return JsonResponse({"id": str(generation.pk), "title": generation.display_title,
@@ -160,15 +150,12 @@ def update(request: AuthenticatedHttpRequest, pk: uuid.UUID) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def delete(request: AuthenticatedHttpRequest, pk: uuid.UUID) -> HttpResponse:
     """Owner only: asks for confirmation on GET, deletes on POST."""
-    generation = _own_or_404(request, pk)
+    generation = own_generation_or_404(request, pk)
     if request.method == "GET":
         return render_page(request, "generations/confirm_delete.html", {"generation": generation}, nav="gallery")
-    try:
-        submissions.delete_generation(generation=generation, actor=request.user)
-    except InvalidTransition as exc:
-        messages.error(request, exc.message)
+    if not attempt(request, lambda: submissions.delete_generation(generation=generation, actor=request.user),
+                   done="The video was deleted.", refused=InvalidTransition):
         return redirect("generations:detail", pk=generation.pk)
-    messages.success(request, "The video was deleted.")
     return redirect("generations:gallery")
 
 
@@ -176,14 +163,10 @@ def delete(request: AuthenticatedHttpRequest, pk: uuid.UUID) -> HttpResponse:
 @require_POST
 def cancel(request: AuthenticatedHttpRequest, pk: uuid.UUID) -> HttpResponse:
     generation = _visible_or_404(request, pk)
-    if not selectors.may_cancel(request.user, generation):
+    if not permissions.may_cancel(request.user, generation):
         raise Http404("No such generation.")  # as the API answers: what you may not act on is not there
-    try:
-        submissions.cancel_generation(generation=generation, actor=request.user)
-    except InvalidTransition as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, "The job was cancelled; its usage was given back.")
+    attempt(request, lambda: submissions.cancel_generation(generation=generation, actor=request.user),
+            done="The job was cancelled; its usage was given back.", refused=InvalidTransition)
     return redirect("generations:detail", pk=generation.pk)
 
 
@@ -193,12 +176,9 @@ def flag(request: AuthenticatedHttpRequest, pk: uuid.UUID) -> HttpResponse:
     generation = _visible_or_404(request, pk)
     form = FlagForm(request.POST)
     if form.is_valid():
-        try:
-            moderation.flag_generation(generation=generation, user=request.user, reason=form.cleaned_data["reason"])
-        except InvalidTransition as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(request, "Thank you: the site staff will review this video.")
+        attempt(request, lambda: moderation.flag_generation(generation=generation, user=request.user,
+                                                            reason=form.cleaned_data["reason"]),
+                done="Thank you: the site staff will review this video.", refused=InvalidTransition)
     else:
         messages.error(request, "Say why you are flagging this video.")
     return redirect("generations:detail", pk=generation.pk)

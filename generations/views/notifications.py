@@ -13,7 +13,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from .. import selectors
+from .. import refusals, selectors
 from ..conf import app_settings
 from ..exceptions import InvalidInput
 from ..forms import NotificationPreferencesForm
@@ -75,7 +75,7 @@ def notification_preferences(request: AuthenticatedHttpRequest) -> HttpResponse:
         try:
             notifications.set_preferences(user=request.user, choices=form.choices())
         except InvalidInput as exc:
-            form.add_error(None, exc.message)
+            form.add_error(None, refusals.page_words(exc))
         else:
             messages.success(request, "Your notification settings were saved.")
             return redirect("generations:notification-preferences")
@@ -105,7 +105,7 @@ def notification_unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
         else:
             result = notifications.unsubscribe(token=token)
     except InvalidInput as exc:
-        return render_page(request, template, {**context, "invalid": exc.message}, status=400)
+        return render_page(request, template, {**context, "invalid": refusals.page_words(exc)}, status=400)
     return render_page(request, template, {
         **context, "labels": _labels(result.kinds), "changed": _labels(result.changed), "channel": result.channel,
         "changes": result.changes, "undo_days": notifications.UNSUBSCRIBE_UNDO_MAX_AGE.days,

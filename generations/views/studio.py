@@ -13,9 +13,9 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from .. import selectors
+from .. import permissions, refusals, selectors
 from ..context_processors import member_state
-from ..exceptions import GenerationError, InvalidInput, QuotaExceeded
+from ..exceptions import GenerationError, InvalidInput
 from ..forms import ParameterForm
 from ..forms.studio import (
     BatchConfirmForm,
@@ -31,19 +31,11 @@ from ..request_limits import BodyLimit, body_limit
 from ..services import batches, collections, frames, shares, uploads
 from ..templatetags.generations_tags import api_url
 from ..types import AuthenticatedHttpRequest
-from .base import render_page
-from .submit import _quota_message
+from .base import attempt, found_or_404, own_generation_or_404, render_page
 
 
 def _batch_or_404(request: AuthenticatedHttpRequest, pk: Any) -> Batch:
-    batch = selectors.batch_of(request.user, pk)
-    if batch is None:
-        raise Http404("No such batch.")
-    return batch
-
-
-def _refusal_text(exc: GenerationError) -> str:
-    return _quota_message(exc) if isinstance(exc, QuotaExceeded) else exc.message
+    return found_or_404(selectors.batch_of(request.user, pk), "batch")
 
 
 # ---------------------------------------------------------------- batches
@@ -67,7 +59,7 @@ def batch_upload(request: AuthenticatedHttpRequest) -> HttpResponse:
                                              visibility=values["visibility"] or None,
                                              idempotency_key=values["idempotency_key"])
             except GenerationError as exc:
-                top_errors.append(_refusal_text(exc))
+                top_errors.append(refusals.page_words(exc))
                 preview = _preview(request, values["items"], values["team"], top_errors)
             else:
                 messages.success(request, f"{batch.size} videos are queued. This page follows them as they run.")
@@ -94,7 +86,7 @@ def _preview(request: AuthenticatedHttpRequest, items: Any, team: str, top_error
     except InvalidInput as exc:
         top_errors.extend(p for problems in exc.errors.values() for p in problems)
     except GenerationError as exc:
-        top_errors.append(exc.message)
+        top_errors.append(refusals.page_words(exc))
     return None
 
 
@@ -194,7 +186,7 @@ def _submit_compare(request: AuthenticatedHttpRequest, form: CompareForm, chosen
             top_errors.extend(f"{where} – {name}: {p}" if where and name and name != "payload"
                               else f"{where}: {p}" if where else p for p in problems)
     except GenerationError as exc:
-        top_errors.append(_refusal_text(exc))
+        top_errors.append(refusals.page_words(exc))
     return None
 
 
@@ -206,9 +198,9 @@ def compare_detail(request: AuthenticatedHttpRequest, pk: uuid.UUID) -> HttpResp
     return render_page(request, "generations/studio/compare_detail.html", {
         "batch": batch, "generations": generations,
         "items": [{"generation": g, "video_url": api_url("generation-video", g.pk)
-                   if selectors.shows_files(request.user, g) else "",
+                   if permissions.may_see_files(request.user, g) else "",
                    "thumbnail_url": api_url("generation-thumbnail", g.pk)
-                   if selectors.shows_files(request.user, g) and g.thumbnail_name else ""} for g in generations],
+                   if permissions.may_see_files(request.user, g) and g.thumbnail_name else ""} for g in generations],
         "active": any(g.is_active for g in generations),
         "api_url": api_url("batch-detail", batch.pk),
     }, nav="gallery")
@@ -231,10 +223,7 @@ def compare_keep(request: AuthenticatedHttpRequest, pk: uuid.UUID, generation_id
 
 
 def _collection_or_404(request: AuthenticatedHttpRequest, pk: Any) -> Collection:
-    collection = selectors.get_collection(request.user, pk)
-    if collection is None:
-        raise Http404("No such collection.")
-    return collection
+    return found_or_404(selectors.get_collection(request.user, pk), "collection")
 
 
 @login_required
@@ -251,7 +240,7 @@ def collection_list(request: AuthenticatedHttpRequest) -> HttpResponse:
                 for problem in problems:
                     form.add_error(name if name in form.fields else None, problem)
         except GenerationError as exc:
-            form.add_error(None, exc.message)
+            form.add_error(None, refusals.page_words(exc))
         else:
             messages.success(request, f"The collection “{collection.name}” was created.")
             return redirect("generations:collection", pk=collection.pk)
@@ -271,14 +260,14 @@ def collection_detail(request: AuthenticatedHttpRequest, pk: uuid.UUID) -> HttpR
         try:
             collections.rename_collection(collection=collection, user=request.user, name=request.POST.get("name"))
         except GenerationError as exc:
-            messages.error(request, exc.message)
+            messages.error(request, refusals.page_words(exc))
         else:
             messages.success(request, "Renamed.")
         return redirect("generations:collection", pk=collection.pk)
     page = Paginator(selectors.collection_generations(request.user, collection), 24).get_page(request.GET.get("page"))
     return render_page(request, "generations/studio/collection_detail.html", {
         "collection": collection, "page": page, "generations": list(page.object_list),
-        "may_manage": collections.may_manage(request.user, collection),
+        "may_manage": permissions.may_manage_collection(request.user, collection),
     }, nav="gallery")
 
 
@@ -286,12 +275,9 @@ def collection_detail(request: AuthenticatedHttpRequest, pk: uuid.UUID) -> HttpR
 @require_POST
 def collection_delete(request: AuthenticatedHttpRequest, pk: uuid.UUID) -> HttpResponse:
     collection = _collection_or_404(request, pk)
-    try:
-        collections.delete_collection(collection=collection, user=request.user)
-    except GenerationError as exc:
-        messages.error(request, exc.message)
+    if not attempt(request, lambda: collections.delete_collection(collection=collection, user=request.user),
+                   done="The collection was deleted; its videos are still in the gallery."):
         return redirect("generations:collection", pk=collection.pk)
-    messages.success(request, "The collection was deleted; its videos are still in the gallery.")
     return redirect("generations:collections")
 
 
@@ -299,12 +285,9 @@ def collection_delete(request: AuthenticatedHttpRequest, pk: uuid.UUID) -> HttpR
 @require_POST
 def collection_remove(request: AuthenticatedHttpRequest, pk: uuid.UUID, generation_id: uuid.UUID) -> HttpResponse:
     collection = _collection_or_404(request, pk)
-    try:
-        collections.remove_from_collection(collection=collection, user=request.user, generation_id=generation_id)
-    except GenerationError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, "Taken out of the collection; the video itself stays.")
+    attempt(request, lambda: collections.remove_from_collection(collection=collection, user=request.user,
+                                                                generation_id=generation_id),
+            done="Taken out of the collection; the video itself stays.")
     if request.POST.get("next") == "detail":
         return redirect("generations:detail", pk=generation_id)
     return redirect("generations:collection", pk=collection.pk)
@@ -322,7 +305,7 @@ def collect(request: AuthenticatedHttpRequest, pk: uuid.UUID) -> HttpResponse:
         added = collections.add_to_collection(collection=collection, user=request.user,
                                               generation_ids=[str(generation.pk)])
     except GenerationError as exc:
-        messages.error(request, exc.message)
+        messages.error(request, refusals.page_words(exc))
     else:
         messages.success(request, f"Added to “{collection.name}”." if added else f"Already in “{collection.name}”.")
     return redirect("generations:detail", pk=generation.pk)
@@ -331,25 +314,18 @@ def collect(request: AuthenticatedHttpRequest, pk: uuid.UUID) -> HttpResponse:
 # ---------------------------------------------------------------- share links
 
 
-def _own_generation_or_404(request: AuthenticatedHttpRequest, pk: Any) -> Generation:
-    generation = selectors.get_visible_generation(request.user, pk, staff_sees_all=False)
-    if generation is None or generation.owner_id != request.user.pk:
-        raise Http404("No such generation.")
-    return generation
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def share_links(request: AuthenticatedHttpRequest, pk: uuid.UUID) -> HttpResponse:
     """The owner's share links of a video: make one (its URL is shown this once), see views, revoke."""
-    generation = _own_generation_or_404(request, pk)
+    generation = own_generation_or_404(request, pk)
     form = ShareForm(request.POST or None)
     new_url = ""
     if request.method == "POST" and form.is_valid():
         try:
             _share, token = shares.create_share_link(generation=generation, user=request.user, **form.cleaned_data)
         except GenerationError as exc:
-            form.add_error(None, exc.message)
+            form.add_error(None, refusals.page_words(exc))
         else:
             new_url = request.build_absolute_uri(reverse("generations:share", args=[token]))
             form = ShareForm()
@@ -381,7 +357,7 @@ def share_revoke(request: AuthenticatedHttpRequest, pk: uuid.UUID, share_id: uui
 def use_frame(request: AuthenticatedHttpRequest, pk: uuid.UUID) -> HttpResponse:
     """Pick a moment of a finished video; its frame becomes the image of a new image-to-video job."""
     generation = selectors.get_visible_generation(request.user, pk, staff_sees_all=False)
-    if generation is None or not selectors.shows_files(request.user, generation):
+    if generation is None or not permissions.may_see_files(request.user, generation):
         raise Http404("No such video.")
     form = FrameForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -392,7 +368,7 @@ def use_frame(request: AuthenticatedHttpRequest, pk: uuid.UUID) -> HttpResponse:
                 for problem in problems:
                     form.add_error("at", problem)
         except GenerationError as exc:
-            form.add_error(None, exc.message)
+            form.add_error(None, refusals.page_words(exc))
         else:
             model = frames.image_to_video_model(prefer=generation.model_id)
             query = f"?frame={frame.upload.pk}" + (f"&model={model.pk}" if model else "")

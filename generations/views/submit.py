@@ -9,17 +9,15 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import redirect
 from django.utils import formats
-from django.utils.html import format_html
 from django.views.decorators.http import require_http_methods
 
-from .. import metrics, selectors
+from .. import refusals, selectors
 from ..context_processors import member_state
 from ..exceptions import (
     GenerationError,
     IdempotencyConflict,
     InvalidInput,
     PayloadInvalid,
-    QuotaExceeded,
     ReferenceUploadFailed,
 )
 from ..forms import ParameterForm, SubmitForm
@@ -27,19 +25,9 @@ from ..gmi import schema
 from ..models import Generation
 from ..request_limits import BodyLimit, body_limit
 from ..services import frames, uploads
-from ..templatetags.generations_tags import api_url, when_tag
+from ..templatetags.generations_tags import api_url
 from ..types import AuthenticatedHttpRequest
 from .base import render_page
-
-
-def _quota_message(exc: QuotaExceeded) -> str:
-    label = metrics.label(exc.limit).lower()
-    who = "your team's" if exc.scope == "team" else "your"
-    text = f"This job would go over {who} limit ({label})."
-    if exc.resets_at is not None:
-        # The pages' one moment format, rewritten into the member's time zone by time.js.
-        return format_html("{} The limit resets on {}.", text, when_tag(exc.resets_at))
-    return text
 
 
 @login_required
@@ -143,7 +131,7 @@ def _submit(request: AuthenticatedHttpRequest, *, model: Any, source: Generation
             rerun_of=source,
         )
     except ReferenceUploadFailed as exc:
-        param_form.add_error(exc.field, exc.message)
+        param_form.add_error(exc.field, refusals.page_words(exc))
     except PayloadInvalid as exc:
         for name, problems in param_form.add_service_errors(exc.errors).items():
             if name in submit_form.fields:
@@ -162,14 +150,12 @@ def _submit(request: AuthenticatedHttpRequest, *, model: Any, source: Generation
                     submit_form.add_error(name, problem)
                 else:
                     top_errors.append(problem)
-    except QuotaExceeded as exc:
-        top_errors.append(_quota_message(exc))
     except IdempotencyConflict:
         top_errors.append("This form was already sent once. Check your gallery, or send it again now.")
         submit_form.data = cast(QueryDict, submit_form.data).copy()
         submit_form.data["idempotency_key"] = uuid.uuid4().hex
-    except GenerationError as exc:  # ModelUnavailable, NotAllowed, PromptBlocked ...
-        top_errors.append(exc.message)
+    except GenerationError as exc:  # QuotaExceeded, ModelUnavailable, NotAllowed, PromptBlocked ...
+        top_errors.append(refusals.page_words(exc))
     return None
 
 

@@ -1,7 +1,7 @@
 """Team pages: the member's teams, one team's members, invitations and pools, joining, and switching teams."""
 from __future__ import annotations
 
-from typing import cast
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib import messages
@@ -13,7 +13,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from .. import permissions, selectors
+from .. import permissions, refusals, selectors
 from ..conf import app_settings
 from ..context_processors import forget_member_state, member_state
 from ..exceptions import AccountPending, GenerationError
@@ -22,7 +22,7 @@ from ..inputs import text_problem
 from ..models import Membership, Team
 from ..services import accounts, quotas, teams
 from ..types import AuthenticatedHttpRequest
-from .base import render_page, safe_next_url
+from .base import attempt, found_or_404, render_page, safe_next_url
 from .usage import meters, usage_chart
 
 
@@ -36,7 +36,7 @@ def team_list(request: AuthenticatedHttpRequest) -> HttpResponse:
             try:
                 team = teams.create_team(user=request.user, name=form.cleaned_data["name"])
             except GenerationError as exc:
-                form.add_error("name", exc.message)
+                form.add_error("name", refusals.page_words(exc))
             else:
                 messages.success(request, f"The team “{team.name}” was created. Invite people to it.")
                 return redirect("generations:team", slug=team.slug)
@@ -64,7 +64,7 @@ def team_invitation_answer(request: AuthenticatedHttpRequest, invitation_id: int
         else:
             teams.decline_invitation(invitation_id=invitation_id, user=request.user)
     except GenerationError as exc:  # not theirs, not open any more, or the account waits for approval
-        messages.error(request, exc.message)
+        messages.error(request, refusals.page_words(exc))
         return redirect("generations:teams")
     if answer != "accept":
         messages.success(request, "Invitation declined. That team cannot invite you again for a while.")
@@ -91,7 +91,7 @@ def team_detail(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     team, membership = _team_or_404(request, slug)
     if membership is not None and membership.seen_at is None and teams.open_team(user=request.user, team=team):
         forget_member_state(request)
-    can_manage = membership is not None and membership.can_manage
+    can_manage = permissions.may_manage_team(membership)
     recent = list(selectors.gallery(request.user, tab="team", team=team)[:8]) if membership else []
     invitations, pending = [], []
     if can_manage:
@@ -126,28 +126,23 @@ def team_member_add(request: AuthenticatedHttpRequest, slug: str) -> HttpRespons
     form = MemberAddForm(request.POST)
     if form.is_valid():
         username = form.cleaned_data["username"]
-        try:
-            added = teams.add_member(team=team, actor=request.user, username=username,
-                                     role=form.cleaned_data["role"])
-        except GenerationError as exc:
-            messages.error(request, exc.message)
-        else:
-            if isinstance(added, Membership):
-                messages.success(request, f"{username} is now {added.get_role_display().lower()} of {team.name}.")
-            else:
-                # The same words whether or not the account exists: inviting never tells who has one.
-                messages.success(request, f"Invitation recorded for “{username}”. If that account exists, it sees "
-                                          "the invitation and becomes a member only by accepting it.")
+
+        def added(outcome: Any) -> str:
+            if isinstance(outcome, Membership):
+                return f"{username} is now {outcome.get_role_display().lower()} of {team.name}."
+            # The same words whether or not the account exists: inviting never tells who has one.
+            return (f"Invitation recorded for “{username}”. If that account exists, it sees "
+                    "the invitation and becomes a member only by accepting it.")
+
+        attempt(request, lambda: teams.add_member(team=team, actor=request.user, username=username,
+                                                  role=form.cleaned_data["role"]), done=added)
     else:
         messages.error(request, "Give the username of the person to invite.")
     return redirect("generations:team", slug=team.slug)
 
 
 def _member_or_404(team: Team, membership_id: int) -> Membership:
-    member = team.memberships.select_related("user").filter(pk=membership_id).first()
-    if member is None:
-        raise Http404("No such member.")
-    return member
+    return found_or_404(team.memberships.select_related("user").filter(pk=membership_id).first(), "member")
 
 
 @login_required
@@ -161,13 +156,9 @@ def team_member_role(request: AuthenticatedHttpRequest, slug: str, membership_id
     elif member.role == Membership.Role.OWNER:
         messages.error(request, "An owner's role cannot be changed here.")
     else:
-        try:
-            changed = teams.add_member(team=team, actor=request.user, username=member.user.get_username(),
-                                       role=form.cleaned_data["role"])
-        except GenerationError as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(request, f"{member.user.get_username()} is now {changed.get_role_display().lower()}.")
+        attempt(request, lambda: teams.add_member(team=team, actor=request.user, username=member.user.get_username(),
+                                                  role=form.cleaned_data["role"]),
+                done=lambda changed: f"{member.user.get_username()} is now {changed.get_role_display().lower()}.")
     return redirect("generations:team", slug=team.slug)
 
 
@@ -177,15 +168,10 @@ def team_member_remove(request: AuthenticatedHttpRequest, slug: str, membership_
     team, _ = _team_or_404(request, slug)
     member = _member_or_404(team, membership_id)
     leaving = member.user_id == request.user.pk
-    try:
-        teams.remove_member(team=team, actor=request.user, username=member.user.get_username())
-    except GenerationError as exc:
-        messages.error(request, exc.message)
-        return redirect("generations:team", slug=team.slug)
-    if leaving:
-        messages.success(request, f"You left {team.name}.")
+    done = f"You left {team.name}." if leaving else f"{member.user.get_username()} was removed from {team.name}."
+    if attempt(request, lambda: teams.remove_member(team=team, actor=request.user,
+                                                    username=member.user.get_username()), done=done) and leaving:
         return redirect("generations:teams")
-    messages.success(request, f"{member.user.get_username()} was removed from {team.name}.")
     return redirect("generations:team", slug=team.slug)
 
 
@@ -195,13 +181,9 @@ def team_invite(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     team, _ = _team_or_404(request, slug)
     form = InviteForm(request.POST)
     if form.is_valid():
-        try:
-            teams.invite(team=team, actor=request.user, email=form.cleaned_data["email"],
-                         role=form.cleaned_data["role"])
-        except GenerationError as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(request, "Invitation link created: copy it from the list below and send it.")
+        attempt(request, lambda: teams.invite(team=team, actor=request.user, email=form.cleaned_data["email"],
+                                              role=form.cleaned_data["role"]),
+                done="Invitation link created: copy it from the list below and send it.")
     else:
         messages.error(request, "Check the email address.")
     return redirect("generations:team", slug=team.slug)
@@ -211,12 +193,8 @@ def team_invite(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
 @require_POST
 def team_invite_revoke(request: AuthenticatedHttpRequest, slug: str, invitation_id: int) -> HttpResponse:
     team, _ = _team_or_404(request, slug)
-    try:
-        teams.revoke_invitation(team=team, actor=request.user, invitation_id=invitation_id)
-    except GenerationError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, "The invitation link no longer works.")
+    attempt(request, lambda: teams.revoke_invitation(team=team, actor=request.user, invitation_id=invitation_id),
+            done="The invitation link no longer works.")
     return redirect("generations:team", slug=team.slug)
 
 
@@ -234,10 +212,10 @@ def team_join(request: HttpRequest, token: str) -> HttpResponse:
             membership = teams.accept_invitation(token=token, user=request.user)
         except AccountPending as exc:
             return render_page(request, "generations/team_join.html", {
-                "invitation": invitation, "awaiting_approval": True, "refusal": exc.message,
+                "invitation": invitation, "awaiting_approval": True, "refusal": refusals.page_words(exc),
             }, nav="teams", status=403)
         except GenerationError as exc:
-            messages.error(request, exc.message)
+            messages.error(request, refusals.page_words(exc))
             return redirect("generations:teams")
         messages.success(request, f"Welcome to {membership.team.name}.")
         return redirect("generations:team", slug=membership.team.slug)

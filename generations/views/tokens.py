@@ -11,6 +11,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
+from .. import refusals
 from ..exceptions import GenerationError
 from ..forms import TokenCreateForm
 from ..models import ApiToken
@@ -38,7 +39,7 @@ def api_tokens(request: AuthenticatedHttpRequest) -> HttpResponse:
                     user=request.user, name=form.cleaned_data["name"], scope=form.cleaned_data["scope"],
                     expires_at=timezone.now() + timedelta(days=int(days)) if days else None)
             except GenerationError as exc:  # AccountPending, LimitReached
-                form.add_error(None, exc.message)
+                form.add_error(None, refusals.page_words(exc))
             else:
                 form = TokenCreateForm()
     else:

@@ -12,6 +12,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from .. import refusals
 from ..context_processors import member_state
 from ..exceptions import (
     AccountPending,
@@ -25,7 +26,7 @@ from ..forms import WebhookEndpointForm
 from ..models import WebhookEndpoint
 from ..services import webhooks
 from ..types import AuthenticatedHttpRequest
-from .base import render_page
+from .base import found_or_404, render_page
 
 #: Session keys holding a secret for exactly one page view (post/redirect/get, as on the tokens page).
 NEW_SECRET = "gmi_new_webhook_secret"
@@ -40,10 +41,7 @@ def _no_store(response: HttpResponse) -> HttpResponse:
 
 def _endpoint_or_404(request: AuthenticatedHttpRequest, pk: Any) -> WebhookEndpoint:
     # The one lookup: outside what the member manages (another member's, a team they only belong to) is a 404.
-    endpoint = webhooks.endpoints_of(request.user).filter(pk=pk).first()
-    if endpoint is None:
-        raise Http404("No such webhook.")
-    return endpoint
+    return found_or_404(webhooks.endpoints_of(request.user).filter(pk=pk).first(), "webhook")
 
 
 def _form(request: AuthenticatedHttpRequest, data: Any = None) -> WebhookEndpointForm:
@@ -66,11 +64,11 @@ def webhook_list(request: AuthenticatedHttpRequest) -> HttpResponse:
                     for error in errors:
                         form.add_error(field if field in form.fields else None, error)
             except (AccountPending, LimitReached) as exc:  # about the account, not one field
-                form.add_error(None, exc.message)
+                form.add_error(None, refusals.page_words(exc))
             except NotAllowed as exc:  # a team the member belongs to but does not manage
-                form.add_error("team", exc.message)
+                form.add_error("team", refusals.page_words(exc))
             except WebhookTargetForbidden as exc:  # says why: scheme, a private address, the allow-list
-                form.add_error("url", exc.message)
+                form.add_error("url", refusals.page_words(exc))
             else:
                 request.session[NEW_SECRET] = {"id": str(endpoint.pk), "secret": endpoint.secret, "rotated": False}
                 return redirect("generations:webhook", pk=endpoint.pk)
@@ -128,7 +126,7 @@ def webhook_enabled(request: AuthenticatedHttpRequest, pk: Any) -> HttpResponse:
     try:
         webhooks.set_endpoint_enabled(endpoint=endpoint, enabled=enable)
     except GenerationError as exc:  # the target is no longer allowed
-        messages.error(request, exc.message)
+        messages.error(request, refusals.page_words(exc))
     else:
         messages.success(request, "The webhook is enabled again." if enable else
                          "The webhook is paused: no events are recorded for it until you enable it.")
@@ -157,7 +155,7 @@ def webhook_resend(request: AuthenticatedHttpRequest, pk: Any, delivery_id: Any)
     try:
         webhooks.resend_delivery(delivery=delivery)
     except GenerationError as exc:  # the endpoint is disabled
-        messages.error(request, exc.message)
+        messages.error(request, refusals.page_words(exc))
     else:
         messages.success(request, f"The {delivery.event_type} message will be sent again shortly, "
                                   f"with the same webhook-id ({delivery.message_id}).")
@@ -170,5 +168,5 @@ def submission_secret_rotate(request: AuthenticatedHttpRequest) -> HttpResponse:
     try:
         request.session[NEW_SUBMISSION_SECRET] = webhooks.rotate_submission_secret(user=request.user)
     except AccountPending as exc:
-        messages.error(request, exc.message)
+        messages.error(request, refusals.page_words(exc))
     return redirect("generations:webhooks")
