@@ -14,8 +14,8 @@ from django.urls import reverse
 from generations.models import ApiToken, Generation, Membership, UserProfile
 from generations.services import accounts, teams, tokens
 from gmi_project import settings as project_settings
-from tests.conftest import override_generations
 from tests.helpers.factories import MembershipFactory, TeamFactory, VideoModelFactory
+from tests.helpers.settings import override_generations
 
 pytestmark = pytest.mark.django_db
 

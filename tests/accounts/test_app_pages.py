@@ -10,8 +10,8 @@ from django.urls import reverse
 from generations.forms import signup_form_class
 from generations.models import Membership, TeamInvitation, UserProfile
 from generations.services import accounts, teams
-from tests.conftest import override_generations
 from tests.helpers.factories import MembershipFactory, TeamFactory, UserFactory
+from tests.helpers.settings import override_generations
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.helpers.app_accounts_urls")]
 

@@ -2,10 +2,6 @@
 scope, the security page), and what a new password or second factor ends."""
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import struct
 import time
 from datetime import timedelta
 from io import StringIO
@@ -24,20 +20,11 @@ from generations.exceptions import LockedOut, WrongPassword
 from generations.models import ApiToken, AuditEvent
 from generations.services import accounts, tokens
 from tests.helpers.factories import UserFactory
+from tests.helpers.totp import totp_now
 
 pytestmark = pytest.mark.django_db
 
 API = "/api/v1"
-
-
-def totp_now(secret: str, *, at: float | None = None) -> str:
-    """RFC 6238 (SHA-1, 30 s, 6 digits), written here so the test does not trust the code under test."""
-    key = base64.b32decode(secret.upper() + "=" * (-len(secret) % 8))
-    counter = int((time.time() if at is None else at) // 30)
-    digest = hmac.new(key, struct.pack(">Q", counter), hashlib.sha1).digest()
-    offset = digest[-1] & 0x0F
-    value = struct.unpack(">I", digest[offset:offset + 4])[0] & 0x7FFFFFFF
-    return f"{value % 1_000_000:06d}"
 
 
 def log_in(client: Client, login: str, password: str = "pass-word-123", **extra):

@@ -14,8 +14,8 @@ from rest_framework.test import APIClient
 
 from generations.api import throttles
 from generations.services import tokens
-from tests.conftest import run_concurrently
 from tests.helpers.factories import GenerationFactory, UserFactory
+from tests.helpers.threads import run_concurrently
 
 API = "/api/v1"
 ROOT = Path(__file__).resolve().parent.parent.parent

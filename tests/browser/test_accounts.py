@@ -102,7 +102,7 @@ def test_two_factor_set_up_and_security_pages(live_server, page, transactional_d
         page.wait_for_url(re.compile(r".*/2fa/totp/activate/.*"))
     check_page(page, "authenticator app set-up")
     secret = page.locator("#authenticator_secret, [data-totp-secret], input[readonly]").first.input_value()
-    from tests.accounts.test_security import totp_now
+    from tests.helpers.totp import totp_now
 
     page.fill("input[name='code']", totp_now(secret))
     page.click("form.gmi-form button[type='submit']")

@@ -254,7 +254,7 @@ def start_world_server(simulator, storage_dir: Path):
     from django.test.testcases import LiveServerThread
     from django.test.utils import override_settings, setup_databases, teardown_databases
 
-    from tests.conftest import simulator_settings
+    from tests.helpers.settings import simulator_settings
 
     # pytest-django creates the test database only when some collected test asks for it.
     own_db = None

@@ -12,19 +12,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from django.db import connection
+from tests.helpers.databases import database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 MB = 1024 * 1024
-
-
-def database_url() -> str:
-    """The test database, for a server process of its own (the test must commit what it shares)."""
-    db = connection.settings_dict
-    if db["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{db['NAME']}"
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
-    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 def free_port() -> int:

@@ -14,7 +14,7 @@ from django.db import connection
 
 from generations.models import Generation
 from generations.services import dispatching, submissions
-from tests.conftest import TEST_API_KEY, override_generations
+from tests.helpers.settings import TEST_API_KEY, override_generations
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True), pytest.mark.timeout(240)]
 

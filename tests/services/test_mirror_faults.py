@@ -16,7 +16,8 @@ from generations.services.engine import Engine
 from generations.services.mirroring import storage_gate
 from tests.helpers.factories import UserFactory
 from tests.helpers.faults import refusing_moto_server
-from tests.services.test_engine import engines_running, wait_until
+from tests.helpers.threads import engines_running
+from tests.helpers.waiting import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

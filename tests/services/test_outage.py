@@ -11,7 +11,8 @@ from generations.services import submissions
 from generations.services.engine import Engine
 from tests.helpers.factories import UserFactory
 from tests.helpers.faults import TCPProxy
-from tests.services.test_engine import engines_running, wait_until
+from tests.helpers.threads import engines_running
+from tests.helpers.waiting import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from generations.models import Generation, ShareLink
 from generations.services import shares, tokens
-from tests.conftest import override_generations
 from tests.helpers.factories import GenerationFactory, MembershipFactory, TeamFactory, UserFactory
+from tests.helpers.settings import override_generations
 from tests.studio.helpers import mirrored_generation
 
 API = "/api/v1"
