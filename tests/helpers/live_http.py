@@ -70,16 +70,19 @@ class DiskWatch:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
+    def _sample(self) -> None:
+        total = 0
+        for root, _, files in os.walk(self.directory):
+            for name in files:
+                try:
+                    total += os.stat(os.path.join(root, name)).st_size
+                except OSError:
+                    pass
+        self.peak = max(self.peak, total)
+
     def _run(self) -> None:
         while not self._stop.is_set():
-            total = 0
-            for root, _, files in os.walk(self.directory):
-                for name in files:
-                    try:
-                        total += os.stat(os.path.join(root, name)).st_size
-                    except OSError:
-                        pass
-            self.peak = max(self.peak, total)
+            self._sample()
             self._stop.wait(0.01)
 
     def __enter__(self) -> DiskWatch:
@@ -87,9 +90,9 @@ class DiskWatch:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        time.sleep(0.05)
         self._stop.set()
         self._thread.join()
+        self._sample()  # what the block left behind counts too
 
 
 @dataclass
