@@ -17,18 +17,6 @@ from tests.helpers.factories import (
 API = "/api/v1"
 
 
-@pytest.fixture
-def veo(db):
-    return VideoModelFactory(id="Veo3")
-
-
-@pytest.fixture
-def member(api_client, user):
-    _, key = tokens.create_token(user=user, name="tests")
-    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
-    return user
-
-
 def post_generation(client, body, **headers):
     return client.post(f"{API}/generations/", body, format="json", **headers)
 

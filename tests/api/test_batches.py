@@ -16,18 +16,6 @@ from tests.helpers.threads import run_concurrently
 API = "/api/v1"
 
 
-@pytest.fixture
-def veo(db):
-    return VideoModelFactory(id="Veo3")
-
-
-@pytest.fixture
-def member(api_client, user):
-    _, key = tokens.create_token(user=user, name="tests")
-    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
-    return user
-
-
 def items(n, **payload):
     return [{"model": "Veo3", "payload": {"prompt": f"shot {i}", "durationSeconds": 4, **payload}} for i in range(n)]
 

@@ -11,8 +11,8 @@ from django.utils import timezone
 from generations.models import Generation, LedgerEntry, Notification
 from generations.services import collections, retention
 from tests.helpers.factories import TeamFactory, UserFactory
+from tests.helpers.media import stored_generation
 from tests.helpers.settings import override_generations
-from tests.operations.conftest import stored_generation
 
 pytestmark = pytest.mark.django_db
 

@@ -6,8 +6,8 @@ import pytest
 from generations.models import Generation
 from generations.services import quotas
 from tests.helpers.factories import MembershipFactory, TeamFactory, UserFactory
+from tests.helpers.media import stored_generation
 from tests.helpers.settings import override_generations
-from tests.operations.conftest import stored_generation
 
 pytestmark = pytest.mark.django_db
 

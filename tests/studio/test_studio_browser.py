@@ -10,7 +10,7 @@ from generations.models import Batch, Generation
 from generations.services import shares
 from tests.browser.world import session_cookie
 from tests.helpers.factories import UserFactory, VideoModelFactory
-from tests.studio.helpers import mirrored_generation
+from tests.helpers.media import mirrored_generation
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 # Predicates are functions: Playwright eval()s plain expressions, which the CSP (no 'unsafe-eval') refuses.
