@@ -14,20 +14,14 @@ from django.urls import reverse
 from generations.models import ApiToken, Generation, Membership, UserProfile
 from generations.services import accounts, teams, tokens
 from gmi_project import settings as project_settings
-from tests.conftest import override_generations
-from tests.helpers.factories import MembershipFactory, TeamFactory, VideoModelFactory
+from tests.helpers.accounts import NEW_ACCOUNT, assert_signed_up_into_the_team, logged_in_user
+from tests.helpers.factories import VideoModelFactory
+from tests.helpers.settings import override_generations
 
 pytestmark = pytest.mark.django_db
 
 User = get_user_model()
-PASSWORD = "a-Long-passphrase-42"
-NEW_ACCOUNT = {"username": "dora", "email": "dora@example.com", "password1": PASSWORD, "password2": PASSWORD}
 PROJECT_POLICY = project_settings.GENERATIONS["SUBMIT_POLICY"]
-
-
-def _logged_in_user(client):
-    response = client.get(reverse("generations:gallery"))
-    return response.wsgi_request.user if response.status_code == 200 else None
 
 
 def _link_in_last_mail(pattern: str) -> str:
@@ -39,13 +33,6 @@ def _link_in_last_mail(pattern: str) -> str:
 def _submit(client):
     return client.post("/api/v1/generations/", {"model": "Veo3", "payload": {"prompt": "a kite over dunes"}},
                        content_type="application/json")
-
-
-@pytest.fixture
-def invitation(user):
-    team = TeamFactory(name="Studio", slug="studio")
-    MembershipFactory(team=team, user=user, role=Membership.Role.OWNER)
-    return teams.invite(team=team, actor=user)
 
 
 @pytest.fixture
@@ -64,14 +51,14 @@ def test_login_page_uses_allauths_field_names_and_logs_in_by_username(client, us
     response = client.post("/accounts/login/", {"login": "alice", "password": "pass-word-123"})
 
     assert response.status_code == 302 and response["Location"] == reverse("generations:gallery")
-    assert _logged_in_user(client) == user
+    assert logged_in_user(client) == user
 
 
 def test_login_by_email_address_works_too(client, user):
     response = client.post("/accounts/login/", {"login": "ALICE@example.com", "password": "pass-word-123"})
 
     assert response.status_code == 302
-    assert _logged_in_user(client) == user
+    assert logged_in_user(client) == user
 
 
 def test_wrong_password_is_refused_on_the_page_with_a_message(client, user):
@@ -80,7 +67,7 @@ def test_wrong_password_is_refused_on_the_page_with_a_message(client, user):
     assert response.status_code == 200
     html = response.content.decode()
     assert "gmi-alert--error" in html and "not correct" in html
-    assert _logged_in_user(client) is None
+    assert logged_in_user(client) is None
 
 
 def test_the_conventional_url_names_lead_to_allauths_pages(client):
@@ -97,7 +84,7 @@ def test_log_out_is_a_post_from_the_nav(client, user):
 
     client.post(reverse("logout"))
 
-    assert _logged_in_user(client) is None
+    assert logged_in_user(client) is None
 
 
 # --------------------------------------------------------------------------- password change and reset
@@ -113,7 +100,7 @@ def test_password_change_works_and_keeps_this_session(client, user):
     assert response.status_code == 302
     user.refresh_from_db()
     assert user.check_password("Another-pass-99")
-    assert _logged_in_user(client) == user
+    assert logged_in_user(client) == user
 
 
 def test_password_reset_sends_a_link_that_sets_a_new_password_and_revokes_the_tokens(client, user):
@@ -147,7 +134,7 @@ def test_open_sign_up_sends_a_confirmation_mail_and_the_link_unlocks_the_first_s
     user = User.objects.get(username="dora")
     assert response.status_code == 302 and user.is_active and user.email == "dora@example.com"
     assert UserProfile.objects.get(user=user).approved is True
-    assert _logged_in_user(client) == user
+    assert logged_in_user(client) == user
     assert EmailAddress.objects.get(user=user).verified is False
     assert mail.outbox[-1].to == ["dora@example.com"]
 
@@ -212,7 +199,7 @@ def test_approval_sign_up_may_confirm_and_log_in_but_not_submit(client, project_
         assert "checked by the site staff" in page
         assert UserProfile.objects.get(user=user).approved is False
         assert EmailAddress.objects.get(user=user).verified is True
-        assert _logged_in_user(client) == user
+        assert logged_in_user(client) == user
         assert "Your account waits for approval" in client.get(reverse("generations:gallery")).content.decode()
         refused = _submit(client)
         assert refused.status_code == 403 and refused.json()["code"] == "account_pending"
@@ -247,15 +234,7 @@ def test_invite_mode_sign_up_joins_the_team_and_lands_on_its_page(client, invita
         page = client.get(reverse("account_signup"), {"invite": invitation.token})
         response = client.post(reverse("account_signup"), NEW_ACCOUNT)  # the invitation rides in the session
 
-    assert "You will join <strong>Studio</strong>" in page.content.decode()
-    user = User.objects.get(username="dora")
-    assert response["Location"] == reverse("generations:team", args=["studio"])
-    membership = Membership.objects.get(user=user)
-    assert membership.team.slug == "studio" and membership.role == Membership.Role.MEMBER
-    invitation.refresh_from_db()
-    assert invitation.accepted_by == user
-    assert UserProfile.objects.get(user=user).current_team == membership.team
-    assert _logged_in_user(client) == user
+    assert_signed_up_into_the_team(client, invitation, page, response)
 
 
 def test_open_sign_up_with_an_invitation_also_joins_the_team(client, invitation):

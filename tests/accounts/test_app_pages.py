@@ -1,5 +1,5 @@
 """The app's own account pages, for host sites without django-allauth: log-in, password change and reset,
-and sign-up in the open, approval and invite modes (the portal itself uses allauth: tests/test_accounts.py)."""
+and sign-up in the open, approval and invite modes (the portal itself uses allauth: tests/accounts/test_accounts.py)."""
 from __future__ import annotations
 
 import pytest
@@ -10,8 +10,9 @@ from django.urls import reverse
 from generations.forms import signup_form_class
 from generations.models import Membership, TeamInvitation, UserProfile
 from generations.services import accounts, teams
-from tests.conftest import override_generations
+from tests.helpers.accounts import NEW_ACCOUNT, assert_signed_up_into_the_team, logged_in_user
 from tests.helpers.factories import MembershipFactory, TeamFactory, UserFactory
+from tests.helpers.settings import override_generations
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.helpers.app_accounts_urls")]
 
@@ -23,20 +24,6 @@ def host_login_url(settings):
     settings.LOGOUT_REDIRECT_URL = "login"
 
 User = get_user_model()
-NEW_ACCOUNT = {"username": "dora", "email": "dora@example.com", "password1": "a-Long-passphrase-42",
-               "password2": "a-Long-passphrase-42"}
-
-
-def _logged_in_user(client):
-    response = client.get(reverse("generations:gallery"))
-    return response.wsgi_request.user if response.status_code == 200 else None
-
-
-@pytest.fixture
-def invitation(user):
-    team = TeamFactory(name="Studio", slug="studio")
-    MembershipFactory(team=team, user=user, role=Membership.Role.OWNER)
-    return teams.invite(team=team, actor=user)
 
 
 def test_login_page_uses_djangos_field_names_and_logs_in(client, user):
@@ -46,7 +33,7 @@ def test_login_page_uses_djangos_field_names_and_logs_in(client, user):
     response = client.post(reverse("login"), {"username": "alice", "password": "pass-word-123"})
 
     assert response.status_code == 302 and response["Location"] == reverse("generations:gallery")
-    assert _logged_in_user(client) == user
+    assert logged_in_user(client) == user
 
 
 def test_wrong_password_is_refused_on_the_page(client, user):
@@ -63,7 +50,7 @@ def test_log_out_is_a_post_from_the_nav(client, user):
 
     client.post(reverse("logout"))
 
-    assert _logged_in_user(client) is None
+    assert logged_in_user(client) is None
 
 
 @pytest.mark.parametrize("name", ["password_change", "password_change_done"])
@@ -112,7 +99,7 @@ def test_open_sign_up_creates_an_active_account_and_logs_in(client):
     assert user.is_active and user.check_password(NEW_ACCOUNT["password1"])
     assert user.email == "dora@example.com"
     assert UserProfile.objects.get(user=user).approved is True
-    assert _logged_in_user(client) == user
+    assert logged_in_user(client) == user
 
 
 def test_sign_up_errors_are_shown_and_no_account_is_created(client, user):
@@ -131,7 +118,7 @@ def test_approval_sign_up_creates_an_unapproved_account_and_asks_to_wait(client)
     user = User.objects.get(username="dora")
     assert "waits for approval" in response.content.decode()
     assert UserProfile.objects.get(user=user).approved is False
-    assert _logged_in_user(client) is None
+    assert logged_in_user(client) is None
 
 
 def test_an_approved_account_may_submit_again(client):
@@ -170,15 +157,7 @@ def test_invite_mode_sign_up_joins_the_team_and_logs_in(client, invitation):
         page = client.get(reverse("signup"), {"invite": invitation.token})
         response = client.post(reverse("signup"), {**NEW_ACCOUNT, "invitation": invitation.token})
 
-    assert "You will join <strong>Studio</strong>" in page.content.decode()
-    user = User.objects.get(username="dora")
-    assert response["Location"] == reverse("generations:team", args=["studio"])
-    membership = Membership.objects.get(user=user)
-    assert membership.team.slug == "studio" and membership.role == Membership.Role.MEMBER
-    invitation.refresh_from_db()
-    assert invitation.accepted_by == user
-    assert UserProfile.objects.get(user=user).current_team == membership.team
-    assert _logged_in_user(client) == user
+    assert_signed_up_into_the_team(client, invitation, page, response)
 
 
 def test_open_sign_up_with_an_invitation_also_joins_the_team(client, invitation):
@@ -316,7 +295,7 @@ def test_an_account_waiting_for_approval_logs_in_and_is_told_it_waits(client):
         client.post(reverse("signup"), NEW_ACCOUNT)
     client.post(reverse("login"), {"username": "dora", "password": NEW_ACCOUNT["password1"]})
     user = User.objects.get(username="dora")
-    assert _logged_in_user(client) == user
+    assert logged_in_user(client) == user
 
     assert "Your account waits for approval" in client.get(reverse("generations:gallery")).content.decode()
     tokens_page = client.post(reverse("generations:tokens"), {"name": "ci"})

@@ -19,8 +19,8 @@ from django.urls import reverse
 
 from generations.models import Membership, UserProfile
 from generations.services import teams
-from tests.conftest import override_generations
 from tests.helpers.factories import MembershipFactory, TeamFactory, UserFactory
+from tests.helpers.settings import override_generations
 
 pytestmark = pytest.mark.django_db
 
@@ -219,7 +219,7 @@ def test_the_id_token_signature_is_checked_against_the_providers_keys(rf, sso):
 def test_an_sso_log_in_asks_for_the_second_factor_when_one_is_set_up(client, sso):
     from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 
-    from tests.accounts.test_security import totp_now
+    from tests.helpers.totp import totp_now
 
     sign_in(client, sso, "carol")
     carol = User.objects.get(email="carol@corp.example")

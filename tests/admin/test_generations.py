@@ -9,7 +9,6 @@ from generations import selectors
 from generations.models import Flag, Generation, GenerationEvent, LedgerEntry, ModerationDecision
 from generations.services import moderation, quotas, submissions
 from tests.admin.helpers import M, S, bulk, change, changelist, messages_of, submitted
-from tests.conftest import override_generations
 from tests.helpers.factories import (
     GenerationFactory,
     MembershipFactory,
@@ -18,6 +17,7 @@ from tests.helpers.factories import (
     UserFactory,
     VideoModelFactory,
 )
+from tests.helpers.settings import override_generations
 
 pytestmark = pytest.mark.django_db
 

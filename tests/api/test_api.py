@@ -17,18 +17,6 @@ from tests.helpers.factories import (
 API = "/api/v1"
 
 
-@pytest.fixture
-def veo(db):
-    return VideoModelFactory(id="Veo3")
-
-
-@pytest.fixture
-def member(api_client, user):
-    _, key = tokens.create_token(user=user, name="tests")
-    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
-    return user
-
-
 def post_generation(client, body, **headers):
     return client.post(f"{API}/generations/", body, format="json", **headers)
 
@@ -398,7 +386,7 @@ def test_reversed_range_is_ignored_and_the_whole_file_served(api_client, member,
 @pytest.mark.django_db(transaction=True)
 def test_teams_with_the_same_name_created_at_once_get_distinct_slugs():
     from generations.services.teams import create_team
-    from tests.conftest import run_concurrently
+    from tests.helpers.threads import run_concurrently
 
     users = [UserFactory() for _ in range(6)]
     results = run_concurrently(6, lambda i: create_team(user=users[i], name="Night Shift"))
@@ -422,7 +410,7 @@ def test_a_two_megabyte_prompt_is_refused_at_its_field_before_it_is_read(api_cli
 
 
 def test_many_short_texts_are_refused_as_a_whole_with_the_payload_cap(api_client, member, veo):
-    from tests.conftest import override_generations
+    from tests.helpers.settings import override_generations
 
     with override_generations(MAX_PROMPT_CHARS=100, MAX_PAYLOAD_CHARS=300):
         fits = api_client.post(f"{API}/generations/quote/", {"model": "Veo3", "payload": {"prompt": "x" * 100}},
@@ -463,7 +451,7 @@ def test_an_account_waiting_for_approval_gets_account_pending_from_every_write(a
 
 
 def test_team_creation_beyond_the_cap_is_refused_with_limit_reached(api_client, member):
-    from tests.conftest import override_generations
+    from tests.helpers.settings import override_generations
 
     with override_generations(MAX_TEAMS_PER_USER=2):
         assert api_client.post(f"{API}/teams/", {"name": "One"}, format="json").status_code == 201
@@ -477,7 +465,7 @@ def test_team_creation_beyond_the_cap_is_refused_with_limit_reached(api_client, 
 def test_tokens_beyond_the_cap_are_refused_until_one_is_revoked(db, client, user):
     from generations.exceptions import LimitReached
     from generations.models import ApiToken
-    from tests.conftest import override_generations
+    from tests.helpers.settings import override_generations
 
     client.force_login(user)
     with override_generations(MAX_TOKENS_PER_USER=2):

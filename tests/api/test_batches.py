@@ -8,23 +8,12 @@ from generations.exceptions import QuotaExceeded
 from generations.models import Batch, Generation, GenerationEvent, LedgerEntry, UsageCounter, UserProfile
 from generations.services import batches, dispatching, submissions, tokens
 from generations.services.waiting_line import queue_positions
-from tests.conftest import override_generations, run_concurrently
 from tests.helpers.factories import GenerationFactory, UserFactory, VideoModelFactory
 from tests.helpers.lifecycle import drive
+from tests.helpers.settings import override_generations
+from tests.helpers.threads import run_concurrently
 
 API = "/api/v1"
-
-
-@pytest.fixture
-def veo(db):
-    return VideoModelFactory(id="Veo3")
-
-
-@pytest.fixture
-def member(api_client, user):
-    _, key = tokens.create_token(user=user, name="tests")
-    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
-    return user
 
 
 def items(n, **payload):

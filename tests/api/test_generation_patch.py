@@ -5,8 +5,8 @@ import pytest
 
 from generations.models import Generation
 from generations.services.tokens import create_token
-from tests.conftest import override_generations
 from tests.helpers.factories import GenerationFactory, MembershipFactory, TeamFactory, UserFactory
+from tests.helpers.settings import override_generations
 
 pytestmark = pytest.mark.django_db
 

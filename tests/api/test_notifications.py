@@ -3,22 +3,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 from django.utils import timezone
 
 from generations.models import Notification
-from generations.services import tokens
 from tests.helpers.factories import UserFactory
 
 API = "/api/v1"
 K = Notification.Kind
-
-
-@pytest.fixture
-def member(api_client, user):
-    _, key = tokens.create_token(user=user, name="tests")
-    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
-    return user
 
 
 def notice(recipient, title="Your video is ready", *, minutes_ago=0, read=False, **fields):

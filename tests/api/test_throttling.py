@@ -8,14 +8,15 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from rest_framework.test import APIClient
 
 from generations.api import throttles
 from generations.services import tokens
-from tests.conftest import run_concurrently
 from tests.helpers.factories import GenerationFactory, UserFactory
+from tests.helpers.threads import run_concurrently
 
 API = "/api/v1"
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -175,7 +176,7 @@ def _redis_url() -> str | None:
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("backend", ["locmem", "redis"])
-def test_concurrent_calls_get_exactly_the_rate(rates, settings, backend):
+def test_concurrent_calls_get_exactly_the_rate(rates, settings, backend, monkeypatch):
     if backend == "redis":
         url = _redis_url()
         if url is None:
@@ -185,9 +186,9 @@ def test_concurrent_calls_get_exactly_the_rate(rates, settings, backend):
     rates(quote="10/min")
     user = UserFactory()
     _, key = tokens.create_token(user=user, name="burst")
-    # Not across a window's edge: a new minute would rightly start a new budget.
-    if time.time() % 60 > 50:
-        time.sleep(61 - time.time() % 60)
+    # The throttle's clock stands in the middle of a minute: a new minute would rightly start a new budget.
+    middle = time.time() // 60 * 60 + 30
+    monkeypatch.setattr(throttles, "time", SimpleNamespace(time=lambda: middle))
 
     def call(_):
         client = APIClient(REMOTE_ADDR="192.0.2.1")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.world import measure, member_pages, owner_pages, session_cookie, staff_pages, start_world_server
+from tests.browser.world import measure, member_pages, owner_pages, session_cookie, staff_pages
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(900)]
 
@@ -17,23 +17,17 @@ def isolated_storage():
     yield
 
 
-def test_measure_every_page(browser, simulator, django_db_setup, django_db_blocker, tmp_path_factory):
-    with django_db_blocker.unblock():
-        world, base, stop = start_world_server(simulator, tmp_path_factory.mktemp("world"))
-        try:
-            rows = []
-            for who, pages in ((world.member, member_pages(world)), (world.owner, owner_pages(world)),
-                               (world.staff, staff_pages(world))):
-                for width, height in ((390, 844), (1280, 900)):
-                    context = browser.new_context(viewport={"width": width, "height": height})
-                    context.add_cookies([session_cookie(base, who)])
-                    page = context.new_page()
-                    for name, path in pages.items():
-                        r = measure(page, base + path)
-                        rows.append((name, width, r))
-                    context.close()
-        finally:
-            stop()
+def test_measure_every_page(browser, world):
+    rows = []
+    for who, pages in ((world.member, member_pages(world)), (world.owner, owner_pages(world)),
+                       (world.staff, staff_pages(world))):
+        for width, height in ((390, 844), (1280, 900)):
+            context = browser.new_context(viewport={"width": width, "height": height})
+            context.add_cookies([session_cookie(world.base, who)])
+            page = context.new_page()
+            for name, path in pages.items():
+                rows.append((name, width, measure(page, world.base + path)))
+            context.close()
     print()
     print(f"{'page':24} {'w':>5} {'side':>6} {'ser':>4} {'crit':>4} {'cons':>4} {'fail':>4} {'ms':>6}  axe ids")
     for name, width, r in rows:

@@ -4,16 +4,11 @@ Run by `make screenshots` (into screenshots/, which git ignores; SCREENSHOT_DIR 
 """
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 
-from tests.browser.world import member_pages, owner_pages, session_cookie, staff_pages, start_world_server
+from tests.browser.world import SHOTS, member_pages, owner_pages, session_cookie, staff_pages
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(900)]
-
-SHOTS = Path(os.environ.get("SCREENSHOT_DIR", Path(__file__).resolve().parents[2] / "screenshots"))
 
 
 @pytest.fixture
@@ -22,27 +17,22 @@ def isolated_storage():
     yield
 
 
-def test_screenshot_every_page(browser, simulator, django_db_setup, django_db_blocker, tmp_path_factory):
+def test_screenshot_every_page(browser, world):
     SHOTS.mkdir(parents=True, exist_ok=True)
-    with django_db_blocker.unblock():
-        world, base, stop = start_world_server(simulator, tmp_path_factory.mktemp("world"))
-        try:
-            for role, who, pages in (("member", world.member, member_pages(world)),
-                                     ("owner", world.owner, owner_pages(world)),
-                                     ("staff", world.staff, staff_pages(world))):
-                for width, height in ((390, 844), (1280, 900)):
-                    context = browser.new_context(viewport={"width": width, "height": height})
-                    context.add_cookies([session_cookie(base, who)])
-                    page = context.new_page()
-                    for name, path in pages.items():
-                        page.goto(base + path, wait_until="load")
-                        # Lazy images load as they come into view: bring every one into view first.
-                        page.evaluate("() => document.querySelectorAll('img[loading=lazy]')"
-                                      ".forEach(img => { img.loading = 'eager'; })")
-                        page.wait_for_load_state("networkidle")
-                        page.wait_for_timeout(300)
-                        page.screenshot(path=str(SHOTS / f"{role}-{name}-{width}.png"), full_page=True)
-                    context.close()
-        finally:
-            stop()
+    for role, who, pages in (("member", world.member, member_pages(world)),
+                             ("owner", world.owner, owner_pages(world)),
+                             ("staff", world.staff, staff_pages(world))):
+        for width, height in ((390, 844), (1280, 900)):
+            context = browser.new_context(viewport={"width": width, "height": height})
+            context.add_cookies([session_cookie(world.base, who)])
+            page = context.new_page()
+            for name, path in pages.items():
+                page.goto(world.base + path, wait_until="load")
+                # Lazy images load as they come into view: bring every one into view first.
+                page.evaluate("() => document.querySelectorAll('img[loading=lazy]')"
+                              ".forEach(img => { img.loading = 'eager'; })")
+                page.wait_for_load_state("networkidle")
+                page.wait_for_timeout(300)
+                page.screenshot(path=str(SHOTS / f"{role}-{name}-{width}.png"), full_page=True)
+            context.close()
     assert len(list(SHOTS.glob("*.png"))) >= 2 * (len(member_pages(world)) + len(staff_pages(world)))

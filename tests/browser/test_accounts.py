@@ -2,53 +2,27 @@
 and pass axe-core with no serious or critical violation."""
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
 
 import pytest
 from django.core import mail
 
+from tests.browser.world import SHOTS, log_in, run_axe, serious
 from tests.helpers.factories import UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 
 WIDTHS = [1280, 390]
-SHOTS = Path(os.environ.get("SCREENSHOT_DIR", Path(__file__).resolve().parents[2] / "screenshots"))
-
-
-@pytest.fixture(autouse=True)
-def chromium_present():
-    if not Path("/usr/bin/chromium").exists():
-        pytest.skip("Debian's chromium is not installed")
-
-
-def axe_violations(page) -> list[dict]:
-    """axe-core's serious and critical violations (its source evaluated, not injected: the CSP refuses inline
-    scripts)."""
-    import axe_playwright_python
-
-    page.evaluate((Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text())
-    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
-    return [{"id": v["id"], "nodes": [n["target"] for n in v["nodes"]][:3]}
-            for v in result["violations"] if v.get("impact") in ("serious", "critical")]
 
 
 def check_page(page, name: str) -> None:
     """No serious/critical axe finding, nothing wider than the screen, nothing the CSP blocked."""
-    assert axe_violations(page) == [], name
+    assert [{"id": v["id"], "nodes": [n["target"] for n in v["nodes"]][:3]} for v in serious(run_axe(page))] == [], name
     overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 1, f"{name}: {overflow}px sideways"
     SHOTS.mkdir(parents=True, exist_ok=True)
     width = page.viewport_size["width"] if page.viewport_size else 0
     page.screenshot(path=str(SHOTS / f"account-{name.replace(' ', '-')}-{width}.png"), full_page=True)
-
-
-def log_in(page, url: str, login: str, password: str = "pass-word-123") -> None:
-    page.goto(url + "/accounts/login/")
-    page.fill("input[name='login']", login)
-    page.fill("input[name='password']", password)
-    page.click("form.gmi-form button[type='submit']")
 
 
 @pytest.mark.parametrize("width", WIDTHS)
@@ -102,7 +76,7 @@ def test_two_factor_set_up_and_security_pages(live_server, page, transactional_d
         page.wait_for_url(re.compile(r".*/2fa/totp/activate/.*"))
     check_page(page, "authenticator app set-up")
     secret = page.locator("#authenticator_secret, [data-totp-secret], input[readonly]").first.input_value()
-    from tests.accounts.test_security import totp_now
+    from tests.helpers.totp import totp_now
 
     page.fill("input[name='code']", totp_now(secret))
     page.click("form.gmi-form button[type='submit']")

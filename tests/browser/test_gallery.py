@@ -2,29 +2,14 @@
 counting them, no sideways scroll and nothing logged as an error."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from generations.models import Collection, Generation
-from tests.browser.world import PageWatch, run_axe, serious, session_cookie, start_world_server
+from tests.browser.world import PageWatch, run_axe, serious, session_cookie
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
 PHONE = {"width": 390, "height": 844}
-
-
-@pytest.fixture(scope="module")
-def world(simulator, django_db_setup, django_db_blocker, tmp_path_factory):
-    if not Path("/usr/bin/chromium").exists():
-        pytest.skip("Debian's chromium is not installed")
-    with django_db_blocker.unblock():
-        world, base, stop = start_world_server(simulator, tmp_path_factory.mktemp("world"))
-        world.base = base
-        try:
-            yield world
-        finally:
-            stop()
 
 
 @pytest.fixture

@@ -2,9 +2,6 @@
 hover-play and lightbox, the submit page's errors, and a keyboard-only run. One seeded live server for the module."""
 from __future__ import annotations
 
-import threading
-from pathlib import Path
-
 import pytest
 
 from generations.models import Generation
@@ -16,27 +13,12 @@ from tests.browser.world import (
     serious,
     session_cookie,
     staff_pages,
-    start_world_server,
 )
-from tests.helpers.engine import poll_due
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
-
-
-@pytest.fixture(scope="module")
-def world(simulator, django_db_setup, django_db_blocker, tmp_path_factory):
-    if not Path("/usr/bin/chromium").exists():
-        pytest.skip("Debian's chromium is not installed")
-    with django_db_blocker.unblock():
-        world, base, stop = start_world_server(simulator, tmp_path_factory.mktemp("world"))
-        world.base = base
-        try:
-            yield world
-        finally:
-            stop()
 
 
 @pytest.fixture
@@ -207,31 +189,6 @@ def test_phone_controls_are_44px_targets_and_charts_stay_legible(browser, world)
         return parseFloat(t.getAttribute('font-size')) * scale; })""")
     assert sizes and min(sizes) >= 11
     context.close()
-
-
-@pytest.fixture
-def poller(world):
-    """The poller's work in a thread beside the live server (tasks run inline in tests)."""
-    from django.db import connections
-
-    from generations.services import polling
-
-    stop = threading.Event()
-
-    def loop():
-        while not stop.is_set():
-            try:
-                poll_due()
-                polling.sweep()
-            finally:
-                connections.close_all()
-            stop.wait(0.1)
-
-    thread = threading.Thread(target=loop, daemon=True)
-    thread.start()
-    yield
-    stop.set()
-    thread.join(5)
 
 
 def test_keyboard_only_submit_watch_play_and_delete(browser, world, poller):

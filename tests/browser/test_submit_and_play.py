@@ -1,55 +1,20 @@
 """In Chromium: log in, submit a job through the form, watch it finish and play it."""
 from __future__ import annotations
 
-import os
-import threading
-from pathlib import Path
-
 import pytest
 
 from generations.models import Generation
-from generations.services import polling
-from tests.helpers.engine import poll_due
+from tests.browser.world import SHOTS, log_in
 from tests.helpers.factories import UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 # Predicates are passed as functions: Playwright eval()s plain expressions in the page,
 # which the site's Content-Security-Policy (no 'unsafe-eval') refuses.
 
-SHOTS = Path(os.environ.get("SCREENSHOT_DIR", Path(__file__).resolve().parents[2] / "screenshots"))
-
-
-@pytest.fixture
-def poller():
-    """The poller task's work, in a thread beside the live server (tasks run inline in tests)."""
-    from django.db import connections
-
-    stop = threading.Event()
-
-    def loop():
-        while not stop.is_set():
-            try:
-                poll_due()
-                polling.sweep()
-            finally:
-                connections.close_all()
-            stop.wait(0.1)
-
-    thread = threading.Thread(target=loop, daemon=True)
-    thread.start()
-    yield
-    stop.set()
-    thread.join(5)
-
 
 def test_job_submitted_in_the_browser_plays_when_done(catalogue, live_server, page, poller, transactional_db):
-    if not Path("/usr/bin/chromium").exists():
-        pytest.skip("Debian's chromium is not installed")
     UserFactory(username="carmen")
-    page.goto(live_server.url + "/accounts/login/")
-    page.fill("input[name='login']", "carmen")
-    page.fill("input[name='password']", "pass-word-123")
-    page.click("button[type='submit'], input[type='submit']")
+    log_in(page, live_server.url, "carmen")
     page.wait_for_url(live_server.url + "/")
 
     page.goto(live_server.url + "/generations/new/?model=Veo3")
@@ -82,18 +47,13 @@ def test_job_submitted_in_the_browser_plays_when_done(catalogue, live_server, pa
 
 def test_the_bell_counts_up_when_a_notification_arrives_and_down_when_read(live_server, page, settings,
                                                                            transactional_db):
-    if not Path("/usr/bin/chromium").exists():
-        pytest.skip("Debian's chromium is not installed")
     from generations.services import notifications
     from generations.services.lifecycle import transition
     from tests.helpers.factories import GenerationFactory
 
     settings.GENERATIONS = {**settings.GENERATIONS, "NOTIFICATION_BELL_REFRESH_SECONDS": 0.5}
     member = UserFactory(username="dora")
-    page.goto(live_server.url + "/accounts/login/")
-    page.fill("input[name='login']", "dora")
-    page.fill("input[name='password']", "pass-word-123")
-    page.click("button[type='submit'], input[type='submit']")
+    log_in(page, live_server.url, "dora")
     page.wait_for_url(live_server.url + "/")
     count = page.locator("[data-bell-count]").first
     assert count.is_hidden()

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -28,6 +29,8 @@ REFERENCE_URL = ("https://images.example.org/uploads/reference/2026/12/a-rather-
                  "that-goes-on-and-on.png?token=secret-token-value-1234567890")
 UPSTREAM_ERROR = (f"GMI answered 400: content policy violation for request 9f1c2e7a-1111-4e2b-9c3d-abcdef012345; "
                   f"see {SIGNED_URL}")
+#: Where browser tests leave their screenshots (``make screenshots``; git ignores it).
+SHOTS = Path(os.environ.get("SCREENSHOT_DIR", Path(__file__).resolve().parents[2] / "screenshots"))
 NON_LATIN = "東京の夜景、ネオンが雨に映る — Пейзаж на закате — منظر ليلي للمدينة"
 
 
@@ -181,6 +184,14 @@ def session_cookie(live_server_url: str, user) -> dict:
             "url": live_server_url}
 
 
+def log_in(page, base: str, login: str, password: str = "pass-word-123") -> None:
+    """Fill in the log-in form as a person would, and send it."""
+    page.goto(base + "/accounts/login/")
+    page.fill("input[name='login']", login)
+    page.fill("input[name='password']", password)
+    page.click("form.gmi-form button[type='submit']")
+
+
 AXE_SOURCE = None
 
 
@@ -254,7 +265,7 @@ def start_world_server(simulator, storage_dir: Path):
     from django.test.testcases import LiveServerThread
     from django.test.utils import override_settings, setup_databases, teardown_databases
 
-    from tests.conftest import simulator_settings
+    from tests.helpers.settings import simulator_settings
 
     # pytest-django creates the test database only when some collected test asks for it.
     own_db = None

@@ -13,13 +13,13 @@ from generations.gmi.schema import Parameter, read_parameters
 from generations.models import BlockedTerm, Generation, Membership, VideoModel
 from generations.services.accounts import profile_for
 from gmi_simulator import media
-from tests.conftest import override_generations
 from tests.helpers.factories import (
     GenerationFactory,
     MembershipFactory,
     TeamFactory,
     VideoModelFactory,
 )
+from tests.helpers.settings import override_generations
 
 # The image URLs below must resolve to a public address to pass the address policy.
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("public_dns")]

@@ -12,8 +12,7 @@ from generations.gmi.legacy import LegacyBackend
 from generations.gmi.requestqueue import RequestQueueBackend
 from gmi_simulator import GMISimulator
 from gmi_simulator.testing import running_simulator
-
-API_KEY = "sk-gmi-9f3b7c21d4e8a6"
+from tests.helpers.settings import TEST_API_KEY
 
 
 @pytest.fixture
@@ -25,13 +24,13 @@ def simulator() -> Iterator[GMISimulator]:
 
 @pytest.fixture
 def backend(simulator: GMISimulator) -> RequestQueueBackend:
-    return RequestQueueBackend(api_key=API_KEY, base_url=simulator.base_url, connect_timeout=2, read_timeout=2)
+    return RequestQueueBackend(api_key=TEST_API_KEY, base_url=simulator.base_url, connect_timeout=2, read_timeout=2)
 
 
 @pytest.fixture
 def legacy(simulator: GMISimulator) -> LegacyBackend:
     return LegacyBackend(
-        api_key=API_KEY,
+        api_key=TEST_API_KEY,
         base_url=simulator.legacy_base_url,
         models_url=simulator.legacy_models_url,
         connect_timeout=2,

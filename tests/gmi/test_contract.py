@@ -32,8 +32,7 @@ from generations.gmi.requestqueue import RequestQueueBackend
 from gmi_simulator import GMISimulator
 from gmi_simulator.faults import DEFAULT_PARAMS
 from gmi_simulator.testing import running_simulator
-
-from .conftest import API_KEY
+from tests.helpers.settings import TEST_API_KEY
 
 
 @dataclass(frozen=True)
@@ -56,8 +55,9 @@ class Flavor:
 FLAVORS = {
     "requestqueue": Flavor(
         name="requestqueue",
-        make=lambda sim: RequestQueueBackend(api_key=API_KEY, base_url=sim.base_url, connect_timeout=2, read_timeout=2),
-        make_at=lambda url: RequestQueueBackend(api_key=API_KEY, base_url=url, connect_timeout=1, read_timeout=1),
+        make=lambda sim: RequestQueueBackend(api_key=TEST_API_KEY, base_url=sim.base_url, connect_timeout=2,
+                                             read_timeout=2),
+        make_at=lambda url: RequestQueueBackend(api_key=TEST_API_KEY, base_url=url, connect_timeout=1, read_timeout=1),
         model="Veo3",
         payload={"prompt": "a cat surfing a wave at sunset"},
         invalid_payload={"prompt": "no image given"},
@@ -70,14 +70,14 @@ FLAVORS = {
     "legacy": Flavor(
         name="legacy",
         make=lambda sim: LegacyBackend(
-            api_key=API_KEY,
+            api_key=TEST_API_KEY,
             base_url=sim.legacy_base_url,
             models_url=sim.legacy_models_url,
             connect_timeout=2,
             read_timeout=2,
         ),
         make_at=lambda url: LegacyBackend(
-            api_key=API_KEY, base_url=url, models_url=f"{url}/video/models", connect_timeout=1, read_timeout=1
+            api_key=TEST_API_KEY, base_url=url, models_url=f"{url}/video/models", connect_timeout=1, read_timeout=1
         ),
         model="Wan2.1-I2V-14B-720P",
         payload={"prompt": "the cat turns its head", "image_url": "https://example.com/cat.png"},
@@ -121,7 +121,7 @@ def assert_key_absent(error: BaseException | None = None, *texts: Any) -> None:
         parts += [str(error), repr(error), str(error.args)]
         parts += [str(getattr(error, name, "")) for name in ("body", "reason", "message")]
     haystack = " ".join(parts)
-    assert API_KEY not in haystack and API_KEY.lower() not in haystack.lower()
+    assert TEST_API_KEY not in haystack and TEST_API_KEY.lower() not in haystack.lower()
 
 
 # --- the catalogue -----------------------------------------------------------------------
@@ -348,7 +348,7 @@ def test_wrong_key_is_auth_failed_and_the_key_is_in_no_error() -> None:
 
 
 def test_key_echoed_by_gmi_is_in_no_job_error_or_raw_answer(api: Contract) -> None:
-    api.simulator.set_fault("echo", text=f"the key was {API_KEY.upper()}")
+    api.simulator.set_fault("echo", text=f"the key was {TEST_API_KEY.upper()}")
     job = api.submit()
     api.simulator.advance(5)
 

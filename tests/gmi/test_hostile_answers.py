@@ -37,29 +37,28 @@ def test_a_redirected_poll_is_an_upstream_error_not_a_visit():
     assert internal.seen == []
 
 
+def refused_at_a_cost(call) -> tuple[UpstreamUnavailable, float, int]:
+    """``call()`` must be refused; returns the refusal, the seconds it took and the bytes this process grew by."""
+    before = rss_bytes()
+    started = time.monotonic()
+    with pytest.raises(UpstreamUnavailable) as caught:
+        call()
+    return caught.value, time.monotonic() - started, rss_bytes() - before
+
+
 def test_an_answer_announced_larger_than_the_cap_is_refused_unread():
     with hostile_server(mode="huge", size=1536 * MB) as gmi:
-        before = rss_bytes()
-        started = time.monotonic()
-        with pytest.raises(UpstreamUnavailable) as caught:
-            backend_for(gmi.url, read_timeout=30).get_request("req-1")
-        elapsed = time.monotonic() - started
-        grown = rss_bytes() - before
-    assert caught.value.code == ErrorCode.BAD_RESPONSE
-    assert "larger than 10 MB" in str(caught.value)
+        error, elapsed, grown = refused_at_a_cost(lambda: backend_for(gmi.url, read_timeout=30).get_request("req-1"))
+    assert error.code == ErrorCode.BAD_RESPONSE
+    assert "larger than 10 MB" in str(error)
     assert elapsed < 5
     assert grown < 30 * MB
 
 
 def test_an_endless_answer_without_a_length_is_cut_at_the_cap():
     with hostile_server(mode="endless", size=1536 * MB) as gmi:
-        before = rss_bytes()
-        started = time.monotonic()
-        with pytest.raises(UpstreamUnavailable) as caught:
-            backend_for(gmi.url, read_timeout=30).list_requests("Veo3")
-        elapsed = time.monotonic() - started
-        grown = rss_bytes() - before
-    assert "larger than 10 MB" in str(caught.value)
+        error, elapsed, grown = refused_at_a_cost(lambda: backend_for(gmi.url, read_timeout=30).list_requests("Veo3"))
+    assert "larger than 10 MB" in str(error)
     assert elapsed < 10
     assert grown < 60 * MB  # the cap (10 MB) and its copies, never the 1.5 GB
 

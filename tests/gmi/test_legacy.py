@@ -9,8 +9,7 @@ from generations.gmi.base import RemoteState
 from generations.gmi.errors import ErrorCode, UpstreamRejected
 from generations.gmi.legacy import DEFAULT_BASE_URL, DEFAULT_MODELS_URL, LegacyBackend
 from gmi_simulator.testing import running_simulator
-
-from .conftest import API_KEY
+from tests.helpers.settings import TEST_API_KEY
 
 WAN = "Wan2.1-I2V-14B-720P"
 INPUT = {"prompt": "the cat turns its head", "image_url": "https://example.com/cat.png"}
@@ -126,8 +125,8 @@ def test_upload_is_refused_without_sending_anything(legacy, simulator) -> None:
 
 
 def test_right_key_is_accepted_in_both_header_forms() -> None:
-    with running_simulator(key=API_KEY) as sim:
-        right = LegacyBackend(api_key=API_KEY, base_url=sim.legacy_base_url, models_url=sim.legacy_models_url)
+    with running_simulator(key=TEST_API_KEY) as sim:
+        right = LegacyBackend(api_key=TEST_API_KEY, base_url=sim.legacy_base_url, models_url=sim.legacy_models_url)
 
         assert right.list_models()
         assert right.create_request(WAN, INPUT).request_id

@@ -10,7 +10,7 @@ from generations.client import get_client
 from generations.gmi.errors import UpstreamNotFound
 from generations.gmi.objects import RemoteState
 from generations.gmi.testing import MODEL_ID, InMemoryBackend
-from tests.conftest import override_generations
+from tests.helpers.settings import override_generations
 
 
 @pytest.fixture

@@ -23,8 +23,7 @@ from generations.gmi.errors import (
 from generations.gmi.http import parse_retry_after
 from generations.gmi.readers import failure_code, list_in, normalize_status, outcome_media, parse_time
 from generations.gmi.requestqueue import DEFAULT_BASE_URL, RequestQueueBackend
-
-from .conftest import API_KEY
+from tests.helpers.settings import TEST_API_KEY
 
 KLING_I2V = "Kling-Image2Video-V2.1-Master"
 CAT = {"prompt": "a cat surfing a wave at sunset"}
@@ -160,7 +159,7 @@ def test_rate_limit_retry_after_as_http_date_is_converted_to_seconds(backend, si
 
 
 def test_read_timeout_after_sending_is_maybe_sent_and_the_job_can_be_reconciled(simulator) -> None:
-    impatient = RequestQueueBackend(api_key=API_KEY, base_url=simulator.base_url, read_timeout=0.3)
+    impatient = RequestQueueBackend(api_key=TEST_API_KEY, base_url=simulator.base_url, read_timeout=0.3)
     simulator.set_fault("timeout", endpoints=["create"], seconds=3)
 
     with pytest.raises(UpstreamUnavailable) as caught:
@@ -189,16 +188,16 @@ def test_api_key_echoed_by_gmi_is_scrubbed_from_message_body_and_logs(backend, c
     caplog.set_level(logging.DEBUG, logger="generations.gmi")
     # The simulator quotes invalid values back, as many APIs do.
     with pytest.raises(InvalidRequest) as caught:
-        backend.create_request(KLING_I2V, {**CAT, "image_url": "https://e.com/a.png", "duration": API_KEY})
+        backend.create_request(KLING_I2V, {**CAT, "image_url": "https://e.com/a.png", "duration": TEST_API_KEY})
 
     error = caught.value
     assert "[redacted]" in error.message
-    assert API_KEY not in f"{error} {error!r} {error.body} {error.args}"
-    assert caplog.records and API_KEY not in caplog.text
+    assert TEST_API_KEY not in f"{error} {error!r} {error.body} {error.args}"
+    assert caplog.records and TEST_API_KEY not in caplog.text
 
 
 def test_every_call_carries_bearer_auth_and_the_organization(simulator) -> None:
-    backend = RequestQueueBackend(api_key=API_KEY, base_url=simulator.base_url, org_id="org-42")
+    backend = RequestQueueBackend(api_key=TEST_API_KEY, base_url=simulator.base_url, org_id="org-42")
     backend.list_models()
     job = backend.create_request("Veo3", CAT)
     backend.get_request(job.request_id)
@@ -280,18 +279,18 @@ def test_expired_upload_url_is_refused_as_rejected_not_as_bad_key(backend, simul
 
 
 def test_invalid_base_url_is_a_configuration_error_outside_gmi_errors() -> None:
-    misconfigured = RequestQueueBackend(api_key=API_KEY, base_url="console.gmicloud.ai/api")
+    misconfigured = RequestQueueBackend(api_key=TEST_API_KEY, base_url="console.gmicloud.ai/api")
 
     with pytest.raises(GMIConfigurationError) as caught:
         misconfigured.list_models()
 
     assert not isinstance(caught.value, GMIError)
-    assert API_KEY not in str(caught.value)
+    assert TEST_API_KEY not in str(caught.value)
 
 
 def test_backend_repr_shows_the_url_but_not_the_key(backend) -> None:
-    assert "127.0.0.1" in repr(backend) and API_KEY not in repr(backend)
-    assert API_KEY not in repr(backend.http)
+    assert "127.0.0.1" in repr(backend) and TEST_API_KEY not in repr(backend)
+    assert TEST_API_KEY not in repr(backend.http)
 
 
 # --- the readers, on shapes the simulator does not produce ------------------------------

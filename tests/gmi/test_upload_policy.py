@@ -11,8 +11,7 @@ from generations.gmi.errors import UpstreamRejected
 from generations.gmi.requestqueue import RequestQueueBackend
 from generations.net import policy
 from gmi_simulator import GMISimulator
-
-from .conftest import API_KEY
+from tests.helpers.settings import TEST_API_KEY
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
@@ -110,7 +109,7 @@ def test_upload_put_to_an_allowed_domain_resolving_to_a_private_address_is_refus
     simulator, monkeypatch, no_connections, address
 ):
     backend = RequestQueueBackend(
-        api_key=API_KEY, base_url=simulator.base_url, upload_allowed_hosts=[".gmi-serving.com"], read_timeout=2
+        api_key=TEST_API_KEY, base_url=simulator.base_url, upload_allowed_hosts=[".gmi-serving.com"], read_timeout=2
     )
     asked: list[str] = []
     monkeypatch.setattr(policy, "resolve_host", lambda host, port: asked.append(host) or [address])
@@ -146,7 +145,7 @@ def test_upload_put_redirected_elsewhere_is_not_followed(backend, simulator: GMI
     thread = threading.Thread(target=serve_redirect, daemon=True)
     thread.start()
     allowed = RequestQueueBackend(
-        api_key=API_KEY,
+        api_key=TEST_API_KEY,
         base_url=simulator.base_url,
         upload_allowed_hosts=[f"127.0.0.1:{redirector.port}", f"127.0.0.2:{listener.port}"],
         read_timeout=2,

@@ -12,19 +12,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from django.db import connection
+from tests.helpers.databases import database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 MB = 1024 * 1024
-
-
-def database_url() -> str:
-    """The test database, for a server process of its own (the test must commit what it shares)."""
-    db = connection.settings_dict
-    if db["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{db['NAME']}"
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
-    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 def free_port() -> int:
@@ -79,16 +70,19 @@ class DiskWatch:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
+    def _sample(self) -> None:
+        total = 0
+        for root, _, files in os.walk(self.directory):
+            for name in files:
+                try:
+                    total += os.stat(os.path.join(root, name)).st_size
+                except OSError:
+                    pass
+        self.peak = max(self.peak, total)
+
     def _run(self) -> None:
         while not self._stop.is_set():
-            total = 0
-            for root, _, files in os.walk(self.directory):
-                for name in files:
-                    try:
-                        total += os.stat(os.path.join(root, name)).st_size
-                    except OSError:
-                        pass
-            self.peak = max(self.peak, total)
+            self._sample()
             self._stop.wait(0.01)
 
     def __enter__(self) -> DiskWatch:
@@ -96,9 +90,9 @@ class DiskWatch:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        time.sleep(0.05)
         self._stop.set()
         self._thread.join()
+        self._sample()  # what the block left behind counts too
 
 
 @dataclass

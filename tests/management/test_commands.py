@@ -22,7 +22,6 @@ from generations.models import (
 )
 from generations.services import moderation, tokens
 from generations.services.quotas import period_for
-from tests.conftest import override_generations
 from tests.helpers.factories import (
     MembershipFactory,
     ProfileFactory,
@@ -30,6 +29,7 @@ from tests.helpers.factories import (
     UserFactory,
     VideoModelFactory,
 )
+from tests.helpers.settings import override_generations
 
 ROOT = Path(__file__).resolve().parents[2]
 

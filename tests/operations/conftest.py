@@ -1,16 +1,9 @@
 """Fixtures of the operations tests: the generations storage on local disk and on S3 (a local moto server)."""
 from __future__ import annotations
 
-import hashlib
-from datetime import timedelta
-
 import pytest
-from django.core.files.base import ContentFile
 from django.core.files.storage import storages
-from django.utils import timezone
 
-from generations.models import Generation
-from tests.helpers.factories import GenerationFactory
 from tests.helpers.s3 import moto_bucket
 
 BUCKET = "portal-operations"
@@ -42,17 +35,3 @@ def any_storage(request, settings, isolated_storage):
     storages._storages = {}
     yield storages["generations"]
     storages._storages = {}
-
-
-def stored_generation(*, finished_days_ago: float = 0, size: int = 2048, **fields) -> Generation:
-    """A succeeded generation whose video and thumbnail really are in the generations storage."""
-    storage = storages["generations"]
-    video = bytes(range(256)) * (size // 256) + b"v" * (size % 256)
-    video_name = storage.save(f"tests/{timezone.now().timestamp()}-video.mp4", ContentFile(video))
-    thumbnail_name = storage.save(f"tests/{timezone.now().timestamp()}-thumb.jpg", ContentFile(b"\xff\xd8thumb"))
-    finished = timezone.now() - timedelta(days=finished_days_ago)
-    return GenerationFactory(
-        succeeded=True, video_name=video_name, video_size=len(video), video_sha256=hashlib.sha256(video).hexdigest(),
-        thumbnail_name=thumbnail_name, thumbnail_size=7, thumbnail_content_type="image/jpeg",
-        finished_at=finished, created_at=finished - timedelta(minutes=2), **fields,
-    )

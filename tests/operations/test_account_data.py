@@ -17,7 +17,7 @@ from generations.models import ApiToken, DataExport, Generation, LedgerEntry, Me
 from generations.services import account_data, tokens
 from tests.helpers.factories import MembershipFactory, TeamFactory, UserFactory
 from tests.helpers.ledger import ledger_totals
-from tests.operations.conftest import stored_generation
+from tests.helpers.media import stored_generation
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

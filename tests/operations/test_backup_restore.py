@@ -14,7 +14,8 @@ from django.db import connection
 
 from generations.models import Generation
 from generations.services import dispatching, submissions
-from tests.conftest import TEST_API_KEY, override_generations
+from tests.helpers.databases import database_url
+from tests.helpers.settings import TEST_API_KEY, override_generations
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True), pytest.mark.timeout(240)]
 
@@ -52,12 +53,6 @@ def _pg(*args: str, **env: str) -> None:
     assert done.returncode == 0, done.stderr
 
 
-def _url(name: str) -> str:
-    db = connection.settings_dict
-    auth = (db["USER"] or "postgres") + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
-    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{name}"
-
-
 @pytest.fixture
 def postgres_only():
     if connection.vendor != "postgresql":
@@ -87,7 +82,7 @@ def test_a_restored_dump_finishes_every_job_in_flight_and_sends_none_twice(postg
         _pg("pg_restore", "--no-owner", f"--dbname={restored}", str(dump))
         env = {
             **os.environ, "DJANGO_SETTINGS_MODULE": "gmi_project.settings", "DJANGO_DEBUG": "1",
-            "DATABASE_URL": _url(restored), "GMI_API_KEY": TEST_API_KEY, "GMI_BASE_URL": catalogue.base_url,
+            "DATABASE_URL": database_url(restored), "GMI_API_KEY": TEST_API_KEY, "GMI_BASE_URL": catalogue.base_url,
             "GMI_MIRROR_ALLOWED_HOSTS": f"127.0.0.1:{catalogue.port}", "GMI_POLL_INTERVAL": "0.2",
             "GMI_MAX_IN_FLIGHT": "3", "DJANGO_MEDIA_ROOT": str(tmp_path / "media"),
         }

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from generations.models import DispatchLock, PollerBeat
 from generations.services import readiness
-from tests.conftest import override_generations
+from tests.helpers.settings import override_generations
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -15,8 +15,8 @@ from generations.logfilters import AddContext, RedactGMIKey
 from generations.logformat import JsonFormatter
 from generations.models import Generation
 from generations.services import submissions
-from tests.conftest import TEST_API_KEY
 from tests.helpers.lifecycle import drive
+from tests.helpers.settings import TEST_API_KEY
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -14,9 +14,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from generations.exceptions import QuotaExceeded
 from generations.models import DispatchLock, Generation, PollerBeat, PollerSlot
 from generations.services import submissions, upstream
-from tests.conftest import TEST_API_KEY, override_generations
 from tests.helpers.factories import GenerationFactory
 from tests.helpers.lifecycle import drive
+from tests.helpers.settings import TEST_API_KEY, override_generations
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "metrics-token-5b1e"

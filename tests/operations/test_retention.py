@@ -10,9 +10,9 @@ from django.utils import timezone
 
 from generations.models import Generation, LedgerEntry, Notification
 from generations.services import collections, retention
-from tests.conftest import override_generations
 from tests.helpers.factories import TeamFactory, UserFactory
-from tests.operations.conftest import stored_generation
+from tests.helpers.media import stored_generation
+from tests.helpers.settings import override_generations
 
 pytestmark = pytest.mark.django_db
 

@@ -5,9 +5,9 @@ import pytest
 
 from generations.models import Generation
 from generations.services import quotas
-from tests.conftest import override_generations
 from tests.helpers.factories import MembershipFactory, TeamFactory, UserFactory
-from tests.operations.conftest import stored_generation
+from tests.helpers.media import stored_generation
+from tests.helpers.settings import override_generations
 
 pytestmark = pytest.mark.django_db
 

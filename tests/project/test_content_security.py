@@ -8,14 +8,10 @@ from django.test import Client
 from django.urls import reverse
 
 from generations.templatetags.generations_tags import markdown_html
+from tests.helpers.csp import EVENT_HANDLER, INLINE_SCRIPT, INLINE_STYLE
 from tests.helpers.factories import GenerationFactory
 
 pytestmark = pytest.mark.django_db
-
-#: Executable inline script (JSON data blocks are not run, and CSP leaves them alone).
-INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)(?![^>]*type=\"application/json\")[^>]*>", re.IGNORECASE)
-INLINE_STYLE = re.compile(r"<style\b|\sstyle=", re.IGNORECASE)
-EVENT_HANDLER = re.compile(r"<[^>]+\son[a-z]+\s*=", re.IGNORECASE)
 
 
 def directives(response) -> dict[str, list[str]]:

@@ -70,7 +70,7 @@ def test_disabled_model_is_refused(catalogue):
 
 
 def test_new_models_can_wait_for_staff_before_they_are_offered(gmi, db):
-    from tests.conftest import override_generations
+    from tests.helpers.settings import override_generations
 
     with override_generations(NEW_MODELS_ENABLED=False):
         sync_models()

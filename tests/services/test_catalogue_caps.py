@@ -9,8 +9,8 @@ from generations.models import Notification, VideoModel
 from generations.services import catalogue
 from generations.services.catalogue import sync_models
 from gmi_simulator.catalogue import MODELS
-from tests.conftest import override_generations
 from tests.helpers.factories import GenerationFactory, UserFactory, VideoModelFactory
+from tests.helpers.settings import override_generations
 
 pytestmark = pytest.mark.django_db
 

@@ -5,10 +5,10 @@ import pytest
 
 from generations.models import Generation, UserProfile
 from generations.services import dispatching, submissions
-from tests.conftest import override_generations
 from tests.helpers.engine import claim_next, poll_due
 from tests.helpers.factories import UserFactory
 from tests.helpers.lifecycle import drive
+from tests.helpers.settings import override_generations
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

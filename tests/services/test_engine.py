@@ -2,14 +2,11 @@
 from __future__ import annotations
 
 import itertools
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 from django.core import checks
-from django.db import connection, connections
+from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -17,8 +14,10 @@ from generations import queue
 from generations.models import SHARDS, DispatchLock, Generation, PollerSlot, UserProfile
 from generations.services import dispatching, polling, shards, submissions
 from generations.services.engine import Engine
-from tests.conftest import override_generations
 from tests.helpers.factories import UserFactory
+from tests.helpers.settings import override_generations
+from tests.helpers.threads import engines_running
+from tests.helpers.waiting import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -27,36 +26,6 @@ S = Generation.Status
 
 def submit(user, n=0):
     return submissions.submit_generation(user=user, model_id="Veo3", payload={"prompt": f"engine job {n} of {user}"})
-
-
-@contextmanager
-def engines_running(*engines: Engine) -> Iterator[None]:
-    """Each engine runs in a thread of its own while the block runs; stopped and joined after it."""
-    def target(engine: Engine) -> None:
-        try:
-            engine.run()
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=target, args=(engine,), daemon=True) for engine in engines]
-    for thread in threads:
-        thread.start()
-    try:
-        yield
-    finally:
-        for engine in engines:
-            engine.stop.set()
-        for thread in threads:
-            thread.join(15)
-
-
-def wait_until(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_two_engines_split_the_shards_fairly_and_never_share_one():

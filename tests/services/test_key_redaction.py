@@ -11,9 +11,9 @@ from django.urls import reverse
 from generations.gmi.redaction import Redactor
 from generations.models import Generation, GenerationEvent
 from generations.services import submissions
-from tests.conftest import TEST_API_KEY
 from tests.helpers.factories import UserFactory
 from tests.helpers.lifecycle import drive
+from tests.helpers.settings import TEST_API_KEY
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -13,10 +13,10 @@ from django.utils import timezone
 from generations.models import Generation, GenerationEvent, UsageCounter
 from generations.services import polling, staff, submissions
 from generations.services.lifecycle import transition
-from tests.conftest import run_concurrently
 from tests.helpers.engine import poll_due
 from tests.helpers.factories import GenerationFactory, UserFactory
 from tests.helpers.lifecycle import drive
+from tests.helpers.threads import run_concurrently
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

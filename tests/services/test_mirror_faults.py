@@ -16,7 +16,8 @@ from generations.services.engine import Engine
 from generations.services.mirroring import storage_gate
 from tests.helpers.factories import UserFactory
 from tests.helpers.faults import refusing_moto_server
-from tests.services.test_engine import engines_running, wait_until
+from tests.helpers.threads import engines_running
+from tests.helpers.waiting import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -85,7 +86,7 @@ def test_jobs_wait_while_s3_refuses_writes_and_finish_once_it_takes_them(catalog
     with engines_running(Engine(owner="s3-fault")):
         wait_until(lambda: Generation.objects.filter(pk__in=ids, status=S.MIRRORING).count() == JOBS, 30,
                    "every job finished at GMI")
-        time.sleep(FAULT_SECONDS)
+        time.sleep(FAULT_SECONDS)  # the fault lasts this long (what is under test): jobs wait it out
         waiting = Generation.objects.filter(pk__in=ids)
         assert {g.status for g in waiting} == {S.MIRRORING}  # waiting, none failed
         assert not any(g.video_name for g in waiting)  # nothing published
@@ -155,7 +156,7 @@ def test_jobs_wait_while_the_disk_is_full_and_no_partial_file_is_kept(catalogue,
         with engines_running(Engine(owner="disk-fault")):
             wait_until(lambda: Generation.objects.filter(pk__in=ids, status=S.MIRRORING).count() == JOBS, 30,
                        "every job finished at GMI")
-            time.sleep(FAULT_SECONDS)
+            time.sleep(FAULT_SECONDS)  # the fault lasts this long (what is under test): jobs wait it out
             waiting = Generation.objects.filter(pk__in=ids)
             assert {g.status for g in waiting} == {S.MIRRORING}, [g.error for g in waiting]
             assert not any(g.video_name for g in waiting)

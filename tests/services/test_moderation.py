@@ -7,7 +7,6 @@ from generations import selectors
 from generations.exceptions import InvalidTransition, PromptBlocked
 from generations.models import Generation
 from generations.services import moderation, submissions
-from tests.conftest import override_generations
 from tests.helpers.factories import (
     GenerationFactory,
     MembershipFactory,
@@ -15,6 +14,7 @@ from tests.helpers.factories import (
     UserFactory,
     VideoModelFactory,
 )
+from tests.helpers.settings import override_generations
 
 
 @pytest.mark.parametrize("prompt", [

@@ -26,8 +26,9 @@ from generations.models import (
 from generations.policies import NotificationPolicy
 from generations.services import moderation, notifications, quotas, submissions, webhooks
 from generations.services.lifecycle import transition
-from tests.conftest import TEST_API_KEY, override_generations, run_concurrently
 from tests.helpers.factories import GenerationFactory, MembershipFactory, TeamFactory, UserFactory, VideoModelFactory
+from tests.helpers.settings import TEST_API_KEY, override_generations
+from tests.helpers.threads import run_concurrently
 
 S = Generation.Status
 K = Notification.Kind

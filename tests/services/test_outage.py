@@ -11,7 +11,8 @@ from generations.services import submissions
 from generations.services.engine import Engine
 from tests.helpers.factories import UserFactory
 from tests.helpers.faults import TCPProxy
-from tests.services.test_engine import engines_running, wait_until
+from tests.helpers.threads import engines_running
+from tests.helpers.waiting import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -51,7 +52,7 @@ def test_after_an_outage_every_job_is_seen_within_the_poll_interval_plus_5s_and_
             proxy.refuse()
             late = [submit(user, n) for n in range(25, 28)]  # still accepted while GMI is away
             assert all(g.status == S.QUEUED for g in late)
-            time.sleep(OUTAGE_SECONDS)  # every job finishes at GMI meanwhile
+            time.sleep(OUTAGE_SECONDS)  # the outage under test lasts this long; every job finishes at GMI meanwhile
             proxy.restore()
             back = time.monotonic()
             wait_until(lambda: not Generation.objects.filter(pk__in=ids, status__in=Generation.AT_UPSTREAM).exists(),

@@ -11,7 +11,7 @@ from django.utils import timezone
 from generations.models import Membership, UserProfile, WebhookDelivery
 from generations.services import submissions, webhooks
 from tests.helpers.factories import MembershipFactory, TeamFactory, UserFactory, VideoModelFactory
-from tests.services.test_webhooks import receiver, verify  # noqa: F401  (the receiver fixture)
+from tests.helpers.receiver import verify
 
 PAYLOAD = {"prompt": "a lighthouse in a storm", "durationSeconds": 4}
 
@@ -21,7 +21,7 @@ def submit(user, **kwargs):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_user_quota_crossing_reaches_the_members_endpoints_once_per_threshold(receiver, no_auto_dispatch):  # noqa: F811
+def test_a_user_quota_crossing_reaches_the_members_endpoints_once_per_threshold(receiver, no_auto_dispatch):
     VideoModelFactory(id="Veo3", price_credits=Decimal("10"))
     owner = UserFactory(username="metered")
     UserProfile.objects.create(user=owner, daily_jobs=5)
@@ -47,7 +47,7 @@ def test_a_user_quota_crossing_reaches_the_members_endpoints_once_per_threshold(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_team_pool_crossing_reaches_the_teams_endpoints_not_the_members_own(receiver, no_auto_dispatch):  # noqa: F811
+def test_a_team_pool_crossing_reaches_the_teams_endpoints_not_the_members_own(receiver, no_auto_dispatch):
     VideoModelFactory(id="Veo3", price_credits=Decimal("10"))
     team = TeamFactory(monthly_credits=50)
     owner = MembershipFactory(team=team, role=Membership.Role.OWNER).user
@@ -65,7 +65,7 @@ def test_a_team_pool_crossing_reaches_the_teams_endpoints_not_the_members_own(re
 
 
 @pytest.mark.django_db(transaction=True)
-def test_endpoints_that_did_not_ask_for_quota_events_get_none(receiver, no_auto_dispatch):  # noqa: F811
+def test_endpoints_that_did_not_ask_for_quota_events_get_none(receiver, no_auto_dispatch):
     VideoModelFactory(id="Veo3")
     owner = UserFactory(username="unsubscribed-hook")
     UserProfile.objects.create(user=owner, daily_jobs=2)
@@ -76,7 +76,7 @@ def test_endpoints_that_did_not_ask_for_quota_events_get_none(receiver, no_auto_
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_private_job_that_crosses_a_team_pool_is_not_shown_to_the_team(receiver, no_auto_dispatch):  # noqa: F811
+def test_a_private_job_that_crosses_a_team_pool_is_not_shown_to_the_team(receiver, no_auto_dispatch):
     from generations.models import Notification
 
     VideoModelFactory(id="Veo3", price_credits=Decimal("10"))

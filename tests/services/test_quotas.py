@@ -11,7 +11,6 @@ from generations.exceptions import QuotaExceeded
 from generations.models import Generation, LedgerEntry, UsageCounter, UserProfile
 from generations.services import quotas, submissions
 from generations.services.lifecycle import transition
-from tests.conftest import override_generations, run_concurrently
 from tests.helpers.factories import (
     MembershipFactory,
     TeamFactory,
@@ -19,6 +18,8 @@ from tests.helpers.factories import (
     VideoModelFactory,
 )
 from tests.helpers.ledger import ledger_totals
+from tests.helpers.settings import override_generations
+from tests.helpers.threads import run_concurrently
 
 PAYLOAD = {"prompt": "a lighthouse in a storm", "durationSeconds": 4}
 
@@ -167,7 +168,7 @@ def test_fifty_submissions_from_five_processes_accept_exactly_five(tmp_path):
     import uuid
     from pathlib import Path
 
-    from tests.services.test_worker_crash import database_url
+    from tests.helpers.databases import database_url
 
     VideoModelFactory(id="Veo3")
     user = UserFactory(username="procracer")

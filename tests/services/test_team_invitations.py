@@ -13,8 +13,8 @@ from rest_framework.test import APIClient
 from generations.exceptions import AccountPending, InvalidTransition, NotFound
 from generations.models import Membership, Notification, NotificationPreference, TeamInvitation, WebhookEndpoint
 from generations.services import accounts, notifications, teams, webhooks
-from tests.conftest import override_generations
 from tests.helpers.factories import MembershipFactory, TeamFactory, UserFactory
+from tests.helpers.settings import override_generations
 
 pytestmark = pytest.mark.django_db
 

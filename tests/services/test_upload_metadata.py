@@ -9,8 +9,8 @@ from PIL import Image, PngImagePlugin
 
 from generations import media
 from generations.services import tokens
-from tests.conftest import override_generations
 from tests.helpers.factories import UserFactory
+from tests.helpers.settings import override_generations
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -10,9 +10,9 @@ from PIL import Image
 
 from generations.models import Generation, Upload
 from generations.services import submissions, tokens
-from tests.conftest import override_generations
 from tests.helpers.factories import UserFactory
 from tests.helpers.lifecycle import drive
+from tests.helpers.settings import override_generations
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

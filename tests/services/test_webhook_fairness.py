@@ -15,7 +15,8 @@ from generations.models import Generation, WebhookDelivery, WebhookEndpoint
 from generations.services import webhooks
 from generations.services.lifecycle import transition
 from tests.helpers.factories import GenerationFactory, UserFactory
-from tests.services.test_webhooks import Receiver, wait_for
+from tests.helpers.receiver import Receiver
+from tests.helpers.waiting import wait_until as wait_for
 
 S = Generation.Status
 

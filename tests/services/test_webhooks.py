@@ -4,89 +4,23 @@ from __future__ import annotations
 import json
 import logging
 import threading
-import time
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.db import connections
 from django.utils import timezone
-from standardwebhooks import Webhook
 
 from generations.exceptions import WebhookTargetForbidden
 from generations.models import Generation, Membership, WebhookDelivery, WebhookEndpoint
 from generations.net import policy, transport
 from generations.services import moderation, webhooks
 from generations.services.lifecycle import transition
-from tests.conftest import TEST_API_KEY
 from tests.helpers.factories import GenerationFactory, MembershipFactory, TeamFactory, UserFactory
+from tests.helpers.receiver import verify
+from tests.helpers.settings import TEST_API_KEY
+from tests.helpers.waiting import wait_until as wait_for
 
 S = Generation.Status
-
-
-def wait_for(predicate, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.01)
-
-
-class Receiver:
-    """A local HTTP receiver on 127.0.0.1: records each request, answers the scripted statuses then 200."""
-
-    def __init__(self) -> None:
-        self.requests: list[dict] = []
-        self.script: list[int] = []
-        self.delay = 0.0  # seconds each answer takes
-        self.echo = False  # answer with what was received (to see everything a delivery carried)
-        self.open_now = self.open_most = 0
-        self._lock = threading.Lock()
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                with receiver._lock:
-                    receiver.open_now += 1
-                    receiver.open_most = max(receiver.open_most, receiver.open_now)
-                try:
-                    body = self.rfile.read(int(self.headers["Content-Length"]))
-                    receiver.requests.append({"headers": dict(self.headers), "body": body, "at": time.monotonic()})
-                    code = receiver.script.pop(0) if receiver.script else 200
-                    time.sleep(receiver.delay)
-                    answer = json.dumps(dict(self.headers)).encode() + body if receiver.echo else b"ok"
-                    self.send_response(code)
-                    self.send_header("Content-Length", str(len(answer)))
-                    self.end_headers()
-                    self.wfile.write(answer)
-                finally:
-                    with receiver._lock:
-                        receiver.open_now -= 1
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        self.url = f"http://127.0.0.1:{self.port}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-@pytest.fixture
-def receiver(gmi, settings):
-    server = Receiver()
-    settings.GENERATIONS = {**settings.GENERATIONS, "WEBHOOK_ALLOWED_HOSTS": [f"127.0.0.1:{server.port}"],
-                            "SITE_URL": "https://portal.example.com"}
-    yield server
-    server.close()
-
-
-def verify(secret: str, request: dict) -> dict:
-    headers = {k.lower(): v for k, v in request["headers"].items()}
-    return Webhook(secret).verify(request["body"], headers)
 
 
 def walk_to_success(generation: Generation) -> None:

@@ -5,29 +5,21 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
 import pytest
-from django.db import connection
 
 from generations.models import Generation
 from generations.services import submissions
-from tests.conftest import TEST_API_KEY
+from tests.helpers.databases import database_url
 from tests.helpers.factories import UserFactory
+from tests.helpers.settings import TEST_API_KEY
+from tests.helpers.waiting import wait_until as wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(240)]
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def database_url() -> str:
-    db = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{db['NAME']}"
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
-    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 def start_cluster(env: dict[str, str], log: Path) -> subprocess.Popen:
@@ -43,15 +35,6 @@ def kill_cluster(process: subprocess.Popen, sig=signal.SIGKILL) -> None:
     except ProcessLookupError:
         pass
     process.wait(timeout=30)
-
-
-def wait_for(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_killing_qcluster_mid_job_loses_nothing_and_sends_nothing_twice(catalogue, tmp_path, no_auto_dispatch):

@@ -8,7 +8,7 @@ from generations import selectors
 from generations.models import Collection, CollectionItem, Generation
 from generations.services import tokens
 from tests.helpers.factories import GenerationFactory, MembershipFactory, TeamFactory, UserFactory
-from tests.studio.helpers import mirrored_generation
+from tests.helpers.media import mirrored_generation
 
 API = "/api/v1"
 pytestmark = pytest.mark.django_db

@@ -9,20 +9,12 @@ import requests
 from PIL import Image
 
 from generations.models import Generation, Upload
-from generations.services import tokens
 from generations.services.mirroring import generation_storage
 from tests.helpers.factories import GenerationFactory, UserFactory
 from tests.helpers.lifecycle import drive
-from tests.studio.helpers import mirrored_generation
+from tests.helpers.media import mirrored_generation
 
 API = "/api/v1"
-
-
-@pytest.fixture
-def member(api_client, user):
-    _, key = tokens.create_token(user=user, name="tests")
-    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
-    return user
 
 
 def frame(client, generation, **body):

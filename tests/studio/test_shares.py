@@ -10,18 +10,11 @@ from django.utils import timezone
 
 from generations.models import Generation, ShareLink
 from generations.services import shares, tokens
-from tests.conftest import override_generations
 from tests.helpers.factories import GenerationFactory, MembershipFactory, TeamFactory, UserFactory
-from tests.studio.helpers import mirrored_generation
+from tests.helpers.media import mirrored_generation
+from tests.helpers.settings import override_generations
 
 API = "/api/v1"
-
-
-@pytest.fixture
-def member(api_client, user):
-    _, key = tokens.create_token(user=user, name="tests")
-    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
-    return user
 
 
 def share(client, generation, **body):

@@ -1,7 +1,6 @@
 """In Chromium: a compare plays in sync, a share link opens with no cookies, a batch preview marks the bad row."""
 from __future__ import annotations
 
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -9,8 +8,9 @@ from django.urls import reverse
 
 from generations.models import Batch, Generation
 from generations.services import shares
+from tests.browser.world import session_cookie
 from tests.helpers.factories import UserFactory, VideoModelFactory
-from tests.studio.helpers import mirrored_generation
+from tests.helpers.media import mirrored_generation
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 # Predicates are functions: Playwright eval()s plain expressions, which the CSP (no 'unsafe-eval') refuses.
@@ -18,17 +18,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 
 @pytest.fixture
 def signed_in(live_server, transactional_db, context, page):
-    from django.conf import settings as django_settings
-    from django.test import Client
-
-    if not Path("/usr/bin/chromium").exists():
-        pytest.skip("Debian's chromium is not installed")
     user = UserFactory(username="alice")
-    client = Client()
-    client.force_login(user)
-    context.add_cookies([{"name": django_settings.SESSION_COOKIE_NAME,
-                          "value": client.cookies[django_settings.SESSION_COOKIE_NAME].value,
-                          "url": live_server.url}])
+    context.add_cookies([session_cookie(live_server.url, user)])
     errors: list[str] = []
     page.on("console", lambda message: errors.append(message.text) if _script_error(message) else None)
     return SimpleNamespace(page=page, url=live_server.url, user=user, console_errors=errors)

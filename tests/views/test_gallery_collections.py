@@ -6,8 +6,8 @@ import pytest
 from django.urls import reverse
 
 from generations.models import Batch, Collection, CollectionItem, Generation
-from tests.conftest import override_generations
 from tests.helpers.factories import GenerationFactory, MembershipFactory, TeamFactory, UserFactory, VideoModelFactory
+from tests.helpers.settings import override_generations
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,6 @@ from django.urls import reverse
 
 from generations.models import ApiToken, Flag, Generation, Membership
 from generations.services import tokens
-from tests.conftest import override_generations
 from tests.helpers.factories import (
     GenerationFactory,
     MembershipFactory,
@@ -16,6 +15,7 @@ from tests.helpers.factories import (
     UserFactory,
     VideoModelFactory,
 )
+from tests.helpers.settings import override_generations
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ from django.urls import reverse
 from generations.models import Batch, Collection, CollectionItem, Generation, ShareLink, Upload
 from generations.services import batches, submissions
 from tests.helpers.factories import MembershipFactory, TeamFactory, UserFactory, VideoModelFactory
-from tests.studio.helpers import mirrored_generation
+from tests.helpers.media import mirrored_generation
 
 pytestmark = pytest.mark.django_db
 

@@ -369,7 +369,7 @@ def test_creators_and_people_who_accept_an_invitation_have_opened_their_team(cli
 
 
 def test_open_invitation_links_beyond_the_cap_are_refused_until_one_is_revoked(client, owner, team):
-    from tests.conftest import override_generations
+    from tests.helpers.settings import override_generations
 
     _as(client, owner)
     invite = reverse("generations:team-invite", args=["studio"])

@@ -9,8 +9,8 @@ from django.urls import reverse
 
 from generations.models import Membership, WebhookDelivery, WebhookEndpoint
 from generations.services import webhooks
+from tests.helpers.csp import EVENT_HANDLER, INLINE_SCRIPT, INLINE_STYLE
 from tests.helpers.factories import MembershipFactory, TeamFactory, UserFactory
-from tests.project.test_content_security import EVENT_HANDLER, INLINE_SCRIPT, INLINE_STYLE
 
 pytestmark = pytest.mark.django_db
 
