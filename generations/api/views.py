@@ -24,8 +24,13 @@ from ..exceptions import InvalidInput
 from ..inputs import require_clean_text
 from ..models import DataExport, Generation, Membership, Team
 from ..request_limits import BodyLimit
-from ..services import account_data, moderation, notifications, ownership, quotas, submissions, teams, uploads, webhooks
+from ..selectors import webhooks as webhook_reads
+from ..services import account_data, moderation, ownership, quotas, submissions, teams, uploads
+from ..services.notifications import inbox as notification_inbox
+from ..services.notifications import preferences as notification_preferences
 from ..services.waiting_line import queue_positions
+from ..services.webhooks import endpoints as webhook_endpoints
+from ..services.webhooks import signing as webhook_signing
 from ..serving import serve_file
 from . import serializers as s
 from .authentication import BearerTokenAuthentication
@@ -447,7 +452,7 @@ class WebhookListView(ApiView):
 
     @extend_schema(responses={200: s.WebhookEndpointSerializer(many=True), **ERRORS}, tags=["webhooks"])
     def get(self, request):
-        return Response(s.WebhookEndpointSerializer(webhooks.endpoints_of(request.user), many=True).data)
+        return Response(s.WebhookEndpointSerializer(webhook_reads.endpoints_of(request.user), many=True).data)
 
     @extend_schema(request=s.WebhookInputSerializer, responses={201: s.WebhookCreatedSerializer, **WRITE_ERRORS},
                    tags=["webhooks"], description="The answer carries `secret`, which is never shown again; a "
@@ -457,8 +462,8 @@ class WebhookListView(ApiView):
         data = s.WebhookInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        endpoint = webhooks.create_endpoint(user=request.user, url=values["url"], events=values["events"],
-                                            team=values.get("team") or None)
+        endpoint = webhook_endpoints.create_endpoint(user=request.user, url=values["url"], events=values["events"],
+                                                     team=values.get("team") or None)
         return Response(s.WebhookCreatedSerializer(endpoint).data, status=status.HTTP_201_CREATED)
 
 
@@ -469,7 +474,7 @@ class SubmissionSecretView(ApiView):
                    description="Whether the account has a per-submission secret; the secret itself is only "
                    "in the answer of the POST that makes it.")
     def get(self, request):
-        return Response({"exists": webhooks.has_submission_secret(request.user)})
+        return Response({"exists": webhook_reads.has_submission_secret(request.user)})
 
     @extend_schema(request=None, responses={200: s.SubmissionSecretSerializer, **WRITE_ERRORS}, tags=["webhooks"],
                    description="A new per-submission secret, in this answer only. The previous one keeps signing "
@@ -477,12 +482,12 @@ class SubmissionSecretView(ApiView):
                    "switch without losing a message; after that only the new one signs. An account waiting for "
                    "approval answers 403 `account_pending`.")
     def post(self, request):
-        return Response({"secret": webhooks.rotate_submission_secret(user=request.user)})
+        return Response({"secret": webhook_signing.rotate_submission_secret(user=request.user)})
 
 
 class WebhookView(ApiView):
     def endpoint(self, pk):
-        endpoint = webhooks.endpoints_of(self.request.user).filter(pk=_uuid_or_none(pk)).first()
+        endpoint = webhook_reads.endpoints_of(self.request.user).filter(pk=_uuid_or_none(pk)).first()
         if endpoint is None:
             raise Http404
         return endpoint
@@ -498,7 +503,7 @@ def _uuid_or_none(value: str) -> str | None:
 class WebhookDetailView(WebhookView):
     @extend_schema(responses={204: None, **ERRORS}, tags=["webhooks"])
     def delete(self, request, pk):
-        webhooks.delete_endpoint(endpoint=self.endpoint(pk))
+        webhook_endpoints.delete_endpoint(endpoint=self.endpoint(pk))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -506,7 +511,7 @@ class WebhookRotateView(WebhookView):
     @extend_schema(request=None, responses={200: s.WebhookCreatedSerializer, **ERRORS}, tags=["webhooks"],
                    description="A new secret (in this answer only); the old one stays valid for 24 hours.")
     def post(self, request, pk):
-        endpoint = webhooks.rotate_secret(endpoint=self.endpoint(pk))
+        endpoint = webhook_signing.rotate_secret(endpoint=self.endpoint(pk))
         return Response(s.WebhookCreatedSerializer(endpoint).data)
 
 
@@ -518,7 +523,7 @@ class WebhookDeliveriesView(WebhookView):
                    responses={200: s.WebhookDeliverySerializer(many=True), **ERRORS}, tags=["webhooks"])
     def get(self, request, pk):
         paginator = self.pagination_class()
-        page = paginator.paginate_queryset(webhooks.deliveries_of(self.endpoint(pk), viewer=request.user), request,
+        page = paginator.paginate_queryset(webhook_reads.deliveries_of(self.endpoint(pk), viewer=request.user), request,
                                            view=self)
         return paginator.get_paginated_response(s.WebhookDeliverySerializer(page, many=True).data)
 
@@ -527,11 +532,11 @@ class WebhookResendView(WebhookView):
     @extend_schema(request=None, responses={202: s.WebhookDeliverySerializer, **WRITE_ERRORS}, tags=["webhooks"],
                    description="Send the message again soon, with the same `webhook-id`.")
     def post(self, request, pk, delivery_id):
-        delivery = webhooks.deliveries_of(self.endpoint(pk), viewer=request.user).filter(
+        delivery = webhook_reads.deliveries_of(self.endpoint(pk), viewer=request.user).filter(
             pk=_uuid_or_none(delivery_id)).first()
         if delivery is None:
             raise Http404
-        webhooks.resend_delivery(delivery=delivery)
+        webhook_endpoints.resend_delivery(delivery=delivery)
         return Response(s.WebhookDeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
 
 
@@ -565,14 +570,15 @@ class NotificationReadView(ApiView):
     def post(self, request):
         data = s.NotificationReadInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        marked = notifications.mark_read(user=request.user, ids=data.validated_data.get("ids"))
+        marked = notification_inbox.mark_read(user=request.user, ids=data.validated_data.get("ids"))
         return Response({"marked": marked, "unread": selectors.unread_notification_count(request.user)})
 
 
 class NotificationPreferencesView(ApiView):
     @extend_schema(responses={200: s.NotificationPreferenceSerializer(many=True), **ERRORS}, tags=["notifications"])
     def get(self, request):
-        return Response(s.NotificationPreferenceSerializer(notifications.preferences_of(request.user), many=True).data)
+        rows = notification_preferences.preferences_of(request.user)
+        return Response(s.NotificationPreferenceSerializer(rows, many=True).data)
 
     @extend_schema(request={"application/json": {"type": "object", "additionalProperties": {
                        "type": "object", "properties": {"channel": {"enum": ["off", "in_app", "email"]},
@@ -589,7 +595,7 @@ class NotificationPreferencesView(ApiView):
                 raise InvalidInput({str(kind): [str(e) for errs in data.errors.values() for e in errs]
                                     if isinstance(data.errors, dict) else ["Give channel and/or digest."]})
             choices[str(kind)] = dict(data.validated_data)
-        rows = notifications.set_preferences(user=request.user, choices=choices)
+        rows = notification_preferences.set_preferences(user=request.user, choices=choices)
         return Response(s.NotificationPreferenceSerializer(rows, many=True).data)
 
 

@@ -24,7 +24,9 @@ from ..exceptions import QuotaExceeded
 from ..models import Generation, LedgerEntry, QuotaAlert, Team, UsageCounter, UserProfile
 from ..policies import quota_policy
 from ..types import User
-from . import audit, notifications, webhooks
+from . import audit
+from .notifications import recording as notification_recording
+from .webhooks import recording as webhook_recording
 
 logger = logging.getLogger("generations.quotas")
 
@@ -357,11 +359,11 @@ def announce_crossings(generation: Generation, crossings: list[Crossing]) -> Non
             continue
         quota = crossing.quota
         try:
-            webhooks.record_quota_event(generation=generation, quota=quota, team=charge.team)
+            webhook_recording.record_quota_event(generation=generation, quota=quota, team=charge.team)
         except Exception:
             logger.exception("could not record quota.threshold webhooks for generation %s", generation.pk)
         try:
-            notifications.announce_quota_threshold(generation=generation, quota=quota, team=charge.team)
+            notification_recording.announce_quota_threshold(generation=generation, quota=quota, team=charge.team)
         except Exception:
             logger.exception("could not record the quota notification of generation %s", generation.pk)
 

@@ -30,8 +30,9 @@ from ..models import (
 )
 from ..policies import quota_policy, submit_policy
 from ..types import User
-from . import catalogue, dispatching, mirroring, moderation, quotas, shards, waiting_line, webhooks
+from . import catalogue, dispatching, mirroring, moderation, quotas, shards, waiting_line
 from .lifecycle import transition
+from .webhooks import endpoints as webhook_endpoints
 
 logger = logging.getLogger("generations.submissions")
 
@@ -145,8 +146,8 @@ def submit_generation(
         existing = _idempotent_replay(user, idempotency_key, request_hash)
         if existing is not None:
             return existing
-    webhook_url, webhook_filter = webhooks.check_submission_webhook(url=webhook, events_filter=webhook_events_filter,
-                                                                    user=user)
+    webhook_url, webhook_filter = webhook_endpoints.check_submission_webhook(
+        url=webhook, events_filter=webhook_events_filter, user=user)
     prepared = prepare(user=user, model_id=model_id, payload=payload, team=team)
     team_obj = prepared["team"]
     if visibility in (None, ""):

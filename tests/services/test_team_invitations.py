@@ -12,7 +12,11 @@ from rest_framework.test import APIClient
 
 from generations.exceptions import AccountPending, InvalidTransition, NotFound
 from generations.models import Membership, Notification, NotificationPreference, TeamInvitation, WebhookEndpoint
-from generations.services import accounts, notifications, teams, webhooks
+from generations.services import accounts, teams
+from generations.services.notifications import delivery as notification_delivery
+from generations.services.notifications import recording as notification_recording
+from generations.services.webhooks import delivery as webhook_delivery
+from generations.services.webhooks import signing as webhook_signing
 from tests.conftest import override_generations
 from tests.helpers.factories import MembershipFactory, TeamFactory, UserFactory
 
@@ -49,12 +53,12 @@ def _api(user):
 
 def _disable_team_webhook(team, owner):
     hook = WebhookEndpoint.objects.create(owner=owner, team=team, url="https://hooks.example.com/in",
-                                          events=["generation.failed"], secret=webhooks.new_secret())
-    webhooks._disable(hook, reason="The receiver answered 410 Gone.")
+                                          events=["generation.failed"], secret=webhook_signing.new_secret())
+    webhook_delivery._disable(hook, reason="The receiver answered 410 Gone.")
 
 
 def _pool_alert(team):
-    notifications.announce_quota_threshold(generation=None, team=team, quota={
+    notification_recording.announce_quota_threshold(generation=None, team=team, quota={
         "metric": "monthly_credits", "limit": 100, "used": 100, "percent": 100, "threshold": 100,
         "period": "2026-12", "scope": "team", "resets_at": "2027-01-01T00:00:00+00:00"})
 
@@ -87,7 +91,7 @@ def test_a_team_webhook_disabled_or_a_pool_alert_reaches_only_managers_who_accep
 
     _disable_team_webhook(phishing_team, attacker)
     _pool_alert(phishing_team)
-    notifications.send_pending_emails()
+    notification_delivery.send_pending_emails()
 
     assert not Notification.objects.filter(recipient=victim).exists()
     assert not [m for m in mail.outbox if "victim@example.com" in m.to]

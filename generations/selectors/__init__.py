@@ -1,4 +1,4 @@
-"""Reads: which generations, teams and models a user may see."""
+"""Reads: which generations, teams and models a user may see (the reads of one area are in this package's modules)."""
 from __future__ import annotations
 
 import json
@@ -8,11 +8,11 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, Exists, Max, Min, OuterRef, Q, QuerySet, Sum
 from django.utils import timezone
 
-from . import permissions
-from .conf import app_settings
-from .gmi import schema
-from .inputs import require_clean_text
-from .models import (
+from .. import permissions
+from ..conf import app_settings
+from ..gmi import schema
+from ..inputs import require_clean_text
+from ..models import (
     Batch,
     Collection,
     CollectionItem,
