@@ -231,6 +231,9 @@ def test_quotas_is_a_ledger_below_the_lifecycle():
     graph = import_graph()
     assert "generations.services.lifecycle" not in graph["generations.services.quotas"]
     assert "generations.services.quotas" in graph["generations.services.lifecycle"]
+    # Counters and ledger rows only: the announcements of crossed thresholds are quota_alerts'.
+    assert not {e for e in graph["generations.services.quotas"] if e.startswith(("generations.services.webhooks",
+                                                                                "generations.services.notifications"))}
 
 
 def test_gmi_layer_imports_neither_models_nor_services():

@@ -24,8 +24,9 @@ from ..exceptions import InvalidInput
 from ..inputs import require_clean_text
 from ..models import DataExport, Generation, Membership, Team
 from ..request_limits import BodyLimit
+from ..selectors import quotas as quota_reads
 from ..selectors import webhooks as webhook_reads
-from ..services import account_data, moderation, ownership, quotas, submissions, teams, uploads
+from ..services import account_data, moderation, ownership, submissions, teams, uploads
 from ..services.notifications import inbox as notification_inbox
 from ..services.notifications import preferences as notification_preferences
 from ..services.waiting_line import queue_positions
@@ -307,7 +308,7 @@ class ThumbnailView(FileView):
 class QuotaView(ApiView):
     @extend_schema(responses={200: s.UsageSerializer, **ERRORS}, tags=["quota"])
     def get(self, request):
-        return Response(quotas.usage_for_user(request.user))
+        return Response(quota_reads.usage_for_user(request.user))
 
 
 class UploadView(ApiView):

@@ -20,7 +20,8 @@ from ..exceptions import AccountPending, GenerationError
 from ..forms import InviteForm, MemberAddForm, MemberRoleForm, TeamCreateForm, TeamSwitchForm
 from ..inputs import text_problem
 from ..models import Membership, Team
-from ..services import accounts, quotas, teams
+from ..selectors import quotas as quota_reads
+from ..services import accounts, teams
 from ..types import AuthenticatedHttpRequest
 from .base import render_page, safe_next_url
 from .usage import meters, usage_chart
@@ -113,7 +114,7 @@ def team_detail(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
         "invitations": invitations,
         "pending_invitations": pending,
         "invitation_days": app_settings.INVITATION_DAYS,
-        "meters": meters(quotas.usage_for_team(team)),
+        "meters": meters(quota_reads.usage_for_team(team)),
         "chart": usage_chart(metric="credits", team=team),
         "recent": recent,
     }, nav="teams")

@@ -24,7 +24,8 @@ from generations.models import (
     WebhookEndpoint,
 )
 from generations.policies import NotificationPolicy
-from generations.services import moderation, notifications, quotas, submissions
+from generations.selectors import quotas as quota_reads
+from generations.services import moderation, notifications, quota_alerts, submissions
 from generations.services.lifecycle import transition
 from generations.services.notifications import delivery as notification_delivery
 from generations.services.notifications import inbox as notification_inbox
@@ -403,8 +404,8 @@ def test_a_quota_without_limits_never_alerts(veo, user, no_auto_dispatch):
 
 
 def test_the_quota_object_describes_the_crossing():
-    crossing = quotas.Crossing(charge=quotas.Charge("monthly_credits", Decimal("12.5"), 100, user=None),
-                               period="2026-12", threshold=80, used=Decimal("82.5"))
+    crossing = quota_alerts.Crossing(charge=quota_reads.Charge("monthly_credits", Decimal("12.5"), 100, user=None),
+                                     period="2026-12", threshold=80, used=Decimal("82.5"))
     assert crossing.quota == {
         "metric": "monthly_credits", "limit": 100, "used": 82.5, "percent": 82.5, "threshold": 80,
         "period": "2026-12", "scope": "user", "resets_at": crossing.quota["resets_at"],
