@@ -24,7 +24,9 @@ from ..exceptions import InvalidInput
 from ..inputs import require_clean_text
 from ..models import DataExport, Generation, Membership, Team
 from ..request_limits import BodyLimit
+from ..selectors import accounts as account_reads
 from ..selectors import quotas as quota_reads
+from ..selectors import teams as team_reads
 from ..selectors import webhooks as webhook_reads
 from ..services import account_data, moderation, ownership, submissions, teams, uploads
 from ..services.notifications import inbox as notification_inbox
@@ -171,7 +173,7 @@ class GenerationListView(ApiView):
         collection = selectors.get_collection(request.user, params["collection"]) if params.get("collection") else None
         batch = selectors.batch_of(request.user, params["batch"]) if params.get("batch") else None
         qs = selectors.filter_generations(
-            teams.hide_unopened_teams(selectors.visible_generations(request.user), user=request.user),
+            team_reads.hide_unopened_teams(selectors.visible_generations(request.user), user=request.user),
             status=params.get("status", ""), model=params.get("model", ""),
             q=params.get("q", ""), team=params.get("team", ""), collection=collection,
             favorite=params.get("favorite") in ("1", "true", "yes"), batch=batch,
@@ -394,7 +396,7 @@ class InvitationListView(ApiView):
     @extend_schema(responses={200: s.InvitationSerializer(many=True), **ERRORS}, tags=["teams"])
     def get(self, request):
         """Open invitations addressed to you."""
-        return Response(s.InvitationSerializer(teams.invitations_for(request.user), many=True).data)
+        return Response(s.InvitationSerializer(team_reads.invitations_for(request.user), many=True).data)
 
 
 class InvitationAnswerView(ApiView):
@@ -625,7 +627,7 @@ class MeExportListView(ApiView):
 class MeExportDetailView(ApiView):
     @extend_schema(responses={200: s.DataExportSerializer, **ERRORS}, tags=["account"])
     def get(self, request, pk):
-        return Response(_export_body(request, account_data.export_of(user=request.user, export_id=pk)))
+        return Response(_export_body(request, account_reads.export_of(user=request.user, export_id=pk)))
 
 
 class MeExportDownloadView(ApiView):
@@ -633,7 +635,7 @@ class MeExportDownloadView(ApiView):
                               302: OpenApiResponse(description="Redirect to a signed storage URL."), **ERRORS},
                    tags=["account"])
     def get(self, request, pk):
-        export = account_data.export_of(user=request.user, export_id=pk)
+        export = account_reads.export_of(user=request.user, export_id=pk)
         if export.status != DataExport.Status.READY:
             raise Http404
         return serve_file(request, name=export.file_name, content_type="application/zip",

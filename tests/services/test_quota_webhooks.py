@@ -22,6 +22,16 @@ def submit(user, **kwargs):
     return submissions.submit_generation(user=user, model_id="Veo3", payload=dict(PAYLOAD), **kwargs)
 
 
+def team_pool_with_endpoint(url):
+    """A team with a 50-credit pool (jobs of 10), its owner, a member, and the owner's team endpoint."""
+    VideoModelFactory(id="Veo3", price_credits=Decimal("10"))
+    team = TeamFactory(monthly_credits=50)
+    owner = MembershipFactory(team=team, role=Membership.Role.OWNER).user
+    member = MembershipFactory(team=team, role=Membership.Role.MEMBER).user
+    team_hook = webhook_endpoints.create_endpoint(user=owner, url=url, events=["quota.threshold"], team=team.slug)
+    return team, owner, member, team_hook
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_user_quota_crossing_reaches_the_members_endpoints_once_per_threshold(receiver, no_auto_dispatch):  # noqa: F811
     VideoModelFactory(id="Veo3", price_credits=Decimal("10"))
@@ -50,12 +60,7 @@ def test_a_user_quota_crossing_reaches_the_members_endpoints_once_per_threshold(
 
 @pytest.mark.django_db(transaction=True)
 def test_a_team_pool_crossing_reaches_the_teams_endpoints_not_the_members_own(receiver, no_auto_dispatch):  # noqa: F811
-    VideoModelFactory(id="Veo3", price_credits=Decimal("10"))
-    team = TeamFactory(monthly_credits=50)
-    owner = MembershipFactory(team=team, role=Membership.Role.OWNER).user
-    member = MembershipFactory(team=team, role=Membership.Role.MEMBER).user
-    team_hook = webhook_endpoints.create_endpoint(user=owner, url=receiver.url, events=["quota.threshold"],
-                                                  team=team.slug)
+    team, _, member, team_hook = team_pool_with_endpoint(receiver.url)
     webhook_endpoints.create_endpoint(user=member, url=receiver.url + "?own", events=["quota.threshold"])
     for _ in range(4):  # 40 of 50 credits
         submit(member, team=team.slug)
@@ -82,12 +87,7 @@ def test_endpoints_that_did_not_ask_for_quota_events_get_none(receiver, no_auto_
 def test_a_private_job_that_crosses_a_team_pool_is_not_shown_to_the_team(receiver, no_auto_dispatch):  # noqa: F811
     from generations.models import Notification
 
-    VideoModelFactory(id="Veo3", price_credits=Decimal("10"))
-    team = TeamFactory(monthly_credits=50)
-    owner = MembershipFactory(team=team, role=Membership.Role.OWNER).user
-    member = MembershipFactory(team=team, role=Membership.Role.MEMBER).user
-    team_hook = webhook_endpoints.create_endpoint(user=owner, url=receiver.url, events=["quota.threshold"],
-                                                  team=team.slug)
+    team, owner, member, team_hook = team_pool_with_endpoint(receiver.url)
     jobs = [submissions.submit_generation(user=member, model_id="Veo3", team=team.slug, visibility="private",
                                           payload={**PAYLOAD, "prompt": f"a private idea {i}"}) for i in range(4)]
 

@@ -12,6 +12,7 @@ from rest_framework.test import APIClient
 
 from generations.exceptions import AccountPending, InvalidTransition, NotFound
 from generations.models import Membership, Notification, NotificationPreference, TeamInvitation, WebhookEndpoint
+from generations.selectors import teams as team_reads
 from generations.services import accounts, teams
 from generations.services.notifications import delivery as notification_delivery
 from generations.services.notifications import recording as notification_recording
@@ -71,7 +72,7 @@ def test_adding_by_username_makes_nobody_a_member_and_tells_the_invitee_nothing(
     assert not Membership.objects.filter(team=phishing_team, user=victim).exists()
     assert not Notification.objects.filter(recipient=victim).exists() and not mail.outbox
     # The invitation waits on the victim's Teams page, to be accepted or declined there.
-    assert [i.team for i in teams.invitations_for(victim)] == [phishing_team]
+    assert [i.team for i in team_reads.invitations_for(victim)] == [phishing_team]
 
 
 def test_the_answer_never_tells_whether_a_username_exists(attacker, phishing_team, victim):
@@ -127,7 +128,7 @@ def test_the_invitee_accepts_or_declines_in_the_app(client, attacker, phishing_t
     assert "Invitations for you" not in client.get(reverse("generations:teams")).content.decode()
     # A declined invitation is not renewed by asking again: no pestering.
     teams.add_member(team=phishing_team, actor=attacker, username="victim")
-    assert not teams.invitations_for(victim).exists()
+    assert not team_reads.invitations_for(victim).exists()
     with pytest.raises(NotFound):
         teams.accept_named_invitation(invitation_id=invitation.pk, user=victim)
 

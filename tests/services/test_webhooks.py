@@ -397,11 +397,16 @@ def test_a_backlog_drains_in_one_task_run(receiver):
     assert (totals["sent"], totals["succeeded"], len(receiver.requests)) == (5, 5, 5)
 
 
-@pytest.mark.django_db(transaction=True)
-def test_team_endpoints_get_only_what_the_team_may_see_and_only_while_their_creator_manages_it(receiver):
-    team = TeamFactory(slug="crew")
+def team_with_admin_and_member(slug):
+    team = TeamFactory(slug=slug)
     admin = MembershipFactory(team=team, role=Membership.Role.ADMIN).user
     member = MembershipFactory(team=team, role=Membership.Role.MEMBER).user
+    return team, admin, member
+
+
+@pytest.mark.django_db(transaction=True)
+def test_team_endpoints_get_only_what_the_team_may_see_and_only_while_their_creator_manages_it(receiver):
+    team, admin, member = team_with_admin_and_member("crew")
     endpoint = webhook_endpoints.create_endpoint(user=admin, url=receiver.url, events=["generation.cancelled"],
                                                  team="crew")
     shared = GenerationFactory(owner=member, team=team, visibility="team")
@@ -421,9 +426,7 @@ def test_recording_an_event_asks_for_the_teams_audience_once_however_many_team_e
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    team = TeamFactory(slug="crew3")
-    admin = MembershipFactory(team=team, role=Membership.Role.ADMIN).user
-    member = MembershipFactory(team=team, role=Membership.Role.MEMBER).user
+    team, admin, member = team_with_admin_and_member("crew3")
 
     def queries_to_record() -> int:
         generation = GenerationFactory(owner=member, team=team, visibility="team")
@@ -443,11 +446,9 @@ def test_recording_an_event_asks_for_the_teams_audience_once_however_many_team_e
 def test_pending_team_messages_are_withheld_once_what_allowed_them_stops_holding(receiver):
     from generations.exceptions import InvalidTransition
 
-    team = TeamFactory(slug="crew2")
-    admin = MembershipFactory(team=team, role=Membership.Role.ADMIN).user
-    member = MembershipFactory(team=team, role=Membership.Role.MEMBER).user
+    team, admin, member = team_with_admin_and_member("crew2")
     endpoint = webhook_endpoints.create_endpoint(user=admin, url=receiver.url, events=["generation.cancelled"],
-                                        team="crew2")
+                                                 team="crew2")
     made_private, demoted_for = (GenerationFactory(owner=member, team=team, visibility="team") for _ in range(2))
     transition(made_private, S.CANCELLED)
     Generation.objects.filter(pk=made_private.pk).update(visibility="private")  # after the message was recorded
