@@ -125,7 +125,7 @@ def announce_moderation(*, generation: Generation, decision: str) -> list[Notifi
 
 def announce_quota_threshold(*, generation: Generation | None, quota: dict[str, Any],
                              team: Team | None = None) -> list[Notification]:
-    """A quota crossed a threshold (``quotas`` announces each once per period and subject).
+    """A quota crossed a threshold (``quota_alerts`` announces each once per period and subject).
 
     ``quota`` is the object of the ``quota.threshold`` webhook body (metric, limit, used,
     percent, threshold, period, scope); a team's pool alerts the team's owners and admins.

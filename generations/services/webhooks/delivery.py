@@ -187,6 +187,7 @@ def _request(delivery: WebhookDelivery, now: datetime) -> tuple[str, bytes, str,
 
 
 def unclaimed_q(now: datetime) -> Q:
+    """A delivery no runner holds now: never claimed, or its claim ran out."""
     return Q(claimed_until__isnull=True) | Q(claimed_until__lte=now)
 
 
@@ -200,7 +201,7 @@ def _sendable() -> Q:
 
 
 def _due(now: datetime) -> QuerySet[WebhookDelivery]:
-    return (WebhookDelivery.objects.filter(status__in=(D.PENDING, D.FAILED), next_attempt_at__lte=now)
+    return (WebhookDelivery.objects.filter(status__in=WAITING, next_attempt_at__lte=now)
             .filter(unclaimed_q(now)).filter(_sendable()))
 
 

@@ -24,7 +24,7 @@ EVENTS: tuple[str, ...] = (
     "generation.failed",
     "generation.cancelled",
     "generation.moderated",
-    "quota.threshold",  # a quota crossed 80 % / 100 % (services.quotas announces it)
+    "quota.threshold",  # a quota crossed 80 % / 100 % (services.quota_alerts announces it)
 )
 
 
