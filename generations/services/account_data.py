@@ -50,6 +50,7 @@ from ..models import (
     WaitingLine,
     WebhookEndpoint,
 )
+from ..selectors.quotas import plain_number
 from ..types import User
 from . import accounts, mirroring, submissions
 
@@ -85,9 +86,7 @@ def _enqueue(export_id: Any) -> None:
 
 
 def _number(value: Decimal | None) -> int | float | None:
-    if value is None:
-        return None
-    return int(value) if value == value.to_integral_value() else float(value)
+    return None if value is None else plain_number(value)
 
 
 def _file_entries(generation: Generation) -> list[tuple[str, str]]:
