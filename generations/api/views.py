@@ -25,6 +25,7 @@ from ..inputs import require_clean_text
 from ..models import DataExport, Generation, Membership, Team
 from ..request_limits import BodyLimit
 from ..selectors import accounts as account_reads
+from ..selectors import notifications as notification_reads
 from ..selectors import quotas as quota_reads
 from ..selectors import teams as team_reads
 from ..selectors import webhooks as webhook_reads
@@ -555,13 +556,13 @@ class NotificationListView(ApiView):
     )
     def get(self, request):
         unread_only = request.query_params.get("unread") in ("1", "true", "yes")
-        qs = selectors.notifications_of(request.user, unread_only=unread_only).select_related("team")
+        qs = notification_reads.notifications_of(request.user, unread_only=unread_only).select_related("team")
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(qs, request, view=self)
         results = s.NotificationSerializer(page, many=True, context={"request": request}).data
         return Response({
             "count": paginator.page.paginator.count,
-            "unread": selectors.unread_notification_count(request.user),
+            "unread": notification_reads.unread_notification_count(request.user),
             "next": paginator.get_next_link(), "previous": paginator.get_previous_link(), "results": results,
         })
 
@@ -574,7 +575,7 @@ class NotificationReadView(ApiView):
         data = s.NotificationReadInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         marked = notification_inbox.mark_read(user=request.user, ids=data.validated_data.get("ids"))
-        return Response({"marked": marked, "unread": selectors.unread_notification_count(request.user)})
+        return Response({"marked": marked, "unread": notification_reads.unread_notification_count(request.user)})
 
 
 class NotificationPreferencesView(ApiView):

@@ -154,23 +154,6 @@ def shows_files(user: Any, generation: Generation) -> bool:
     return generation.has_video and (not generation.is_removed or permissions.can_view_any_generation(user))
 
 
-def notifications_of(user: Any, *, unread_only: bool = False) -> QuerySet[Notification]:
-    """The member's own notifications, newest first (nobody else's, staff included)."""
-    if not getattr(user, "is_authenticated", False):
-        return Notification.objects.none()
-    qs = Notification.objects.filter(recipient=user)
-    if unread_only:
-        qs = qs.filter(read_at__isnull=True)
-    return qs.order_by("-created_at", "-id")
-
-
-def unread_notification_count(user: Any) -> int:
-    """The bell's number: one COUNT over the unread rows' partial index."""
-    if not getattr(user, "is_authenticated", False):
-        return 0
-    return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
-
-
 # Batches, collections and share links.
 
 

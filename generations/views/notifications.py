@@ -13,11 +13,11 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from .. import selectors
 from ..conf import app_settings
 from ..exceptions import InvalidInput
 from ..forms import NotificationPreferencesForm
 from ..models import NotificationPreference
+from ..selectors import notifications as notification_reads
 from ..services import notifications
 from ..services.notifications import inbox as notification_inbox
 from ..services.notifications import preferences as notification_choices
@@ -30,14 +30,14 @@ from .base import render_page, safe_next_url
 def notification_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The member's notifications, newest first, unread ones marked; ``?unread=1`` shows only those."""
     unread_only = request.GET.get("unread") == "1"
-    page = Paginator(selectors.notifications_of(request.user, unread_only=unread_only),
+    page = Paginator(notification_reads.notifications_of(request.user, unread_only=unread_only),
                      app_settings.PAGE_SIZE).get_page(request.GET.get("page"))
     return render_page(request, "generations/notifications.html", {
         "page": page,
         "notifications": list(page.object_list),
         "unread_only": unread_only,
         "query": "unread=1" if unread_only else "",
-        "unread": selectors.unread_notification_count(request.user),
+        "unread": notification_reads.unread_notification_count(request.user),
     }, nav="notifications")
 
 
