@@ -4,7 +4,7 @@ N generations (1,000; 100 when ``quick``) go from ``mirroring`` to ``succeeded``
 ``lifecycle.transition``, the path the engine takes, once for an owner without webhooks and
 once for an owner whose endpoint wants ``generation.succeeded`` from a receiver that takes
 2 s per call. While the second run's changes are made, a runner thread sends deliveries the
-way the ``deliver_webhooks`` task does (``webhooks.deliver_all_due``, over and over).
+way the ``deliver_webhooks`` task does (``services.webhooks.delivery.deliver_all_due``, over and over).
 
 - the status changes with webhooks against without (ratio ~1: recording a delivery is one
   insert after the commit, and sending never happens in the changing thread);
@@ -169,8 +169,9 @@ def _measure(host: str, *, jobs: int, concurrency: int) -> list[dict[str, Any]]:
     from django.contrib.auth import get_user_model
 
     from generations.models import Generation, VideoModel, WebhookDelivery
-    from generations.services import webhooks
     from generations.services.lifecycle import transition
+    from generations.services.webhooks import delivery as webhook_delivery
+    from generations.services.webhooks import endpoints as webhook_endpoints
 
     settings.GENERATIONS["WEBHOOK_CONCURRENCY"] = concurrency
     # One owner here, 1,000 messages in 30 s: the pool's own bound is measured, so that owner
@@ -197,14 +198,14 @@ def _measure(host: str, *, jobs: int, concurrency: int) -> list[dict[str, Any]]:
 
     # Warm both paths (URL resolving for the body's links, the pool's threads), then measure.
     warm = users.create_user("bench-warm", password="x")
-    webhooks.create_endpoint(user=warm, url=f"http://{host}/warm", events=["generation.succeeded"])
+    webhook_endpoints.create_endpoint(user=warm, url=f"http://{host}/warm", events=["generation.succeeded"])
     change_all(finishing(warm)[:5])
-    webhooks.deliver_all_due()
+    webhook_delivery.deliver_all_due()
 
     plain = change_all(finishing(users.create_user("bench-plain", password="x")))
 
     hooked_owner = users.create_user("bench-hooked", password="x")
-    webhooks.create_endpoint(user=hooked_owner, url=f"http://{host}/in", events=["generation.succeeded"])
+    webhook_endpoints.create_endpoint(user=hooked_owner, url=f"http://{host}/in", events=["generation.succeeded"])
     generations = finishing(hooked_owner)
     done = threading.Event()
     first_sent: list[float] = []
@@ -214,7 +215,7 @@ def _measure(host: str, *, jobs: int, concurrency: int) -> list[dict[str, Any]]:
         while not done.is_set():
             if not first_sent and WebhookDelivery.objects.filter(endpoint__owner=hooked_owner).exists():
                 first_sent.append(time.perf_counter())
-            webhooks.deliver_all_due()
+            webhook_delivery.deliver_all_due()
             time.sleep(0.05)
 
     before = _stats(host)
@@ -271,8 +272,9 @@ def _fairness(slow: str, fast: str, *, events: int) -> list[dict[str, Any]]:
     from django.db import connections
 
     from generations.models import Generation, VideoModel, WebhookDelivery, WebhookEndpoint
-    from generations.services import webhooks
     from generations.services.lifecycle import transition
+    from generations.services.webhooks import delivery as webhook_delivery
+    from generations.services.webhooks import endpoints as webhook_endpoints
 
     for key in ("WEBHOOK_OWNER_SHARE", "WEBHOOK_MAX_PENDING_PER_OWNER", "WEBHOOK_MAX_PENDING_PER_TARGET"):
         settings.GENERATIONS.pop(key, None)  # the defaults, as a site runs them
@@ -280,7 +282,7 @@ def _fairness(slow: str, fast: str, *, events: int) -> list[dict[str, Any]]:
     model, _ = VideoModel.objects.get_or_create(pk="Veo3")
     users = get_user_model().objects
     innocent = users.create_user("bench-innocent", password="x")
-    webhooks.create_endpoint(user=innocent, url=f"http://{fast}/innocent", events=["generation.cancelled"])
+    webhook_endpoints.create_endpoint(user=innocent, url=f"http://{fast}/innocent", events=["generation.cancelled"])
     flooder = users.create_user("bench-flooder", password="x")
 
     def cancel(owner: Any, n: int) -> float:
@@ -295,7 +297,7 @@ def _fairness(slow: str, fast: str, *, events: int) -> list[dict[str, Any]]:
     def runner() -> None:
         while not stop.is_set():
             try:
-                webhooks.deliver_all_due()
+                webhook_delivery.deliver_all_due()
             except Exception:  # a row deleted under a send, say: the task would be run again
                 pass
             time.sleep(0.05)
@@ -317,7 +319,8 @@ def _fairness(slow: str, fast: str, *, events: int) -> list[dict[str, Any]]:
 
     def start_flood(events: int) -> None:
         for n in range(FLOOD_ENDPOINTS):
-            webhooks.create_endpoint(user=flooder, url=f"http://{slow}/flood/{n}", events=["generation.cancelled"])
+            webhook_endpoints.create_endpoint(user=flooder, url=f"http://{slow}/flood/{n}",
+                                              events=["generation.cancelled"])
         before = _stats(slow)["begun"]
         for n in range(events):
             cancel(flooder, n)

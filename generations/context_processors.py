@@ -18,6 +18,7 @@ from . import selectors
 from .conf import app_settings
 from .models import Team
 from .policies import awaiting_approval
+from .selectors import notifications as notification_reads
 
 _CACHE_ATTR = "_generations_member_state"
 _BELL_ATTR = "_generations_bell"
@@ -66,7 +67,7 @@ def bell(request: HttpRequest | None) -> dict[str, Any]:
         return {"show": False}
     cached = getattr(request, _BELL_ATTR, None)
     if cached is None:
-        cached = {"show": True, "unread": selectors.unread_notification_count(user),
+        cached = {"show": True, "unread": notification_reads.unread_notification_count(user),
                   "refresh_ms": int(float(app_settings.NOTIFICATION_BELL_REFRESH_SECONDS) * 1000)}
         setattr(request, _BELL_ATTR, cached)
     return cached

@@ -56,7 +56,8 @@ def _app_error(exc: GenerationError) -> Refusal:
         body["errors"] = exc.errors
         for name, problems in exc.errors.items():
             body.setdefault(name, problems)
-    return Refusal(exc.status_code, exc.code, exc.message, body, retry_after)
+    # The app's own errors all carry a status; one without is the site's fault, not the request's.
+    return Refusal(exc.status_code or 500, exc.code, exc.message, body, retry_after)
 
 
 def refusal(exc: BaseException) -> Refusal | None:

@@ -1,7 +1,7 @@
 """The generation as the REST API shows it: one representation for API answers and webhook bodies alike.
 
 It sits below services and the API (it reads through selectors and words only), so
-``api.serializers.GenerationSerializer`` and ``services.webhooks`` both write it and cannot drift.
+``api.serializers.GenerationSerializer`` and ``services.webhooks.recording`` both write it and cannot drift.
 The queue position comes from the caller (``services.waiting_line`` computes it), since that
 module is above this one.
 """

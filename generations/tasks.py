@@ -11,11 +11,12 @@ from .services import (
     dispatching,
     engine,
     mirroring,
-    notifications,
     polling,
     retention,
-    webhooks,
 )
+from .services.notifications import delivery as notification_delivery
+from .services.notifications import recording as notification_recording
+from .services.webhooks import delivery as webhook_delivery
 
 
 def dispatch() -> int:
@@ -48,18 +49,18 @@ def sync_models() -> dict[str, int] | None:
 
 def deliver_webhooks() -> dict[str, int]:
     """Send the webhook deliveries that are due (after an event, and every minute for retries)."""
-    return webhooks.deliver_all_due()
+    return webhook_delivery.deliver_all_due()
 
 
 def send_notification_emails() -> dict[str, int]:
     """Send the notification e-mails that are due (after an event, and every minute for digests and retries)."""
-    return notifications.send_pending_emails()
+    return notification_delivery.send_pending_emails()
 
 
 def send_daily_summary() -> dict[str, int]:
     """The daily schedule: the staff's summary of the last 24 hours, to those who opted in, sent at once."""
-    recorded = notifications.record_daily_summaries()
-    return {"recorded": recorded, **notifications.send_pending_emails()}
+    recorded = notification_recording.record_daily_summaries()
+    return {"recorded": recorded, **notification_delivery.send_pending_emails()}
 
 
 def apply_retention() -> dict[str, int]:

@@ -12,7 +12,8 @@ from django.utils.safestring import SafeString
 
 from .. import metrics, permissions
 from ..models import ApiToken, Membership, Team, UserProfile
-from ..services import accounts, audit, quotas, tokens
+from ..selectors import quotas as quota_reads
+from ..services import accounts, audit, tokens
 from .actions import close_each, run_each, tell
 from .filters import TokenStateFilter
 from .readonly import ReadOnlyAdmin
@@ -93,7 +94,7 @@ class TeamAdmin(admin.ModelAdmin):
     def usage_now(self, obj: Team) -> SafeString | str:
         if obj.pk is None:
             return "—"
-        return usage_table(quotas.usage_for_team(obj))
+        return usage_table(quota_reads.usage_for_team(obj))
 
 
 class ProfileForm(forms.ModelForm):
@@ -135,7 +136,7 @@ class UserProfileInline(admin.StackedInline):
     def usage_now(self, obj: UserProfile) -> SafeString | str:
         if obj is None or obj.pk is None:
             return "—"
-        return usage_table(quotas.usage_for_user(obj.user))
+        return usage_table(quota_reads.usage_for_user(obj.user))
 
 
 @admin.register(UserProfile)
@@ -168,7 +169,7 @@ class UserProfileAdmin(admin.ModelAdmin):
     def usage_now(self, obj: UserProfile) -> SafeString | str:
         if obj is None or obj.pk is None:
             return "—"
-        return usage_table(quotas.usage_for_user(obj.user))
+        return usage_table(quota_reads.usage_for_user(obj.user))
 
     @admin.action(description="Approve selected accounts", permissions=["change"])
     def approve_accounts(self, request, queryset) -> None:

@@ -8,7 +8,7 @@ from django.utils.text import Truncator
 from .. import words
 from ..exceptions import GenerationError
 from ..models import WebhookDelivery, WebhookEndpoint
-from ..services import webhooks
+from ..services.webhooks import endpoints as webhook_endpoints
 from .readonly import ReadOnlyAdmin
 
 
@@ -47,7 +47,7 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
         done, refused = 0, []
         for delivery in queryset.select_related("endpoint"):
             try:
-                webhooks.resend_delivery(delivery=delivery)
+                webhook_endpoints.resend_delivery(delivery=delivery)
                 done += 1
             except GenerationError as exc:
                 refused.append(f"{delivery.message_id}: {exc.message}")

@@ -8,10 +8,13 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import status
 from rest_framework.response import Response
 
-from .. import selectors
 from ..exceptions import InvalidInput
 from ..models import DataExport
-from ..services import account_data, notifications
+from ..selectors import accounts as account_reads
+from ..selectors import notifications as notification_reads
+from ..services import account_data
+from ..services.notifications import inbox as notification_inbox
+from ..services.notifications import preferences as notification_preferences
 from ..serving import serve_file
 from . import serializers as s
 from .base import ERRORS, ApiView, Pagination
@@ -29,13 +32,13 @@ class NotificationListView(ApiView):
     )
     def get(self, request):
         unread_only = request.query_params.get("unread") in ("1", "true", "yes")
-        qs = selectors.notifications_of(request.user, unread_only=unread_only).select_related("team")
+        qs = notification_reads.notifications_of(request.user, unread_only=unread_only).select_related("team")
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(qs, request, view=self)
         results = s.NotificationSerializer(page, many=True, context={"request": request}).data
         return Response({
             "count": paginator.page.paginator.count,
-            "unread": selectors.unread_notification_count(request.user),
+            "unread": notification_reads.unread_notification_count(request.user),
             "next": paginator.get_next_link(), "previous": paginator.get_previous_link(), "results": results,
         })
 
@@ -46,14 +49,15 @@ class NotificationReadView(ApiView):
                    description="Mark the notifications of `ids` read (ids that are not yours are ignored), or all.")
     def post(self, request):
         values = self.valid_input(s.NotificationReadInputSerializer)
-        marked = notifications.mark_read(user=request.user, ids=values.get("ids"))
-        return Response({"marked": marked, "unread": selectors.unread_notification_count(request.user)})
+        marked = notification_inbox.mark_read(user=request.user, ids=values.get("ids"))
+        return Response({"marked": marked, "unread": notification_reads.unread_notification_count(request.user)})
 
 
 class NotificationPreferencesView(ApiView):
     @extend_schema(responses={200: s.NotificationPreferenceSerializer(many=True), **ERRORS}, tags=["notifications"])
     def get(self, request):
-        return Response(s.NotificationPreferenceSerializer(notifications.preferences_of(request.user), many=True).data)
+        rows = notification_preferences.preferences_of(request.user)
+        return Response(s.NotificationPreferenceSerializer(rows, many=True).data)
 
     @extend_schema(request={"application/json": {"type": "object", "additionalProperties": {
                        "type": "object", "properties": {"channel": {"enum": ["off", "in_app", "email"]},
@@ -70,7 +74,7 @@ class NotificationPreferencesView(ApiView):
                 raise InvalidInput({str(kind): [str(e) for errs in data.errors.values() for e in errs]
                                     if isinstance(data.errors, dict) else ["Give channel and/or digest."]})
             choices[str(kind)] = dict(data.validated_data)
-        rows = notifications.set_preferences(user=request.user, choices=choices)
+        rows = notification_preferences.set_preferences(user=request.user, choices=choices)
         return Response(s.NotificationPreferenceSerializer(rows, many=True).data)
 
 
@@ -99,7 +103,7 @@ class MeExportListView(ApiView):
 class MeExportDetailView(ApiView):
     @extend_schema(responses={200: s.DataExportSerializer, **ERRORS}, tags=["account"])
     def get(self, request, pk):
-        return Response(_export_body(request, account_data.export_of(user=request.user, export_id=pk)))
+        return Response(_export_body(request, account_reads.export_of(user=request.user, export_id=pk)))
 
 
 class MeExportDownloadView(ApiView):
@@ -107,7 +111,7 @@ class MeExportDownloadView(ApiView):
                               302: OpenApiResponse(description="Redirect to a signed storage URL."), **ERRORS},
                    tags=["account"])
     def get(self, request, pk):
-        export = account_data.export_of(user=request.user, export_id=pk)
+        export = account_reads.export_of(user=request.user, export_id=pk)
         if export.status != DataExport.Status.READY:
             raise Http404
         return serve_file(request, name=export.file_name, content_type="application/zip",

@@ -12,7 +12,9 @@ from rest_framework.response import Response
 
 from .. import permissions, selectors
 from ..request_limits import BodyLimit
-from ..services import moderation, ownership, quotas, submissions, teams, uploads
+from ..selectors import quotas as quota_reads
+from ..selectors import teams as team_reads
+from ..services import moderation, ownership, submissions, uploads
 from ..services.waiting_line import queue_positions
 from ..serving import serve_file
 from . import serializers as s
@@ -66,7 +68,7 @@ class GenerationListView(ApiView):
         collection = selectors.get_collection(request.user, params["collection"]) if params.get("collection") else None
         batch = selectors.batch_of(request.user, params["batch"]) if params.get("batch") else None
         qs = selectors.filter_generations(
-            teams.hide_unopened_teams(selectors.visible_generations(request.user), user=request.user),
+            team_reads.hide_unopened_teams(selectors.visible_generations(request.user), user=request.user),
             status=params.get("status", ""), model=params.get("model", ""),
             q=params.get("q", ""), team=params.get("team", ""), collection=collection,
             favorite=params.get("favorite") in ("1", "true", "yes"), batch=batch,
@@ -198,7 +200,7 @@ class ThumbnailView(FileView):
 class QuotaView(ApiView):
     @extend_schema(responses={200: s.UsageSerializer, **ERRORS}, tags=["quota"])
     def get(self, request):
-        return Response(quotas.usage_for_user(request.user))
+        return Response(quota_reads.usage_for_user(request.user))
 
 
 class UploadView(ApiView):

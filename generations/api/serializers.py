@@ -23,7 +23,7 @@ from ..models import (
 from ..services.waiting_line import queue_positions
 from .parsers import check_value
 
-# The event types of SPEC §3.4 (services.webhooks.EVENTS is checked against this in the tests).
+# The event types of SPEC §3.4 (services.webhooks.endpoints.EVENTS is checked against this in the tests).
 WEBHOOK_EVENTS = ("generation.dispatched", "generation.succeeded", "generation.failed", "generation.cancelled",
                   "generation.moderated", "quota.threshold")
 

@@ -9,6 +9,7 @@ from rest_framework.response import Response
 
 from .. import selectors
 from ..models import Membership, Team
+from ..selectors import teams as team_reads
 from ..services import teams
 from . import serializers as s
 from .base import ERRORS, WRITE_ERRORS, ApiView
@@ -78,7 +79,7 @@ class InvitationListView(ApiView):
     @extend_schema(responses={200: s.InvitationSerializer(many=True), **ERRORS}, tags=["teams"])
     def get(self, request):
         """Open invitations addressed to you."""
-        return Response(s.InvitationSerializer(teams.invitations_for(request.user), many=True).data)
+        return Response(s.InvitationSerializer(team_reads.invitations_for(request.user), many=True).data)
 
 
 class InvitationAnswerView(ApiView):

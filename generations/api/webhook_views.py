@@ -8,7 +8,9 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 
-from ..services import webhooks
+from ..selectors import webhooks as webhook_reads
+from ..services.webhooks import endpoints as webhook_endpoints
+from ..services.webhooks import signing as webhook_signing
 from . import serializers as s
 from .base import ERRORS, WRITE_ERRORS, ApiView, Pagination
 
@@ -18,7 +20,7 @@ class WebhookListView(ApiView):
 
     @extend_schema(responses={200: s.WebhookEndpointSerializer(many=True), **ERRORS}, tags=["webhooks"])
     def get(self, request):
-        return Response(s.WebhookEndpointSerializer(webhooks.endpoints_of(request.user), many=True).data)
+        return Response(s.WebhookEndpointSerializer(webhook_reads.endpoints_of(request.user), many=True).data)
 
     @extend_schema(request=s.WebhookInputSerializer, responses={201: s.WebhookCreatedSerializer, **WRITE_ERRORS},
                    tags=["webhooks"], description="The answer carries `secret`, which is never shown again; a "
@@ -26,7 +28,7 @@ class WebhookListView(ApiView):
                    "text for every reason); an account waiting for approval answers 403 `account_pending`.")
     def post(self, request):
         values = self.valid_input(s.WebhookInputSerializer)
-        endpoint = webhooks.create_endpoint(user=request.user, url=values["url"], events=values["events"],
+        endpoint = webhook_endpoints.create_endpoint(user=request.user, url=values["url"], events=values["events"],
                                             team=values.get("team") or None)
         return Response(s.WebhookCreatedSerializer(endpoint).data, status=status.HTTP_201_CREATED)
 
@@ -38,7 +40,7 @@ class SubmissionSecretView(ApiView):
                    description="Whether the account has a per-submission secret; the secret itself is only "
                    "in the answer of the POST that makes it.")
     def get(self, request):
-        return Response({"exists": webhooks.has_submission_secret(request.user)})
+        return Response({"exists": webhook_reads.has_submission_secret(request.user)})
 
     @extend_schema(request=None, responses={200: s.SubmissionSecretSerializer, **WRITE_ERRORS}, tags=["webhooks"],
                    description="A new per-submission secret, in this answer only. The previous one keeps signing "
@@ -46,12 +48,12 @@ class SubmissionSecretView(ApiView):
                    "switch without losing a message; after that only the new one signs. An account waiting for "
                    "approval answers 403 `account_pending`.")
     def post(self, request):
-        return Response({"secret": webhooks.rotate_submission_secret(user=request.user)})
+        return Response({"secret": webhook_signing.rotate_submission_secret(user=request.user)})
 
 
 class WebhookView(ApiView):
     def endpoint(self, pk):
-        endpoint = webhooks.endpoints_of(self.request.user).filter(pk=_uuid_or_none(pk)).first()
+        endpoint = webhook_reads.endpoints_of(self.request.user).filter(pk=_uuid_or_none(pk)).first()
         if endpoint is None:
             raise Http404
         return endpoint
@@ -67,7 +69,7 @@ def _uuid_or_none(value: str) -> str | None:
 class WebhookDetailView(WebhookView):
     @extend_schema(responses={204: None, **ERRORS}, tags=["webhooks"])
     def delete(self, request, pk):
-        webhooks.delete_endpoint(endpoint=self.endpoint(pk))
+        webhook_endpoints.delete_endpoint(endpoint=self.endpoint(pk))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -75,7 +77,7 @@ class WebhookRotateView(WebhookView):
     @extend_schema(request=None, responses={200: s.WebhookCreatedSerializer, **ERRORS}, tags=["webhooks"],
                    description="A new secret (in this answer only); the old one stays valid for 24 hours.")
     def post(self, request, pk):
-        endpoint = webhooks.rotate_secret(endpoint=self.endpoint(pk))
+        endpoint = webhook_signing.rotate_secret(endpoint=self.endpoint(pk))
         return Response(s.WebhookCreatedSerializer(endpoint).data)
 
 
@@ -87,7 +89,7 @@ class WebhookDeliveriesView(WebhookView):
                    responses={200: s.WebhookDeliverySerializer(many=True), **ERRORS}, tags=["webhooks"])
     def get(self, request, pk):
         paginator = self.pagination_class()
-        page = paginator.paginate_queryset(webhooks.deliveries_of(self.endpoint(pk), viewer=request.user), request,
+        page = paginator.paginate_queryset(webhook_reads.deliveries_of(self.endpoint(pk), viewer=request.user), request,
                                            view=self)
         return paginator.get_paginated_response(s.WebhookDeliverySerializer(page, many=True).data)
 
@@ -96,9 +98,9 @@ class WebhookResendView(WebhookView):
     @extend_schema(request=None, responses={202: s.WebhookDeliverySerializer, **WRITE_ERRORS}, tags=["webhooks"],
                    description="Send the message again soon, with the same `webhook-id`.")
     def post(self, request, pk, delivery_id):
-        delivery = webhooks.deliveries_of(self.endpoint(pk), viewer=request.user).filter(
+        delivery = webhook_reads.deliveries_of(self.endpoint(pk), viewer=request.user).filter(
             pk=_uuid_or_none(delivery_id)).first()
         if delivery is None:
             raise Http404
-        webhooks.resend_delivery(delivery=delivery)
+        webhook_endpoints.resend_delivery(delivery=delivery)
         return Response(s.WebhookDeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)

@@ -34,7 +34,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from ..conf import app_settings
-from ..exceptions import InvalidTransition, NotFound, TeamNeedsOwner
+from ..exceptions import InvalidTransition, TeamNeedsOwner
 from ..models import (
     ApiToken,
     DataExport,
@@ -50,6 +50,7 @@ from ..models import (
     WaitingLine,
     WebhookEndpoint,
 )
+from ..selectors.quotas import plain_number
 from ..types import User
 from . import accounts, mirroring, submissions
 
@@ -84,18 +85,8 @@ def _enqueue(export_id: Any) -> None:
     queue.enqueue_export(export_id)
 
 
-def export_of(*, user: User, export_id: Any) -> DataExport:
-    """``user``'s export ``export_id``; NotFound for anyone else's or a malformed id."""
-    try:
-        return DataExport.objects.get(pk=uuid.UUID(str(export_id)), user=user)
-    except (ValueError, DataExport.DoesNotExist):
-        raise NotFound("No such export.") from None
-
-
 def _number(value: Decimal | None) -> int | float | None:
-    if value is None:
-        return None
-    return int(value) if value == value.to_integral_value() else float(value)
+    return None if value is None else plain_number(value)
 
 
 def _file_entries(generation: Generation) -> list[tuple[str, str]]:

@@ -36,13 +36,6 @@ def signup_mode() -> str:
     return mode if mode in SIGNUP_MODES else "open"
 
 
-def open_invitation(token: str | None) -> TeamInvitation | None:
-    """The usable (not accepted, not expired) invitation for ``token``, or None."""
-    if not token:
-        return None
-    return TeamInvitation.objects.select_related("team").filter(teams.open_invitations_q(), token=token).first()
-
-
 def sign_up(*, user: User, invitation_token: str = "") -> SignupResult:
     """Create an account from an unsaved user (its password already set) under the SIGNUP mode.
 

@@ -23,8 +23,9 @@ from ..exceptions import (
     PromptBlocked,
 )
 from ..models import Batch, Generation, GenerationEvent, Team
+from ..selectors import quotas as quota_reads
 from ..types import User
-from . import moderation, quotas, shards, submissions, waiting_line
+from . import moderation, quota_alerts, quotas, shards, submissions, waiting_line
 
 logger = logging.getLogger("generations.batches")
 
@@ -91,7 +92,7 @@ def quote_batch(*, user: User, items: Any, team: Team | str | None = None) -> di
     """What the batch would cost together and whether it would be accepted now. Creates nothing."""
     team_obj = submissions.submitter_team(user=user, team=team)
     prepared = prepare_items(user=user, items=items, team=team_obj)
-    result = quotas.quote(
+    result = quota_reads.quote(
         user=user, team=team_obj, video_seconds=sum(p["video_seconds"] for p in prepared),
         credits=sum((Decimal(p["credits"]) for p in prepared), Decimal(0)), jobs=len(prepared),
     )
@@ -164,11 +165,11 @@ def _create(*, user: User, team: Team | None, visibility: str, prepared: list[di
     now = timezone.now()
     count = len(prepared)
     per_item = [
-        quotas.charges_for(user=user, team=team, video_seconds=p["video_seconds"], credits=Decimal(p["credits"]))
+        quota_reads.charges_for(user=user, team=team, video_seconds=p["video_seconds"], credits=Decimal(p["credits"]))
         for p in prepared
     ]
     # Counters first and once, by the sums: a refused batch writes nothing else.
-    taken = quotas.take_usage(charges=quotas.charges_for(
+    taken = quotas.take_usage(charges=quota_reads.charges_for(
         user=user, team=team, video_seconds=sum(p["video_seconds"] for p in prepared),
         credits=sum((Decimal(p["credits"]) for p in prepared), Decimal(0)), jobs=count), now=now)
     batch = Batch.objects.create(owner=user, team=team, kind=kind, size=count, idempotency_key=idempotency_key,
@@ -191,6 +192,8 @@ def _create(*, user: User, team: Team | None, visibility: str, prepared: list[di
         for g in generations
     ])
     quotas.record_batch_reservations(items=list(zip(generations, per_item, strict=True)), taken=taken, now=now)
+    if generations:
+        quota_alerts.announce_on_commit(generations[0], taken, now=now)
     transaction.on_commit(lambda: _after_submit(generations))
     batch._prefetched_generations = generations  # type: ignore[attr-defined]  # the answer needs no re-read
     return batch

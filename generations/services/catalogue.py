@@ -27,7 +27,7 @@ from ..gmi.errors import GMIError
 from ..models import VideoModel
 from ..net import policy
 from ..net.errors import DownloadError
-from . import notifications
+from .notifications import recording as notification_recording
 
 logger = logging.getLogger("generations.catalogue")
 
@@ -119,8 +119,8 @@ def sync_models(*, progress: Callable[[str], None] | None = None) -> dict[str, i
                    "(CATALOGUE_MAX_ENABLED_MODELS). Enable the ones members need in the admin.")
         say(message)
         logger.warning("model sync: %s First ones: %s", message, ", ".join(held_back[:10]))
-        notifications.announce_catalogue_held_back(count=len(held_back), cap=int(cap or 0),
-                                                   examples=held_back[:10], now=now)
+        notification_recording.announce_catalogue_held_back(count=len(held_back), cap=int(cap or 0),
+                                                            examples=held_back[:10], now=now)
     logger.info("model sync: %s", counts)
     return counts
 

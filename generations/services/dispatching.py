@@ -26,9 +26,9 @@ from ..gmi.errors import (
 )
 from ..models import DispatchLock, Generation
 from ..policies import quota_policy
+from ..selectors.quotas import in_flight_q
 from . import upstream
 from .lifecycle import transition
-from .quotas import in_flight_q
 from .upstream_pool import get_pool
 from .waiting_line import owners_by_turn, queue_positions, refresh_snapshot
 

@@ -11,7 +11,9 @@ from .. import signals
 from ..exceptions import InvalidTransition
 from ..models import Generation, GenerationEvent
 from ..types import User
-from . import notifications, quotas, webhooks
+from . import quotas
+from .notifications import recording as notifications
+from .webhooks import recording as webhooks
 
 logger = logging.getLogger("generations.lifecycle")
 

@@ -23,7 +23,8 @@ from django.utils import timezone
 from .. import selectors, telemetry
 from ..conf import app_settings
 from ..models import Generation, Team
-from . import mirroring, notifications
+from . import mirroring
+from .notifications import recording as notification_recording
 
 logger = logging.getLogger("generations.retention")
 
@@ -124,8 +125,9 @@ def warn_owners(*, now: datetime | None = None, dry_run: bool = False) -> tuple[
         Generation.objects.filter(pk__in=[g.pk for g in generations], retention_warned_at__isnull=True).update(
             retention_warned_at=now)
         try:
-            notifications.announce_files_expiring(owner_id=owner_id, count=len(generations), removed_on=removed_on,
-                                                  days=days, batch=f"{owner_id}:{now.date().isoformat()}")
+            notification_recording.announce_files_expiring(
+                owner_id=owner_id, count=len(generations), removed_on=removed_on, days=days,
+                batch=f"{owner_id}:{now.date().isoformat()}")
         except Exception:  # the warning is recorded on the rows; a notification hiccup must not stop retention
             logger.exception("could not tell member %s about expiring files", owner_id)
     return len(by_owner), sum(len(v) for v in by_owner.values())

@@ -1,4 +1,5 @@
-"""Site staff's workflows on one generation: which actions apply, and retry, re-mirror and refund.
+"""Site staff's workflows: on one generation, which actions apply, and retry, re-mirror and refund; and the
+limits staff set on a member or a team (the admin and ``gmi_quota``).
 
 The admin's buttons and its single and bulk actions ask ``action_refusal`` / ``actions_for``, so a
 button is offered exactly when the action would run. The services below keep their own
@@ -8,14 +9,17 @@ preconditions too (they guard against races); these are the same rules. Approve 
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
-from .. import queue
+from .. import metrics, queue
 from ..exceptions import InvalidTransition
-from ..models import Generation
+from ..models import Generation, Team, UserProfile
+from ..selectors.quotas import charges_for
 from ..types import User
-from . import mirroring, quotas, shards
+from . import audit, mirroring, quota_alerts, quotas, shards
 from .lifecycle import record_event, transition
 
 S = Generation.Status
@@ -73,11 +77,13 @@ def retry_generation(*, generation: Generation, actor: User) -> Generation:
             mirror_started_at=None,
         ):
             raise InvalidTransition("The generation changed meanwhile; reload and try again.")
-        charges = quotas.charges_for(
+        charges = charges_for(
             user=generation.owner, team=generation.team, video_seconds=generation.video_seconds,
             credits=Decimal(generation.credits),
         )
-        quotas.reserve_generation(generation, charges)
+        now = timezone.now()
+        taken = quotas.reserve_generation(generation, charges, now=now)
+        quota_alerts.announce_on_commit(generation, taken, now=now)
         transaction.on_commit(_request_dispatch)
     return generation
 
@@ -114,3 +120,31 @@ def refund_usage(*, generation: Generation, actor: User) -> int:
         if refunded:
             record_event(generation, note=f"Usage refunded by {actor}", actor=actor)
     return refunded
+
+
+def set_user_limits(*, user: User, limits: dict[str, int | None]) -> UserProfile:
+    """Override a user's limits; a None value clears the override (back to the site default)."""
+    unknown = set(limits) - set(metrics.USER_METRICS)
+    if unknown:
+        raise ValueError(f"Unknown limits: {', '.join(sorted(unknown))}")
+    profile, _ = UserProfile.objects.get_or_create(user=user)
+    return _set_limits(profile, limits)
+
+
+def set_team_limits(*, team: Team, limits: dict[str, int | None]) -> Team:
+    """Set a team's pools; None clears the override (back to the site default)."""
+    unknown = set(limits) - set(metrics.TEAM_METRICS)
+    if unknown:
+        raise ValueError(f"Teams have no {', '.join(sorted(unknown))} pool")
+    return _set_limits(team, limits)
+
+
+def _set_limits(target: Any, limits: dict[str, int | None]) -> Any:
+    """Write ``limits`` on a profile or a team, and audit what they were before."""
+    previous = {name: getattr(target, name) for name in limits}
+    for name, value in limits.items():
+        setattr(target, name, value)
+    if limits:
+        target.save(update_fields=list(limits))
+        audit.record_quota_change(target=target, previous=previous, limits=limits)
+    return target

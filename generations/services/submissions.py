@@ -29,9 +29,11 @@ from ..models import (
     VideoModel,
 )
 from ..policies import quota_policy, submit_policy
+from ..selectors import quotas as quota_reads
 from ..types import User
-from . import catalogue, dispatching, mirroring, moderation, quotas, shards, waiting_line, webhooks
+from . import catalogue, dispatching, mirroring, moderation, quota_alerts, quotas, shards, waiting_line
 from .lifecycle import transition
+from .webhooks import endpoints as webhook_endpoints
 
 logger = logging.getLogger("generations.submissions")
 
@@ -94,7 +96,7 @@ def prepare_for_team(*, user: User, model_id: str, payload: Any, team: Team | No
 def quote_generation(*, user: User, model_id: str, payload: Any, team: Team | str | None = None) -> dict[str, Any]:
     """What the job would cost and whether it would be accepted now. Creates nothing."""
     prepared = prepare(user=user, model_id=model_id, payload=payload, team=team)
-    return quotas.quote(
+    return quota_reads.quote(
         user=user, team=prepared["team"], video_seconds=prepared["video_seconds"], credits=prepared["credits"]
     )
 
@@ -145,8 +147,8 @@ def submit_generation(
         existing = _idempotent_replay(user, idempotency_key, request_hash)
         if existing is not None:
             return existing
-    webhook_url, webhook_filter = webhooks.check_submission_webhook(url=webhook, events_filter=webhook_events_filter,
-                                                                    user=user)
+    webhook_url, webhook_filter = webhook_endpoints.check_submission_webhook(
+        url=webhook, events_filter=webhook_events_filter, user=user)
     prepared = prepare(user=user, model_id=model_id, payload=payload, team=team)
     team_obj = prepared["team"]
     if visibility in (None, ""):
@@ -157,7 +159,7 @@ def submit_generation(
         raise InvalidInput({"visibility": ["Choose a team to share this video with, or make it private."]})
     try:
         with transaction.atomic():
-            charges = quotas.charges_for(
+            charges = quota_reads.charges_for(
                 user=user, team=team_obj, video_seconds=prepared["video_seconds"], credits=prepared["credits"]
             )
             # Counters first: a refused submission writes nothing else.
@@ -175,6 +177,7 @@ def submit_generation(
             GenerationEvent.objects.create(generation=generation, from_status="", to_status=Generation.Status.QUEUED,
                                            note="Accepted", actor=user, created_at=now)
             quotas.record_reservations(generation=generation, taken=taken, now=now)
+            quota_alerts.announce_on_commit(generation, taken, now=now)
             if idempotency_key:
                 # Last, so the row is written with its generation; a concurrent twin fails here and replays.
                 IdempotencyKey.objects.create(user=user, key=idempotency_key, request_hash=request_hash,

@@ -2,28 +2,22 @@
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.text import slugify
 
 from .. import permissions
-from ..conf import app_settings
 from ..exceptions import InvalidInput, InvalidTransition, NotAllowed, NotFound
 from ..inputs import require_clean_text
-from ..models import Generation, Membership, Team, TeamInvitation
+from ..models import Membership, Team, TeamInvitation
 from ..policies import require_approved_account, require_below_limit
+from ..selectors.teams import invitation_cutoff, membership_of, open_invitations_q
 from ..types import User
 from . import audit
 
 Role = Membership.Role
-
-
-def membership_of(user: User, team: Team) -> Membership | None:
-    return Membership.objects.filter(team=team, user=user).first()
 
 
 def _require_manager(user: User, team: Team) -> Membership:
@@ -98,7 +92,7 @@ def add_member(*, team: Team, actor: User, username: str,
         # Serialises invitations of one team, so the cap and "one open invitation per username" hold.
         Team.objects.select_for_update().filter(pk=team.pk).first()
         recent = (TeamInvitation.objects.filter(team=team, username=username, accepted_at__isnull=True,
-                                                created_at__gte=_invitation_cutoff())
+                                                created_at__gte=invitation_cutoff())
                   .order_by("-created_at").first())
         if recent is not None:
             if recent.declined_at is None and recent.role != role:
@@ -154,22 +148,6 @@ def invite(*, team: Team, actor: User, email: str = "", role: str = Role.MEMBER)
                                                token=secrets.token_urlsafe(24), invited_by=actor)
     audit.record_event(action=audit.Action.MEMBER_INVITED, actor=actor, target=invitation, data={"role": role})
     return invitation
-
-
-def _invitation_cutoff():
-    return timezone.now() - timedelta(days=app_settings.INVITATION_DAYS)
-
-
-def open_invitations_q() -> Q:
-    """Invitations still usable: not accepted, not declined, not older than INVITATION_DAYS."""
-    return Q(accepted_at__isnull=True, declined_at__isnull=True, created_at__gte=_invitation_cutoff())
-
-
-def invitations_for(user: User) -> QuerySet[TeamInvitation]:
-    """The open invitations addressed to ``user``'s username, newest first."""
-    return (TeamInvitation.objects.filter(open_invitations_q(), username=user.get_username())
-            .exclude(username="").exclude(team__memberships__user=user)
-            .select_related("team", "invited_by").order_by("-created_at"))
 
 
 def revoke_invitation(*, team: Team, actor: User, invitation_id: int) -> None:
@@ -235,13 +213,3 @@ def open_team(*, user: User, team: Team) -> bool:
     Conditional, so it costs one UPDATE that matches nothing once the team was opened.
     """
     return bool(Membership.objects.filter(team=team, user=user, seen_at__isnull=True).update(seen_at=timezone.now()))
-
-
-def hide_unopened_teams(generations: QuerySet[Generation], *, user: User) -> QuerySet[Generation]:
-    """``generations`` without other people's videos in teams ``user`` was added to and has not opened.
-
-    Staff can add anyone to a team (members only invite); until they look at it, its videos must
-    not fill their gallery or their API list. A subquery, so no extra query is run.
-    """
-    unopened = Membership.objects.filter(user=user, seen_at__isnull=True).values("team_id")
-    return generations.exclude(Q(team_id__in=unopened) & ~Q(owner=user))

@@ -6,11 +6,11 @@ import secrets
 from datetime import datetime
 from typing import NamedTuple
 
-from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from ..models import ApiToken
 from ..policies import require_approved_account, require_below_limit
+from ..selectors.accounts import usable_tokens
 from ..types import User
 from .audit import Action, record_event
 
@@ -53,12 +53,6 @@ def create_token(*, user: User, name: str = "API token", scope: str = ApiToken.S
     record_event(action=Action.TOKEN_CREATED, actor=user, target=token, data={
         "scope": scope, "expires_at": expires_at.isoformat() if expires_at else None})
     return token, key
-
-
-def usable_tokens(user: User) -> QuerySet[ApiToken]:
-    """The user's tokens that are neither revoked nor expired."""
-    return ApiToken.objects.filter(user=user, revoked_at__isnull=True).filter(
-        Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()))
 
 
 def check_key(key: str) -> KeyCheck:

@@ -16,6 +16,7 @@ from .. import refusals
 from ..context_processors import page_context
 from ..exceptions import NotAllowed
 from ..forms import signup_form_class
+from ..selectors import teams as team_reads
 from ..services import accounts
 from .base import render_page, safe_next_url
 
@@ -88,7 +89,7 @@ def signup(request: HttpRequest) -> HttpResponse:
         return redirect("generations:gallery")
     mode = accounts.signup_mode()
     token = (request.POST.get("invitation") if request.method == "POST" else request.GET.get("invite")) or ""
-    invitation = accounts.open_invitation(token)
+    invitation = team_reads.open_invitation(token)
     context: dict[str, Any] = {"mode": mode, "invitation": invitation, "token_given": bool(token),
                                "next": request.POST.get("next") or request.GET.get("next") or ""}
     if mode == "invite" and invitation is None:

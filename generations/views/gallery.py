@@ -15,6 +15,7 @@ from ..context_processors import forget_member_state, member_state
 from ..exceptions import GenerationError, InvalidInput, NotFound
 from ..forms import GalleryCollectForm, GalleryFilterForm
 from ..models import Collection, Generation
+from ..selectors import teams as team_reads
 from ..services import collections as collection_service
 from ..services import teams, waiting_line
 from ..types import AuthenticatedHttpRequest
@@ -59,7 +60,7 @@ def gallery(request: AuthenticatedHttpRequest) -> HttpResponse:
     if tab == "team" and not state.teams:
         generations = Generation.objects.none()
     else:
-        generations = teams.hide_unopened_teams(
+        generations = team_reads.hide_unopened_teams(
             selectors.gallery(request.user, tab=tab, team=team, status=filters["status"],
                               model=filters["model"], q=filters["q"], favorites=bool(filters["favorites"]),
                               collection=collection, batch=batch),

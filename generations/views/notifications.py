@@ -13,12 +13,15 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from .. import refusals, selectors
+from .. import refusals
 from ..conf import app_settings
 from ..exceptions import InvalidInput
 from ..forms import NotificationPreferencesForm
 from ..models import NotificationPreference
+from ..selectors import notifications as notification_reads
 from ..services import notifications
+from ..services.notifications import inbox as notification_inbox
+from ..services.notifications import preferences as notification_choices
 from ..types import AuthenticatedHttpRequest
 from .base import render_page, safe_next_url
 
@@ -28,14 +31,14 @@ from .base import render_page, safe_next_url
 def notification_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The member's notifications, newest first, unread ones marked; ``?unread=1`` shows only those."""
     unread_only = request.GET.get("unread") == "1"
-    page = Paginator(selectors.notifications_of(request.user, unread_only=unread_only),
+    page = Paginator(notification_reads.notifications_of(request.user, unread_only=unread_only),
                      app_settings.PAGE_SIZE).get_page(request.GET.get("page"))
     return render_page(request, "generations/notifications.html", {
         "page": page,
         "notifications": list(page.object_list),
         "unread_only": unread_only,
         "query": "unread=1" if unread_only else "",
-        "unread": selectors.unread_notification_count(request.user),
+        "unread": notification_reads.unread_notification_count(request.user),
     }, nav="notifications")
 
 
@@ -43,7 +46,7 @@ def notification_list(request: AuthenticatedHttpRequest) -> HttpResponse:
 @require_GET
 def notification_open(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """Follow a notification: it is marked read and the member lands where it points."""
-    notification = notifications.open_notification(user=request.user, notification_id=pk)
+    notification = notification_inbox.open_notification(user=request.user, notification_id=pk)
     if notification is None:
         raise Http404("No such notification.")
     link = notification.link
@@ -57,11 +60,11 @@ def notification_open(request: AuthenticatedHttpRequest, pk: int) -> HttpRespons
 def notification_read(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Mark the posted ``id``s read, or every one with ``all``; back to where the form was."""
     if request.POST.get("all"):
-        marked = notifications.mark_read(user=request.user)
+        marked = notification_inbox.mark_read(user=request.user)
         messages.success(request, f"Marked {marked} notification{'s' if marked != 1 else ''} read.")
     else:
         ids = [int(value) for value in request.POST.getlist("id") if value.isascii() and value.isdigit()]
-        notifications.mark_read(user=request.user, ids=ids)
+        notification_inbox.mark_read(user=request.user, ids=ids)
     return redirect(safe_next_url(request, reverse("generations:notifications")))
 
 
@@ -69,11 +72,11 @@ def notification_read(request: AuthenticatedHttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def notification_preferences(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Per kind: off, in the app, or also by e-mail (and as a digest); staff may opt into the daily summary."""
-    rows = notifications.preferences_of(request.user)
+    rows = notification_choices.preferences_of(request.user)
     form = NotificationPreferencesForm(request.POST or None, rows=rows)
     if request.method == "POST" and form.is_valid():
         try:
-            notifications.set_preferences(user=request.user, choices=form.choices())
+            notification_choices.set_preferences(user=request.user, choices=form.choices())
         except InvalidInput as exc:
             form.add_error(None, refusals.page_words(exc))
         else:
@@ -96,19 +99,19 @@ def notification_unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
                                "preferences_url": reverse("generations:notification-preferences")}
     try:
         if request.method == "GET":
-            _, kinds = notifications.read_unsubscribe_token(token=token)
+            _, kinds = notification_choices.read_unsubscribe_token(token=token)
             return render_page(request, template, {**context, "confirm": True, "labels": _labels(kinds)})
         channel = request.POST.get("channel")
         if channel:
-            result = notifications.revise_unsubscribe(token=token, changes=request.POST.get("changes", ""),
-                                                      channel=channel)
+            result = notification_choices.revise_unsubscribe(token=token, changes=request.POST.get("changes", ""),
+                                                             channel=channel)
         else:
-            result = notifications.unsubscribe(token=token)
+            result = notification_choices.unsubscribe(token=token)
     except InvalidInput as exc:
         return render_page(request, template, {**context, "invalid": refusals.page_words(exc)}, status=400)
     return render_page(request, template, {
         **context, "labels": _labels(result.kinds), "changed": _labels(result.changed), "channel": result.channel,
-        "changes": result.changes, "undo_days": notifications.UNSUBSCRIBE_UNDO_MAX_AGE.days,
+        "changes": result.changes, "undo_days": notification_choices.UNSUBSCRIBE_UNDO_MAX_AGE.days,
     })
 
 

@@ -20,7 +20,9 @@ from ..exceptions import AccountPending, GenerationError
 from ..forms import InviteForm, MemberAddForm, MemberRoleForm, TeamCreateForm, TeamSwitchForm
 from ..inputs import text_problem
 from ..models import Membership, Team
-from ..services import accounts, quotas, teams
+from ..selectors import quotas as quota_reads
+from ..selectors import teams as team_reads
+from ..services import accounts, teams
 from ..types import AuthenticatedHttpRequest
 from .base import attempt, found_or_404, render_page, safe_next_url
 from .usage import meters, usage_chart
@@ -48,7 +50,7 @@ def team_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render_page(request, "generations/teams.html", {
         "memberships": memberships, "form": form,
         "current_team": state.current_team,
-        "invitations": list(teams.invitations_for(request.user)),
+        "invitations": list(team_reads.invitations_for(request.user)),
         "awaiting_approval": state.awaiting_approval,
         "invitation_days": app_settings.INVITATION_DAYS,
     }, nav="teams")
@@ -78,7 +80,7 @@ def _team_or_404(request: AuthenticatedHttpRequest, slug: str) -> tuple[Team, Me
     team = Team.objects.filter(slug=slug).first()
     if team is None:
         raise Http404("No such team.")
-    membership = teams.membership_of(request.user, team)
+    membership = team_reads.membership_of(request.user, team)
     if membership is None and not permissions.can_view_any_team(request.user):
         raise Http404("No such team.")
     return team, membership
@@ -95,7 +97,7 @@ def team_detail(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     recent = list(selectors.gallery(request.user, tab="team", team=team)[:8]) if membership else []
     invitations, pending = [], []
     if can_manage:
-        for inv in team.invitations.filter(teams.open_invitations_q()).order_by("-created_at"):
+        for inv in team.invitations.filter(team_reads.open_invitations_q()).order_by("-created_at"):
             if inv.username:
                 pending.append(inv)
             else:
@@ -113,7 +115,7 @@ def team_detail(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
         "invitations": invitations,
         "pending_invitations": pending,
         "invitation_days": app_settings.INVITATION_DAYS,
-        "meters": meters(quotas.usage_for_team(team)),
+        "meters": meters(quota_reads.usage_for_team(team)),
         "chart": usage_chart(metric="credits", team=team),
         "recent": recent,
     }, nav="teams")
@@ -202,7 +204,7 @@ def team_invite_revoke(request: AuthenticatedHttpRequest, slug: str, invitation_
 def team_join(request: HttpRequest, token: str) -> HttpResponse:
     """An invitation link: members accept it; visitors are offered to log in or sign up first."""
     # A code no invitation can have (a NUL byte) is simply not found.
-    invitation = None if text_problem(token) else accounts.open_invitation(token)
+    invitation = None if text_problem(token) else team_reads.open_invitation(token)
     if invitation is None:
         return render_page(request, "generations/team_join.html", {"invitation": None}, status=404)
     if request.method == "POST":
@@ -219,7 +221,7 @@ def team_join(request: HttpRequest, token: str) -> HttpResponse:
             return redirect("generations:teams")
         messages.success(request, f"Welcome to {membership.team.name}.")
         return redirect("generations:team", slug=membership.team.slug)
-    already = request.user.is_authenticated and teams.membership_of(request.user, invitation.team) is not None
+    already = request.user.is_authenticated and team_reads.membership_of(request.user, invitation.team) is not None
     return render_page(request, "generations/team_join.html", {
         "invitation": invitation,
         "already_member": already,

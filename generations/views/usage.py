@@ -9,13 +9,13 @@ from django.views.decorators.http import require_GET
 
 from .. import charts, metrics, reports
 from ..models import Team
-from ..services import quotas
+from ..selectors import quotas as quota_reads
 from ..types import AuthenticatedHttpRequest
 from .base import render_page
 
 
 def meters(usage: dict[str, Any]) -> list[dict[str, Any]]:
-    """Limits, usage and reset times from ``quotas.usage_for_*`` as rows for the meter template."""
+    """Limits, usage and reset times from ``quota_reads.usage_for_*`` as rows for the meter template."""
     rows = []
     for key, limit in usage.get("limits", {}).items():
         label, unit = metrics.label(key), metrics.unit(key)
@@ -54,7 +54,7 @@ def usage_chart(*, metric: str, user: Any = None, team: Team | None = None) -> A
 @require_GET
 def usage(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Every limit with what is used and when it resets, the team pools, and 30 days of usage."""
-    data = quotas.usage_for_user(request.user)
+    data = quota_reads.usage_for_user(request.user)
     chosen = request.GET.get("chart")
     metric = chosen if chosen is not None and chosen in CHART_METRICS else "jobs"
     team_rows = [{"name": t["name"], "slug": t["team"], "meters": meters(t)} for t in data.get("teams", [])]

@@ -24,7 +24,9 @@ from ..exceptions import (
 )
 from ..forms import WebhookEndpointForm
 from ..models import WebhookEndpoint
-from ..services import webhooks
+from ..selectors import webhooks as webhook_reads
+from ..services.webhooks import endpoints as webhook_endpoints
+from ..services.webhooks import signing as webhook_signing
 from ..types import AuthenticatedHttpRequest
 from .base import found_or_404, render_page
 
@@ -41,11 +43,12 @@ def _no_store(response: HttpResponse) -> HttpResponse:
 
 def _endpoint_or_404(request: AuthenticatedHttpRequest, pk: Any) -> WebhookEndpoint:
     # The one lookup: outside what the member manages (another member's, a team they only belong to) is a 404.
-    return found_or_404(webhooks.endpoints_of(request.user).filter(pk=pk).first(), "webhook")
+    return found_or_404(webhook_reads.endpoints_of(request.user).filter(pk=pk).first(), "webhook")
 
 
 def _form(request: AuthenticatedHttpRequest, data: Any = None) -> WebhookEndpointForm:
-    return WebhookEndpointForm(data, events=webhooks.EVENTS, teams=webhooks.teams_managed_by(request.user))
+    return WebhookEndpointForm(data, events=webhook_endpoints.EVENTS,
+                               teams=webhook_reads.teams_managed_by(request.user))
 
 
 @login_required
@@ -56,9 +59,9 @@ def webhook_list(request: AuthenticatedHttpRequest) -> HttpResponse:
         form = _form(request, request.POST)
         if form.is_valid():
             try:
-                endpoint = webhooks.create_endpoint(user=request.user, url=form.cleaned_data["url"].strip(),
-                                                    events=form.cleaned_data["events"],
-                                                    team=form.cleaned_data["team"] or None)
+                endpoint = webhook_endpoints.create_endpoint(user=request.user, url=form.cleaned_data["url"].strip(),
+                                                             events=form.cleaned_data["events"],
+                                                             team=form.cleaned_data["team"] or None)
             except InvalidInput as exc:
                 for field, errors in exc.errors.items():
                     for error in errors:
@@ -76,10 +79,10 @@ def webhook_list(request: AuthenticatedHttpRequest) -> HttpResponse:
         form = _form(request)
     shown = request.session.pop(NEW_SUBMISSION_SECRET, None) if request.method == "GET" else None
     return _no_store(render_page(request, "generations/webhooks.html", {
-        "rows": webhooks.endpoint_rows(request.user),
+        "rows": webhook_reads.endpoint_rows(request.user),
         "form": form,
         "new_submission_secret": shown,
-        "has_submission_secret": webhooks.has_submission_secret(request.user),
+        "has_submission_secret": webhook_reads.has_submission_secret(request.user),
         "pending": member_state(request).awaiting_approval,
     }, nav="webhooks", status=400 if form.errors else 200))
 
@@ -93,15 +96,15 @@ def webhook_detail(request: AuthenticatedHttpRequest, pk: Any) -> HttpResponse:
     new_secret = None
     if shown and shown.get("id") == str(endpoint.pk):
         new_secret = request.session.pop(NEW_SECRET)
-    log = webhooks.deliveries_of(endpoint, viewer=request.user)
+    log = webhook_reads.deliveries_of(endpoint, viewer=request.user)
     page = Paginator(log, DELIVERIES_PER_PAGE).get_page(request.GET.get("page"))
-    row = next(r for r in webhooks.endpoint_rows(request.user) if r.endpoint.pk == endpoint.pk)
+    row = next(r for r in webhook_reads.endpoint_rows(request.user) if r.endpoint.pk == endpoint.pk)
     return _no_store(render_page(request, "generations/webhook_detail.html", {
         "endpoint": endpoint,
         "paused": row.paused,
         "new_secret": new_secret,
-        "overlap_hours": int(webhooks.ROTATION_OVERLAP.total_seconds() // 3600),
-        "rotation_until": webhooks.rotation_ends_at(endpoint),
+        "overlap_hours": int(webhook_signing.ROTATION_OVERLAP.total_seconds() // 3600),
+        "rotation_until": webhook_signing.rotation_ends_at(endpoint),
         "page": page,
         # The message as sent, only where the member may see its video now (``payload_shown``).
         "deliveries": [(d, json.dumps(d.payload, indent=2, ensure_ascii=False) if getattr(d, "payload_shown", False)
@@ -113,7 +116,7 @@ def webhook_detail(request: AuthenticatedHttpRequest, pk: Any) -> HttpResponse:
 @login_required
 @require_POST
 def webhook_rotate(request: AuthenticatedHttpRequest, pk: Any) -> HttpResponse:
-    endpoint = webhooks.rotate_secret(endpoint=_endpoint_or_404(request, pk))
+    endpoint = webhook_signing.rotate_secret(endpoint=_endpoint_or_404(request, pk))
     request.session[NEW_SECRET] = {"id": str(endpoint.pk), "secret": endpoint.secret, "rotated": True}
     return redirect("generations:webhook", pk=endpoint.pk)
 
@@ -124,7 +127,7 @@ def webhook_enabled(request: AuthenticatedHttpRequest, pk: Any) -> HttpResponse:
     endpoint = _endpoint_or_404(request, pk)
     enable = request.POST.get("enabled") == "1"
     try:
-        webhooks.set_endpoint_enabled(endpoint=endpoint, enabled=enable)
+        webhook_endpoints.set_endpoint_enabled(endpoint=endpoint, enabled=enable)
     except GenerationError as exc:  # the target is no longer allowed
         messages.error(request, refusals.page_words(exc))
     else:
@@ -139,7 +142,7 @@ def webhook_delete(request: AuthenticatedHttpRequest, pk: Any) -> HttpResponse:
     """GET asks for confirmation; POST deletes the endpoint and its delivery log."""
     endpoint = _endpoint_or_404(request, pk)
     if request.method == "POST":
-        webhooks.delete_endpoint(endpoint=endpoint)
+        webhook_endpoints.delete_endpoint(endpoint=endpoint)
         messages.success(request, f"The webhook to {endpoint.url} was deleted.")
         return redirect("generations:webhooks")
     return render_page(request, "generations/webhook_delete.html", {"endpoint": endpoint}, nav="webhooks")
@@ -149,11 +152,11 @@ def webhook_delete(request: AuthenticatedHttpRequest, pk: Any) -> HttpResponse:
 @require_POST
 def webhook_resend(request: AuthenticatedHttpRequest, pk: Any, delivery_id: Any) -> HttpResponse:
     endpoint = _endpoint_or_404(request, pk)
-    delivery = webhooks.deliveries_of(endpoint, viewer=request.user).filter(pk=delivery_id).first()
+    delivery = webhook_reads.deliveries_of(endpoint, viewer=request.user).filter(pk=delivery_id).first()
     if delivery is None:
         raise Http404("No such delivery.")
     try:
-        webhooks.resend_delivery(delivery=delivery)
+        webhook_endpoints.resend_delivery(delivery=delivery)
     except GenerationError as exc:  # the endpoint is disabled
         messages.error(request, refusals.page_words(exc))
     else:
@@ -166,7 +169,7 @@ def webhook_resend(request: AuthenticatedHttpRequest, pk: Any, delivery_id: Any)
 @require_POST
 def submission_secret_rotate(request: AuthenticatedHttpRequest) -> HttpResponse:
     try:
-        request.session[NEW_SUBMISSION_SECRET] = webhooks.rotate_submission_secret(user=request.user)
+        request.session[NEW_SUBMISSION_SECRET] = webhook_signing.rotate_submission_secret(user=request.user)
     except AccountPending as exc:
         messages.error(request, refusals.page_words(exc))
     return redirect("generations:webhooks")

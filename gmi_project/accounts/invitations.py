@@ -4,7 +4,7 @@ from __future__ import annotations
 from django.http import HttpRequest
 
 from generations.models import TeamInvitation
-from generations.services import accounts
+from generations.selectors import teams as team_reads
 
 INVITATION_SESSION_KEY = "gmi_invitation"
 
@@ -17,7 +17,7 @@ def invitation_for(request: HttpRequest) -> TeamInvitation | None:
         request.session[INVITATION_SESSION_KEY] = token
     else:
         token = request.session.get(INVITATION_SESSION_KEY, "")
-    return accounts.open_invitation(token)
+    return team_reads.open_invitation(token)
 
 
 def forget_invitation(request: HttpRequest) -> None:

@@ -13,6 +13,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
+from generations.selectors import accounts as account_reads
 from generations.services import tokens
 
 from .middleware import mark_session_start
@@ -26,7 +27,7 @@ def session_starts_active(sender: Any, request: HttpRequest | None, user: Any, *
 
 
 def _offer_token_revocation(request: HttpRequest, user: Any, why: str) -> None:
-    live = tokens.usable_tokens(user).count()
+    live = account_reads.usable_tokens(user).count()
     if live:
         messages.info(request, format_html(
             "{} You have {} API token{} that still work: <a href=\"{}\">review or revoke them</a>.",

@@ -12,6 +12,7 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from generations.models import ApiToken, Generation, Membership, UserProfile
+from generations.selectors import accounts as account_reads
 from generations.services import accounts, teams, tokens
 from gmi_project import settings as project_settings
 from tests.helpers.accounts import NEW_ACCOUNT, assert_signed_up_into_the_team, logged_in_user
@@ -117,7 +118,7 @@ def test_password_reset_sends_a_link_that_sets_a_new_password_and_revokes_the_to
     assert done.status_code == 200
     user.refresh_from_db()
     assert user.check_password("Brand-new-pass-7")
-    assert not tokens.usable_tokens(user).exists()
+    assert not account_reads.usable_tokens(user).exists()
     assert ApiToken.objects.get(user=user).revoked_at is not None
 
 

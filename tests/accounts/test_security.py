@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from generations.exceptions import LockedOut, WrongPassword
 from generations.models import ApiToken, AuditEvent
+from generations.selectors import accounts as account_reads
 from generations.services import accounts, tokens
 from tests.helpers.factories import UserFactory
 from tests.helpers.totp import totp_now
@@ -339,7 +340,7 @@ def test_the_security_page_lists_sessions_and_tokens_and_ends_them(user):
     assert signed_in(there) is None and signed_in(here) == user
 
     here.post(reverse("account_revoke_all_tokens"))
-    assert not tokens.usable_tokens(user).exists()
+    assert not account_reads.usable_tokens(user).exists()
     assert AuditEvent.objects.filter(action=AuditEvent.Action.TOKEN_REVOKED).count() == 2
 
 
@@ -375,7 +376,7 @@ def test_changing_the_password_ends_the_other_sessions_and_offers_to_revoke_toke
 
     assert signed_in(here) == user and signed_in(there) is None
     assert "review or revoke them" in response.content.decode()
-    assert tokens.usable_tokens(user).count() == 1  # offered, not done
+    assert account_reads.usable_tokens(user).count() == 1  # offered, not done
 
 
 def test_a_session_ends_after_the_idle_timeout(client, user, settings):

@@ -7,7 +7,8 @@ from django.utils import timezone
 
 from generations import selectors
 from generations.models import Flag, Generation, GenerationEvent, LedgerEntry, ModerationDecision
-from generations.services import moderation, quotas, submissions
+from generations.selectors import quotas as quota_reads
+from generations.services import moderation, submissions
 from tests.admin.helpers import M, S, bulk, change, changelist, messages_of, submitted
 from tests.helpers.factories import (
     GenerationFactory,
@@ -288,7 +289,7 @@ def test_cancel_ends_active_jobs_and_refunds_their_usage(staff_client, user):
     assert generation.status == S.CANCELLED
     assert "Cancelled by staff" in generation.error
     assert LedgerEntry.objects.filter(generation=generation, kind="refund").count() == 3
-    assert quotas.usage_for_user(user)["used"]["daily_jobs"] == 0
+    assert quota_reads.usage_for_user(user)["used"]["daily_jobs"] == 0
     message = messages_of(response)[0]
     assert "Cancelled 1 generation." in message
     assert "only queued, dispatched or processing jobs can be cancelled" in message
@@ -332,12 +333,12 @@ def test_remirror_moves_succeeded_videos_back_to_mirroring(staff_client, django_
 def test_refund_gives_back_an_ended_job_exactly_once(staff_client, user, staff_user):
     generation = submitted(user)
     Generation.objects.filter(pk=generation.pk).update(status=S.SUCCEEDED, finished_at=timezone.now())
-    assert quotas.usage_for_user(user)["used"]["daily_jobs"] == 1
+    assert quota_reads.usage_for_user(user)["used"]["daily_jobs"] == 1
 
     first = bulk(staff_client, "refund_selected", [generation])
     second = bulk(staff_client, "refund_selected", [generation])
 
-    assert quotas.usage_for_user(user)["used"]["daily_jobs"] == 0
+    assert quota_reads.usage_for_user(user)["used"]["daily_jobs"] == 0
     assert LedgerEntry.objects.filter(generation=generation, kind="refund", metric="daily_jobs").count() == 1
     assert "Refunded 1 generation." in messages_of(first)[0]
     assert "nothing left to refund (already refunded)" in messages_of(second)[0]

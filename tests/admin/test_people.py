@@ -6,7 +6,8 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
-from generations.services import quotas, tokens
+from generations.selectors import quotas as quota_reads
+from generations.services import tokens
 from tests.admin.helpers import change, changelist, messages_of
 from tests.helpers.factories import MembershipFactory, ProfileFactory, TeamFactory, UserFactory
 
@@ -63,7 +64,7 @@ def test_profile_override_saved_from_the_user_page_changes_the_limits(staff_clie
 
     profile.refresh_from_db()
     assert profile.daily_jobs == 4
-    assert quotas.usage_for_user(member)["limits"]["daily_jobs"] == 4
+    assert quota_reads.usage_for_user(member)["limits"]["daily_jobs"] == 4
 
 
 def test_tokens_show_only_their_prefix_and_can_be_revoked(staff_client, user):

@@ -44,7 +44,7 @@ def test_the_fast_representation_equals_the_declared_fields(kind):
 
 @pytest.mark.parametrize("kind", ["queued", "succeeded"])
 def test_a_webhook_body_shows_the_generation_exactly_as_the_rest_api_answers_its_owner(kind, settings):
-    from generations.services.webhooks import payload_for
+    from generations.services.webhooks.recording import payload_for
 
     settings.GENERATIONS = {**settings.GENERATIONS, "SITE_URL": "http://testserver"}
     owner = UserFactory()

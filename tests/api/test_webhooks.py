@@ -11,7 +11,8 @@ from generations.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
-from generations.services import webhooks
+from generations.services.webhooks import endpoints as webhook_endpoints
+from generations.services.webhooks import recording as webhook_recording
 from tests.helpers.factories import MembershipFactory, TeamFactory, UserFactory
 
 ALLOWED = "127.0.0.1:9"  # never connected to: creation only checks the policy
@@ -29,7 +30,7 @@ def create(client, user, **body):
 
 
 def test_event_types_agree_between_the_api_and_the_service():
-    assert tuple(WEBHOOK_EVENTS) == webhooks.EVENTS
+    assert tuple(WEBHOOK_EVENTS) == webhook_endpoints.EVENTS
 
 
 def test_create_answers_the_secret_once(db, api_client, user, local_hooks):
@@ -164,10 +165,10 @@ def _team_delivery(team, *, prompt: str):
 
     owner = MembershipFactory(team=team, role=Membership.Role.OWNER).user
     member = MembershipFactory(team=team, role=Membership.Role.MEMBER).user
-    endpoint = webhooks.create_endpoint(user=owner, url=f"http://{ALLOWED}/team", events=["generation.moderated"],
-                                        team=team.slug)
+    endpoint = webhook_endpoints.create_endpoint(user=owner, url=f"http://{ALLOWED}/team",
+                                                 events=["generation.moderated"], team=team.slug)
     video = GenerationFactory(owner=member, team=team, visibility="team", prompt=prompt, payload={"prompt": prompt})
-    webhooks.record_generation_event(generation=video, event_type="generation.moderated")
+    webhook_recording.record_generation_event(generation=video, event_type="generation.moderated")
     moderation.moderate_generation(generation=video, moderator=UserFactory(staff=True), decision="reject",
                                    reason="not allowed here")
     return endpoint, video
@@ -195,9 +196,9 @@ def test_a_delivery_log_shows_a_message_only_to_who_may_see_its_video_now(db, ap
 def test_a_delivery_log_shows_the_message_of_a_video_the_reader_may_see(db, api_client, user, local_hooks):
     from tests.helpers.factories import GenerationFactory
 
-    endpoint = webhooks.create_endpoint(user=user, url=f"http://{ALLOWED}/in", events=["generation.cancelled"])
+    endpoint = webhook_endpoints.create_endpoint(user=user, url=f"http://{ALLOWED}/in", events=["generation.cancelled"])
     video = GenerationFactory(owner=user, prompt="my own fox", payload={"prompt": "my own fox"})
-    webhooks.record_generation_event(generation=video, event_type="generation.cancelled")
+    webhook_recording.record_generation_event(generation=video, event_type="generation.cancelled")
     WebhookDelivery.objects.create(endpoint=endpoint, owner=user, event_type="quota.threshold", message_id="msg_q",
                                    payload={"type": "quota.threshold", "data": {"team": None, "quota": {}}})
     api_client.force_authenticate(user)

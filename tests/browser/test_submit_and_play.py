@@ -47,8 +47,8 @@ def test_job_submitted_in_the_browser_plays_when_done(catalogue, live_server, pa
 
 def test_the_bell_counts_up_when_a_notification_arrives_and_down_when_read(live_server, page, settings,
                                                                            transactional_db):
-    from generations.services import notifications
     from generations.services.lifecycle import transition
+    from generations.services.notifications import inbox as notification_inbox
     from tests.helpers.factories import GenerationFactory
 
     settings.GENERATIONS = {**settings.GENERATIONS, "NOTIFICATION_BELL_REFRESH_SECONDS": 0.5}
@@ -69,7 +69,7 @@ def test_the_bell_counts_up_when_a_notification_arrives_and_down_when_read(live_
     page.screenshot(path=str(SHOTS / "bell.png"))
 
     # Read elsewhere (another tab, the API): the count goes down here too.
-    notifications.mark_read(user=member, ids=[member.gmi_notifications.order_by("created_at").first().pk])
+    notification_inbox.mark_read(user=member, ids=[member.gmi_notifications.order_by("created_at").first().pk])
     page.wait_for_function("() => document.querySelector('[data-bell-count]').textContent === '1'", timeout=15000)
 
     page.click("[data-notification-bell]")

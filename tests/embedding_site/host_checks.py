@@ -84,7 +84,7 @@ def test_notifications_reach_a_member_of_the_host_with_its_own_user_model(member
     from django.core import mail
 
     from generations.models import Notification
-    from generations.services import notifications
+    from generations.services.notifications import delivery as notification_delivery
 
     Notification.objects.create(recipient=member, kind="generation_succeeded", title="Your video is ready",
                                 link="/studio/usage/", email_status="pending", email_due_at="2020-01-01T00:00:00Z")
@@ -93,7 +93,7 @@ def test_notifications_reach_a_member_of_the_host_with_its_own_user_model(member
     html = client.get("/studio/").content.decode()
     assert 'href="/studio/notifications/"' in html and "data-bell-count>1<" in html
     assert client.get("/studio/api/v1/notifications/").json()["unread"] == 1
-    assert notifications.send_pending_emails()["emails"] == 1
+    assert notification_delivery.send_pending_emails()["emails"] == 1
     assert mail.outbox[0].to == ["ada@example.com"]
     assert "/studio/notifications/unsubscribe/" in mail.outbox[0].body
 

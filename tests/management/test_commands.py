@@ -20,8 +20,8 @@ from generations.models import (
     UserProfile,
     VideoModel,
 )
+from generations.selectors.quotas import period_for
 from generations.services import moderation, tokens
-from generations.services.quotas import period_for
 from tests.helpers.factories import (
     MembershipFactory,
     ProfileFactory,

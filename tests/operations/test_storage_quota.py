@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 
 from generations.models import Generation
-from generations.services import quotas
+from generations.selectors import quotas as quota_reads
+from generations.services import staff
 from tests.helpers.factories import MembershipFactory, TeamFactory, UserFactory
 from tests.helpers.media import stored_generation
 from tests.helpers.settings import override_generations
@@ -18,9 +19,9 @@ def test_storage_used_is_exact_from_the_recorded_sizes(any_storage, user):
     first = stored_generation(owner=user, size=3000)
     stored_generation(owner=user, size=1000)
     stored_generation(size=9999)  # someone else's
-    assert quotas.storage_used(user=user) == 3000 + 7 + 1000 + 7
+    assert quota_reads.storage_used(user=user) == 3000 + 7 + 1000 + 7
     Generation.objects.filter(pk=first.pk).update(video_name="", thumbnail_name="")  # deleted, or retention
-    assert quotas.storage_used(user=user) == 1000 + 7
+    assert quota_reads.storage_used(user=user) == 1000 + 7
 
 
 def test_a_full_storage_quota_refuses_a_submission_with_429(catalogue, api_client, user, no_auto_dispatch):
@@ -43,7 +44,7 @@ def test_below_the_storage_quota_a_submission_is_accepted(catalogue, api_client,
 
 def test_a_users_override_beats_the_site_default(catalogue, api_client, user, no_auto_dispatch):
     stored_generation(owner=user, size=1000)
-    quotas.set_user_limits(user=user, limits={"storage_bytes": 500})
+    staff.set_user_limits(user=user, limits={"storage_bytes": 500})
     api_client.force_authenticate(user)
     response = api_client.post("/api/v1/generations/", BODY, format="json")
     assert response.status_code == 429 and response.json()["limit"] == "storage_bytes"

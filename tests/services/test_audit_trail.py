@@ -8,7 +8,7 @@ from django.core.management import call_command
 from rest_framework.test import APIClient
 
 from generations.models import AuditEvent, Membership, Team, TeamInvitation, UserProfile, WebhookEndpoint
-from generations.services import quotas, teams, tokens
+from generations.services import staff, teams, tokens
 from tests.helpers.factories import GenerationFactory, MembershipFactory, TeamFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -109,8 +109,8 @@ def test_invitation_sent_and_accepted_are_recorded_without_the_link_token():
 def test_quota_changes_by_command_and_service_are_recorded_with_before_and_after():
     frank, team = UserFactory(username="frank"), TeamFactory(slug="pool")
     call_command("gmi_quota", "frank", "--daily-jobs", "7", stdout=open("/dev/null", "w"))  # noqa: SIM115
-    quotas.set_team_limits(team=team, limits={"monthly_credits": 500})
-    quotas.set_team_limits(team=team, limits={"monthly_credits": 500})  # unchanged: no second row
+    staff.set_team_limits(team=team, limits={"monthly_credits": 500})
+    staff.set_team_limits(team=team, limits={"monthly_credits": 500})  # unchanged: no second row
     events = list(AuditEvent.objects.filter(action=A.QUOTA_CHANGED).order_by("id"))
     assert len(events) == 2
     assert events[0].target_type == "generations.userprofile" and "frank" in events[0].target_label

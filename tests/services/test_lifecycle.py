@@ -272,7 +272,7 @@ def test_retry_after_pauses_every_send_not_just_one_job(catalogue, no_auto_dispa
 
 
 def test_site_without_a_gmi_key_accepts_jobs_that_wait_without_holding_a_slot(catalogue, settings):
-    from generations.services import quotas
+    from generations.selectors import quotas as quota_reads
 
     settings.GENERATIONS = {**settings.GENERATIONS, "API_KEY": ""}
     user = UserFactory()
@@ -280,7 +280,7 @@ def test_site_without_a_gmi_key_accepts_jobs_that_wait_without_holding_a_slot(ca
     drive(generation, timeout=1, until=lambda g: True)
     generation.refresh_from_db()
     assert generation.status == S.QUEUED and generation.send_started_at is None
-    assert quotas.usage_for_user(user)["used"]["concurrent_jobs"] == 0
+    assert quota_reads.usage_for_user(user)["used"]["concurrent_jobs"] == 0
     settings.GENERATIONS = {**settings.GENERATIONS, "API_KEY": "sk-now-configured"}
     assert drive(generation).status == S.SUCCEEDED
 

@@ -24,8 +24,15 @@ from generations.models import (
     WebhookEndpoint,
 )
 from generations.policies import NotificationPolicy
-from generations.services import moderation, notifications, quotas, submissions, webhooks
+from generations.selectors import quotas as quota_reads
+from generations.services import moderation, notifications, quota_alerts, submissions
 from generations.services.lifecycle import transition
+from generations.services.notifications import delivery as notification_delivery
+from generations.services.notifications import inbox as notification_inbox
+from generations.services.notifications import preferences as notification_preferences
+from generations.services.notifications import recording as notification_recording
+from generations.services.webhooks import delivery as webhook_delivery
+from generations.services.webhooks import signing as webhook_signing
 from tests.helpers.factories import GenerationFactory, MembershipFactory, TeamFactory, UserFactory, VideoModelFactory
 from tests.helpers.settings import TEST_API_KEY, override_generations
 from tests.helpers.threads import run_concurrently
@@ -57,7 +64,7 @@ def prefer(user, kind, channel, *, digest=False):
 def endpoint(user, *events, team=None):
     # Made directly: registering checks the target's address, and no name resolves here.
     return WebhookEndpoint.objects.create(owner=user, team=team, url="https://hooks.example.com/in",
-                                          events=list(events), secret=webhooks.new_secret())
+                                          events=list(events), secret=webhook_signing.new_secret())
 
 
 def submit(user, **kwargs):
@@ -85,7 +92,7 @@ def test_a_finished_video_tells_its_owner_in_the_bell_and_by_one_email(user, set
     assert notice.email_status == "pending"
     assert mail.outbox == []  # rows only: e-mail goes out in the task
 
-    assert notifications.send_pending_emails()["emails"] == 1
+    assert notification_delivery.send_pending_emails()["emails"] == 1
     [message] = mail.outbox
     assert message.to == [user.email] and message.subject == "Your video is ready"
     assert f"https://portal.example.com/generations/{generation.pk}/" in message.body
@@ -97,7 +104,7 @@ def test_a_finished_video_tells_its_owner_in_the_bell_and_by_one_email(user, set
     assert message.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     notice.refresh_from_db()
     assert notice.email_status == "sent"
-    assert notifications.send_pending_emails()["emails"] == 0  # nothing twice
+    assert notification_delivery.send_pending_emails()["emails"] == 0  # nothing twice
 
 
 def test_a_failed_job_email_carries_the_reason(user):
@@ -108,7 +115,7 @@ def test_a_failed_job_email_carries_the_reason(user):
     notice = Notification.objects.get(recipient=user, kind=K.GENERATION_FAILED)
     assert "refused this prompt under its content policy" in notice.body  # the reason in words
     assert notice.data["error_code"] == "content_policy"
-    notifications.send_pending_emails()
+    notification_delivery.send_pending_emails()
     assert "refused this prompt under its content policy" in mail.outbox[0].body
 
 
@@ -117,7 +124,7 @@ def test_the_gmi_key_never_appears_in_a_notification_or_an_email(user, settings)
     generation = GenerationFactory(owner=user, prompt=f"leak {TEST_API_KEY}")
     transition(generation, S.FAILED, error=f"upstream said: bad key {TEST_API_KEY.upper()}")
     run_after_commit()
-    notifications.send_pending_emails()
+    notification_delivery.send_pending_emails()
 
     notice = Notification.objects.get(recipient=user)
     stored = f"{notice.title} {notice.body} {notice.data}"
@@ -137,7 +144,7 @@ def test_in_app_only_records_no_email_and_off_records_nothing(user, other_user):
 
     assert Notification.objects.get(recipient=user).email_status == ""
     assert not Notification.objects.filter(recipient=other_user).exists()
-    assert notifications.send_pending_emails()["emails"] == 0 and mail.outbox == []
+    assert notification_delivery.send_pending_emails()["emails"] == 0 and mail.outbox == []
 
 
 def test_a_staff_remirror_does_not_announce_the_same_video_twice(user):
@@ -198,9 +205,9 @@ def test_a_host_policy_receives_the_recorded_notifications(user):
 def test_recording_a_notification_after_commit_costs_two_queries(django_assert_num_queries):
     generation = GenerationFactory(owner=UserFactory(username="counted"), succeeded=True)
     with django_assert_num_queries(2):  # the preference, the INSERT
-        notifications.announce_status(generation=generation, status=S.SUCCEEDED)
+        notification_recording.announce_status(generation=generation, status=S.SUCCEEDED)
     with django_assert_num_queries(2):  # announced again: the unique key refuses the INSERT
-        assert notifications.announce_status(generation=generation, status=S.SUCCEEDED) == []
+        assert notification_recording.announce_status(generation=generation, status=S.SUCCEEDED) == []
     assert Notification.objects.count() == 1
 
 
@@ -225,13 +232,14 @@ def test_a_thousand_finished_jobs_make_one_digest_for_a_member_who_wants_one(use
     run_after_commit()
     assert Notification.objects.filter(recipient=user, email_status="pending").count() == 1000
 
-    assert notifications.send_pending_emails(now=now + timedelta(minutes=5))["emails"] == 0  # the digest collects
-    counts = notifications.send_pending_emails(now=now + timedelta(minutes=61))
+    # the digest collects
+    assert notification_delivery.send_pending_emails(now=now + timedelta(minutes=5))["emails"] == 0
+    counts = notification_delivery.send_pending_emails(now=now + timedelta(minutes=61))
     assert (counts["emails"], counts["notifications"]) == (1, 1000)
     [digest] = mail.outbox
     assert digest.subject == "1000 updates from the Video Portal"
     assert "and 950 more" in digest.body
-    assert notifications.send_pending_emails(now=now + timedelta(minutes=200))["emails"] == 0
+    assert notification_delivery.send_pending_emails(now=now + timedelta(minutes=200))["emails"] == 0
     assert len(mail.outbox) == 1
 
 
@@ -239,14 +247,14 @@ def test_a_burst_without_a_digest_is_combined_never_a_storm(user):
     _finished_jobs(user, 30)
     run_after_commit()
     now = timezone.now()
-    assert notifications.send_pending_emails(now=now)["emails"] == 1  # the 30 that were waiting, in one
+    assert notification_delivery.send_pending_emails(now=now)["emails"] == 1  # the 30 that were waiting, in one
     assert mail.outbox[0].subject == "30 updates from the Video Portal"
 
     _finished_jobs(user, 20)
     run_after_commit()
     for seconds in (2, 10, 30):  # the wakes of a burst: the member was e-mailed moments ago
-        assert notifications.send_pending_emails(now=now + timedelta(seconds=seconds))["emails"] == 0
-    assert notifications.send_pending_emails(now=now + timedelta(seconds=61))["notifications"] == 20
+        assert notification_delivery.send_pending_emails(now=now + timedelta(seconds=seconds))["emails"] == 0
+    assert notification_delivery.send_pending_emails(now=now + timedelta(seconds=61))["notifications"] == 20
     assert len(mail.outbox) == 2
 
 
@@ -254,7 +262,7 @@ def test_each_member_gets_their_own_email(user, other_user):
     finish(GenerationFactory(owner=user))
     finish(GenerationFactory(owner=other_user))
     run_after_commit()
-    assert notifications.send_pending_emails()["emails"] == 2
+    assert notification_delivery.send_pending_emails()["emails"] == 2
     assert sorted(m.to[0] for m in mail.outbox) == sorted([user.email, other_user.email])
 
 
@@ -269,7 +277,7 @@ def test_one_members_backlog_does_not_hold_up_anyone_elses_email(user, other_use
     ])
     Notification.objects.create(recipient=other_user, kind=K.GENERATION_FAILED, title="Your job failed",
                                 email_status="pending", email_due_at=now)
-    counts = notifications.send_pending_emails(now=now)
+    counts = notification_delivery.send_pending_emails(now=now)
     assert counts["emails"] == 1
     assert [m.to for m in mail.outbox] == [[other_user.email]]
     assert Notification.objects.filter(recipient=user, email_status="pending").count() == 5000
@@ -308,7 +316,7 @@ def test_two_runners_at_once_send_a_member_one_email_within_the_gap():
 
     def run(index):
         threading.current_thread().name = f"runner-{index}"
-        return notifications.send_pending_emails()
+        return notification_delivery.send_pending_emails()
 
     with override_generations(NOTIFICATION_POLICY="tests.services.test_notifications.RacingRunnersPolicy"):
         results = run_concurrently(2, run)
@@ -328,11 +336,11 @@ def test_an_email_that_cannot_be_sent_is_tried_later_then_left_in_the_bell(user)
     run_after_commit()
     now = timezone.now()
     with override_generations(NOTIFICATION_POLICY="tests.services.test_notifications.BrokenMailPolicy"):
-        assert notifications.send_pending_emails(now=now)["failed"] == 1
+        assert notification_delivery.send_pending_emails(now=now)["failed"] == 1
         notice = Notification.objects.get()
         assert notice.email_status == "pending" and notice.email_due_at > now
-        for attempt in range(1, notifications.EMAIL_ATTEMPTS):
-            notifications.send_pending_emails(now=now + timedelta(hours=attempt))
+        for attempt in range(1, notification_delivery.EMAIL_ATTEMPTS):
+            notification_delivery.send_pending_emails(now=now + timedelta(hours=attempt))
     notice.refresh_from_db()
     assert notice.email_status == "failed" and notice.read_at is None
 
@@ -341,7 +349,7 @@ def test_a_member_without_an_address_is_skipped():
     member = UserFactory(username="mailless", email="")
     finish(GenerationFactory(owner=member))
     run_after_commit()
-    assert notifications.send_pending_emails()["skipped"] == 1
+    assert notification_delivery.send_pending_emails()["skipped"] == 1
     assert Notification.objects.get().email_status == "skipped" and mail.outbox == []
 
 
@@ -397,8 +405,8 @@ def test_a_quota_without_limits_never_alerts(veo, user, no_auto_dispatch):
 
 
 def test_the_quota_object_describes_the_crossing():
-    crossing = quotas.Crossing(charge=quotas.Charge("monthly_credits", Decimal("12.5"), 100, user=None),
-                               period="2026-12", threshold=80, used=Decimal("82.5"))
+    crossing = quota_alerts.Crossing(charge=quota_reads.Charge("monthly_credits", Decimal("12.5"), 100, user=None),
+                                     period="2026-12", threshold=80, used=Decimal("82.5"))
     assert crossing.quota == {
         "metric": "monthly_credits", "limit": 100, "used": 82.5, "percent": 82.5, "threshold": 80,
         "period": "2026-12", "scope": "user", "resets_at": crossing.quota["resets_at"],
@@ -426,8 +434,8 @@ def test_simultaneous_submissions_cross_each_threshold_once(no_auto_dispatch):
 
 def test_a_disabled_webhook_tells_its_owner_once(user):
     hook = endpoint(user, "generation.failed")
-    webhooks._disable(hook, reason="The receiver answered 410 Gone.")
-    webhooks._disable(hook, reason="The receiver answered 410 Gone.")  # a second failing delivery of the batch
+    webhook_delivery._disable(hook, reason="The receiver answered 410 Gone.")
+    webhook_delivery._disable(hook, reason="The receiver answered 410 Gone.")  # a second failing delivery of the batch
     notice = Notification.objects.get(recipient=user)
     assert notice.kind == K.WEBHOOK_DISABLED
     assert "https://hooks.example.com/in" in notice.body and "410 Gone" in notice.body
@@ -439,9 +447,9 @@ def test_a_disabled_team_webhook_tells_the_teams_current_managers(user):
     owner = MembershipFactory(team=team, role=Membership.Role.OWNER).user
     plain = MembershipFactory(team=team, role=Membership.Role.MEMBER).user
     hook = WebhookEndpoint.objects.create(owner=user, team=team, url="https://hooks.example.com/team",
-                                          events=["generation.failed"], secret=webhooks.new_secret())
+                                          events=["generation.failed"], secret=webhook_signing.new_secret())
     Membership.objects.filter(team=team, user=user).update(role=Membership.Role.MEMBER)  # the creator stepped down
-    webhooks._disable(hook, reason="The receiver answered 410 Gone.")
+    webhook_delivery._disable(hook, reason="The receiver answered 410 Gone.")
     told = set(Notification.objects.filter(kind=K.WEBHOOK_DISABLED).values_list("recipient_id", flat=True))
     assert told == {owner.pk} and plain.pk not in told
 
@@ -459,9 +467,9 @@ def test_the_daily_summary_goes_to_active_staff_who_opted_in_once_a_day(user, st
     GenerationFactory(owner=user, failed=True)
     GenerationFactory(owner=user, cancelled=True)
 
-    assert notifications.record_daily_summaries() == 1
-    assert notifications.record_daily_summaries() == 0  # the schedule ran twice
-    notifications.send_pending_emails()
+    assert notification_recording.record_daily_summaries() == 1
+    assert notification_recording.record_daily_summaries() == 0  # the schedule ran twice
+    notification_delivery.send_pending_emails()
     [message] = mail.outbox
     assert message.to == [staff_user.email]
     assert "3 jobs, 1 failed, 12 credits" in message.subject
@@ -471,29 +479,29 @@ def test_the_daily_summary_goes_to_active_staff_who_opted_in_once_a_day(user, st
 
 def test_members_cannot_opt_into_the_staff_summary(user):
     with pytest.raises(InvalidInput):
-        notifications.set_preferences(user=user, choices={K.DAILY_SUMMARY: {"channel": "email"}})
-    assert K.DAILY_SUMMARY not in [row["kind"] for row in notifications.preferences_of(user)]
+        notification_preferences.set_preferences(user=user, choices={K.DAILY_SUMMARY: {"channel": "email"}})
+    assert K.DAILY_SUMMARY not in [row["kind"] for row in notification_preferences.preferences_of(user)]
 
 
 def test_preferences_keep_what_is_left_out_and_refuse_unknown_channels(user):
-    notifications.set_preferences(user=user, choices={K.GENERATION_SUCCEEDED: {"channel": "in_app"}})
-    notifications.set_preferences(user=user, choices={K.GENERATION_SUCCEEDED: {"digest": True}})
-    row = next(r for r in notifications.preferences_of(user) if r["kind"] == K.GENERATION_SUCCEEDED)
+    notification_preferences.set_preferences(user=user, choices={K.GENERATION_SUCCEEDED: {"channel": "in_app"}})
+    notification_preferences.set_preferences(user=user, choices={K.GENERATION_SUCCEEDED: {"digest": True}})
+    row = next(r for r in notification_preferences.preferences_of(user) if r["kind"] == K.GENERATION_SUCCEEDED)
     assert (row["channel"], row["digest"]) == ("in_app", True)
     with pytest.raises(InvalidInput):
-        notifications.set_preferences(user=user, choices={K.GENERATION_SUCCEEDED: {"channel": "pager"}})
+        notification_preferences.set_preferences(user=user, choices={K.GENERATION_SUCCEEDED: {"channel": "pager"}})
 
 
 def test_an_unsubscribe_token_names_one_member_and_kind_and_cannot_be_forged(user, other_user):
-    token = notifications.unsubscribe_token(user_id=user.pk, kind=K.GENERATION_SUCCEEDED)
-    assert notifications.read_unsubscribe_token(token=token) == (user, [K.GENERATION_SUCCEEDED])
+    token = notification_preferences.unsubscribe_token(user_id=user.pk, kind=K.GENERATION_SUCCEEDED)
+    assert notification_preferences.read_unsubscribe_token(token=token) == (user, [K.GENERATION_SUCCEEDED])
     assert not NotificationPreference.objects.exists()  # reading the token changes nothing
-    done = notifications.unsubscribe(token=token)
+    done = notification_preferences.unsubscribe(token=token)
     assert done.user == user and done.kinds == done.changed == [K.GENERATION_SUCCEEDED]
     assert NotificationPreference.objects.get(user=user, kind=K.GENERATION_SUCCEEDED).channel == "in_app"
     assert not NotificationPreference.objects.filter(user=other_user).exists()
     with pytest.raises(InvalidInput):
-        notifications.unsubscribe(token=token[:-2] + "xx")
+        notification_preferences.unsubscribe(token=token[:-2] + "xx")
 
 
 def test_marking_read_touches_only_the_members_own_notifications(user, other_user):
@@ -501,32 +509,32 @@ def test_marking_read_touches_only_the_members_own_notifications(user, other_use
     finish(GenerationFactory(owner=other_user))
     run_after_commit()
     theirs = Notification.objects.get(recipient=other_user)
-    assert notifications.mark_read(user=user, ids=[theirs.pk]) == 0
-    assert notifications.mark_read(user=user) == 1
+    assert notification_inbox.mark_read(user=user, ids=[theirs.pk]) == 0
+    assert notification_inbox.mark_read(user=user) == 1
     theirs.refresh_from_db()
     assert theirs.read_at is None
 
 
 def channels_of(user):
-    return {row["kind"]: row["channel"] for row in notifications.preferences_of(user)}
+    return {row["kind"]: row["channel"] for row in notification_preferences.preferences_of(user)}
 
 
 def test_stop_all_from_a_digest_stops_every_email_and_undo_opts_into_nothing_new(staff_user):
     prefer(staff_user, K.DAILY_SUMMARY, "email")
-    token = notifications.unsubscribe_token(user_id=staff_user.pk, kind=notifications.EVERY_KIND)
-    done = notifications.unsubscribe(token=token)
+    token = notification_preferences.unsubscribe_token(user_id=staff_user.pk, kind=notifications.EVERY_KIND)
+    done = notification_preferences.unsubscribe(token=token)
     channels = channels_of(staff_user)
     assert set(done.kinds) == set(done.changed) == set(notifications.KINDS) and channels[K.DAILY_SUMMARY] == "off"
     assert {channels[k] for k in done.kinds if k != K.DAILY_SUMMARY} == {"in_app"}
-    notifications.revise_unsubscribe(token=token, changes=done.changes, channel="email")  # "undo"
+    notification_preferences.revise_unsubscribe(token=token, changes=done.changes, channel="email")  # "undo"
     assert set(channels_of(staff_user).values()) == {"email"}
 
 
 def test_stop_all_leaves_a_kind_that_was_off_off_and_one_in_the_bell_in_the_bell(user):
     prefer(user, K.GENERATION_REMOVED, "off")
     prefer(user, K.QUOTA_THRESHOLD, "in_app")
-    token = notifications.unsubscribe_token(user_id=user.pk, kind=notifications.EVERY_KIND)
-    done = notifications.unsubscribe(token=token)
+    token = notification_preferences.unsubscribe_token(user_id=user.pk, kind=notifications.EVERY_KIND)
+    done = notification_preferences.unsubscribe(token=token)
     assert K.GENERATION_REMOVED not in done.changed and K.QUOTA_THRESHOLD not in done.changed
     channels = channels_of(user)
     assert channels[K.GENERATION_REMOVED] == "off" and channels[K.QUOTA_THRESHOLD] == "in_app"
@@ -537,44 +545,44 @@ def test_undo_restores_exactly_the_kinds_the_unsubscribe_changed(user):
     prefer(user, K.GENERATION_REMOVED, "off")
     prefer(user, K.QUOTA_THRESHOLD, "in_app")
     before = channels_of(user)
-    token = notifications.unsubscribe_token(user_id=user.pk, kind=notifications.EVERY_KIND)
-    done = notifications.unsubscribe(token=token)
+    token = notification_preferences.unsubscribe_token(user_id=user.pk, kind=notifications.EVERY_KIND)
+    done = notification_preferences.unsubscribe(token=token)
     assert set(done.changed) == {K.GENERATION_SUCCEEDED, K.GENERATION_FAILED, K.WEBHOOK_DISABLED,
                                  K.FILES_EXPIRING}
 
-    off = notifications.revise_unsubscribe(token=token, changes=done.changes, channel="off")
+    off = notification_preferences.revise_unsubscribe(token=token, changes=done.changes, channel="off")
     assert off.changed == done.changed
     assert {k for k, c in channels_of(user).items() if c == "off"} == {*done.changed, K.GENERATION_REMOVED}
-    undone = notifications.revise_unsubscribe(token=token, changes=done.changes, channel="email")
+    undone = notification_preferences.revise_unsubscribe(token=token, changes=done.changes, channel="email")
     assert undone.changed == done.changed and channels_of(user) == before
 
 
 def test_undo_refuses_a_value_for_another_member_another_salt_or_older_than_seven_days(user, other_user,
                                                                                       monkeypatch):
-    token = notifications.unsubscribe_token(user_id=user.pk, kind=K.GENERATION_SUCCEEDED)
-    theirs = notifications.unsubscribe(token=notifications.unsubscribe_token(user_id=other_user.pk,
-                                                                             kind=K.GENERATION_SUCCEEDED))
-    notifications.unsubscribe(token=token)
+    token = notification_preferences.unsubscribe_token(user_id=user.pk, kind=K.GENERATION_SUCCEEDED)
+    theirs_token = notification_preferences.unsubscribe_token(user_id=other_user.pk, kind=K.GENERATION_SUCCEEDED)
+    theirs = notification_preferences.unsubscribe(token=theirs_token)
+    notification_preferences.unsubscribe(token=token)
     for changes in (theirs.changes,  # another member's page
                     token,  # signed, but as a link, not as a page's value
                     signing.dumps({"u": user.pk, "k": [K.GENERATION_SUCCEEDED]}, salt="another.salt")):
         with pytest.raises(InvalidInput):
-            notifications.revise_unsubscribe(token=token, changes=changes, channel="email")
+            notification_preferences.revise_unsubscribe(token=token, changes=changes, channel="email")
     assert channels_of(user)[K.GENERATION_SUCCEEDED] == channels_of(other_user)[K.GENERATION_SUCCEEDED] == "in_app"
 
-    failed = notifications.unsubscribe_token(user_id=user.pk, kind=K.GENERATION_FAILED)
-    done = notifications.unsubscribe(token=failed)
-    later = time.time() + notifications.UNSUBSCRIBE_UNDO_MAX_AGE.total_seconds() + 60
+    failed = notification_preferences.unsubscribe_token(user_id=user.pk, kind=K.GENERATION_FAILED)
+    done = notification_preferences.unsubscribe(token=failed)
+    later = time.time() + notification_preferences.UNSUBSCRIBE_UNDO_MAX_AGE.total_seconds() + 60
     monkeypatch.setattr(signing.time, "time", lambda: later)  # the clock the signature is checked by
     with pytest.raises(InvalidInput, match="expired"):
-        notifications.revise_unsubscribe(token=failed, changes=done.changes, channel="email")
+        notification_preferences.revise_unsubscribe(token=failed, changes=done.changes, channel="email")
     assert channels_of(user)[K.GENERATION_FAILED] == "in_app"
 
 
 def test_undo_acts_only_on_the_kinds_its_link_names(user):
-    every = notifications.unsubscribe_token(user_id=user.pk, kind=notifications.EVERY_KIND)
-    done = notifications.unsubscribe(token=every)
-    one = notifications.unsubscribe_token(user_id=user.pk, kind=K.GENERATION_FAILED)
-    undone = notifications.revise_unsubscribe(token=one, changes=done.changes, channel="email")
+    every = notification_preferences.unsubscribe_token(user_id=user.pk, kind=notifications.EVERY_KIND)
+    done = notification_preferences.unsubscribe(token=every)
+    one = notification_preferences.unsubscribe_token(user_id=user.pk, kind=K.GENERATION_FAILED)
+    undone = notification_preferences.revise_unsubscribe(token=one, changes=done.changes, channel="email")
     assert undone.changed == [K.GENERATION_FAILED]
     assert {k for k, c in channels_of(user).items() if c == "email"} == {K.GENERATION_FAILED}

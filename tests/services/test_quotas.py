@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from generations.exceptions import QuotaExceeded
 from generations.models import Generation, LedgerEntry, UsageCounter, UserProfile
+from generations.selectors import quotas as quota_reads
 from generations.services import quotas, submissions
 from generations.services.lifecycle import transition
 from tests.helpers.factories import (
@@ -59,12 +60,12 @@ def test_credits_follow_the_model_price_per_second(veo, user, no_auto_dispatch):
 
 def test_failed_job_gives_usage_back_and_ledger_adds_up(veo, user, no_auto_dispatch):
     generation = submit(user)
-    usage = quotas.usage_for_user(user)
+    usage = quota_reads.usage_for_user(user)
     assert usage["used"]["daily_jobs"] == 1 and usage["used"]["monthly_credits"] == 10
     transition(generation, Generation.Status.FAILED, error="boom")
     # A second refund attempt (two workers) changes nothing.
     assert quotas.refund_generation(generation) == 0
-    usage = quotas.usage_for_user(user)
+    usage = quota_reads.usage_for_user(user)
     assert usage["used"] == {"daily_jobs": 0, "concurrent_jobs": 0, "monthly_video_seconds": 0, "monthly_credits": 0}
     for (metric, period), total in ledger_totals(user=user).items():
         counter = UsageCounter.objects.get(user=user, metric=metric, period=period)
@@ -76,7 +77,7 @@ def test_failed_job_gives_usage_back_and_ledger_adds_up(veo, user, no_auto_dispa
 def test_cancelled_job_gives_usage_back(veo, user, no_auto_dispatch):
     generation = submit(user)
     submissions.cancel_generation(generation=generation, actor=user)
-    assert quotas.usage_for_user(user)["used"]["daily_jobs"] == 0
+    assert quota_reads.usage_for_user(user)["used"]["daily_jobs"] == 0
 
 
 def test_succeeded_job_is_charged_and_keeps_its_usage(veo, user, no_auto_dispatch):
@@ -84,7 +85,7 @@ def test_succeeded_job_is_charged_and_keeps_its_usage(veo, user, no_auto_dispatc
     Generation.objects.filter(pk=generation.pk).update(status="mirroring")
     generation.refresh_from_db()
     transition(generation, Generation.Status.SUCCEEDED)
-    assert quotas.usage_for_user(user)["used"]["daily_jobs"] == 1
+    assert quota_reads.usage_for_user(user)["used"]["daily_jobs"] == 1
     assert LedgerEntry.objects.filter(generation=generation, kind="charge").count() == 3
 
 
@@ -98,7 +99,7 @@ def test_team_pool_is_shared_by_members(veo, no_auto_dispatch):
         submit(alice, team=team.slug)
     assert refused.value.limit == "monthly_video_seconds" and refused.value.scope == "team"
     submit(alice)  # private jobs do not draw on the team pool
-    assert quotas.usage_for_team(team)["used"]["monthly_video_seconds"] == 8
+    assert quota_reads.usage_for_team(team)["used"]["monthly_video_seconds"] == 8
 
 
 def test_quote_answers_without_creating_anything(veo, user, no_auto_dispatch):
@@ -198,7 +199,7 @@ def test_model_without_a_duration_parameter_still_counts_video_seconds(db, user,
     with override_generations(DEFAULT_VIDEO_SECONDS=7):
         generation = submissions.submit_generation(user=user, model_id="NoDuration", payload={"prompt": "x"})
     assert generation.video_seconds == 7
-    assert quotas.usage_for_user(user)["used"]["monthly_video_seconds"] == 7
+    assert quota_reads.usage_for_user(user)["used"]["monthly_video_seconds"] == 7
 
 
 def test_periods_follow_the_site_time_zone_whatever_zone_is_active(settings):
@@ -210,6 +211,6 @@ def test_periods_follow_the_site_time_zone_whatever_zone_is_active(settings):
     settings.TIME_ZONE = "UTC"
     late = datetime(2026, 12, 31, 23, 30, tzinfo=UTC)  # already the next day and year in Tokyo
     with tz.override(ZoneInfo("Asia/Tokyo")):  # as a host that activates each member's zone
-        assert quotas.period_for("daily_jobs", late) == "2026-12-31"
-        assert quotas.period_for("monthly_credits", late) == "2026-12"
-        assert quotas.resets_at("daily_jobs", late) == datetime(2027, 1, 1, tzinfo=UTC)
+        assert quota_reads.period_for("daily_jobs", late) == "2026-12-31"
+        assert quota_reads.period_for("monthly_credits", late) == "2026-12"
+        assert quota_reads.resets_at("daily_jobs", late) == datetime(2027, 1, 1, tzinfo=UTC)

@@ -12,7 +12,12 @@ from rest_framework.test import APIClient
 
 from generations.exceptions import AccountPending, InvalidTransition, NotFound
 from generations.models import Membership, Notification, NotificationPreference, TeamInvitation, WebhookEndpoint
-from generations.services import accounts, notifications, teams, webhooks
+from generations.selectors import teams as team_reads
+from generations.services import accounts, teams
+from generations.services.notifications import delivery as notification_delivery
+from generations.services.notifications import recording as notification_recording
+from generations.services.webhooks import delivery as webhook_delivery
+from generations.services.webhooks import signing as webhook_signing
 from tests.helpers.factories import MembershipFactory, TeamFactory, UserFactory
 from tests.helpers.settings import override_generations
 
@@ -49,12 +54,12 @@ def _api(user):
 
 def _disable_team_webhook(team, owner):
     hook = WebhookEndpoint.objects.create(owner=owner, team=team, url="https://hooks.example.com/in",
-                                          events=["generation.failed"], secret=webhooks.new_secret())
-    webhooks._disable(hook, reason="The receiver answered 410 Gone.")
+                                          events=["generation.failed"], secret=webhook_signing.new_secret())
+    webhook_delivery._disable(hook, reason="The receiver answered 410 Gone.")
 
 
 def _pool_alert(team):
-    notifications.announce_quota_threshold(generation=None, team=team, quota={
+    notification_recording.announce_quota_threshold(generation=None, team=team, quota={
         "metric": "monthly_credits", "limit": 100, "used": 100, "percent": 100, "threshold": 100,
         "period": "2026-12", "scope": "team", "resets_at": "2027-01-01T00:00:00+00:00"})
 
@@ -67,7 +72,7 @@ def test_adding_by_username_makes_nobody_a_member_and_tells_the_invitee_nothing(
     assert not Membership.objects.filter(team=phishing_team, user=victim).exists()
     assert not Notification.objects.filter(recipient=victim).exists() and not mail.outbox
     # The invitation waits on the victim's Teams page, to be accepted or declined there.
-    assert [i.team for i in teams.invitations_for(victim)] == [phishing_team]
+    assert [i.team for i in team_reads.invitations_for(victim)] == [phishing_team]
 
 
 def test_the_answer_never_tells_whether_a_username_exists(attacker, phishing_team, victim):
@@ -87,7 +92,7 @@ def test_a_team_webhook_disabled_or_a_pool_alert_reaches_only_managers_who_accep
 
     _disable_team_webhook(phishing_team, attacker)
     _pool_alert(phishing_team)
-    notifications.send_pending_emails()
+    notification_delivery.send_pending_emails()
 
     assert not Notification.objects.filter(recipient=victim).exists()
     assert not [m for m in mail.outbox if "victim@example.com" in m.to]
@@ -123,7 +128,7 @@ def test_the_invitee_accepts_or_declines_in_the_app(client, attacker, phishing_t
     assert "Invitations for you" not in client.get(reverse("generations:teams")).content.decode()
     # A declined invitation is not renewed by asking again: no pestering.
     teams.add_member(team=phishing_team, actor=attacker, username="victim")
-    assert not teams.invitations_for(victim).exists()
+    assert not team_reads.invitations_for(victim).exists()
     with pytest.raises(NotFound):
         teams.accept_named_invitation(invitation_id=invitation.pk, user=victim)
 

@@ -12,8 +12,9 @@ from django.utils import timezone
 
 from generations.exceptions import LimitReached
 from generations.models import Generation, WebhookDelivery, WebhookEndpoint
-from generations.services import webhooks
 from generations.services.lifecycle import transition
+from generations.services.webhooks import delivery as webhook_delivery
+from generations.services.webhooks import endpoints as webhook_endpoints
 from tests.helpers.factories import GenerationFactory, UserFactory
 from tests.helpers.receiver import Receiver
 from tests.helpers.waiting import wait_until as wait_for
@@ -35,7 +36,7 @@ def slow_and_fast(gmi, settings):
 
 def flood(owner, url: str, *, endpoints: int, events: int) -> None:
     for n in range(endpoints):
-        webhooks.create_endpoint(user=owner, url=f"{url}/{n}", events=["generation.cancelled"])
+        webhook_endpoints.create_endpoint(user=owner, url=f"{url}/{n}", events=["generation.cancelled"])
     for _ in range(events):
         transition(GenerationFactory(owner=owner), S.CANCELLED)
 
@@ -51,7 +52,7 @@ class Runner:
     def _run(self) -> None:
         try:
             while not self.stop.is_set():
-                webhooks.deliver_all_due()
+                webhook_delivery.deliver_all_due()
                 time.sleep(0.02)
         finally:
             connections.close_all()
@@ -66,7 +67,7 @@ def test_one_members_backlog_at_a_slow_receiver_does_not_delay_anothers_message(
     slow, fast = slow_and_fast
     flood(UserFactory(username="flooder"), slow.url, endpoints=3, events=10)  # 30 messages, 0.5 s each
     innocent = UserFactory(username="innocent")
-    webhooks.create_endpoint(user=innocent, url=fast.url, events=["generation.cancelled"])
+    webhook_endpoints.create_endpoint(user=innocent, url=fast.url, events=["generation.cancelled"])
     runner = Runner()
     try:
         wait_for(lambda: slow.open_now >= 1)
@@ -85,8 +86,8 @@ def test_an_owners_slow_receiver_holds_at_most_its_share_of_the_pool(slow_and_fa
     slow, _ = slow_and_fast
     settings.GENERATIONS = {**settings.GENERATIONS, "WEBHOOK_CONCURRENCY": 8, "WEBHOOK_OWNER_SHARE": 0.25}
     flood(UserFactory(username="hog"), slow.url, endpoints=4, events=4)
-    assert webhooks.deliver_due()["succeeded"] == 16
-    assert slow.open_most == webhooks.owner_share(8) == 2
+    assert webhook_delivery.deliver_due()["succeeded"] == 16
+    assert slow.open_most == webhook_delivery.owner_share(8) == 2
 
 
 @pytest.mark.django_db(transaction=True)
@@ -98,10 +99,10 @@ def test_anothers_first_message_goes_before_a_members_due_retries(slow_and_fast,
     earlier = timezone.now() - timedelta(minutes=10)
     WebhookDelivery.objects.update(status="failed", attempts=3, next_attempt_at=earlier)  # retries long due
     innocent = UserFactory(username="fresh")
-    webhooks.create_endpoint(user=innocent, url=fast.url, events=["generation.cancelled"])
+    webhook_endpoints.create_endpoint(user=innocent, url=fast.url, events=["generation.cancelled"])
     transition(GenerationFactory(owner=innocent), S.CANCELLED)
     slow.delay = 0
-    webhooks.deliver_due()
+    webhook_delivery.deliver_due()
     assert len(fast.requests) == 1 and len(slow.requests) == 6
     # The single thread's first send was the other member's new message, not the old retries.
     order = [r["headers"]["webhook-id"] for r in sorted(slow.requests + fast.requests, key=lambda r: r["at"])]
@@ -114,18 +115,18 @@ def test_an_endpoint_deleted_or_paused_mid_run_gets_nothing_more(slow_and_fast, 
     slow, _ = slow_and_fast
     settings.GENERATIONS = {**settings.GENERATIONS, "WEBHOOK_CONCURRENCY": 2, "WEBHOOK_OWNER_SHARE": 1.0}
     owner = UserFactory(username="quitter")
-    endpoint = webhooks.create_endpoint(user=owner, url=slow.url, events=["generation.cancelled"])
+    endpoint = webhook_endpoints.create_endpoint(user=owner, url=slow.url, events=["generation.cancelled"])
     for _ in range(12):
         transition(GenerationFactory(owner=owner), S.CANCELLED)
     slow.delay = 0.3
-    runner = threading.Thread(target=lambda: (webhooks.deliver_due(), connections.close_all()))
+    runner = threading.Thread(target=lambda: (webhook_delivery.deliver_due(), connections.close_all()))
     runner.start()
     try:
         wait_for(lambda: len(slow.requests) >= 2)
         if stop == "delete":
-            webhooks.delete_endpoint(endpoint=endpoint)
+            webhook_endpoints.delete_endpoint(endpoint=endpoint)
         elif stop == "pause":
-            webhooks.set_endpoint_enabled(endpoint=endpoint, enabled=False)
+            webhook_endpoints.set_endpoint_enabled(endpoint=endpoint, enabled=False)
         else:
             WebhookEndpoint.objects.filter(pk=endpoint.pk).update(enabled=False, disabled_reason="410")
         begun = len(slow.requests)
@@ -143,11 +144,11 @@ def test_messages_past_the_waiting_caps_are_not_recorded(slow_and_fast, settings
     settings.GENERATIONS = {**settings.GENERATIONS, "WEBHOOK_MAX_PENDING_PER_OWNER": 5,
                             "WEBHOOK_MAX_PENDING_PER_TARGET": 3}
     owner = UserFactory(username="capped")
-    one = webhooks.create_endpoint(user=owner, url=f"{slow.url}/1", events=["generation.cancelled"])
+    one = webhook_endpoints.create_endpoint(user=owner, url=f"{slow.url}/1", events=["generation.cancelled"])
     for _ in range(4):
         transition(GenerationFactory(owner=owner), S.CANCELLED)
     assert WebhookDelivery.objects.filter(endpoint=one).count() == 3  # the target's cap
-    two = webhooks.create_endpoint(user=owner, url=f"{slow.url}/2", events=["generation.cancelled"])
+    two = webhook_endpoints.create_endpoint(user=owner, url=f"{slow.url}/2", events=["generation.cancelled"])
     for _ in range(3):
         transition(GenerationFactory(owner=owner), S.CANCELLED)
     assert WebhookDelivery.objects.filter(endpoint=two).count() == 2  # the owner's cap, over both
@@ -155,11 +156,11 @@ def test_messages_past_the_waiting_caps_are_not_recorded(slow_and_fast, settings
     transition(GenerationFactory(owner=owner, webhook=slow.url + "/own"), S.CANCELLED)
     assert not WebhookDelivery.objects.filter(endpoint__isnull=True).exists()  # a submission's URL counts too
     other = UserFactory(username="uncapped")
-    webhooks.create_endpoint(user=other, url=slow.url, events=["generation.cancelled"])
+    webhook_endpoints.create_endpoint(user=other, url=slow.url, events=["generation.cancelled"])
     transition(GenerationFactory(owner=other), S.CANCELLED)
     assert WebhookDelivery.objects.filter(owner=other).count() == 1  # someone else's cap is their own
     slow.delay = 0
-    webhooks.deliver_due()  # once delivered, messages are recorded again
+    webhook_delivery.deliver_due()  # once delivered, messages are recorded again
     transition(GenerationFactory(owner=owner), S.CANCELLED)
     assert WebhookDelivery.objects.filter(owner=owner, status="pending").count() == 2
 
@@ -169,22 +170,22 @@ def test_a_submissions_own_webhook_counts_against_the_members_caps(slow_and_fast
     slow, _ = slow_and_fast
     settings.GENERATIONS = {**settings.GENERATIONS, "MAX_WEBHOOKS_PER_USER": 2, "WEBHOOK_MAX_PENDING_PER_OWNER": 4}
     owner = UserFactory(username="many-urls")
-    webhooks.create_endpoint(user=owner, url=slow.url + "/endpoint", events=["generation.cancelled"])
+    webhook_endpoints.create_endpoint(user=owner, url=slow.url + "/endpoint", events=["generation.cancelled"])
     transition(GenerationFactory(owner=owner, webhook=slow.url + "/a"), S.CANCELLED)
     # /a has messages waiting: it is one target, the endpoint the other; a third URL is refused.
-    assert webhooks.check_submission_webhook(url=slow.url + "/a", events_filter=[], user=owner)
+    assert webhook_endpoints.check_submission_webhook(url=slow.url + "/a", events_filter=[], user=owner)
     with pytest.raises(LimitReached) as refused:
-        webhooks.check_submission_webhook(url=slow.url + "/b", events_filter=[], user=owner)
+        webhook_endpoints.check_submission_webhook(url=slow.url + "/b", events_filter=[], user=owner)
     assert refused.value.limit == "MAX_WEBHOOKS_PER_USER"
     for _ in range(2):
         transition(GenerationFactory(owner=owner, webhook=slow.url + "/a"), S.CANCELLED)
     assert WebhookDelivery.objects.filter(owner=owner, status="pending").count() == 4
     with pytest.raises(LimitReached) as refused:
-        webhooks.check_submission_webhook(url=slow.url + "/a", events_filter=[], user=owner)
+        webhook_endpoints.check_submission_webhook(url=slow.url + "/a", events_filter=[], user=owner)
     assert refused.value.limit == "WEBHOOK_MAX_PENDING_PER_OWNER"
     slow.delay = 0
-    webhooks.deliver_due()
-    assert webhooks.check_submission_webhook(url=slow.url + "/b", events_filter=[], user=owner)
+    webhook_delivery.deliver_due()
+    assert webhook_endpoints.check_submission_webhook(url=slow.url + "/b", events_filter=[], user=owner)
 
 
 @pytest.mark.django_db(transaction=True)

@@ -107,8 +107,8 @@ def test_the_gallery_costs_the_same_queries_whatever_the_page_holds(member, user
 
 
 def test_a_failure_notice_says_what_happened_in_words_without_gmis_text(user):
-    from generations.services import notifications
+    from generations.services.notifications import recording as notification_recording
 
     generation = GenerationFactory(owner=user, failed=True, error_code="timeout", error=f"deadline at {SIGNED}")
-    notices = notifications.announce_status(generation=generation, status=Generation.Status.FAILED)
+    notices = notification_recording.announce_status(generation=generation, status=Generation.Status.FAILED)
     assert notices and "GMI took too long" in notices[0].body and "X-Amz" not in notices[0].body

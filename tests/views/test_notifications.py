@@ -8,7 +8,8 @@ from django.core import mail, signing
 from django.urls import reverse
 
 from generations.models import Notification, NotificationPreference
-from generations.services import notifications
+from generations.services.notifications import delivery as notification_delivery
+from generations.services.notifications import preferences as notification_preferences
 from tests.helpers.factories import GenerationFactory
 
 pytestmark = pytest.mark.django_db
@@ -116,7 +117,7 @@ def test_staff_see_the_daily_summary_opt_in(client, staff_user):
 
 def test_opening_the_unsubscribe_link_changes_nothing_and_offers_a_post_button(client, user):
     notice(user, email_status="pending", email_due_at="2020-01-01T00:00:00Z")
-    notifications.send_pending_emails()
+    notification_delivery.send_pending_emails()
     link = mail.outbox[0].extra_headers["List-Unsubscribe"].strip("<>")
     path = "/" + link.split("://", 1)[1].split("/", 1)[1]
 
@@ -130,7 +131,7 @@ def test_opening_the_unsubscribe_link_changes_nothing_and_offers_a_post_button(c
 
 
 def test_the_unsubscribe_button_stops_the_emails_then_offers_undo_and_off(client, user):
-    token = notifications.unsubscribe_token(user_id=user.pk, kind=K.GENERATION_SUCCEEDED)
+    token = notification_preferences.unsubscribe_token(user_id=user.pk, kind=K.GENERATION_SUCCEEDED)
     url = reverse("generations:notification-unsubscribe", args=[token])
     response = client.post(url)  # the page's button, not signed in and without a CSRF token
     html = response.content.decode()
@@ -146,7 +147,7 @@ def test_the_unsubscribe_button_stops_the_emails_then_offers_undo_and_off(client
 
 
 def test_resubscribing_needs_the_pages_signed_value(client, user):
-    token = notifications.unsubscribe_token(user_id=user.pk, kind=K.GENERATION_SUCCEEDED)
+    token = notification_preferences.unsubscribe_token(user_id=user.pk, kind=K.GENERATION_SUCCEEDED)
     url = reverse("generations:notification-unsubscribe", args=[token])
     client.post(url)
     for data in ({"channel": "email"}, {"channel": "email", "changes": token}, {"channel": "pager", "changes": ""}):
@@ -155,7 +156,7 @@ def test_resubscribing_needs_the_pages_signed_value(client, user):
 
 
 def test_a_mail_clients_one_click_post_unsubscribes(client, user):
-    token = notifications.unsubscribe_token(user_id=user.pk, kind=K.QUOTA_THRESHOLD)
+    token = notification_preferences.unsubscribe_token(user_id=user.pk, kind=K.QUOTA_THRESHOLD)
     response = client.post(reverse("generations:notification-unsubscribe", args=[token]),
                            "List-Unsubscribe=One-Click", content_type="application/x-www-form-urlencoded")
     assert response.status_code == 200
@@ -163,7 +164,7 @@ def test_a_mail_clients_one_click_post_unsubscribes(client, user):
 
 
 def test_a_tampered_unsubscribe_link_changes_nothing(client, user):
-    token = notifications.unsubscribe_token(user_id=user.pk, kind=K.GENERATION_SUCCEEDED)
+    token = notification_preferences.unsubscribe_token(user_id=user.pk, kind=K.GENERATION_SUCCEEDED)
     url = reverse("generations:notification-unsubscribe", args=[token[:-2] + ("xx" if token[-2:] != "xx" else "yy")])
     for method in (client.get, client.post):
         response = method(url)
@@ -180,7 +181,7 @@ def test_a_token_signed_for_another_member_with_another_salt_is_refused(client, 
 
 
 def test_a_token_signed_for_another_kind_acts_only_on_that_kind(client, user):
-    token = notifications.unsubscribe_token(user_id=user.pk, kind=K.WEBHOOK_DISABLED)
+    token = notification_preferences.unsubscribe_token(user_id=user.pk, kind=K.WEBHOOK_DISABLED)
     response = client.post(reverse("generations:notification-unsubscribe", args=[token]))
     assert response.status_code == 200 and "Webhook disabled" in response.content.decode()
     changed = {p.kind: p.channel for p in NotificationPreference.objects.filter(user=user)}
@@ -206,9 +207,9 @@ def test_an_unsubscribe_link_older_than_its_lifetime_points_at_the_settings_page
 
     real_time = time.time
     monkeypatch.setattr(time, "time", lambda: real_time() - 400 * 86400)  # e-mailed 400 days ago
-    old = notifications.unsubscribe_token(user_id=user.pk, kind=K.GENERATION_SUCCEEDED)
+    old = notification_preferences.unsubscribe_token(user_id=user.pk, kind=K.GENERATION_SUCCEEDED)
     monkeypatch.setattr(time, "time", lambda: real_time() - 30 * 86400)  # e-mailed a month ago
-    recent = notifications.unsubscribe_token(user_id=user.pk, kind=K.GENERATION_SUCCEEDED)
+    recent = notification_preferences.unsubscribe_token(user_id=user.pk, kind=K.GENERATION_SUCCEEDED)
     monkeypatch.setattr(time, "time", real_time)
 
     for method in (client.get, client.post):

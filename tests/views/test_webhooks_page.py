@@ -8,7 +8,10 @@ import pytest
 from django.urls import reverse
 
 from generations.models import Membership, WebhookDelivery, WebhookEndpoint
-from generations.services import webhooks
+from generations.selectors import webhooks as webhook_reads
+from generations.services.webhooks import endpoints as webhook_endpoints
+from generations.services.webhooks import recording as webhook_recording
+from generations.services.webhooks import signing as webhook_signing
 from tests.helpers.csp import EVENT_HANDLER, INLINE_SCRIPT, INLINE_STYLE
 from tests.helpers.factories import MembershipFactory, TeamFactory, UserFactory
 
@@ -49,8 +52,8 @@ def text(response) -> str:
 
 
 def endpoint_for(user, **kwargs) -> WebhookEndpoint:
-    return webhooks.create_endpoint(user=user, url=kwargs.pop("url", URL),
-                                    events=kwargs.pop("events", ["generation.failed"]), **kwargs)
+    return webhook_endpoints.create_endpoint(user=user, url=kwargs.pop("url", URL),
+                                             events=kwargs.pop("events", ["generation.failed"]), **kwargs)
 
 
 def delivery_for(endpoint, **kwargs) -> WebhookDelivery:
@@ -142,8 +145,8 @@ def test_rotating_shows_the_new_secret_once_and_explains_the_overlap(member, use
     html = text(response)
     assert endpoint.secret != old and endpoint.secret in html and old not in html
     assert "24 hours" in html and "both the new and the previous secret" in html
-    assert webhooks.signing_secrets(endpoint, now=endpoint.previous_secret_expires_at.replace(microsecond=0)
-                                    ) == [endpoint.secret, old]
+    assert webhook_signing.signing_secrets(endpoint, now=endpoint.previous_secret_expires_at.replace(microsecond=0)
+                                           ) == [endpoint.secret, old]
     assert endpoint.secret not in page(member, "generations:webhook", endpoint.pk)
 
 
@@ -250,11 +253,11 @@ def test_a_team_endpoint_whose_creator_left_shows_as_paused(member, user, team):
 def test_the_per_submission_secret_is_shown_once_and_can_be_replaced(member, user):
     assert "You have no per-submission secret yet." in page(member)
     first = member.post(reverse("generations:webhook-submission-secret"), follow=True)
-    secret = webhooks.submission_secret(user)
+    secret = webhook_signing.submission_secret(user)
     assert secret.startswith("whsec_") and secret in first.content.decode()
     assert secret not in page(member)
     member.post(reverse("generations:webhook-submission-secret"))
-    assert webhooks.submission_secret(user) != secret
+    assert webhook_signing.submission_secret(user) != secret
 
 
 def test_the_pages_keep_to_the_content_security_policy(member, user):
@@ -271,7 +274,7 @@ def test_the_api_tells_whether_a_submission_secret_exists_and_makes_one(api_clie
     api_client.force_authenticate(user)
     assert api_client.get("/api/v1/webhooks/submission-secret/").json() == {"exists": False}
     made = api_client.post("/api/v1/webhooks/submission-secret/")
-    assert made.status_code == 200 and made.json()["secret"] == webhooks.submission_secret(user)
+    assert made.status_code == 200 and made.json()["secret"] == webhook_signing.submission_secret(user)
     assert api_client.get("/api/v1/webhooks/submission-secret/").json() == {"exists": True}
     api_client.force_authenticate(UserFactory())
     assert api_client.get("/api/v1/webhooks/submission-secret/").json() == {"exists": False}
@@ -287,7 +290,7 @@ def test_an_account_waiting_for_approval_is_told_and_can_make_no_webhook_or_secr
     assert created.status_code == 400 and "waiting for approval" in text(created)
     assert not WebhookEndpoint.objects.exists()
     answer = client.post(reverse("generations:webhook-submission-secret"), follow=True)
-    assert "waiting for approval" in text(answer) and not webhooks.has_submission_secret(waiting)
+    assert "waiting for approval" in text(answer) and not webhook_reads.has_submission_secret(waiting)
 
 
 def test_the_delivery_log_shows_a_message_only_to_who_may_see_its_video(client, team):
@@ -299,7 +302,7 @@ def test_the_delivery_log_shows_a_message_only_to_who_may_see_its_video(client, 
     endpoint = endpoint_for(owner, team=team.slug, events=["generation.moderated"])
     video = GenerationFactory(owner=member, team=team, visibility="team", prompt="the secret storyboard",
                               payload={"prompt": "the secret storyboard"})
-    webhooks.record_generation_event(generation=video, event_type="generation.moderated")
+    webhook_recording.record_generation_event(generation=video, event_type="generation.moderated")
     client.force_login(owner)
     assert "the secret storyboard" in page(client, "generations:webhook", endpoint.pk)
     moderation.moderate_generation(generation=video, moderator=UserFactory(staff=True), decision="reject",

@@ -9,7 +9,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from ...metrics import TEAM_METRICS, USER_METRICS
 from ...models import Team
-from ...services import accounts, quotas
+from ...selectors import quotas as quota_reads
+from ...services import accounts, staff
 
 CLEAR = object()  # "none" on the command line: remove the override, back to the site default
 
@@ -58,13 +59,13 @@ class Command(BaseCommand):
             raise CommandError(f"There is no user {username!r}.") from None
         profile = accounts.profile_for(user)
         if changes:
-            profile = quotas.set_user_limits(
+            profile = staff.set_user_limits(
                 user=user, limits={name: None if value is CLEAR else value for name, value in changes.items()}
             )
             self.stdout.write(self.style.SUCCESS(f"Updated the limits of {username}."))
         overrides = {name: getattr(profile, name) for name in USER_METRICS}
         user.gmi_profile = profile  # the policy reads overrides from here
-        usage = quotas.usage_for_user(user)
+        usage = quota_reads.usage_for_user(user)
         self._print(f"Quota of {username}", usage, overrides)
         for pool in usage.get("teams", []):
             self.stdout.write("")
@@ -79,12 +80,12 @@ class Command(BaseCommand):
             raise CommandError("Teams have only --monthly-video-seconds and --monthly-credits pools, not "
                                + ", ".join("--" + name.replace("_", "-") for name in wrong) + ".")
         if changes:
-            quotas.set_team_limits(
+            staff.set_team_limits(
                 team=team, limits={name: None if value is CLEAR else value for name, value in changes.items()}
             )
             self.stdout.write(self.style.SUCCESS(f"Updated the pools of team {slug}."))
         overrides = {name: getattr(team, name) for name in TEAM_METRICS}
-        self._print(f"Team {team.name} ({slug})", quotas.usage_for_team(team), overrides)
+        self._print(f"Team {team.name} ({slug})", quota_reads.usage_for_team(team), overrides)
 
     def _print(self, heading: str, usage: dict[str, Any], overrides: dict[str, Any] | None) -> None:
         self.stdout.write(heading)

@@ -1,4 +1,4 @@
-"""Reads: which generations, teams and models a user may see."""
+"""Reads: which generations, teams and models a user may see (the reads of one area are in this package's modules)."""
 from __future__ import annotations
 
 import json
@@ -8,11 +8,11 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, Exists, Max, Min, OuterRef, Q, QuerySet, Sum
 from django.utils import timezone
 
-from . import permissions
-from .conf import app_settings
-from .gmi import schema
-from .inputs import require_clean_text
-from .models import (
+from .. import permissions
+from ..conf import app_settings
+from ..gmi import schema
+from ..inputs import require_clean_text
+from ..models import (
     Batch,
     Collection,
     CollectionItem,
@@ -131,21 +131,6 @@ def teams_of(user: Any) -> QuerySet[Team]:
     return Team.objects.filter(memberships__user=user).order_by("name").distinct()
 
 
-def notifications_of(user: Any, *, unread_only: bool = False) -> QuerySet[Notification]:
-    """The member's own notifications, newest first (nobody else's, staff included)."""
-    if not getattr(user, "is_authenticated", False):
-        return Notification.objects.none()
-    qs = Notification.objects.filter(recipient=user)
-    if unread_only:
-        qs = qs.filter(read_at__isnull=True)
-    return qs.order_by("-created_at", "-id")
-
-
-def unread_notification_count(user: Any) -> int:
-    """The bell's number: one COUNT over the unread rows' partial index."""
-    if not getattr(user, "is_authenticated", False):
-        return 0
-    return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
 
 
 # Batches, collections and share links.
