@@ -5,7 +5,7 @@ from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 
 from .api.throttles import parse_rate
-from .client import backend_class
+from .client import backend_class, former_api_spelling
 from .conf import DEFAULTS, app_settings
 from .gmi.errors import GMIConfigurationError
 
@@ -43,7 +43,18 @@ def check_generations_settings(app_configs, **kwargs):
     try:
         backend_class()
     except GMIConfigurationError as exc:
-        errors.append(Error(str(exc), hint="Use 'requestqueue' or 'legacy'.", id="generations.E006"))
+        hint = ("Name a GMIBackend subclass by its dotted path, or remove BACKEND to use the API GMI_API names."
+                if app_settings.BACKEND else "Use 'requestqueue' or 'legacy'; name any other backend in BACKEND.")
+        errors.append(Error(str(exc), hint=hint, id="generations.E006"))
+    else:
+        former = former_api_spelling()
+        if former:
+            errors.append(Warning(
+                f"GENERATIONS['API'] = {app_settings.API!r} names a backend, which is BACKEND's job now.",
+                hint=f"Set GENERATIONS['BACKEND'] = {former!r} instead; API names an API generation "
+                     "('requestqueue' or 'legacy').",
+                id="generations.W005",
+            ))
     errors += _engine_checks()
     errors += _throttle_checks()
     return errors

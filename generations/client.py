@@ -14,26 +14,53 @@ from .telemetry import ObservedCalls
 BACKENDS = {
     "requestqueue": "generations.gmi.requestqueue.RequestQueueBackend",
     "legacy": "generations.gmi.legacy.LegacyBackend",
-    # Jobs run in the process, for a host site's own tests (no HTTP, no simulator, no key).
-    "memory": "generations.gmi.testing.InMemoryBackend",
 }
+#: ``API`` values from before ``BACKEND`` existed, still accepted: each names the class ``BACKEND`` now names.
+FORMER_API_VALUES = {"memory": "generations.gmi.testing.InMemoryBackend"}
 
 _lock = threading.Lock()
 _cached: tuple[tuple, GMIBackend] | None = None
 
 
-def backend_class(api: str | None = None) -> type[GMIBackend]:
-    api = api or app_settings.API
-    path = BACKENDS.get(api, api)
+def backend_path() -> str:
+    """The dotted path of the configured backend: ``BACKEND`` when set, else the class ``API`` names."""
+    if app_settings.BACKEND:
+        return str(app_settings.BACKEND)
+    api = app_settings.API
+    return BACKENDS.get(api) or FORMER_API_VALUES.get(api) or api
+
+
+def former_api_spelling() -> str | None:
+    """The ``BACKEND`` an ``API`` value means when it names a backend the old way (a dotted path, or
+    ``"memory"``); None when ``API`` is one of the API generations or ``BACKEND`` is set."""
+    api = app_settings.API
+    if app_settings.BACKEND or api in BACKENDS:
+        return None
+    return FORMER_API_VALUES.get(api, api)
+
+
+def backend_class() -> type[GMIBackend]:
+    """The configured backend class; ``GMIConfigurationError`` saying which setting is wrong otherwise."""
+    path = backend_path()
+    if app_settings.BACKEND:
+        where = f"GENERATIONS['BACKEND'] = {path!r}"
+    else:
+        where = f"GENERATIONS['API'] = {app_settings.API!r}"
     try:
         cls = import_string(path)
     except ImportError as exc:
-        raise GMIConfigurationError(
-            f"GENERATIONS['API'] = {api!r} is neither one of {sorted(BACKENDS)} nor an importable backend class."
-        ) from exc
+        if app_settings.BACKEND:
+            raise GMIConfigurationError(f"{where} cannot be imported ({exc}); name a GMIBackend subclass "
+                                        "by its dotted path, e.g. 'generations.gmi.testing.InMemoryBackend'.") from exc
+        raise GMIConfigurationError(f"{where} is not one of {sorted(BACKENDS)}.") from exc
     if not (isinstance(cls, type) and issubclass(cls, GMIBackend)):
-        raise GMIConfigurationError(f"{path} is not a GMIBackend subclass.")
+        raise GMIConfigurationError(f"{where}: {path} is not a GMIBackend subclass.")
     return cls
+
+
+def api_name() -> str:
+    """The name the catalogue's models are filed under: the backend's own (``memory``…), else ``API``."""
+    return backend_class().name or str(app_settings.API)
 
 
 _observed: dict[type[GMIBackend], type[GMIBackend]] = {}
@@ -56,7 +83,7 @@ def get_client() -> GMIBackend:
     global _cached
     config = (
         os.getpid(),
-        app_settings.API,
+        backend_path(),
         app_settings.API_KEY,
         app_settings.BASE_URL,
         app_settings.ORG_ID,
@@ -69,8 +96,8 @@ def get_client() -> GMIBackend:
     cached = _cached
     if cached is not None and cached[0] == config:
         return cached[1]
-    _, api, key, base_url, org_id, models_url, connect_timeout, read_timeout, pool_size, upload_hosts = config
-    cls = observed(backend_class(api))
+    _, _path, key, base_url, org_id, models_url, connect_timeout, read_timeout, pool_size, upload_hosts = config
+    cls = observed(backend_class())
     if not key and cls.needs_api_key:
         raise GMIConfigurationError("GENERATIONS['API_KEY'] (GMI_API_KEY) is not set.")
     with _lock:

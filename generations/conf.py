@@ -7,7 +7,8 @@ from django.conf import settings
 
 DEFAULTS: dict[str, Any] = {
     # Upstream
-    "API": "requestqueue",  # "requestqueue", "legacy", or a dotted path to a GMIBackend subclass
+    "API": "requestqueue",  # which GMI API generation: "requestqueue" or "legacy" (GMI_API)
+    "BACKEND": None,  # dotted path to a GMIBackend subclass, which then replaces the one API names
     "API_KEY": "",
     "ORG_ID": "",
     "BASE_URL": None,  # None: the chosen backend's production URL

@@ -1,4 +1,5 @@
-"""The engine's work in the caller's thread, for a host site's own tests (with ``GENERATIONS["API"] = "memory"``)."""
+"""The engine's work in the caller's thread, for a host site's own tests
+(with ``GENERATIONS["BACKEND"] = "generations.gmi.testing.InMemoryBackend"``)."""
 from __future__ import annotations
 
 from .models import Generation

@@ -287,6 +287,12 @@ EMAIL_TIMEOUT = 10
 if os.environ.get("AWS_STORAGE_BUCKET_NAME"):
     from boto3.s3.transfer import TransferConfig
 
+    # Uploads and downloads move 8 MB parts, 4 at a time (boto3's default is 10). Memory is bounded by
+    # what waits besides: an upload from a file object reads parts ahead into memory, 10 by default
+    # (80 MB of parts whenever the network is slower than the disk), and a download queues up to
+    # 100 blocks of 256 KB for its writer thread; both are held to what the 4 transfers use.
+    _S3_TRANSFER = TransferConfig(max_concurrency=4, multipart_chunksize=8 * 1024 * 1024, max_io_queue=16)
+    _S3_TRANSFER.max_in_memory_upload_chunks = 4  # not among boto3's keyword arguments; s3transfer's setting
     GENERATIONS_STORAGE = {
         "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {
@@ -302,10 +308,9 @@ if os.environ.get("AWS_STORAGE_BUCKET_NAME"):
             "addressing_style": os.environ.get("AWS_S3_ADDRESSING_STYLE", "path"),
             "file_overwrite": False,
             # Memory per transfer stays bounded whatever a file weighs: a read spills to a temporary
-            # file after 8 MB (django-storages' default, 0, keeps a whole object in memory), and
-            # uploads and downloads move 8 MB parts, 4 at a time (boto3's default is 10).
+            # file after 8 MB (django-storages' default, 0, keeps a whole object in memory).
             "max_memory_size": 8 * 1024 * 1024,
-            "transfer_config": TransferConfig(max_concurrency=4, multipart_chunksize=8 * 1024 * 1024),
+            "transfer_config": _S3_TRANSFER,
         },
     }
 else:

@@ -66,7 +66,8 @@ class GMIBackend(abc.ABC):
     per call: everything a call needs travels through arguments and return values.
     """
 
-    #: Short name used in settings (``GENERATIONS["API"]``).
+    #: Short name: what ``GENERATIONS["API"]`` says for the built-in API generations, and what the
+    #: catalogue files a backend's models under.
     name: ClassVar[str] = ""
     #: How messages name this API.
     title: ClassVar[str] = "GMI"

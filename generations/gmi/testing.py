@@ -1,6 +1,7 @@
 """A GMI backend that runs jobs in memory, for a host site's own tests: no HTTP, no simulator, no key.
 
-Select it with ``GENERATIONS["API"] = "memory"``. A submission is answered at once with a
+Select it with ``GENERATIONS["BACKEND"] = "generations.gmi.testing.InMemoryBackend"`` (the older
+``GENERATIONS["API"] = "memory"`` still works, with a system-check warning). A submission is answered at once with a
 request id; each later poll moves the job one step (queued → processing → succeeded), and a
 succeeded job's outcome URLs (``memory://…``) name a small valid MP4 and JPEG kept in this
 package, which mirroring obtains through ``open_outcome`` instead of downloading them. A

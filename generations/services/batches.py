@@ -8,7 +8,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from .. import queue, signals
@@ -57,6 +57,7 @@ def prepare_items(*, user: User, items: Any, team: Team | None) -> list[dict[str
     errors: dict[str, list[str]] = {}
     prepared: list[dict[str, Any]] = []
     terms = moderation.blocked_terms()
+    allowed_models: set[str] = set()  # the submit policy is asked once per model, not once per job
     for index, item in enumerate(items):
         where = f"items[{index}]"
         if not isinstance(item, dict):
@@ -74,7 +75,8 @@ def prepare_items(*, user: User, items: Any, team: Team | None) -> list[dict[str
             continue
         try:
             prepared.append(submissions.prepare_for_team(user=user, model_id=model_id, payload=payload, team=team,
-                                                         blocked_terms=terms))
+                                                         blocked_terms=terms,
+                                                         policy_checked=model_id in allowed_models))
         except ModelUnavailable as exc:
             errors[f"{where}.model"] = [exc.message]
         except PayloadInvalid as exc:
@@ -82,6 +84,7 @@ def prepare_items(*, user: User, items: Any, team: Team | None) -> list[dict[str
                 errors[f"{where}.payload.{field}"] = list(problems)
         except PromptBlocked as exc:
             errors[f"{where}.payload"] = [exc.message]
+        allowed_models.add(model_id)  # a refusal by the policy (NotAllowed) has ended the whole batch
     if errors:
         raise InvalidInput(errors, message=f"{len({k.split('.')[0] for k in errors})} of {len(items)} jobs "
                                            "need changes; nothing was submitted.")
@@ -139,17 +142,10 @@ def submit_batch(
         raise InvalidInput({"visibility": ["Must be 'private' or 'team'."]})
     if resolved_visibility == Generation.Visibility.TEAM and team_obj is None:
         raise InvalidInput({"visibility": ["Choose a team to share these videos with, or make them private."]})
-    try:
-        with transaction.atomic():
-            batch = _create(user=user, team=team_obj, visibility=resolved_visibility, prepared=prepared,
-                            kind=kind, idempotency_key=idempotency_key or "", request_hash=request_hash)
-    except IntegrityError:
-        if idempotency_key:
-            existing = _idempotent_replay(user, idempotency_key, request_hash)
-            if existing is not None:
-                return existing
-        raise
-    return batch
+    return submissions.create_once(
+        lambda: _create(user=user, team=team_obj, visibility=resolved_visibility, prepared=prepared,
+                        kind=kind, idempotency_key=idempotency_key or "", request_hash=request_hash),
+        idempotency_key=idempotency_key, replay=lambda key: _idempotent_replay(user, key, request_hash))
 
 
 def _check_compare(items: Any) -> None:

@@ -20,7 +20,7 @@ from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 from django.utils.html import escape
 
-from ..client import get_client
+from ..client import api_name, get_client
 from ..conf import app_settings
 from ..gmi import schema
 from ..gmi.errors import GMIError
@@ -53,7 +53,7 @@ def sync_models(*, progress: Callable[[str], None] | None = None) -> dict[str, i
     """
     say = progress or (lambda message: None)
     client = get_client()
-    api = app_settings.API
+    api = api_name()
     listed = list(dict.fromkeys(client.list_models()))
     say(f"GMI lists {len(listed)} models.")
     known = dict(VideoModel.objects.filter(pk__in=listed).values_list("pk", "synced_at"))

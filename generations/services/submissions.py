@@ -4,7 +4,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -36,6 +37,8 @@ from .lifecycle import transition
 from .webhooks import endpoints as webhook_endpoints
 
 logger = logging.getLogger("generations.submissions")
+
+T = TypeVar("T")
 
 
 def _enabled_model(model_id: str) -> VideoModel:
@@ -69,12 +72,15 @@ def prepare(*, user: User, model_id: str, payload: Any, team: Team | str | None 
 
 
 def prepare_for_team(*, user: User, model_id: str, payload: Any, team: Team | None,
-                     blocked_terms: tuple[str, ...] | None = None) -> dict[str, Any]:
+                     blocked_terms: tuple[str, ...] | None = None, policy_checked: bool = False) -> dict[str, Any]:
     """``prepare`` for a team already checked by ``submitter_team``; a batch checks the team and reads
-    the ``blocked_terms`` (``moderation.blocked_terms``) once for all its items."""
+    the ``blocked_terms`` (``moderation.blocked_terms``) once for all its items, and asks the submit
+    policy once per model (``policy_checked`` for the model's later items): a policy may read the
+    database, and a batch's cost must not grow with its size."""
     model = _enabled_model(model_id)
     team_obj = team
-    submit_policy().check_submit(user=user, model=model, team=team_obj)
+    if not policy_checked:
+        submit_policy().check_submit(user=user, model=model, team=team_obj)
     # Size first: everything after it reads the text closely, and the quote endpoint is free to call.
     errors = schema.size_errors(payload, max_text=int(app_settings.MAX_PROMPT_CHARS),
                                 max_total=int(app_settings.MAX_PAYLOAD_CHARS))
@@ -157,39 +163,54 @@ def submit_generation(
         raise InvalidInput({"visibility": ["Must be 'private' or 'team'."]})
     if visibility == Generation.Visibility.TEAM and team_obj is None:
         raise InvalidInput({"visibility": ["Choose a team to share this video with, or make it private."]})
+
+    def create() -> Generation:
+        charges = quota_reads.charges_for(
+            user=user, team=team_obj, video_seconds=prepared["video_seconds"], credits=prepared["credits"]
+        )
+        # Counters first: a refused submission writes nothing else.
+        now = timezone.now()
+        taken = quotas.take_usage(charges=charges, now=now)
+        generation = Generation(
+            owner=user, team=team_obj, visibility=visibility, model=prepared["model"],
+            api=prepared["model"].api, payload=prepared["payload"], prompt=prepared["prompt"][:5000],
+            video_seconds=prepared["video_seconds"], credits=prepared["credits"],
+            moderation=moderation.initial_moderation(visibility=visibility), rerun_of=rerun_of,
+            created_at=now, line_seq=waiting_line.join_line(owner_id=user.pk, created_at=now),
+            webhook=webhook_url, webhook_events_filter=webhook_filter,
+        )
+        generation.save(force_insert=True)
+        GenerationEvent.objects.create(generation=generation, from_status="", to_status=Generation.Status.QUEUED,
+                                       note="Accepted", actor=user, created_at=now)
+        quotas.record_reservations(generation=generation, taken=taken, now=now)
+        quota_alerts.announce_on_commit(generation, taken, now=now)
+        if idempotency_key:
+            # Last, so the row is written with its generation; a concurrent twin fails here and replays.
+            IdempotencyKey.objects.create(user=user, key=idempotency_key, request_hash=request_hash,
+                                          generation=generation)
+        transaction.on_commit(lambda: _after_submit(generation))
+        return generation
+
+    return create_once(create, idempotency_key=idempotency_key,
+                       replay=lambda key: _idempotent_replay(user, key, request_hash))
+
+
+def create_once(create: Callable[[], T], *, idempotency_key: str | None,
+                replay: Callable[[str], T | None]) -> T:
+    """Run ``create`` in a transaction; when it loses a race to a concurrent request with the same
+    ``idempotency_key`` (the unique row refuses the second), return what the first made (``replay``).
+
+    Without a key, or when the replay finds nothing, the ``IntegrityError`` stands.
+    """
     try:
         with transaction.atomic():
-            charges = quota_reads.charges_for(
-                user=user, team=team_obj, video_seconds=prepared["video_seconds"], credits=prepared["credits"]
-            )
-            # Counters first: a refused submission writes nothing else.
-            now = timezone.now()
-            taken = quotas.take_usage(charges=charges, now=now)
-            generation = Generation(
-                owner=user, team=team_obj, visibility=visibility, model=prepared["model"],
-                api=prepared["model"].api, payload=prepared["payload"], prompt=prepared["prompt"][:5000],
-                video_seconds=prepared["video_seconds"], credits=prepared["credits"],
-                moderation=moderation.initial_moderation(visibility=visibility), rerun_of=rerun_of,
-                created_at=now, line_seq=waiting_line.join_line(owner_id=user.pk, created_at=now),
-                webhook=webhook_url, webhook_events_filter=webhook_filter,
-            )
-            generation.save(force_insert=True)
-            GenerationEvent.objects.create(generation=generation, from_status="", to_status=Generation.Status.QUEUED,
-                                           note="Accepted", actor=user, created_at=now)
-            quotas.record_reservations(generation=generation, taken=taken, now=now)
-            quota_alerts.announce_on_commit(generation, taken, now=now)
-            if idempotency_key:
-                # Last, so the row is written with its generation; a concurrent twin fails here and replays.
-                IdempotencyKey.objects.create(user=user, key=idempotency_key, request_hash=request_hash,
-                                              generation=generation)
-            transaction.on_commit(lambda: _after_submit(generation))
+            return create()
     except IntegrityError:
         if idempotency_key:
-            existing = _idempotent_replay(user, idempotency_key, request_hash)
+            existing = replay(idempotency_key)
             if existing is not None:
                 return existing
         raise
-    return generation
 
 
 def _idempotent_replay(user: User, key: str, request_hash: str) -> Generation | None:

@@ -1,10 +1,14 @@
 """Batches over the API: all or nothing, one validation pass, exact quota under concurrency, progress and cancel."""
 from __future__ import annotations
 
+import math
+from collections import Counter
+
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
-from generations.exceptions import QuotaExceeded
+from generations.exceptions import NotAllowed, QuotaExceeded
 from generations.models import Batch, Generation, GenerationEvent, LedgerEntry, UsageCounter, UserProfile
 from generations.services import batches, dispatching, submissions, tokens
 from generations.services.waiting_line import queue_positions
@@ -71,6 +75,43 @@ def test_every_bad_item_is_reported_by_position_and_nothing_is_created(api_clien
 def test_a_batch_holds_one_to_a_hundred_jobs(api_client, member, veo, count):
     response = post_batch(api_client, {"items": items(count)})
     assert response.status_code == 400 and "items" in response.json()["errors"]
+
+
+def _batch_statements(client, count):
+    """The SQL statements one batch of ``count`` jobs issues (the work after its commit included), and
+    how many rows it added to each table it inserted into."""
+    from django.apps import apps
+    from django.test import TestCase
+
+    models = {model._meta.db_table: model for model in apps.get_models()}
+    before = {table: model._default_manager.count() for table, model in models.items()}
+    with CaptureQueriesContext(connection) as queries, TestCase.captureOnCommitCallbacks(execute=True):
+        response = post_batch(client, {"items": items(count)})
+    assert response.status_code == 201, response.json()
+    added = {table: model._default_manager.count() - before[table] for table, model in models.items()}
+    return [q["sql"] for q in queries.captured_queries], {table: rows for table, rows in added.items() if rows}
+
+
+def _statements_per_insert(table, rows):
+    """The fewest INSERTs that can add ``rows`` to ``table``: one, unless the database caps the parameters
+    of one statement (SQLite: 999) and bulk_create has to split."""
+    from django.apps import apps
+
+    model = next(m for m in apps.get_models() if m._meta.db_table == table)
+    return math.ceil(rows / connection.ops.bulk_batch_size(model._meta.concrete_fields, [None] * rows))
+
+
+def test_a_batch_costs_the_same_statements_for_ten_jobs_as_for_a_hundred(api_client, member, veo,
+                                                                         no_auto_dispatch):
+    UserProfile.objects.create(user=member, daily_jobs=1000, monthly_video_seconds=10_000, concurrent_jobs=5)
+    post_batch(api_client, {"items": items(2)})  # the first request warms per-process caches
+    (small, _), (large, added) = _batch_statements(api_client, 10), _batch_statements(api_client, 100)
+    others = [[sql for sql in statements if not sql.startswith("INSERT INTO")] for statements in (small, large)]
+    assert len(others[0]) == len(others[1]), others[1]
+    inserts = Counter(sql.split('"')[1] for sql in large if sql.startswith("INSERT INTO"))
+    assert set(inserts) == {sql.split('"')[1] for sql in small if sql.startswith("INSERT INTO")}
+    for table, statements in inserts.items():
+        assert statements <= max(1, _statements_per_insert(table, added.get(table, 1))), (table, statements)
 
 
 def test_the_same_idempotency_key_returns_the_same_batch(api_client, member, veo, no_auto_dispatch):
@@ -201,3 +242,29 @@ def test_concurrent_retries_with_one_idempotency_key_make_one_batch(no_auto_disp
     assert len({r.pk for r in results}) == 1
     assert Generation.objects.filter(owner=twin).count() == 2
     assert UsageCounter.objects.get(user=twin, metric="daily_jobs").used == 2
+
+
+class OnlyVeoPolicy:
+    """A host's submit policy that refuses every model but Veo3, and counts what it is asked."""
+
+    asked: list = []
+
+    def check_submit(self, *, user, model, team):
+        from generations.exceptions import NotAllowed
+
+        self.asked.append(model.pk)
+        if model.pk != "Veo3":
+            raise NotAllowed(f"{model.pk} is not for you.")
+
+
+def test_a_batch_asks_the_submit_policy_once_per_model_and_a_refusal_refuses_it_whole(veo, user,
+                                                                                      no_auto_dispatch):
+    VideoModelFactory(id="Kling")
+    OnlyVeoPolicy.asked = []
+    with override_generations(SUBMIT_POLICY="tests.api.test_batches.OnlyVeoPolicy"):
+        batches.submit_batch(user=user, items=items(5))
+        assert OnlyVeoPolicy.asked == ["Veo3"]
+        mixed = items(3) + [{"model": "Kling", "payload": {"prompt": "a kite"}}]
+        with pytest.raises(NotAllowed):
+            batches.submit_batch(user=user, items=mixed)
+    assert Generation.objects.filter(owner=user).count() == 5

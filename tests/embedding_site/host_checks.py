@@ -106,7 +106,8 @@ def test_a_host_runs_a_job_to_a_mirrored_video_with_the_in_memory_backend_and_no
 
     InMemoryBackend.reset()
     # No API key, no base URL, no simulator: the backend sends nothing.
-    with override_settings(GENERATIONS={"API": "memory", "BASE_TEMPLATE": "host/base.html"}):
+    with override_settings(GENERATIONS={"BACKEND": "generations.gmi.testing.InMemoryBackend",
+                                        "BASE_TEMPLATE": "host/base.html"}):
         catalogue.sync_models()
         generation = submissions.submit_generation(user=member, model_id=MODEL_ID,
                                                    payload={"prompt": "a lighthouse in a storm"})

@@ -150,3 +150,21 @@ def test_deletion_is_refused_while_a_team_would_be_left_without_anyone_to_run_it
     assert user.is_active
     assert any_storage.exists(generation.video_name)
     assert Generation.objects.get(pk=generation.pk).deleted_at is None
+
+
+def test_the_projects_s3_storage_holds_a_transfers_memory_to_its_four_parts(monkeypatch):
+    """An export's zip (and a mirrored video) goes up from a file object, which s3transfer reads ahead
+    into memory: 10 parts of 8 MB unless told, 80 MB whenever the network is slower than the disk."""
+    import runpy
+    from pathlib import Path
+
+    import gmi_project
+
+    monkeypatch.setenv("AWS_STORAGE_BUCKET_NAME", "exports")
+    project = runpy.run_path(str(Path(gmi_project.__file__).parent / "settings.py"))
+    options = project["GENERATIONS_STORAGE"]["OPTIONS"]
+    config = options["transfer_config"]
+    parts_in_flight = config.max_request_concurrency * config.multipart_chunksize
+    assert config.max_in_memory_upload_chunks * config.multipart_chunksize <= parts_in_flight == 32 * 1024 * 1024
+    assert config.max_io_queue_size * config.io_chunksize <= 4 * 1024 * 1024
+    assert options["max_memory_size"] == 8 * 1024 * 1024
