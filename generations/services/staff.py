@@ -11,7 +11,6 @@ from decimal import Decimal
 
 from django.db import transaction
 
-from .. import queue
 from ..exceptions import InvalidTransition
 from ..models import Generation
 from ..types import User
@@ -69,7 +68,7 @@ def retry_generation(*, generation: Generation, actor: User) -> Generation:
         if not transition(
             generation, S.QUEUED, actor=actor, note=f"Retried by staff (attempt {attempt})",
             attempt=attempt, error="", error_code="", upstream_request_id=None, upstream_status="",
-            send_started_at=None, finished_at=None, next_poll_at=None, poll_failures=0, mirror_attempts=0,
+            send_started_at=None, finished_at=None, next_check_at=None, poll_failures=0, mirror_attempts=0,
             mirror_started_at=None,
         ):
             raise InvalidTransition("The generation changed meanwhile; reload and try again.")
@@ -83,7 +82,7 @@ def retry_generation(*, generation: Generation, actor: User) -> Generation:
 
 
 def _request_dispatch() -> None:
-    queue.request_dispatch(engine_alive=shards.engine_alive)
+    shards.request_dispatch()
 
 
 def remirror_generation(*, generation: Generation, actor: User) -> Generation:

@@ -9,7 +9,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from .. import queue, selectors, signals
+from .. import selectors, signals
 from ..conf import app_settings
 from ..exceptions import (
     IdempotencyConflict,
@@ -30,7 +30,7 @@ from ..models import (
 )
 from ..policies import quota_policy, submit_policy
 from ..types import User
-from . import catalogue, dispatching, mirroring, moderation, quotas, shards, waiting_line, webhooks
+from . import catalogue, mirroring, moderation, quotas, remote, shards, waiting_line, webhooks
 from .lifecycle import transition
 
 logger = logging.getLogger("generations.submissions")
@@ -200,7 +200,7 @@ def _idempotent_replay(user: User, key: str, request_hash: str) -> Generation | 
 
 def _after_submit(generation: Generation) -> None:
     signals.generation_submitted.send(sender=Generation, generation=generation)
-    queue.request_dispatch(engine_alive=shards.engine_alive)
+    shards.request_dispatch()
 
 
 def cancel_generation(*, generation: Generation, actor: User | None = None) -> Generation:
@@ -219,7 +219,7 @@ def cancel_generation(*, generation: Generation, actor: User | None = None) -> G
         if transition(generation, Generation.Status.CANCELLED, actor=actor, note="Cancelled",
                       error="Cancelled by its owner" if by_owner else "Cancelled by staff"):
             if generation.upstream_request_id:
-                transaction.on_commit(lambda: dispatching.cancel_upstream(generation))
+                transaction.on_commit(lambda: remote.cancel_upstream(generation))
             return generation
     raise InvalidTransition("The generation changed while cancelling; try again.")
 

@@ -56,7 +56,7 @@ from ..models import (
 )
 from ..policies import require_approved_account, require_below_limit
 from . import audit, notifications
-from .upstream_pool import UpstreamPool, named_pool
+from .pools import ThreadPool, named_pool
 from .waiting_line import queue_positions
 
 logger = logging.getLogger("generations.webhooks")
@@ -550,7 +550,7 @@ class _Outcome:
     error: str = ""
 
 
-def _get_pool() -> UpstreamPool:
+def _get_pool() -> ThreadPool:
     """This process's webhook pool: separate from GMI's, so slow receivers never hold up polls."""
     return named_pool("webhooks", int(app_settings.WEBHOOK_CONCURRENCY))
 

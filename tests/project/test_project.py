@@ -14,4 +14,4 @@ def test_schedules_migration_drives_the_poller_and_catalogue(db):
     from django_q.models import Schedule
 
     funcs = set(Schedule.objects.values_list("func", flat=True))
-    assert {"generations.tasks.start_poller", "generations.tasks.sync_models"} <= funcs
+    assert {"generations.tasks.keep_engine", "generations.tasks.sync_models"} <= funcs

@@ -2,22 +2,20 @@
 from __future__ import annotations
 
 import itertools
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 from django.core import checks
-from django.db import connection, connections
+from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from generations import queue
-from generations.models import SHARDS, DispatchLock, Generation, PollerSlot, UserProfile
+from generations.models import SHARDS, DispatchLock, EngineShard, Generation, UserProfile
 from generations.services import dispatching, polling, shards, submissions
 from generations.services.engine import Engine
 from tests.conftest import override_generations
+from tests.helpers.engine import engines_running
 from tests.helpers.factories import UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -27,27 +25,6 @@ S = Generation.Status
 
 def submit(user, n=0):
     return submissions.submit_generation(user=user, model_id="Veo3", payload={"prompt": f"engine job {n} of {user}"})
-
-
-@contextmanager
-def engines_running(*engines: Engine) -> Iterator[None]:
-    """Each engine runs in a thread of its own while the block runs; stopped and joined after it."""
-    def target(engine: Engine) -> None:
-        try:
-            engine.run()
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=target, args=(engine,), daemon=True) for engine in engines]
-    for thread in threads:
-        thread.start()
-    try:
-        yield
-    finally:
-        for engine in engines:
-            engine.stop.set()
-        for thread in threads:
-            thread.join(15)
 
 
 def wait_until(predicate, timeout: float, what: str) -> None:
@@ -81,7 +58,7 @@ def test_an_engine_keeps_shards_that_have_polls_in_flight():
 
 
 def test_a_dead_engines_shards_are_taken_over_once_its_lease_has_run_out():
-    with override_generations(POLLER_STALE=0.5):
+    with override_generations(ENGINE_STALE=0.5):
         shards.beat("dead")
         shards.rebalance("dead")
         shards.beat("heir")
@@ -90,7 +67,17 @@ def test_a_dead_engines_shards_are_taken_over_once_its_lease_has_run_out():
         shards.beat("heir")
         held, _ = shards.rebalance("heir")
     assert len(held) == SHARDS
-    assert not PollerSlot.objects.filter(owner="dead").exists()
+    assert not EngineShard.objects.filter(owner="dead").exists()
+
+
+def test_a_host_still_setting_the_former_key_keeps_its_value_and_is_told_the_new_name(settings):
+    settings.GENERATIONS = {**settings.GENERATIONS, "POLLER_STALE": 0.5}
+    assert shards.lease_seconds() == 0.5
+    renamed = [m for m in checks.run_checks() if m.id == "generations.W005"]
+    assert len(renamed) == 1 and "'ENGINE_STALE'" in renamed[0].msg
+    assert not [m for m in checks.run_checks() if m.id == "generations.E002"]  # not an unknown key
+    settings.GENERATIONS = {**settings.GENERATIONS, "ENGINE_STALE": 2.0}
+    assert shards.lease_seconds() == 2.0  # the new name wins
 
 
 def test_a_poll_that_finds_nothing_new_writes_nothing(catalogue):
@@ -102,8 +89,9 @@ def test_a_poll_that_finds_nothing_new_writes_nothing(catalogue):
     generation = Generation.objects.get(pk=generation.pk)
     result = polling.fetch_remote(generation)
     with CaptureQueriesContext(connection) as queries:
-        next_poll = polling.apply_poll(generation, result)
-    assert next_poll is not None and next_poll > timezone.now()
+        outcome = polling.apply_poll(generation, result)
+    assert outcome.next_check_at is not None and outcome.next_check_at > timezone.now()
+    assert not outcome.to_mirror
     writes = [q["sql"] for q in queries if not q["sql"].lstrip().upper().startswith("SELECT")]
     assert writes == []
 
