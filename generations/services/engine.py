@@ -350,7 +350,7 @@ class Engine:
         listed = {job.request_id: job for job in result} if isinstance(result, list) else {}
         # Due again by the next list call, which costs GMI nothing more: each job is
         # seen every half interval (due a full interval later, it would skip one call).
-        next_poll = time.monotonic() + float(app_settings.POLL_INTERVAL) / 2
+        next_check = time.monotonic() + float(app_settings.POLL_INTERVAL) / 2
         for generation in jobs:
             job = polling.usable_from_list(generation, listed)
             if job is None:
@@ -359,7 +359,7 @@ class Engine:
                 # Most of a list is news to nobody: settled here, without a writer thread.
                 self.busy.discard(generation.pk)
                 self.counts["polled"] += 1
-                self._track(generation, next_poll)
+                self._track(generation, next_check)
             else:
                 self._write("poll", generation, job)
 
@@ -394,13 +394,13 @@ class Engine:
         self.counts["sent" if kind == "send" else "polled"] += 1
         if outcome.to_mirror:
             self.mirror(generation.pk)
-        next_poll = outcome.next_check_at
-        if kind == "send" and (next_poll is None or generation.shard not in self.held):
+        next_check = outcome.next_check_at
+        if kind == "send" and (next_check is None or generation.shard not in self.held):
             return
-        if next_poll is None or generation.status not in (S.QUEUED, *Generation.AT_UPSTREAM):
+        if next_check is None or generation.status not in (S.QUEUED, *Generation.AT_UPSTREAM):
             self.tracked.pop(generation.pk, None)
         else:
-            self._track(generation, _monotonic_at(next_poll))
+            self._track(generation, _monotonic_at(next_check))
 
     def drain(self, *, timeout: float) -> None:
         """On the way out, record what is already on the wire (a send's answer ends its crash window)."""

@@ -10,7 +10,6 @@ from typing import Any
 from django.db.models import Q
 from django.utils import timezone
 
-from .. import queue
 from ..client import get_client
 from ..conf import app_settings
 from ..gmi.base import RemoteJob, RemoteState
@@ -18,7 +17,6 @@ from ..gmi.errors import GMIError, NotFound, RateLimited, UpstreamRejected, Upst
 from ..models import Generation
 from . import upstream
 from .lifecycle import transition
-from .pools import gmi_pool, result_of
 from .remote import cancel_upstream, record_dispatched
 
 logger = logging.getLogger("generations.polling")
@@ -68,20 +66,6 @@ def polled_jobs(*, shards: set[int] | list[int], due_before=None) -> list[Genera
     """The jobs of ``shards`` that the engine polls (only those due by ``due_before``, if given)."""
     q = polled_q() if due_before is None else _due_q(due_before)
     return list(Generation.objects.filter(q, shard__in=list(shards)).only(*POLL_FIELDS))
-
-
-def poll_many(jobs: list[Generation]) -> None:
-    """Poll ``jobs`` at once on the GMI pool and apply the answers here; finished ones are mirrored by a task."""
-    pool = gmi_pool()
-    futures = [(generation, pool.submit(fetch_remote, generation)) for generation in jobs]
-    for generation, future in futures:
-        try:
-            outcome = apply_poll(generation, result_of(future))
-        except Exception:  # one bad job must not stop the others; it is polled again next time
-            logger.exception("generation %s: poll failed unexpectedly", generation.pk)
-            continue
-        if outcome.to_mirror:
-            queue.enqueue_mirror(generation.pk)
 
 
 def fetch_remote(generation: Generation) -> Any:
@@ -134,7 +118,7 @@ def apply_poll(generation: Generation, result: Any) -> Outcome:
     return apply_remote_state(generation, result)
 
 
-def _next_poll(generation: Generation, *, failures: int = 0, retry_after: float | None = None):
+def _next_check(generation: Generation, *, failures: int = 0, retry_after: float | None = None):
     base = float(app_settings.POLL_INTERVAL)
     delay = base if failures == 0 else min(float(app_settings.MAX_POLL_INTERVAL), base * (2 ** min(failures, 10)))
     if retry_after:
@@ -154,14 +138,14 @@ def _poll_failed(generation: Generation, exc: GMIError) -> Outcome:
     retry_after = exc.retry_after if isinstance(exc, RateLimited) else None
     if isinstance(exc, RateLimited):
         upstream.pause(retry_after or app_settings.POLL_INTERVAL)
-    next_poll = _next_poll(generation, failures=failures, retry_after=retry_after)
+    next_check = _next_check(generation, failures=failures, retry_after=retry_after)
     Generation.objects.filter(pk=generation.pk, status=generation.status).update(
-        poll_failures=failures, next_check_at=next_poll
+        poll_failures=failures, next_check_at=next_check
     )
-    generation.poll_failures, generation.next_check_at = failures, next_poll
+    generation.poll_failures, generation.next_check_at = failures, next_check
     level = logging.ERROR if isinstance(exc, UpstreamRejected) else logging.WARNING
     logger.log(level, "generation %s: poll failed (%s), attempt %s", generation.pk, exc, failures)
-    return Outcome(next_poll)
+    return Outcome(next_check)
 
 
 def _expire(generation: Generation) -> None:
@@ -206,17 +190,17 @@ def apply_remote_state(generation: Generation, job: RemoteJob) -> Outcome:
     if too_old(generation):
         _expire(generation)
         return ENDED
-    next_poll = _next_poll(generation)
+    next_check = _next_check(generation)
     if job.state == RemoteState.PROCESSING and current == S.DISPATCHED:
-        transition(generation, S.PROCESSING, note="GMI is processing", next_check_at=next_poll, **common)
-        return Outcome(next_poll)
+        transition(generation, S.PROCESSING, note="GMI is processing", next_check_at=next_check, **common)
+        return Outcome(next_check)
     if is_unchanged(generation, job):
         # Nothing new: no write. The engine keeps the next due time in memory.
-        return Outcome(next_poll)
+        return Outcome(next_check)
     # Still waiting with a new status word (or one we do not know), or recovered from errors.
-    Generation.objects.filter(pk=generation.pk, status=current).update(next_check_at=next_poll, **common)
-    generation.upstream_status, generation.poll_failures, generation.next_check_at = job.raw_status[:60], 0, next_poll
-    return Outcome(next_poll)
+    Generation.objects.filter(pk=generation.pk, status=current).update(next_check_at=next_check, **common)
+    generation.upstream_status, generation.poll_failures, generation.next_check_at = job.raw_status[:60], 0, next_check
+    return Outcome(next_check)
 
 
 def reconcile_submission(generation: Generation, *, listed: Any = None) -> Outcome:
@@ -246,10 +230,10 @@ def reconcile_submission(generation: Generation, *, listed: Any = None) -> Outco
                    error="GMI could not confirm that it received this job, so it was not sent again. "
                          "Nothing was charged; submit it again.")
         return ENDED
-    next_poll = now + timedelta(seconds=max(1.0, app_settings.RECONCILE_AFTER / 3))
-    Generation.objects.filter(pk=generation.pk, status=S.QUEUED).update(next_check_at=next_poll)
-    generation.next_check_at = next_poll
-    return Outcome(next_poll)
+    next_check = now + timedelta(seconds=max(1.0, app_settings.RECONCILE_AFTER / 3))
+    Generation.objects.filter(pk=generation.pk, status=S.QUEUED).update(next_check_at=next_check)
+    generation.next_check_at = next_check
+    return Outcome(next_check)
 
 
 def _same_payload(sent: dict, echoed: dict | None) -> bool:

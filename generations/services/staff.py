@@ -77,12 +77,8 @@ def retry_generation(*, generation: Generation, actor: User) -> Generation:
             credits=Decimal(generation.credits),
         )
         quotas.reserve_generation(generation, charges)
-        transaction.on_commit(_request_dispatch)
+        transaction.on_commit(shards.request_dispatch)
     return generation
-
-
-def _request_dispatch() -> None:
-    shards.request_dispatch()
 
 
 def remirror_generation(*, generation: Generation, actor: User) -> Generation:

@@ -2,12 +2,12 @@
 hover-play and lightbox, the submit page's errors, and a keyboard-only run. One seeded live server for the module."""
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import pytest
 
 from generations.models import Generation
+from generations.services.engine import Engine
 from tests.browser.world import (
     PageWatch,
     member_pages,
@@ -18,7 +18,7 @@ from tests.browser.world import (
     staff_pages,
     start_world_server,
 )
-from tests.helpers.engine import poll_due
+from tests.helpers.engine import engines_running
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
@@ -210,31 +210,13 @@ def test_phone_controls_are_44px_targets_and_charts_stay_legible(browser, world)
 
 
 @pytest.fixture
-def poller(world):
-    """The poller's work in a thread beside the live server (tasks run inline in tests)."""
-    from django.db import connections
-
-    from generations.services import polling
-
-    stop = threading.Event()
-
-    def loop():
-        while not stop.is_set():
-            try:
-                poll_due()
-                polling.sweep()
-            finally:
-                connections.close_all()
-            stop.wait(0.1)
-
-    thread = threading.Thread(target=loop, daemon=True)
-    thread.start()
-    yield
-    stop.set()
-    thread.join(5)
+def engine(world):
+    """An engine in a thread beside the live server, as a qcluster hosts one (tasks run inline in tests)."""
+    with engines_running(Engine()):
+        yield
 
 
-def test_keyboard_only_submit_watch_play_and_delete(browser, world, poller):
+def test_keyboard_only_submit_watch_play_and_delete(browser, world, engine):
     context, page = open_as(browser, world, world.member, DESKTOP)
     page.on("dialog", lambda dialog: dialog.accept())
     page.goto(world.base + "/generations/new/?model=Veo3")

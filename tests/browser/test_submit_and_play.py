@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 import os
-import threading
 from pathlib import Path
 
 import pytest
 
 from generations.models import Generation
-from generations.services import polling
-from tests.helpers.engine import poll_due
+from generations.services.engine import Engine
+from tests.helpers.engine import engines_running
 from tests.helpers.factories import UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
@@ -20,29 +19,13 @@ SHOTS = Path(os.environ.get("SCREENSHOT_DIR", Path(__file__).resolve().parents[2
 
 
 @pytest.fixture
-def poller():
-    """The poller task's work, in a thread beside the live server (tasks run inline in tests)."""
-    from django.db import connections
-
-    stop = threading.Event()
-
-    def loop():
-        while not stop.is_set():
-            try:
-                poll_due()
-                polling.sweep()
-            finally:
-                connections.close_all()
-            stop.wait(0.1)
-
-    thread = threading.Thread(target=loop, daemon=True)
-    thread.start()
-    yield
-    stop.set()
-    thread.join(5)
+def engine():
+    """An engine in a thread beside the live server, as a qcluster hosts one (tasks run inline in tests)."""
+    with engines_running(Engine()):
+        yield
 
 
-def test_job_submitted_in_the_browser_plays_when_done(catalogue, live_server, page, poller, transactional_db):
+def test_job_submitted_in_the_browser_plays_when_done(catalogue, live_server, page, engine, transactional_db):
     if not Path("/usr/bin/chromium").exists():
         pytest.skip("Debian's chromium is not installed")
     UserFactory(username="carmen")

@@ -10,7 +10,7 @@ def test_models_and_migrations_agree():
     call_command("makemigrations", "--check", "--dry-run", verbosity=0)
 
 
-def test_schedules_migration_drives_the_poller_and_catalogue(db):
+def test_schedules_migration_drives_the_engine_and_catalogue(db):
     from django_q.models import Schedule
 
     funcs = set(Schedule.objects.values_list("func", flat=True))
