@@ -231,7 +231,7 @@ class Generation(models.Model):
     send_lease_until = models.DateTimeField(null=True, blank=True)
     mirror_lease_until = models.DateTimeField(null=True, blank=True)
     poll_failures = models.PositiveIntegerField(default=0)
-    # Which engine polls the job: the one leasing this shard (services/shards.py).
+    # Which engine drives the job: the one leasing this shard (services/shards.py).
     shard = models.PositiveSmallIntegerField(default=random_shard)
 
     # Mirroring

@@ -107,20 +107,19 @@ def _ensure_rows() -> None:
     EngineShard.objects.bulk_create([EngineShard(shard=s) for s in range(SHARDS)], ignore_conflicts=True)
 
 
-def rebalance(owner: str, *, releasable: set[int] | None = None, alone: bool = False) -> tuple[set[int], float]:
+def rebalance(owner: str, *, releasable: set[int] | None = None) -> tuple[set[int], float]:
     """Renew this engine's leases, take or hand back shards toward a fair share.
 
     Returns the shards held and the monotonic time until which they may be used.
     ``releasable`` are the held shards with nothing in flight (only those are handed
-    back, so a shard is never polled by two engines at once). ``alone``: take every
-    shard nobody holds (a one-shot pass, which releases them right after).
+    back, so a shard is never polled by two engines at once).
     """
     _ensure_rows()
     started = time.monotonic()
     now = timezone.now()
     EngineShard.objects.filter(owner=owner).update(beat_at=now)
     held = set(EngineShard.objects.filter(owner=owner).values_list("shard", flat=True))
-    share = SHARDS if alone else math.ceil(SHARDS / max(1, live_engines()))
+    share = math.ceil(SHARDS / max(1, live_engines()))
     if len(held) > share:
         extra = sorted(held & (releasable if releasable is not None else held))[: len(held) - share]
         if extra:
