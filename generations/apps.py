@@ -16,8 +16,8 @@ class GenerationsConfig(AppConfig):
         from .services import audit
         from .tasks import on_worker_spawn
 
-        # Worker start-up revives pollers.
-        post_spawn.connect(on_worker_spawn, dispatch_uid="generations.poller_on_spawn")
+        # A worker that starts hosts an engine standby at once (not at the next schedule).
+        post_spawn.connect(on_worker_spawn, dispatch_uid="generations.engine_on_spawn")
         # Sign-ins into the audit trail. Django's signals, which django-allauth and any other
         # log-in view send too, so the record does not depend on which views the site uses.
         auth_signals.user_logged_in.connect(audit.on_user_logged_in, dispatch_uid="generations.audit_login")

@@ -6,7 +6,7 @@ from django.core.checks import CheckMessage, Error, Tags, Warning, register
 
 from .api.throttles import parse_rate
 from .client import backend_class, former_api_spelling
-from .conf import DEFAULTS, app_settings
+from .conf import DEFAULTS, RENAMED, app_settings
 from .gmi.errors import GMIConfigurationError
 
 
@@ -16,7 +16,16 @@ def check_generations_settings(app_configs, **kwargs):
     user = getattr(settings, "GENERATIONS", {}) or {}
     if not isinstance(user, dict):
         return [Error("GENERATIONS must be a dict.", id="generations.E001")]
-    for key in sorted(set(user) - set(DEFAULTS)):
+    for key in sorted(set(user) & set(RENAMED)):
+        errors.append(
+            Warning(
+                f"GENERATIONS[{key!r}] was renamed {RENAMED[key]!r}; the old name is still read for now.",
+                hint=f"Rename the key to {RENAMED[key]!r}"
+                     + (f" and remove {key!r}." if RENAMED[key] in user else "."),
+                id="generations.W005",
+            )
+        )
+    for key in sorted(set(user) - set(DEFAULTS) - set(RENAMED)):
         errors.append(
             Error(
                 f"Unknown GENERATIONS key {key!r}.",
@@ -53,7 +62,7 @@ def check_generations_settings(app_configs, **kwargs):
                 f"GENERATIONS['API'] = {app_settings.API!r} names a backend, which is BACKEND's job now.",
                 hint=f"Set GENERATIONS['BACKEND'] = {former!r} instead; API names an API generation "
                      "('requestqueue' or 'legacy').",
-                id="generations.W005",
+                id="generations.W006",
             ))
     errors += _engine_checks()
     errors += _throttle_checks()

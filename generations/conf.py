@@ -18,8 +18,8 @@ DEFAULTS: dict[str, Any] = {
     # Lifecycle
     "POLL_INTERVAL": 5.0,  # seconds between polls of one job
     "MAX_POLL_INTERVAL": 60.0,  # backoff ceiling after upstream errors
-    "POLLER_TICK": 0.05,  # longest an engine waits before looking again for due work
-    "POLLER_STALE": 6.0,  # an engine silent this long is presumed dead: its shards go to the others
+    "ENGINE_TICK": 0.05,  # longest an engine waits before looking again for due work
+    "ENGINE_STALE": 6.0,  # an engine silent this long is presumed dead: its shards go to the others
     "UPSTREAM_CONCURRENCY": 32,  # upstream calls in flight at once per worker process (polls, sends, lists)
     "MIRROR_CONCURRENCY": 16,  # mirrors at once per engine (mostly waiting on storage: cheap threads)
     # With many jobs of one model due at once, one call to GMI's request list tells which
@@ -153,6 +153,11 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
+#: Keys read under their former name when a host still sets it (``checks`` warns that they were renamed).
+RENAMED: dict[str, str] = {"POLLER_TICK": "ENGINE_TICK", "POLLER_STALE": "ENGINE_STALE"}
+_FORMER = {new: old for old, new in RENAMED.items()}
+
+
 class AppSettings:
     """Attribute access to ``settings.GENERATIONS`` over DEFAULTS.
 
@@ -163,6 +168,9 @@ class AppSettings:
         if name not in DEFAULTS:
             raise AttributeError(f"Unknown GENERATIONS setting {name!r}")
         user = getattr(settings, "GENERATIONS", {}) or {}
+        former = _FORMER.get(name)
+        if name not in user and former in user:
+            return user[former]
         value = user.get(name, DEFAULTS[name])
         if isinstance(DEFAULTS[name], dict) and isinstance(value, dict):
             return {**DEFAULTS[name], **value}

@@ -1,4 +1,4 @@
-"""The data of the portal: catalogue, generations and their history, teams, quotas, ledger, tokens, moderation."""
+"""The data of the portal: catalogue, generations and their history, teams, quotas, ledger, tokens."""
 from __future__ import annotations
 
 import random
@@ -6,7 +6,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 
 #: Jobs are spread over this many shards, each polled by one engine (fixed for the life of a site).
@@ -225,11 +225,13 @@ class Generation(models.Model):
     attempt = models.PositiveSmallIntegerField(default=1, help_text="Raised each time staff retry the job.")
     upstream_finished_at = models.DateTimeField(null=True, blank=True)
 
-    # Polling: next_poll_at doubles as the claim (a worker pushes it into the future
-    # before polling), so two pollers can never work on the same job at once.
-    next_poll_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # When the engine next looks at the job: polls it at GMI, reconciles or sends again a send, retries a copy.
+    next_check_at = models.DateTimeField(null=True, blank=True)
+    # The leases: until they end, a send in flight or a copy under way is left to whoever holds it.
+    send_lease_until = models.DateTimeField(null=True, blank=True)
+    mirror_lease_until = models.DateTimeField(null=True, blank=True)
     poll_failures = models.PositiveIntegerField(default=0)
-    # Which engine polls the job: the one leasing this shard (services/shards.py).
+    # Which engine drives the job: the one leasing this shard (services/shards.py).
     shard = models.PositiveSmallIntegerField(default=random_shard)
 
     # Mirroring
@@ -275,7 +277,7 @@ class Generation(models.Model):
         indexes = [
             models.Index(fields=["owner", "-created_at"], name="gen_owner_created"),
             models.Index(fields=["team", "visibility", "-created_at"], name="gen_team_created"),
-            models.Index(fields=["status", "next_poll_at"], name="gen_status_poll"),
+            models.Index(fields=["status", "next_check_at"], name="gen_status_check"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -481,130 +483,11 @@ class Upload(models.Model):
         return self.original_name or self.public_url
 
 
-class BlockedTerm(models.Model):
-    """A prompt term that refuses a submission (matched case- and spelling-insensitively)."""
-
-    term = models.CharField(max_length=200)
-    normalized = models.CharField(max_length=200, unique=True, editable=False)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["normalized"]
-
-    def __str__(self) -> str:
-        return self.term
-
-
-class Flag(models.Model):
-    """A member's report of a visible video, waiting in the staff's review queue."""
-
-    generation = models.ForeignKey(Generation, on_delete=models.CASCADE, related_name="flags")
-    reporter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    reason = models.TextField()
-    created_at = models.DateTimeField(auto_now_add=True)
-    resolved_at = models.DateTimeField(null=True, blank=True)
-    resolved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-
-    class Meta:
-        ordering = ["-created_at"]
-
-    def __str__(self) -> str:
-        return f"Flag on {self.generation_id}"
-
-
-class ModerationDecision(models.Model):
-    """Who approved or rejected a generation, when and why."""
-
-    class Decision(models.TextChoices):
-        APPROVE = "approve", "Approved"
-        REJECT = "reject", "Rejected"
-
-    generation = models.ForeignKey(Generation, on_delete=models.CASCADE, related_name="moderation_decisions")
-    moderator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
-    decision = models.CharField(max_length=10, choices=Decision.choices)
-    reason = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["-created_at"]
-
-    def __str__(self) -> str:
-        return f"{self.decision} {self.generation_id}"
-
-
-class WaitingLine(models.Model):
-    """One user's summary in the fair waiting line, so a place in line is arithmetic, not a scan.
-
-    A submission bumps ``last_seq`` in the same transaction that queues the job; the
-    dispatcher's ``refresh_snapshot`` moves ``head_seq`` (the oldest waiting job's number)
-    and ``last_sent_at`` after each pass. The user has ``last_seq - head_seq + 1`` jobs waiting.
-    """
-
-    owner = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True,
-                                 related_name="+")
-    last_seq = models.PositiveIntegerField(default=0)
-    head_seq = models.PositiveIntegerField(default=1)
-    oldest_at = models.DateTimeField(null=True, blank=True, help_text="When the oldest waiting job was accepted.")
-    last_sent_at = models.DateTimeField(null=True, blank=True, help_text="When a job of theirs was last sent.")
-
-    class Meta:
-        indexes = [
-            models.Index(fields=["owner"], condition=Q(last_seq__gte=F("head_seq")), name="gen_line_waiting"),
-        ]
-
-    def __str__(self) -> str:
-        return f"waiting line of {self.owner_id}"
-
-    @property
-    def waiting(self) -> int:
-        return max(self.last_seq - self.head_seq + 1, 0)
-
-
-class DispatchLock(models.Model):
-    """A single row locked while choosing which queued jobs go to GMI next.
-
-    It also carries the site-wide pause GMI asks for with 429 + Retry-After: every
-    worker honours it, not only the one that was told.
-    """
-
-    name = models.CharField(max_length=40, primary_key=True)
-    paused_until = models.DateTimeField(null=True, blank=True)
-
-    def __str__(self) -> str:
-        return self.name
-
-
-class PollerSlot(models.Model):
-    """The lease of one shard of jobs: the engine named ``owner`` polls them while ``beat_at`` is fresh."""
-
-    slot = models.PositiveSmallIntegerField(primary_key=True)
-    owner = models.CharField(max_length=64, blank=True)
-    beat_at = models.DateTimeField(null=True, blank=True)
-
-    def __str__(self) -> str:
-        return f"poller slot {self.slot}"
-
-
-class PollerBeat(models.Model):
-    """One running engine (one per qcluster): its heartbeat decides each engine's fair share of shards."""
-
-    owner = models.CharField(max_length=64, primary_key=True)
-    cluster = models.CharField(max_length=200, blank=True)
-    beat_at = models.DateTimeField()
-    started_at = models.DateTimeField()
-
-    def __str__(self) -> str:
-        return f"engine {self.owner} ({self.cluster})"
-
-
 # Registered with the app from here (the models module Django loads); they live apart to keep this file short.
 from .audit_models import AuditEvent  # noqa: E402, F401
+from .engine_models import DispatchLock, EngineBeat, EngineShard, WaitingLine  # noqa: E402, F401
 from .export_models import DataExport  # noqa: E402, F401
+from .moderation_models import BlockedTerm, Flag, ModerationDecision  # noqa: E402, F401
 from .notification_models import Notification, NotificationPreference, QuotaAlert  # noqa: E402, F401
 from .studio_models import Batch, Collection, CollectionItem, ShareLink  # noqa: E402, F401
 from .webhook_models import WebhookDelivery, WebhookEndpoint  # noqa: E402, F401

@@ -1,14 +1,14 @@
-"""The one place that hands work to django-q2 (or to the engine running in this process).
+"""The one place that hands work to django-q2.
 
 Services call these after commit and never import ``tasks``; tasks are named by
-their dotted path, so this module imports nothing of the app but its settings.
+their dotted path, so this module imports nothing of the app. Whether a task is
+needed at all (an engine may already be doing the work) is the caller's question.
 """
 from __future__ import annotations
 
 import logging
 import threading
 import time
-from collections.abc import Callable
 from typing import Any
 
 from django_q.conf import Conf
@@ -16,7 +16,6 @@ from django_q.tasks import async_task
 
 logger = logging.getLogger("generations.queue")
 
-_local = threading.local()
 _wake_lock = threading.Lock()
 _last_wakes: dict[str, float] = {}
 #: A burst asks for at most one task of a kind per process in this window.
@@ -32,38 +31,18 @@ def _first_in_window(kind: str) -> bool:
         return True
 
 
-def set_mirror_handler(handler: Callable[[Any], None] | None) -> None:
-    """The engine registers itself for its own thread: jobs it finishes are mirrored by its pool, not a task."""
-    _local.mirror_handler = handler
-
-
 def enqueue_mirror(generation_id: Any) -> None:
-    handler = getattr(_local, "mirror_handler", None)
-    if handler is not None:
-        handler(generation_id)
-        return
     async_task("generations.tasks.mirror", str(generation_id), task_name=f"gmi-mirror-{generation_id}", group="gmi")
 
 
-def request_dispatch(*, engine_alive: Callable[[], bool]) -> None:
-    """Make sure accepted jobs are sent soon, with O(1) tasks per burst.
+def runs_inline() -> bool:
+    """Whether tasks run in the caller (django-q2's sync mode: tests, management commands)."""
+    return bool(Conf.SYNC)
 
-    A running engine picks up queued jobs within a tick, so nothing is enqueued
-    while one is alive; otherwise one dispatch task per process per
-    ``WAKE_DEBOUNCE`` seconds, however many jobs arrive. In synchronous mode (tests,
-    management commands) the dispatch runs inline at once.
-    """
-    if Conf.SYNC:
-        enqueue_dispatch()
-        return
-    if not _first_in_window("dispatch"):
-        return
-    try:
-        if engine_alive():
-            return
-    except Exception:  # an unmigrated table must not fail a submission; the task copes either way
-        logger.exception("could not tell whether an engine runs")
-    enqueue_dispatch()
+
+def first_in_window(kind: str) -> bool:
+    """True for the first wake-up of ``kind`` in this process per ``WAKE_DEBOUNCE`` seconds."""
+    return _first_in_window(kind)
 
 
 def enqueue_dispatch() -> None:
@@ -74,7 +53,7 @@ def request_webhook_delivery() -> None:
     """Ask for recorded webhook deliveries to be sent soon: one task per process per ``WAKE_DEBOUNCE``.
 
     In synchronous mode nothing is enqueued: the task would run inline in the caller,
-    which may be the engine's thread, and webhook HTTP must never sit in the poller's
+    which may be the engine's thread, and webhook HTTP must never sit in the engine's
     path. The per-minute schedule (or a test calling ``deliver_due``) sends them then.
     """
     if Conf.SYNC or not _first_in_window("webhooks"):

@@ -11,7 +11,6 @@ from .services import (
     dispatching,
     engine,
     mirroring,
-    polling,
     retention,
 )
 from .services.notifications import delivery as notification_delivery
@@ -22,7 +21,7 @@ from .services.webhooks import delivery as webhook_delivery
 def dispatch() -> int:
     """Send waiting jobs now (a burst of submissions asks for this at most once per process per few seconds)."""
     sent = dispatching.dispatch_queued()
-    start_poller()
+    keep_engine()
     return sent
 
 
@@ -30,11 +29,12 @@ def mirror(generation_id: str) -> bool:
     return mirroring.mirror_generation(generation_id)
 
 
-def start_poller() -> dict[str, Any]:
-    """The per-minute schedule: every worker that runs it hosts an engine standby; lost jobs are found again."""
+def keep_engine() -> dict[str, Any]:
+    """The per-minute schedule: the worker that runs it hosts an engine standby, and jobs nothing drives
+    (a lost task, a dead engine) are set moving again."""
     if not Conf.SYNC:
         engine.start_in_this_process()
-    return polling.sweep()
+    return engine.sweep()
 
 
 def on_worker_spawn(sender: Any = None, **kwargs: Any) -> None:

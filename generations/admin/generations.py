@@ -96,10 +96,10 @@ class GenerationAdmin(admin.ModelAdmin):
         ("Payload", {"fields": ("payload_json",)}),
         ("Upstream (GMI)", {"classes": ("collapse",), "fields": (
             "api", "upstream_request_id", "upstream_status", "send_started_at", "send_attempts",
-            "upstream_finished_at", "next_poll_at", "poll_failures", "upstream_response_json",
+            "upstream_finished_at", "next_check_at", "send_lease_until", "poll_failures", "upstream_response_json",
         )}),
         ("Files", {"classes": ("collapse",), "fields": (
-            "outcome_video_url", "outcome_thumbnail_url", "mirror_started_at", "mirror_attempts",
+            "outcome_video_url", "outcome_thumbnail_url", "mirror_started_at", "mirror_lease_until", "mirror_attempts",
             "video_name", "video_size_display", "video_content_type", "video_sha256",
             "thumbnail_name", "thumbnail_size_display", "thumbnail_content_type", "thumbnail_sha256",
             "deleted_at",

@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
 from .. import permissions, selectors
-from ..models import Generation, PollerBeat
+from ..models import EngineBeat, Generation
 
 
 def system_page(request: HttpRequest, *, admin_site: admin.AdminSite) -> HttpResponse:
@@ -21,7 +21,7 @@ def system_page(request: HttpRequest, *, admin_site: admin.AdminSite) -> HttpRes
     context: dict[str, Any] = {
         **admin_site.each_context(request),
         "title": "System",
-        "opts": PollerBeat._meta,
+        "opts": EngineBeat._meta,
         "app_label": Generation._meta.app_label,
         "figures": figures,
         "jobs": [(labels.get(status, status), count) for status, count in figures["jobs_by_status"].items()],

@@ -17,11 +17,11 @@ from ..models import (
     Collection,
     CollectionItem,
     DispatchLock,
+    EngineBeat,
+    EngineShard,
     Generation,
     Membership,
     Notification,
-    PollerBeat,
-    PollerSlot,
     ShareLink,
     Team,
     Upload,
@@ -261,16 +261,16 @@ def operations_figures(*, now: Any = None) -> dict[str, Any]:
     jobs.update(dict(Generation.objects.values_list("status").annotate(n=Count("pk")).values_list("status", "n")))
     waiting = Generation.objects.filter(status=Generation.Status.QUEUED, send_started_at__isnull=True)
     queue = waiting.aggregate(depth=Count("pk"), oldest=Min("created_at"))
-    stale = float(app_settings.POLLER_STALE)
-    beats = list(PollerBeat.objects.order_by("started_at").values("owner", "cluster", "beat_at", "started_at"))
-    shards = dict(PollerSlot.objects.exclude(owner="").values_list("owner").annotate(n=Count("slot"))
+    stale = float(app_settings.ENGINE_STALE)
+    beats = list(EngineBeat.objects.order_by("started_at").values("owner", "cluster", "beat_at", "started_at"))
+    shards = dict(EngineShard.objects.exclude(owner="").values_list("owner").annotate(n=Count("shard"))
                   .values_list("owner", "n"))
     engines = [
         {**beat, "age_seconds": (now - beat["beat_at"]).total_seconds(),
          "live": (now - beat["beat_at"]).total_seconds() <= stale, "shards": shards.get(beat["owner"], 0)}
         for beat in beats
     ]
-    newest_beat = PollerBeat.objects.aggregate(newest=Max("beat_at"))["newest"]
+    newest_beat = EngineBeat.objects.aggregate(newest=Max("beat_at"))["newest"]
     pause = DispatchLock.objects.filter(name="dispatch").values_list("paused_until", flat=True).first()
     outcomes = {status: 0 for status in WebhookDelivery.Status.values}
     outcomes.update(dict(WebhookDelivery.objects.values_list("status").annotate(n=Count("pk"))

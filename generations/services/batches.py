@@ -11,7 +11,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from .. import queue, signals
+from .. import signals
 from ..conf import app_settings
 from ..exceptions import (
     IdempotencyConflict,
@@ -207,7 +207,7 @@ def _idempotent_replay(user: User, key: str, request_hash: str) -> Batch | None:
 def _after_submit(generations: list[Generation]) -> None:
     for generation in generations:
         signals.generation_submitted.send(sender=Generation, generation=generation)
-    queue.request_dispatch(engine_alive=shards.engine_alive)
+    shards.request_dispatch()
 
 
 def cancel_batch(*, batch: Batch, actor: User) -> list[Generation]:

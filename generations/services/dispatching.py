@@ -4,7 +4,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from concurrent.futures import Future
 from datetime import timedelta
 from typing import Any
 
@@ -29,7 +28,8 @@ from ..policies import quota_policy
 from ..selectors.quotas import in_flight_q
 from . import upstream
 from .lifecycle import transition
-from .upstream_pool import get_pool
+from .pools import gmi_pool, result_of
+from .remote import record_dispatched
 from .waiting_line import owners_by_turn, queue_positions, refresh_snapshot
 
 __all__ = ["owners_by_turn", "queue_positions"]  # their home is waiting_line; imported from here too
@@ -56,7 +56,7 @@ def claim_batch(*, limit: int) -> list[Generation]:
         if room <= 0:
             return []
         ready = Generation.objects.filter(status=S.QUEUED, send_started_at__isnull=True).filter(
-            Q(next_poll_at__isnull=True) | Q(next_poll_at__lte=now)
+            Q(next_check_at__isnull=True) | Q(next_check_at__lte=now)
         )
         heads: list[Generation] = list(
             ready.annotate(rank=Window(RowNumber(), partition_by=F("owner_id"), order_by=(F("created_at").asc(),
@@ -96,7 +96,7 @@ def claim_batch(*, limit: int) -> list[Generation]:
         # (reconciliation, the sweeper) looks at the job while it is being sent.
         lease_until = now + timedelta(seconds=send_lease())
         Generation.objects.filter(pk__in=[g.pk for g in picked], status=S.QUEUED, send_started_at__isnull=True).update(
-            send_started_at=now, send_attempts=F("send_attempts") + 1, next_poll_at=lease_until
+            send_started_at=now, send_attempts=F("send_attempts") + 1, send_lease_until=lease_until
         )
         won = set(Generation.objects.filter(pk__in=[g.pk for g in picked], send_started_at=now,
                                             status=S.QUEUED).values_list("pk", flat=True))
@@ -105,7 +105,7 @@ def claim_batch(*, limit: int) -> list[Generation]:
         if generation.pk in won:  # a job cancelled meanwhile is not sent
             generation.send_started_at = now
             generation.send_attempts += 1
-            generation.next_poll_at = lease_until
+            generation.send_lease_until = lease_until
             claimed.append(generation)
     if claimed:
         # The claimed jobs left the line: their owners' summaries move on now, not at the
@@ -161,7 +161,7 @@ def dispatch_queued(*, max_jobs: int | None = None) -> int:
     """Send waiting jobs while slots are free and GMI is ready, concurrently. Returns how many were sent."""
     if not upstream.ready():
         return 0
-    pool = get_pool()
+    pool = gmi_pool()
     sent = 0
     while max_jobs is None or sent < max_jobs:
         if sent and upstream.paused():  # GMI said 429 to one of the last batch
@@ -179,14 +179,6 @@ def dispatch_queued(*, max_jobs: int | None = None) -> int:
     return sent
 
 
-def result_of(future: Future) -> Any:
-    """A future's result, or the exception it raised (expected upstream errors are values here)."""
-    try:
-        return future.result()
-    except Exception as exc:
-        return exc
-
-
 def post_generation(generation: Generation) -> RemoteJob:
     """The upstream half of a send (no database): one POST, never retried."""
     return get_client().create_request(generation.model_id, generation.payload)
@@ -198,7 +190,7 @@ def apply_send(generation: Generation, result: Any) -> None:
     After a failure that provably never left (connect error, 429) the claim is
     released and the job waits its turn again. After an ambiguous failure (timeout,
     reset, 5xx, anything unexpected) the job may exist at GMI: it keeps its claim
-    and the poller reconciles it through GMI's request list instead of sending it again.
+    and the engine reconciles it through GMI's request list instead of sending it again.
     """
     send_window.record(result)
     now = timezone.now()
@@ -209,7 +201,8 @@ def apply_send(generation: Generation, result: Any) -> None:
         if isinstance(result, RateLimited):
             upstream.pause(delay)
         Generation.objects.filter(pk=generation.pk, status=S.QUEUED).update(
-            send_started_at=None, next_poll_at=now + timedelta(seconds=delay), upstream_status="", error="",
+            send_started_at=None, send_lease_until=None, next_check_at=now + timedelta(seconds=delay),
+            upstream_status="", error="",
         )
         logger.warning("generation %s not sent (%s); will try again in %ss", generation.pk, result, delay)
         return
@@ -225,7 +218,7 @@ def apply_send(generation: Generation, result: Any) -> None:
         return
     if isinstance(result, Exception):  # ambiguous: it may exist at GMI, so never resend blindly
         Generation.objects.filter(pk=generation.pk, status=S.QUEUED).update(
-            next_poll_at=now + timedelta(seconds=app_settings.RECONCILE_AFTER)
+            send_lease_until=None, next_check_at=now + timedelta(seconds=app_settings.RECONCILE_AFTER)
         )
         level = logging.WARNING if isinstance(result, GMIError) else logging.ERROR
         logger.log(level, "generation %s: submission outcome unknown (%s); will reconcile", generation.pk, result)
@@ -236,31 +229,3 @@ def apply_send(generation: Generation, result: Any) -> None:
 def upstream_reason(exc: GMIError) -> str:
     """GMI's own words from an error body, without our request line (URLs stay in the logs)."""
     return (exc.reason or "it did not say why").strip()[:500]
-
-
-def record_dispatched(generation: Generation, job: Any) -> None:
-    """Store GMI's request id: the end of the crash window."""
-    now = timezone.now()
-    moved = transition(
-        generation, S.DISPATCHED, expected=S.QUEUED, note=f"GMI request {job.request_id}",
-        upstream_request_id=job.request_id, upstream_status=job.raw_status, upstream_response=job.raw,
-        dispatched_at=now, next_poll_at=now + timedelta(seconds=app_settings.POLL_INTERVAL), poll_failures=0,
-    )
-    if not moved:
-        # Cancelled while the POST was in flight: keep the id for the record and cancel upstream too.
-        Generation.objects.filter(pk=generation.pk, upstream_request_id__isnull=True).update(
-            upstream_request_id=job.request_id, upstream_response=job.raw
-        )
-        generation.refresh_from_db()
-        if generation.status == S.CANCELLED:
-            cancel_upstream(generation)
-
-
-def cancel_upstream(generation: Generation) -> None:
-    """Best-effort DELETE at GMI; failures are logged, never raised (the job is already cancelled here)."""
-    if not generation.upstream_request_id:
-        return
-    try:
-        get_client().cancel_request(generation.upstream_request_id, model_id=generation.model_id)
-    except GMIError as exc:
-        logger.warning("generation %s: upstream cancel failed: %s", generation.pk, exc)

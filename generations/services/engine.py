@@ -7,11 +7,14 @@ and staff actions always find one, whatever ``Q_CLUSTER["workers"]`` is.
 
 Each tick the engine sends waiting jobs (claimed in fair order under the dispatch
 lock), polls the due jobs of the shards it leases, and hands finished ones to its
-mirror threads. Upstream calls run on the process's bounded upstream pool; their
-results come back here and are written from this one thread, so one database
-connection serves any concurrency. Due times live in memory: a poll that finds
-nothing new writes nothing. Everything it knows is also in the rows, so an engine
-that dies loses nothing: its shards' leases run out and another engine takes them.
+mirror threads. Upstream calls run on the process's GMI pool, whose threads never
+touch the database; their answers come back to this thread, which hands each to one
+of a few writer threads (each with its own database connection) and keeps the
+bookkeeping itself. The answers say which jobs now wait for their copy; the engine
+hands those to its mirror threads (a job moved anywhere else is copied by a task).
+Due times live in memory: a poll that finds nothing new writes nothing. Everything
+it knows is also in the rows, so an engine that dies loses nothing: its shards'
+leases run out and another engine takes them.
 """
 from __future__ import annotations
 
@@ -35,7 +38,7 @@ from ..conf import app_settings
 from ..gmi.errors import RateLimited
 from ..models import Generation
 from . import dispatching, mirroring, polling, shards, upstream, waiting_line
-from .upstream_pool import UpstreamPool, get_pool
+from .pools import ThreadPool, gmi_pool, result_of
 
 logger = logging.getLogger("generations.engine")
 
@@ -70,11 +73,12 @@ class Engine:
     def __init__(self, *, owner: str | None = None, cluster: str = "") -> None:
         self.owner = owner or uuid.uuid4().hex
         self.cluster = cluster
-        self.pool = get_pool()
-        self.mirror_pool = UpstreamPool(int(app_settings.MIRROR_CONCURRENCY))
+        self.pool = gmi_pool()
+        # Copies of finished jobs: downloads, storage writes and the row that publishes them.
+        self.mirrors = ThreadPool(int(app_settings.MIRROR_CONCURRENCY), name="gmi-mirror")
         # Answers are written by a few threads of their own: the waits on the database
         # overlap, while the bookkeeping (what is due, what is busy) stays in this thread.
-        self.writers = UpstreamPool(WRITER_THREADS)
+        self.writers = ThreadPool(WRITER_THREADS, name="gmi-writer")
         self.stop = threading.Event()
         self.held: set[int] = set()
         self.usable_until = 0.0
@@ -99,7 +103,6 @@ class Engine:
     # --- the loop ---------------------------------------------------------------------
 
     def run(self) -> dict[str, int]:
-        queue.set_mirror_handler(self.mirror)
         logger.info("engine %s started (cluster %s)", self.owner, self.cluster or "-")
         try:
             while not self.stop.is_set():
@@ -109,16 +112,19 @@ class Engine:
                     logger.exception("engine step failed")
                     close_old_connections()
                     self.stop.wait(1.0)
-            self._drain(timeout=10.0)
+            self.drain(timeout=10.0)
         finally:
-            queue.set_mirror_handler(None)
-            self.mirror_pool.close()
-            self.writers.close()
-            try:
-                shards.retire(self.owner)
-            except Exception:
-                logger.exception("engine %s could not hand its shards back", self.owner)
+            self.close()
         return self.counts
+
+    def close(self) -> None:
+        """Let the threads go (copies already handed over still finish) and hand the shards back at once."""
+        self.mirrors.close()
+        self.writers.close()
+        try:
+            shards.retire(self.owner)
+        except Exception:
+            logger.exception("engine %s could not hand its shards back", self.owner)
 
     def step(self) -> None:
         now = time.monotonic()
@@ -130,7 +136,7 @@ class Engine:
         self.wait_and_finish(timeout=self._idle_for(now))
 
     def _idle_for(self, now: float) -> float:
-        tick = float(app_settings.POLLER_TICK)
+        tick = float(app_settings.ENGINE_TICK)
         next_due = self._next_due()
         until_due = (next_due - now) if next_due is not None and self.ready else tick
         return max(0.005, min(tick, until_due, self.next_maintenance - now))
@@ -167,7 +173,9 @@ class Engine:
         self.held, self.usable_until = shards.rebalance(self.owner, releasable=self.held - busy_shards)
         self.ready = upstream.ready()
         self.refresh()
-        polling.sweep()
+        polling.reschedule_lost()
+        for generation_id in mirroring.claim_due_mirrors():
+            self.mirror(generation_id)
         if time.monotonic() >= self.next_line_refresh:
             waiting_line.refresh_snapshot()
             self.next_line_refresh = time.monotonic() + LINE_REFRESH_EVERY
@@ -186,7 +194,7 @@ class Engine:
                 known.generation = generation
                 self.tracked[generation.pk] = known
             else:
-                self._track(generation, _monotonic_at(generation.next_poll_at))
+                self._track(generation, _monotonic_at(polling.due_at(generation)))
         for pk, known in old.items():  # a job polled right now whose row moved on is settled by its answer
             if pk in self.busy and pk not in self.tracked:
                 self.tracked[pk] = known
@@ -297,7 +305,7 @@ class Engine:
         wait([*self.inflight, *self.writing], timeout=timeout, return_when=FIRST_COMPLETED)
         for future in [f for f in self.inflight if f.done()]:
             kind, job = self.inflight.pop(future)
-            result = dispatching.result_of(future)
+            result = result_of(future)
             if self.outage.record(result, started=self.started.pop(future, None)):
                 self._catch_up()
             if kind == "probe":
@@ -309,7 +317,7 @@ class Engine:
         for future in [f for f in self.writing if f.done()]:
             kind, generation = self.writing.pop(future)
             self.busy.discard(generation.pk)
-            self._settle(kind, generation, dispatching.result_of(future))
+            self._settle(kind, generation, result_of(future))
 
     def _catch_up(self) -> None:
         """GMI answers again: every job we drive is due now, and sends may start at once."""
@@ -342,7 +350,7 @@ class Engine:
         listed = {job.request_id: job for job in result} if isinstance(result, list) else {}
         # Due again by the next list call, which costs GMI nothing more: each job is
         # seen every half interval (due a full interval later, it would skip one call).
-        next_poll = time.monotonic() + float(app_settings.POLL_INTERVAL) / 2
+        next_check = time.monotonic() + float(app_settings.POLL_INTERVAL) / 2
         for generation in jobs:
             job = polling.usable_from_list(generation, listed)
             if job is None:
@@ -351,7 +359,7 @@ class Engine:
                 # Most of a list is news to nobody: settled here, without a writer thread.
                 self.busy.discard(generation.pk)
                 self.counts["polled"] += 1
-                self._track(generation, next_poll)
+                self._track(generation, next_check)
             else:
                 self._write("poll", generation, job)
 
@@ -362,37 +370,39 @@ class Engine:
         self.busy.add(generation.pk)
         self.writing[self.writers.submit(self._apply, kind, generation, result)] = (kind, generation)
 
-    def _apply(self, kind: str, generation: Generation, result: Any) -> datetime | None:
-        """In a writer thread: what the answer changes in the row. Returns when the job is next due."""
-        queue.set_mirror_handler(self.mirror)  # jobs this thread moves to "mirroring" go to our mirror threads
+    def _apply(self, kind: str, generation: Generation, result: Any) -> polling.Outcome:
+        """In a writer thread: what the answer changes in the row. Returns what is left to do."""
         with log_context.job(generation):
             return self._apply_answer(kind, generation, result)
 
-    def _apply_answer(self, kind: str, generation: Generation, result: Any) -> datetime | None:
+    def _apply_answer(self, kind: str, generation: Generation, result: Any) -> polling.Outcome:
         try:
             if kind == "send":
                 dispatching.apply_send(generation, result)
-                return generation.next_poll_at if generation.status == S.DISPATCHED else None
+                return polling.Outcome(generation.next_check_at if generation.status == S.DISPATCHED else None)
             return polling.apply_poll(generation, result)
         except Exception:
             connections.close_all()  # a broken connection must not poison this thread's next answers
             raise
 
-    def _settle(self, kind: str, generation: Generation, next_poll: Any) -> None:
-        """Back in the engine's thread: schedule what comes next for the job."""
-        if isinstance(next_poll, Exception):  # the row is the truth: the next refresh looks again
-            logger.error("generation %s: writing the %s answer failed: %r", generation.pk, kind, next_poll)
+    def _settle(self, kind: str, generation: Generation, outcome: Any) -> None:
+        """Back in the engine's thread: schedule what comes next for the job, or hand it to a copy."""
+        if isinstance(outcome, Exception):  # the row is the truth: the next refresh looks again
+            logger.error("generation %s: writing the %s answer failed: %r", generation.pk, kind, outcome)
             self.tracked.pop(generation.pk, None)
             return
         self.counts["sent" if kind == "send" else "polled"] += 1
-        if kind == "send" and (next_poll is None or generation.shard not in self.held):
+        if outcome.to_mirror:
+            self.mirror(generation.pk)
+        next_check = outcome.next_check_at
+        if kind == "send" and (next_check is None or generation.shard not in self.held):
             return
-        if next_poll is None or generation.status not in (S.QUEUED, *Generation.AT_UPSTREAM):
+        if next_check is None or generation.status not in (S.QUEUED, *Generation.AT_UPSTREAM):
             self.tracked.pop(generation.pk, None)
         else:
-            self._track(generation, _monotonic_at(next_poll))
+            self._track(generation, _monotonic_at(next_check))
 
-    def _drain(self, *, timeout: float) -> None:
+    def drain(self, *, timeout: float) -> None:
         """On the way out, record what is already on the wire (a send's answer ends its crash window)."""
         deadline = time.monotonic() + timeout
         while (self.inflight or self.writing) and time.monotonic() < deadline:
@@ -401,8 +411,8 @@ class Engine:
     # --- mirroring ----------------------------------------------------------------------
 
     def mirror(self, generation_id: Any) -> None:
-        """Called (through ``queue.enqueue_mirror``) for jobs that one of our threads moved to ``mirroring``."""
-        self.mirror_pool.submit(_mirror_in_thread, generation_id)
+        """Copy a job that our answers moved to ``mirroring``, or whose lost copy the sweep found, on our threads."""
+        self.mirrors.submit(_mirror_in_thread, generation_id)
 
 
 def _mirror_in_thread(generation_id: Any) -> bool:
@@ -416,6 +426,20 @@ def _mirror_in_thread(generation_id: Any) -> bool:
         # This thread's own connection stays open for its next copy (opening one per
         # copy costs the database a new backend); a broken or old one is closed here.
         close_old_connections()
+
+
+def sweep(*, now=None) -> dict[str, int]:
+    """Set moving again what nothing drives (where no engine of ours runs: the per-minute task).
+
+    Polled jobs without a check time get one, and mirroring jobs whose copy was lost
+    or is due again are copied by a task. A running engine does the same each second,
+    copying on its own threads.
+    """
+    rescheduled = polling.reschedule_lost(now=now)
+    mirrors = mirroring.claim_due_mirrors(now=now)
+    for generation_id in mirrors:
+        queue.enqueue_mirror(generation_id)
+    return {"rescheduled": rescheduled, "mirrors": len(mirrors)}
 
 
 # --- hosting: one engine per cluster, in a background thread of a worker ------------------

@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any, cast
 
 from django.db import transaction
 from django.utils import timezone
 
 from .. import signals
+from ..conf import app_settings
 from ..exceptions import InvalidTransition
 from ..models import Generation, GenerationEvent
 from ..types import User
@@ -47,7 +49,9 @@ def transition(
     not act further. Raises ``InvalidTransition`` for a move the lifecycle forbids.
     Reaching ``failed`` or ``cancelled`` refunds the job's quota usage and reaching
     ``succeeded`` turns reservations into charges, in the same transaction.
-    ``fields`` are written in the same UPDATE and copied onto ``generation``.
+    ``fields`` are written in the same UPDATE and copied onto ``generation``. Moving to
+    ``mirroring`` takes the mirror lease; the caller hands the job to a copy after commit
+    (``mirroring.schedule_mirror``, or the engine's own mirror threads).
     """
     current = expected or generation.status
     if to not in ALLOWED.get(current, ()):
@@ -56,7 +60,12 @@ def transition(
     updates: dict[str, Any] = {"status": to, "updated_at": now, **fields}
     if to in Generation.TERMINAL:
         updates.setdefault("finished_at", now)
-        updates.setdefault("next_poll_at", None)
+        for field in ("next_check_at", "send_lease_until", "mirror_lease_until"):
+            updates.setdefault(field, None)
+    elif to == S.MIRRORING:
+        # The caller hands the job to a copy at once: its lease keeps the sweep from handing it out again.
+        updates.setdefault("next_check_at", None)
+        updates.setdefault("mirror_lease_until", now + timedelta(seconds=app_settings.MIRROR_LEASE))
     with transaction.atomic():
         changed = Generation.objects.filter(pk=generation.pk, status=current).update(**updates)
         if not changed:

@@ -89,41 +89,34 @@ class StoredFile:
     content_type: str
 
 
-def mirror_lease_until() -> Any:
-    """Until when a job handed to mirroring is left to whoever copies it."""
-    return timezone.now() + timedelta(seconds=app_settings.MIRROR_LEASE)
+def schedule_mirror(generation: Generation) -> None:
+    """Have a job that moved to ``mirroring`` (which took its lease) copied by a task after commit.
 
-
-def schedule_mirror(generation: Generation, *, leased: bool = False) -> None:
-    """Have the job mirrored after commit (by the engine that polled it, or a task); its lease keeps others off it.
-
-    ``leased``: the transition to ``mirroring`` already wrote ``mirror_lease_until()``.
+    The engine hands the jobs it moves to its own mirror threads instead; this is the path for everyone else.
     """
-    if not leased:
-        Generation.objects.filter(pk=generation.pk, status=S.MIRRORING).update(next_poll_at=mirror_lease_until())
     transaction.on_commit(lambda: queue.enqueue_mirror(generation.pk))
 
 
-def _enqueue_after_commit(pk: Any) -> None:
-    transaction.on_commit(lambda: queue.enqueue_mirror(pk))
+def claim_due_mirrors(*, now=None, limit: int = 50) -> list[Any]:
+    """Take the lease of mirroring jobs whose copy was lost or whose retry time has come; return their ids.
 
-
-def schedule_due_mirrors(*, now=None) -> int:
-    """Re-queue mirroring jobs whose task was lost or whose retry time has come."""
+    The caller hands each to a copy (the engine to its mirror threads, a task through ``queue``).
+    """
     now = now or timezone.now()
     due = list(
-        Generation.objects.filter(status=S.MIRRORING).filter(Q(next_poll_at__isnull=True) | Q(next_poll_at__lte=now))
-        .values_list("pk", "next_poll_at")[:50]
+        Generation.objects.filter(status=S.MIRRORING)
+        .filter(Q(next_check_at__isnull=True) | Q(next_check_at__lte=now))
+        .filter(Q(mirror_lease_until__isnull=True) | Q(mirror_lease_until__lte=now))
+        .values_list("pk", "mirror_lease_until")[:limit]
     )
-    count = 0
+    claimed = []
     for pk, old in due:
-        won = Generation.objects.filter(pk=pk, status=S.MIRRORING, next_poll_at=old).update(
-            next_poll_at=now + timedelta(seconds=app_settings.MIRROR_LEASE)
+        won = Generation.objects.filter(pk=pk, status=S.MIRRORING, mirror_lease_until=old).update(
+            mirror_lease_until=now + timedelta(seconds=app_settings.MIRROR_LEASE)
         )
         if won:
-            _enqueue_after_commit(pk)
-            count += 1
-    return count
+            claimed.append(pk)
+    return claimed
 
 
 def mirror_generation(generation_id: Any) -> bool:
@@ -139,11 +132,11 @@ def mirror_generation(generation_id: Any) -> bool:
     if closed_for > 0:
         # Storage refused a write a moment ago: try again when the gate opens, without a download.
         Generation.objects.filter(pk=generation_id, status=S.MIRRORING, mirror_started_at__isnull=True).update(
-            next_poll_at=now + timedelta(seconds=closed_for))
+            mirror_lease_until=None, next_check_at=now + timedelta(seconds=closed_for))
         return False
     claimed = Generation.objects.filter(pk=generation_id, status=S.MIRRORING).filter(
         Q(mirror_started_at__isnull=True) | Q(mirror_started_at__lt=now - timedelta(seconds=app_settings.MIRROR_LEASE))
-    ).update(mirror_started_at=now, next_poll_at=now + timedelta(seconds=app_settings.MIRROR_LEASE),
+    ).update(mirror_started_at=now, mirror_lease_until=now + timedelta(seconds=app_settings.MIRROR_LEASE),
              mirror_attempts=F("mirror_attempts") + 1)  # counted as it starts: a killed worker reports nothing
     if not claimed:
         return False
@@ -225,7 +218,7 @@ def _mirror_failed(generation: Generation, exc: Exception) -> bool:
     telemetry.MIRROR_FAILURES.labels(result="retry").inc()
     delay = min(300.0, float(app_settings.POLL_INTERVAL) * (2 ** generation.mirror_attempts))
     Generation.objects.filter(pk=generation.pk, status=S.MIRRORING).update(
-        mirror_started_at=None, next_poll_at=timezone.now() + timedelta(seconds=delay)
+        mirror_started_at=None, mirror_lease_until=None, next_check_at=timezone.now() + timedelta(seconds=delay)
     )
     logger.warning("generation %s: mirroring failed (%s); retry in %.0fs", generation.pk, exc, delay)
     return False
@@ -235,8 +228,8 @@ def _storage_failed(generation: Generation, exc: StorageUnavailable) -> bool:
     """Our storage refused: the job waits for it (the attempt is not counted) and nothing was published."""
     delay = storage_gate.failed()
     Generation.objects.filter(pk=generation.pk, status=S.MIRRORING).update(
-        mirror_started_at=None, mirror_attempts=F("mirror_attempts") - 1,
-        next_poll_at=timezone.now() + timedelta(seconds=delay),
+        mirror_started_at=None, mirror_attempts=F("mirror_attempts") - 1, mirror_lease_until=None,
+        next_check_at=timezone.now() + timedelta(seconds=delay),
     )
     logger.error("generation %s: storage refused the copy (%s); trying again in %.1fs", generation.pk, exc, delay)
     return False

@@ -1,7 +1,9 @@
-"""Polling GMI for jobs at GMI: claims due jobs, backs off on errors, reconciles unconfirmed submissions."""
+"""Polling GMI for jobs at GMI: which jobs are due, what an answer changes, backing off on errors,
+reconciling unconfirmed submissions."""
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -14,46 +16,56 @@ from ..gmi.base import RemoteJob, RemoteState
 from ..gmi.errors import GMIError, RateLimited, UpstreamNotFound, UpstreamRejected, UpstreamUnavailable
 from ..models import Generation
 from . import upstream
-from .dispatching import cancel_upstream, record_dispatched, result_of
 from .lifecycle import transition
-from .mirroring import mirror_lease_until, schedule_due_mirrors, schedule_mirror
-from .upstream_pool import get_pool
+from .remote import cancel_upstream, record_dispatched
 
 logger = logging.getLogger("generations.polling")
 
 S = Generation.Status
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """What an answer leaves to do: when the job is next due (None: it is no longer polled), and whether
+    it moved to ``mirroring`` (then the caller hands it to a copy: the engine to its mirror threads,
+    anyone else through ``queue.enqueue_mirror``)."""
+
+    next_check_at: datetime | None = None
+    to_mirror: bool = False
+
+
+#: Nothing more to poll.
+ENDED = Outcome()
+
+
 def polled_q() -> Q:
-    """Jobs the poller drives: at GMI, or sent without a confirmed request id (to reconcile)."""
+    """Jobs the engine polls: at GMI, or sent without a confirmed request id (to reconcile)."""
     unconfirmed = Q(status=S.QUEUED, send_started_at__isnull=False, upstream_request_id__isnull=True)
     return Q(status__in=Generation.AT_UPSTREAM) | unconfirmed
 
 
 def _due_q(now) -> Q:
-    return polled_q() & (Q(next_poll_at__lte=now) | Q(next_poll_at__isnull=True))
+    check_due = Q(next_check_at__lte=now) | Q(next_check_at__isnull=True)
+    return polled_q() & check_due & (Q(send_lease_until__lte=now) | Q(send_lease_until__isnull=True))
+
+
+def due_at(generation: Generation) -> datetime | None:
+    """When a polled job is next due: its check time, but never while a send of it may still be in flight."""
+    times = [t for t in (generation.next_check_at, generation.send_lease_until) if t is not None]
+    return max(times) if times else None
 
 
 #: The columns a poll needs; the large JSON ones are left in the database.
 POLL_FIELDS = ("id", "owner_id", "model_id", "status", "upstream_request_id", "upstream_status", "payload",
-               "send_started_at", "created_at", "next_poll_at", "poll_failures", "attempt", "shard", "team_id",
-               "video_name", "thumbnail_name", "credits", "video_seconds", "webhook", "webhook_events_filter")
+               "send_started_at", "created_at", "next_check_at", "send_lease_until", "poll_failures", "attempt",
+               "shard", "team_id", "video_name", "thumbnail_name", "credits", "video_seconds", "webhook",
+               "webhook_events_filter")
 
 
 def polled_jobs(*, shards: set[int] | list[int], due_before=None) -> list[Generation]:
-    """The jobs of ``shards`` that the poller drives (only those due by ``due_before``, if given)."""
+    """The jobs of ``shards`` that the engine polls (only those due by ``due_before``, if given)."""
     q = polled_q() if due_before is None else _due_q(due_before)
     return list(Generation.objects.filter(q, shard__in=list(shards)).only(*POLL_FIELDS))
-
-
-def poll_many(jobs: list[Generation]) -> None:
-    pool = get_pool()
-    futures = [(generation, pool.submit(fetch_remote, generation)) for generation in jobs]
-    for generation, future in futures:
-        try:
-            apply_poll(generation, result_of(future))
-        except Exception:  # one bad job must not stop the others; it is polled again next time
-            logger.exception("generation %s: poll failed unexpectedly", generation.pk)
 
 
 def fetch_remote(generation: Generation) -> Any:
@@ -86,18 +98,18 @@ def usable_from_list(generation: Generation, listed: dict[str, RemoteJob]) -> Re
     return job
 
 
-def apply_poll(generation: Generation, result: Any) -> datetime | None:
+def apply_poll(generation: Generation, result: Any) -> Outcome:
     """The database half of a poll: move the job according to ``result`` (or the exception the fetch raised).
 
-    Returns when the job is next due, or None when polling it has ended. A poll that
-    finds nothing new writes nothing.
+    Returns when the job is next due and whether it now waits for its copy. A poll
+    that finds nothing new writes nothing.
     """
     if generation.status == S.QUEUED:
         return reconcile_submission(generation, listed=result)
     if isinstance(result, UpstreamNotFound):
         transition(generation, S.FAILED, note="GMI no longer knows this job", error_code="upstream_lost",
                    error="GMI no longer knows this job.")
-        return None
+        return ENDED
     if isinstance(result, Exception):
         if not isinstance(result, GMIError):
             logger.error("generation %s: poll raised %r", generation.pk, result)
@@ -106,7 +118,7 @@ def apply_poll(generation: Generation, result: Any) -> datetime | None:
     return apply_remote_state(generation, result)
 
 
-def _next_poll(generation: Generation, *, failures: int = 0, retry_after: float | None = None):
+def _next_check(generation: Generation, *, failures: int = 0, retry_after: float | None = None):
     base = float(app_settings.POLL_INTERVAL)
     delay = base if failures == 0 else min(float(app_settings.MAX_POLL_INTERVAL), base * (2 ** min(failures, 10)))
     if retry_after:
@@ -118,22 +130,22 @@ def too_old(generation: Generation) -> bool:
     return timezone.now() - generation.created_at > timedelta(seconds=app_settings.MAX_JOB_AGE)
 
 
-def _poll_failed(generation: Generation, exc: GMIError) -> datetime | None:
+def _poll_failed(generation: Generation, exc: GMIError) -> Outcome:
     if too_old(generation):
         _expire(generation)
-        return None
+        return ENDED
     failures = generation.poll_failures + 1
     retry_after = exc.retry_after if isinstance(exc, RateLimited) else None
     if isinstance(exc, RateLimited):
         upstream.pause(retry_after or app_settings.POLL_INTERVAL)
-    next_poll = _next_poll(generation, failures=failures, retry_after=retry_after)
+    next_check = _next_check(generation, failures=failures, retry_after=retry_after)
     Generation.objects.filter(pk=generation.pk, status=generation.status).update(
-        poll_failures=failures, next_poll_at=next_poll
+        poll_failures=failures, next_check_at=next_check
     )
-    generation.poll_failures, generation.next_poll_at = failures, next_poll
+    generation.poll_failures, generation.next_check_at = failures, next_check
     level = logging.ERROR if isinstance(exc, UpstreamRejected) else logging.WARNING
     logger.log(level, "generation %s: poll failed (%s), attempt %s", generation.pk, exc, failures)
-    return next_poll
+    return Outcome(next_check)
 
 
 def _expire(generation: Generation) -> None:
@@ -152,48 +164,46 @@ def is_unchanged(generation: Generation, job: RemoteJob) -> bool:
     return job.raw_status[:60] == generation.upstream_status
 
 
-def apply_remote_state(generation: Generation, job: RemoteJob) -> datetime | None:
-    """Move a generation according to what GMI says about it; returns when it is next due (None: ended)."""
+def apply_remote_state(generation: Generation, job: RemoteJob) -> Outcome:
+    """Move a generation according to what GMI says about it; returns what is left to do."""
     common: dict[str, Any] = {"upstream_status": job.raw_status[:60], "upstream_response": job.raw, "poll_failures": 0}
     current = generation.status
     if job.state == RemoteState.SUCCEEDED:
         if not job.video_url:
             transition(generation, S.FAILED, note="Success without a video", error_code="no_output",
                        error="GMI reported success but returned no video.", **common)
-            return None
+            return ENDED
         moved = transition(
             generation, S.MIRRORING, note="GMI finished the job", outcome_video_url=job.video_url,
             outcome_thumbnail_url=job.thumbnail_url or "", upstream_finished_at=job.updated_at or timezone.now(),
-            mirror_started_at=None, mirror_attempts=0, next_poll_at=mirror_lease_until(), **common,
+            mirror_started_at=None, mirror_attempts=0, **common,
         )
-        if moved:
-            schedule_mirror(generation, leased=True)
-        return None
+        return Outcome(to_mirror=moved)
     if job.state == RemoteState.FAILED:
         text = job.error or "GMI reported that the job failed."
         transition(generation, S.FAILED, note=text, error=text[:2000],
                    error_code="content_policy" if job.error_code == "content_policy" else "upstream_failed", **common)
-        return None
+        return ENDED
     if job.state == RemoteState.CANCELLED:
         transition(generation, S.CANCELLED, note="Cancelled at GMI", error="The job was cancelled at GMI.", **common)
-        return None
+        return ENDED
     if too_old(generation):
         _expire(generation)
-        return None
-    next_poll = _next_poll(generation)
+        return ENDED
+    next_check = _next_check(generation)
     if job.state == RemoteState.PROCESSING and current == S.DISPATCHED:
-        transition(generation, S.PROCESSING, note="GMI is processing", next_poll_at=next_poll, **common)
-        return next_poll
+        transition(generation, S.PROCESSING, note="GMI is processing", next_check_at=next_check, **common)
+        return Outcome(next_check)
     if is_unchanged(generation, job):
         # Nothing new: no write. The engine keeps the next due time in memory.
-        return next_poll
+        return Outcome(next_check)
     # Still waiting with a new status word (or one we do not know), or recovered from errors.
-    Generation.objects.filter(pk=generation.pk, status=current).update(next_poll_at=next_poll, **common)
-    generation.upstream_status, generation.poll_failures, generation.next_poll_at = job.raw_status[:60], 0, next_poll
-    return next_poll
+    Generation.objects.filter(pk=generation.pk, status=current).update(next_check_at=next_check, **common)
+    generation.upstream_status, generation.poll_failures, generation.next_check_at = job.raw_status[:60], 0, next_check
+    return Outcome(next_check)
 
 
-def reconcile_submission(generation: Generation, *, listed: Any = None) -> datetime | None:
+def reconcile_submission(generation: Generation, *, listed: Any = None) -> Outcome:
     """Settle a job whose POST may or may not have reached GMI (the crash window).
 
     Looks for the job in GMI's request list (``listed``: what ``fetch_remote``
@@ -213,17 +223,17 @@ def reconcile_submission(generation: Generation, *, listed: Any = None) -> datet
         if match is not None:
             logger.info("generation %s: reconciled with GMI request %s", generation.pk, match.request_id)
             record_dispatched(generation, match)
-            return generation.next_poll_at
+            return Outcome(generation.next_check_at)
     if age >= app_settings.RECONCILE_GIVE_UP:
         transition(generation, S.FAILED, expected=S.QUEUED, note="Submission could not be confirmed",
                    error_code="unconfirmed",
                    error="GMI could not confirm that it received this job, so it was not sent again. "
                          "Nothing was charged; submit it again.")
-        return None
-    next_poll = now + timedelta(seconds=max(1.0, app_settings.RECONCILE_AFTER / 3))
-    Generation.objects.filter(pk=generation.pk, status=S.QUEUED).update(next_poll_at=next_poll)
-    generation.next_poll_at = next_poll
-    return next_poll
+        return ENDED
+    next_check = now + timedelta(seconds=max(1.0, app_settings.RECONCILE_AFTER / 3))
+    Generation.objects.filter(pk=generation.pk, status=S.QUEUED).update(next_check_at=next_check)
+    generation.next_check_at = next_check
+    return Outcome(next_check)
 
 
 def _same_payload(sent: dict, echoed: dict | None) -> bool:
@@ -251,18 +261,6 @@ def _find_match(generation: Generation, jobs: list[RemoteJob]) -> RemoteJob | No
     return free[0] if free else None
 
 
-def sweep(*, now=None) -> dict[str, int]:
-    """Find jobs that nothing is driving and set them moving again.
-
-    Every moving part is driven by ``next_poll_at`` (polls, reconciliation, mirror
-    retries), so a lost task or a dead worker shows up here as an active job with
-    no schedule, or a mirror claim long past its lease.
-    """
-    now = now or timezone.now()
-    fixed = Generation.objects.filter(
-        Q(status__in=Generation.AT_UPSTREAM) | Q(status=S.QUEUED, send_started_at__isnull=False,
-                                                   upstream_request_id__isnull=True),
-        next_poll_at__isnull=True,
-    ).update(next_poll_at=now)
-    mirrors = schedule_due_mirrors(now=now)
-    return {"rescheduled": fixed, "mirrors": mirrors}
+def reschedule_lost(*, now=None) -> int:
+    """Give a check time to polled jobs that have none (a lost task, a dead worker); returns how many."""
+    return Generation.objects.filter(polled_q(), next_check_at__isnull=True).update(next_check_at=now or timezone.now())

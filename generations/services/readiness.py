@@ -16,7 +16,7 @@ from django.utils import timezone
 from ..conf import app_settings
 from ..exceptions import GenerationError
 from ..gmi.errors import GMIError, RateLimited
-from ..models import DispatchLock, PollerBeat, VideoModel
+from ..models import DispatchLock, EngineBeat, VideoModel
 from . import upstream
 
 
@@ -25,15 +25,15 @@ class NotReady(GenerationError):
 
 
 def engine_heartbeat() -> str:
-    """At least one engine beat within ``POLLER_STALE`` seconds (else nothing sends or polls jobs)."""
-    stale = float(app_settings.POLLER_STALE)
-    newest = PollerBeat.objects.aggregate(newest=Max("beat_at"))["newest"]
+    """At least one engine beat within ``ENGINE_STALE`` seconds (else nothing sends or polls jobs)."""
+    stale = float(app_settings.ENGINE_STALE)
+    newest = EngineBeat.objects.aggregate(newest=Max("beat_at"))["newest"]
     if newest is None:
         raise NotReady("no engine has ever beaten: is a qcluster running?")
     age = (timezone.now() - newest).total_seconds()
     if age > stale:
         raise NotReady(f"engine heartbeat stale: last beat {age:.0f}s ago (limit {stale:g}s)")
-    live = PollerBeat.objects.filter(beat_at__gte=timezone.now() - timedelta(seconds=stale)).count()
+    live = EngineBeat.objects.filter(beat_at__gte=timezone.now() - timedelta(seconds=stale)).count()
     return f"{live} live engine(s)"
 
 

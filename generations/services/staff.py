@@ -14,7 +14,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from .. import metrics, queue
+from .. import metrics
 from ..exceptions import InvalidTransition
 from ..models import Generation, Team, UserProfile
 from ..selectors.quotas import charges_for
@@ -73,7 +73,7 @@ def retry_generation(*, generation: Generation, actor: User) -> Generation:
         if not transition(
             generation, S.QUEUED, actor=actor, note=f"Retried by staff (attempt {attempt})",
             attempt=attempt, error="", error_code="", upstream_request_id=None, upstream_status="",
-            send_started_at=None, finished_at=None, next_poll_at=None, poll_failures=0, mirror_attempts=0,
+            send_started_at=None, finished_at=None, next_check_at=None, poll_failures=0, mirror_attempts=0,
             mirror_started_at=None,
         ):
             raise InvalidTransition("The generation changed meanwhile; reload and try again.")
@@ -84,12 +84,8 @@ def retry_generation(*, generation: Generation, actor: User) -> Generation:
         now = timezone.now()
         taken = quotas.reserve_generation(generation, charges, now=now)
         quota_alerts.announce_on_commit(generation, taken, now=now)
-        transaction.on_commit(_request_dispatch)
+        transaction.on_commit(shards.request_dispatch)
     return generation
-
-
-def _request_dispatch() -> None:
-    queue.request_dispatch(engine_alive=shards.engine_alive)
 
 
 def remirror_generation(*, generation: Generation, actor: User) -> Generation:

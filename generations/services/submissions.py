@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from .. import permissions, queue, signals
+from .. import permissions, signals
 from ..conf import app_settings
 from ..exceptions import (
     IdempotencyConflict,
@@ -32,7 +32,7 @@ from ..models import (
 from ..policies import quota_policy, submit_policy
 from ..selectors import quotas as quota_reads
 from ..types import User
-from . import catalogue, dispatching, mirroring, moderation, quota_alerts, quotas, shards, waiting_line
+from . import catalogue, mirroring, moderation, quota_alerts, quotas, remote, shards, waiting_line
 from .lifecycle import transition
 from .webhooks import endpoints as webhook_endpoints
 
@@ -224,7 +224,7 @@ def _idempotent_replay(user: User, key: str, request_hash: str) -> Generation | 
 
 def _after_submit(generation: Generation) -> None:
     signals.generation_submitted.send(sender=Generation, generation=generation)
-    queue.request_dispatch(engine_alive=shards.engine_alive)
+    shards.request_dispatch()
 
 
 def cancel_generation(*, generation: Generation, actor: User | None = None) -> Generation:
@@ -243,7 +243,7 @@ def cancel_generation(*, generation: Generation, actor: User | None = None) -> G
         if transition(generation, Generation.Status.CANCELLED, actor=actor, note="Cancelled",
                       error="Cancelled by its owner" if by_owner else "Cancelled by staff"):
             if generation.upstream_request_id:
-                transaction.on_commit(lambda: dispatching.cancel_upstream(generation))
+                transaction.on_commit(lambda: remote.cancel_upstream(generation))
             return generation
     raise InvalidTransition("The generation changed while cancelling; try again.")
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import io
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from django.core.files.uploadedfile import TemporaryUploadedFile
@@ -15,10 +15,9 @@ from ..client import get_client
 from ..conf import app_settings
 from ..exceptions import FileTooLarge, NotAllowed, ReferenceUploadFailed, UploadRejected, UpstreamFailure
 from ..gmi.errors import GMIError
-from ..models import Generation, Team, Upload
+from ..models import Upload
 from ..policies import require_approved_account
 from ..types import User
-from . import submissions
 
 ALLOWED_TYPES = ("jpeg", "png", "mp4", "mp3", "wav")
 #: Room for the form around a post's files (boundaries, part headers, other fields).
@@ -134,43 +133,20 @@ def upload_reference(*, user: User, uploaded_file: Any) -> Upload:
     )
 
 
-def submit_with_uploads(
-    *,
-    user: User,
-    model_id: str,
-    payload: dict[str, Any],
-    files: Mapping[str, Sequence[Any]],
-    multiple: Collection[str] = (),
-    on_uploaded: Callable[[str, Any], None] | None = None,
-    team: Team | str | None = None,
-    visibility: str | None = None,
-    idempotency_key: str | None = None,
-    rerun_of: Generation | None = None,
-) -> Generation:
-    """Send the files posted for file parameters to GMI, put their URLs into the payload, then submit.
+def reference_value(*, user: User, name: str, posted: Sequence[Any], existing: Any = None,
+                    multiple: bool = False) -> Any:
+    """The value file parameter ``name`` takes once its ``posted`` files are at GMI.
 
-    ``files`` maps a parameter to its files; a parameter in ``multiple`` takes a list, to
-    which the URLs are added, any other takes the first URL. ``on_uploaded(name, value)``
-    is called once a parameter's files are at GMI, so a page can keep the links should
-    the job be refused (the files then need no second upload). A refused upload raises
-    ``ReferenceUploadFailed`` naming the parameter, and nothing is submitted; the job
-    itself is refused as ``submissions.submit_generation`` refuses it. ``payload`` is
-    not changed.
+    A parameter that takes several (``multiple``) gets the URLs added to its ``existing``
+    value, any other takes the first URL. A page keeps the value it gets back, so that
+    should the job then be refused the files need no second upload. A refused upload
+    raises ``ReferenceUploadFailed`` naming the parameter.
     """
-    payload = dict(payload)
-    for name, posted in files.items():
-        try:
-            urls = [upload_reference(user=user, uploaded_file=f).public_url for f in posted]
-        except (UploadRejected, UpstreamFailure, NotAllowed) as exc:
-            raise ReferenceUploadFailed(field=name, cause=exc) from exc
-        if name in multiple:
-            existing = payload.get(name) or []
-            payload[name] = [*(existing if isinstance(existing, list) else [existing]), *urls]
-        else:
-            payload[name] = urls[0]
-        if on_uploaded is not None:
-            on_uploaded(name, payload[name])
-    return submissions.submit_generation(
-        user=user, model_id=model_id, payload=payload, team=team, visibility=visibility,
-        idempotency_key=idempotency_key, rerun_of=rerun_of,
-    )
+    try:
+        urls = [upload_reference(user=user, uploaded_file=f).public_url for f in posted]
+    except (UploadRejected, UpstreamFailure, NotAllowed) as exc:
+        raise ReferenceUploadFailed(field=name, cause=exc) from exc
+    if multiple:
+        existing = existing or []
+        return [*(existing if isinstance(existing, list) else [existing]), *urls]
+    return urls[0]

@@ -24,7 +24,7 @@ from ..forms import ParameterForm, SubmitForm
 from ..gmi import schema
 from ..models import Generation
 from ..request_limits import BodyLimit, body_limit
-from ..services import frames, uploads
+from ..services import frames, submissions, uploads
 from ..templatetags.generations_tags import api_url
 from ..types import AuthenticatedHttpRequest
 from .base import render_page
@@ -121,10 +121,14 @@ def _submit(request: AuthenticatedHttpRequest, *, model: Any, source: Generation
     """Call the submission service; on refusal attach its messages to the forms and return None."""
     files = param_form.uploads(request.FILES)
     try:
-        return uploads.submit_with_uploads(
-            user=request.user, model_id=model.pk, payload=param_form.payload(), files=files,
-            multiple=[name for name in files if param_form.by_name[name].multiple],
-            on_uploaded=lambda name, value: _keep_link(param_form, name, value),
+        payload = param_form.payload()
+        for name, posted in files.items():
+            payload[name] = uploads.reference_value(user=request.user, name=name, posted=posted,
+                                                    existing=payload.get(name),
+                                                    multiple=param_form.by_name[name].multiple)
+            _keep_link(param_form, name, payload[name])
+        return submissions.submit_generation(
+            user=request.user, model_id=model.pk, payload=payload,
             team=submit_form.cleaned_data["team"] or None,
             visibility=submit_form.cleaned_data["visibility"],
             idempotency_key=submit_form.cleaned_data["idempotency_key"] or None,

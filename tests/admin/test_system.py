@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from generations.models import DispatchLock, PollerBeat, PollerSlot
+from generations.models import DispatchLock, EngineBeat, EngineShard
 from tests.helpers.factories import GenerationFactory
 
 pytestmark = pytest.mark.django_db
@@ -16,10 +16,10 @@ pytestmark = pytest.mark.django_db
 
 def test_system_page_shows_engines_shards_pause_queue_and_storage(staff_client):
     now = timezone.now()
-    PollerBeat.objects.create(owner="engine-7f3a", cluster="web-1:42", beat_at=now, started_at=now)
-    PollerBeat.objects.create(owner="engine-gone", cluster="web-2:9", beat_at=now - timedelta(minutes=3),
+    EngineBeat.objects.create(owner="engine-7f3a", cluster="web-1:42", beat_at=now, started_at=now)
+    EngineBeat.objects.create(owner="engine-gone", cluster="web-2:9", beat_at=now - timedelta(minutes=3),
                               started_at=now - timedelta(hours=1))
-    PollerSlot.objects.bulk_create([PollerSlot(slot=i, owner="engine-7f3a", beat_at=now) for i in range(12)])
+    EngineShard.objects.bulk_create([EngineShard(shard=i, owner="engine-7f3a", beat_at=now) for i in range(12)])
     DispatchLock.objects.create(name="dispatch", paused_until=now + timedelta(seconds=45))
     GenerationFactory(created_at=now - timedelta(seconds=90))
     GenerationFactory(succeeded=True, video_size=5 * 1024 * 1024)

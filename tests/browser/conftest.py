@@ -1,7 +1,5 @@
-"""Fixtures the browser tests share: the seeded world behind a live server, and the engine's polling beside it."""
+"""Fixtures the browser tests share: the seeded world behind a live server, and an engine beside it."""
 from __future__ import annotations
-
-import threading
 
 import pytest
 
@@ -21,26 +19,10 @@ def world(simulator, django_db_setup, django_db_blocker, tmp_path_factory):
 
 
 @pytest.fixture
-def poller():
-    """The engine's polling in a thread beside the live server (tasks run inline in tests)."""
-    from django.db import connections
+def engine():
+    """An engine in a thread beside the live server, as a qcluster hosts one (tasks run inline in tests)."""
+    from generations.services.engine import Engine
+    from tests.helpers.engine import engines_running
 
-    from generations.services import polling
-    from tests.helpers.engine import poll_due
-
-    stop = threading.Event()
-
-    def loop():
-        while not stop.is_set():
-            try:
-                poll_due()
-                polling.sweep()
-            finally:
-                connections.close_all()
-            stop.wait(0.1)
-
-    thread = threading.Thread(target=loop, daemon=True)
-    thread.start()
-    yield
-    stop.set()
-    thread.join(5)
+    with engines_running(Engine()):
+        yield

@@ -191,7 +191,7 @@ def test_phone_controls_are_44px_targets_and_charts_stay_legible(browser, world)
     context.close()
 
 
-def test_keyboard_only_submit_watch_play_and_delete(browser, world, poller):
+def test_keyboard_only_submit_watch_play_and_delete(browser, world, engine):
     context, page = open_as(browser, world, world.member, DESKTOP)
     page.on("dialog", lambda dialog: dialog.accept())
     page.goto(world.base + "/generations/new/?model=Veo3")

@@ -12,7 +12,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 # which the site's Content-Security-Policy (no 'unsafe-eval') refuses.
 
 
-def test_job_submitted_in_the_browser_plays_when_done(catalogue, live_server, page, poller, transactional_db):
+def test_job_submitted_in_the_browser_plays_when_done(catalogue, live_server, page, engine, transactional_db):
     UserFactory(username="carmen")
     log_in(page, live_server.url, "carmen")
     page.wait_for_url(live_server.url + "/")

@@ -60,7 +60,7 @@ def test_a_prompt_asking_to_fail_fails_and_a_cancelled_job_stays_cancelled(memor
 def _backend_messages():
     from generations.checks import check_generations_settings
 
-    return [m for m in check_generations_settings(None) if m.id in {"generations.E006", "generations.W005"}]
+    return [m for m in check_generations_settings(None) if m.id in {"generations.E006", "generations.W006"}]
 
 
 def test_without_backend_the_api_chooses_the_api_generation_and_backend_replaces_it():
@@ -81,7 +81,7 @@ def test_the_former_spelling_api_memory_still_works_and_the_check_names_backend(
     with override_generations(API="memory", API_KEY="", BASE_URL=None):
         assert isinstance(get_client(), InMemoryBackend)
         [warning] = _backend_messages()
-    assert warning.id == "generations.W005" and MEMORY in warning.hint
+    assert warning.id == "generations.W006" and MEMORY in warning.hint
 
 
 @pytest.mark.parametrize("path, says", [

@@ -1,35 +1,53 @@
-"""One-shot engine passes for tests: poll every due job now, claim the next job to send."""
+"""The engine in tests: its ticks run in the test's own thread, or whole engines in threads of their own."""
 from __future__ import annotations
 
+import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-from django.utils import timezone
+from django.db import connections
 
-from generations.models import Generation
-from generations.services import dispatching, polling, shards, upstream
+from generations.services.engine import Engine
 
 
-def poll_due(*, now=None, limit: int | None = None) -> int:
-    """One pass over every due job in the shards no engine holds (what an engine does each tick, for its own).
-
-    Polls run concurrently on the upstream pool; none while GMI asked us to wait.
-    Returns how many were polled.
-    """
-    if not upstream.ready():
-        return 0
-    owner = f"pass-{uuid.uuid4().hex}"
-    held, _ = shards.rebalance(owner, alone=True)
+@contextmanager
+def engine_here(*, owner: str | None = None) -> Iterator[Engine]:
+    """An engine whose ticks the test runs itself with ``engine.step()`` (what the engine's thread calls
+    each tick). On the way out it finishes what is on the wire and closes as ``Engine.run`` does, then
+    waits for its writer and mirror threads, so nothing of it outlives the block."""
+    engine = Engine(owner=owner or f"test-{uuid.uuid4().hex[:12]}")
     try:
-        jobs = polling.polled_jobs(shards=held, due_before=now or timezone.now())
-        if limit is not None:
-            jobs = jobs[:limit]
-        polling.poll_many(jobs)
+        yield engine
     finally:
-        shards.release_all(owner)
-    return len(jobs)
+        engine.stop.set()
+        try:
+            engine.drain(timeout=10.0)
+        finally:
+            engine.close()
+            engine.writers.join(10.0)
+            engine.mirrors.join(30.0)
 
 
-def claim_next() -> Generation | None:
-    """The next job to send, claimed (``claim_batch`` of one)."""
-    batch = dispatching.claim_batch(limit=1)
-    return batch[0] if batch else None
+@contextmanager
+def engines_running(*engines: Engine) -> Iterator[None]:
+    """Each engine runs (``Engine.run``) in a thread of its own while the block runs; stopped and joined after it."""
+    def target(engine: Engine) -> None:
+        try:
+            engine.run()
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=target, args=(engine,), daemon=True) for engine in engines]
+    for thread in threads:
+        thread.start()
+    try:
+        yield
+    finally:
+        for engine in engines:
+            engine.stop.set()
+        for thread in threads:
+            thread.join(15)
+        for engine in engines:
+            engine.writers.join(10.0)
+            engine.mirrors.join(30.0)

@@ -100,14 +100,14 @@ class GenerationFactory(factory.django.DjangoModelFactory):
             upstream_request_id=factory.Sequence(lambda n: f"req-{n:06d}"),
             send_started_at=factory.LazyFunction(timezone.now),
             dispatched_at=factory.LazyFunction(timezone.now),
-            next_poll_at=factory.LazyFunction(timezone.now),
+            next_check_at=factory.LazyFunction(timezone.now),
         )
         processing = factory.Trait(
             status=Generation.Status.PROCESSING,
             upstream_request_id=factory.Sequence(lambda n: f"req-p{n:06d}"),
             send_started_at=factory.LazyFunction(timezone.now),
             dispatched_at=factory.LazyFunction(timezone.now),
-            next_poll_at=factory.LazyFunction(timezone.now),
+            next_check_at=factory.LazyFunction(timezone.now),
         )
         succeeded = factory.Trait(
             status=Generation.Status.SUCCEEDED,

@@ -1,23 +1,24 @@
-"""Drives generations through the real services until they end, as the poller task would."""
+"""Drives generations through the engine's own ticks, in the test's thread, until they end."""
 from __future__ import annotations
 
 import time
 
 from generations.models import Generation
-from generations.services import dispatching, polling
-from tests.helpers.engine import poll_due
+from tests.helpers.engine import engine_here
 
 
 def drive(generation: Generation, *, timeout: float = 15.0, until=None) -> Generation:
-    """Run dispatcher/poller/sweeper passes until ``generation`` is terminal (or ``until(g)``)."""
+    """Run an engine's ticks (sends, polls, the sweep, copies on its mirror threads) until ``generation``
+    is terminal (or ``until(g)``). The engine then finishes what it has on the wire, and the row is read
+    once more, so the generation returned is what the database holds."""
     deadline = time.monotonic() + timeout
-    while True:
-        dispatching.dispatch_queued()
-        poll_due()
-        polling.sweep()
-        generation.refresh_from_db()
-        if (until(generation) if until else generation.is_terminal):
-            return generation
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{generation.pk} still {generation.status} after {timeout}s: {generation.error}")
-        time.sleep(0.05)
+    with engine_here() as engine:
+        while True:
+            engine.step()
+            generation.refresh_from_db()
+            if until(generation) if until else generation.is_terminal:
+                break
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{generation.pk} still {generation.status} after {timeout}s: {generation.error}")
+    generation.refresh_from_db()
+    return generation

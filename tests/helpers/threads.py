@@ -1,9 +1,7 @@
-"""Real threads for tests: many calls released at one instant, engines running beside the test."""
+"""Real threads for tests: many calls released at one instant."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 from django.db import connections
 
@@ -28,24 +26,3 @@ def run_concurrently(count: int, func, *, timeout: float = 120.0) -> list:
     for thread in threads:
         thread.join(timeout)
     return results
-
-
-@contextmanager
-def engines_running(*engines) -> Iterator[None]:
-    """Each engine runs in a thread of its own while the block runs; stopped and joined after it."""
-    def target(engine) -> None:
-        try:
-            engine.run()
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=target, args=(engine,), daemon=True) for engine in engines]
-    for thread in threads:
-        thread.start()
-    try:
-        yield
-    finally:
-        for engine in engines:
-            engine.stop.set()
-        for thread in threads:
-            thread.join(15)

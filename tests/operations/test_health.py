@@ -15,7 +15,7 @@ import pytest
 from django.core.files.storage import FileSystemStorage, storages
 from django.utils import timezone
 
-from generations.models import DispatchLock, PollerBeat
+from generations.models import DispatchLock, EngineBeat
 from generations.services import readiness
 from tests.helpers.settings import override_generations
 
@@ -32,7 +32,7 @@ def fresh_gmi_answer():
 @pytest.fixture
 def live_engine(transactional_db):
     now = timezone.now()
-    return PollerBeat.objects.create(owner="engine-a", cluster="host:1", beat_at=now, started_at=now)
+    return EngineBeat.objects.create(owner="engine-a", cluster="host:1", beat_at=now, started_at=now)
 
 
 @pytest.fixture
@@ -64,7 +64,7 @@ def test_readyz_is_200_with_a_status_per_check_when_everything_is_up(client, rea
 
 
 def test_readyz_names_a_stale_engine_heartbeat(client, ready_site, live_engine):
-    PollerBeat.objects.update(beat_at=timezone.now() - timedelta(seconds=60))
+    EngineBeat.objects.update(beat_at=timezone.now() - timedelta(seconds=60))
     status, body = _readyz(client)
     assert status == 503
     assert body["failing"] == ["engine"]

@@ -12,7 +12,7 @@ from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
 from generations.exceptions import QuotaExceeded
-from generations.models import DispatchLock, Generation, PollerBeat, PollerSlot
+from generations.models import DispatchLock, EngineBeat, EngineShard, Generation
 from generations.services import submissions, upstream
 from tests.helpers.factories import GenerationFactory
 from tests.helpers.lifecycle import drive
@@ -88,9 +88,9 @@ def test_queue_depth_and_oldest_age_follow_the_waiting_jobs(client, db):
 
 def test_engines_their_shards_and_the_pause_are_reported(client, db):
     now = timezone.now()
-    PollerBeat.objects.create(owner="engine-a", beat_at=now, started_at=now)
-    PollerBeat.objects.create(owner="engine-dead", beat_at=now - timedelta(minutes=5), started_at=now)
-    PollerSlot.objects.bulk_create([PollerSlot(slot=i, owner="engine-a", beat_at=now) for i in range(5)])
+    EngineBeat.objects.create(owner="engine-a", beat_at=now, started_at=now)
+    EngineBeat.objects.create(owner="engine-dead", beat_at=now - timedelta(minutes=5), started_at=now)
+    EngineShard.objects.bulk_create([EngineShard(shard=i, owner="engine-a", beat_at=now) for i in range(5)])
     DispatchLock.objects.create(name="dispatch", paused_until=now + timedelta(seconds=30))
     text = scrape(client)
     assert value(text, "gmi_engine_shards", engine="engine-a") == 5

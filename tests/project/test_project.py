@@ -10,8 +10,8 @@ def test_models_and_migrations_agree():
     call_command("makemigrations", "--check", "--dry-run", verbosity=0)
 
 
-def test_schedules_migration_drives_the_poller_and_catalogue(db):
+def test_schedules_migration_drives_the_engine_and_catalogue(db):
     from django_q.models import Schedule
 
     funcs = set(Schedule.objects.values_list("func", flat=True))
-    assert {"generations.tasks.start_poller", "generations.tasks.sync_models"} <= funcs
+    assert {"generations.tasks.keep_engine", "generations.tasks.sync_models"} <= funcs

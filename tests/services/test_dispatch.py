@@ -5,7 +5,7 @@ import pytest
 
 from generations.models import Generation, UserProfile
 from generations.services import dispatching, submissions
-from tests.helpers.engine import claim_next, poll_due
+from tests.helpers.engine import engine_here
 from tests.helpers.factories import UserFactory
 from tests.helpers.lifecycle import drive
 from tests.helpers.settings import override_generations
@@ -35,13 +35,12 @@ def test_over_concurrent_limit_jobs_are_accepted_and_wait_then_all_finish(catalo
 
     deadline = time.monotonic() + 30
 
-    while time.monotonic() < deadline:
-        dispatching.dispatch_queued()
-        poll_due()
-        peak = max(peak, at_gmi(user))
-        if Generation.objects.filter(owner=user, status=S.SUCCEEDED).count() == 3:
-            break
-        time.sleep(0.05)
+    with engine_here() as engine:
+        while time.monotonic() < deadline:
+            engine.step()
+            peak = max(peak, at_gmi(user))
+            if Generation.objects.filter(owner=user, status=S.SUCCEEDED).count() == 3:
+                break
     assert peak == 1
     assert Generation.objects.filter(owner=user, status=S.SUCCEEDED).count() == 3
     assert len(catalogue.journal(endpoint="create")) == 3
@@ -56,8 +55,9 @@ def test_two_users_queueing_are_served_alternately(catalogue, no_auto_dispatch):
     order = []
     with override_generations(MAX_IN_FLIGHT=1):
         for _ in range(6):
-            generation = claim_next()
-            assert generation is not None
+            claimed = dispatching.claim_batch(limit=1)
+            assert len(claimed) == 1
+            generation = claimed[0]
             order.append(generation.owner.username)
             # Free the slot as if the job had ended.
             Generation.objects.filter(pk=generation.pk).update(status=S.CANCELLED)

@@ -11,12 +11,12 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from generations import queue
-from generations.models import SHARDS, DispatchLock, Generation, PollerSlot, UserProfile
+from generations.models import SHARDS, DispatchLock, EngineShard, Generation, UserProfile
 from generations.services import dispatching, polling, shards, submissions
 from generations.services.engine import Engine
+from tests.helpers.engine import engines_running
 from tests.helpers.factories import UserFactory
 from tests.helpers.settings import override_generations
-from tests.helpers.threads import engines_running
 from tests.helpers.waiting import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -50,7 +50,7 @@ def test_an_engine_keeps_shards_that_have_polls_in_flight():
 
 
 def test_a_dead_engines_shards_are_taken_over_once_its_lease_has_run_out():
-    with override_generations(POLLER_STALE=0.5):
+    with override_generations(ENGINE_STALE=0.5):
         shards.beat("dead")
         shards.rebalance("dead")
         shards.beat("heir")
@@ -59,7 +59,17 @@ def test_a_dead_engines_shards_are_taken_over_once_its_lease_has_run_out():
         shards.beat("heir")
         held, _ = shards.rebalance("heir")
     assert len(held) == SHARDS
-    assert not PollerSlot.objects.filter(owner="dead").exists()
+    assert not EngineShard.objects.filter(owner="dead").exists()
+
+
+def test_a_host_still_setting_the_former_key_keeps_its_value_and_is_told_the_new_name(settings):
+    settings.GENERATIONS = {**settings.GENERATIONS, "POLLER_STALE": 0.5}
+    assert shards.lease_seconds() == 0.5
+    renamed = [m for m in checks.run_checks() if m.id == "generations.W005"]
+    assert len(renamed) == 1 and "'ENGINE_STALE'" in renamed[0].msg
+    assert not [m for m in checks.run_checks() if m.id == "generations.E002"]  # not an unknown key
+    settings.GENERATIONS = {**settings.GENERATIONS, "ENGINE_STALE": 2.0}
+    assert shards.lease_seconds() == 2.0  # the new name wins
 
 
 def test_a_poll_that_finds_nothing_new_writes_nothing(catalogue):
@@ -71,8 +81,9 @@ def test_a_poll_that_finds_nothing_new_writes_nothing(catalogue):
     generation = Generation.objects.get(pk=generation.pk)
     result = polling.fetch_remote(generation)
     with CaptureQueriesContext(connection) as queries:
-        next_poll = polling.apply_poll(generation, result)
-    assert next_poll is not None and next_poll > timezone.now()
+        outcome = polling.apply_poll(generation, result)
+    assert outcome.next_check_at is not None and outcome.next_check_at > timezone.now()
+    assert not outcome.to_mirror
     writes = [q["sql"] for q in queries if not q["sql"].lstrip().upper().startswith("SELECT")]
     assert writes == []
 
@@ -260,3 +271,50 @@ def test_a_configuration_that_cannot_keep_up_is_reported(settings):
     assert warnings and "at least 101" in warnings[0].hint
     with override_generations(MAX_IN_FLIGHT=1000, POLL_INTERVAL=1.0, UPSTREAM_CONCURRENCY=128):
         assert not [m for m in checks.run_checks() if m.id == "generations.W001"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_moves_each_due_time_to_its_field_and_renames_the_schedule():
+    from datetime import timedelta
+
+    from django.db.migrations.executor import MigrationExecutor
+    from django_q.models import Schedule
+
+    before = [("generations", "0020_token_expiry_scope")]
+    after = [("generations", "0021_engine_vocabulary")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    old = executor.loader.project_state(before).apps
+    User = old.get_model("auth", "User")
+    VideoModel, Generation_ = old.get_model("generations", "VideoModel"), old.get_model("generations", "Generation")
+    PollerSlot = old.get_model("generations", "PollerSlot")
+    owner, model = User.objects.create(username="owner"), VideoModel.objects.create(id="Old")
+    due = timezone.now().replace(microsecond=0) + timedelta(minutes=5)
+
+    def job(status, **fields):
+        return Generation_.objects.create(owner=owner, model=model, payload={}, status=status, next_poll_at=due,
+                                          **fields).pk
+
+    polled = job("processing", upstream_request_id="req-1")
+    waiting = job("queued")
+    sending = job("queued", send_started_at=timezone.now())
+    copying = job("mirroring", upstream_request_id="req-2")
+    PollerSlot.objects.create(slot=3, owner="engine-a")
+    Schedule.objects.filter(name__in=["gmi-poller", "gmi-engine"]).delete()  # a flushed database has none
+    Schedule.objects.create(name="gmi-poller", func="generations.tasks.start_poller", schedule_type="I", minutes=1,
+                            repeats=-1)
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(after)
+    rows = {g.pk: (g.next_check_at, g.send_lease_until, g.mirror_lease_until) for g in Generation.objects.all()}
+    assert rows[polled] == (due, None, None)
+    assert rows[waiting] == (due, None, None)
+    assert rows[sending] == (None, due, None)
+    assert rows[copying] == (None, None, due)
+    from generations.models import EngineShard
+
+    assert EngineShard.objects.get(shard=3).owner == "engine-a"
+    assert Schedule.objects.filter(name="gmi-engine", func="generations.tasks.keep_engine").exists()
+    assert not Schedule.objects.filter(func="generations.tasks.start_poller").exists()
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())

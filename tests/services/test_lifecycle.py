@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import hashlib
-import threading
 import time
 
 import pytest
@@ -11,9 +10,10 @@ from django.core.files.storage import storages
 from django.utils import timezone
 
 from generations.models import Generation, GenerationEvent, UsageCounter
-from generations.services import polling, staff, submissions
+from generations.services import mirroring, staff, submissions
+from generations.services.engine import Engine, sweep
 from generations.services.lifecycle import transition
-from tests.helpers.engine import poll_due
+from tests.helpers.engine import engine_here, engines_running
 from tests.helpers.factories import GenerationFactory, UserFactory
 from tests.helpers.lifecycle import drive
 from tests.helpers.threads import run_concurrently
@@ -138,12 +138,21 @@ def test_cancel_at_gmi_sends_delete_and_refunds(catalogue):
     assert UsageCounter.objects.get(user=user, metric="daily_jobs").used == 0
 
 
-def test_two_pollers_cannot_poll_the_same_job(catalogue):
+def test_two_engines_cannot_poll_the_same_job(catalogue):
     # Unknown to GMI (each poll ends its job), spread over three shards, all due.
-    jobs = [GenerationFactory(dispatched=True, next_poll_at=timezone.now(), shard=i % 3) for i in range(6)]
+    jobs = [GenerationFactory(dispatched=True, next_check_at=timezone.now(), shard=i % 3) for i in range(6)]
     catalogue.clear_journal()
-    results = run_concurrently(2, lambda i: poll_due())
-    assert sum(results) == 6  # between them the two passes polled every job once
+
+    def ticks(index: int) -> int:
+        with engine_here() as engine:
+            deadline = time.monotonic() + 15
+            while Generation.objects.filter(status__in=Generation.AT_UPSTREAM).exists():
+                assert time.monotonic() < deadline, "the jobs were not all polled"
+                engine.step()
+        return engine.counts["polled"]
+
+    results = run_concurrently(2, ticks)
+    assert sum(results) == 6  # between them the two engines polled every job once
     polled = [entry["path"].rsplit("/", 1)[-1] for entry in catalogue.journal(endpoint="get")]
     assert sorted(polled) == sorted(g.upstream_request_id for g in jobs)
 
@@ -160,8 +169,8 @@ def test_two_workers_racing_on_one_transition_only_one_wins(db):
 
 def test_sweep_restarts_a_job_nothing_is_driving(catalogue):
     generation = drive(submit(UserFactory()), until=lambda g: g.status in (S.DISPATCHED, S.PROCESSING))
-    Generation.objects.filter(pk=generation.pk).update(next_poll_at=None)  # as if its poller died
-    assert polling.sweep()["rescheduled"] == 1
+    Generation.objects.filter(pk=generation.pk).update(next_check_at=None)  # as if its engine died
+    assert sweep()["rescheduled"] == 1
     assert drive(generation).status == S.SUCCEEDED
 
 
@@ -178,19 +187,7 @@ def test_status_change_is_seen_within_one_poll_interval(catalogue, settings):
     generation = submit(UserFactory())
     generation.refresh_from_db()
     assert generation.status == S.DISPATCHED  # sent on commit
-    stop = threading.Event()
-
-    def poller():
-        from django.db import connections
-
-        while not stop.is_set():
-            poll_due()
-            stop.wait(0.05)
-        connections.close_all()
-
-    thread = threading.Thread(target=poller)
-    thread.start()
-    try:
+    with engines_running(Engine()):
         finished = None
         deadline = timezone.now() + timezone.timedelta(seconds=10)
         while timezone.now() < deadline:
@@ -198,10 +195,7 @@ def test_status_change_is_seen_within_one_poll_interval(catalogue, settings):
             if generation.status == S.SUCCEEDED:
                 finished = timezone.now()
                 break
-            time.sleep(0.02)  # a reader that spins without pause would starve the poller's threads of the GIL
-    finally:
-        stop.set()
-        thread.join()
+            time.sleep(0.02)  # a reader that spins without pause would starve the engine's threads of the GIL
     assert finished is not None
     upstream_done = generation.upstream_finished_at
     assert (finished - upstream_done).total_seconds() <= 0.3 + 1
@@ -263,9 +257,10 @@ def test_retry_after_pauses_every_send_not_just_one_job(catalogue, no_auto_dispa
     user = UserFactory()
     for n in range(5):
         submissions.submit_generation(user=user, model_id="Veo3", payload={"prompt": f"burst {n}"})
-    for _ in range(5):
-        dispatching.dispatch_queued()
-        poll_due()
+    with engine_here() as engine:
+        for _ in range(5):
+            dispatching.dispatch_queued()
+            engine.step()
     assert len(catalogue.journal(endpoint="create")) == 1  # the one that was told 429
     assert upstream.paused()
     assert Generation.objects.filter(status=S.QUEUED, send_started_at__isnull=True).count() == 5
@@ -294,24 +289,19 @@ def test_reconciliation_accepts_an_echo_with_gmis_added_defaults():
     assert not _same_payload(sent, None)
 
 
-def test_expired_outcome_url_is_refreshed_from_gmi_and_mirrored(catalogue):
+def test_expired_outcome_url_is_refreshed_from_gmi_and_mirrored(catalogue, monkeypatch):
     catalogue.configure(url_ttl=30)
     generation = drive(submit(UserFactory()), until=lambda g: g.upstream_request_id is not None)
-    from generations import queue
-
     stale_urls = []
-    original = queue.enqueue_mirror
+    original = mirroring.mirror_generation
 
-    def late_mirror(pk):  # the mirror task runs only after the signed URLs expired
+    def late_mirror(pk):  # the copy starts only after the signed URLs expired
         stale_urls.append(Generation.objects.get(pk=pk).outcome_video_url)
         catalogue.advance(60)
-        original(pk)
+        return original(pk)
 
-    queue.enqueue_mirror = late_mirror
-    try:
-        generation = drive(generation)
-    finally:
-        queue.enqueue_mirror = original
+    monkeypatch.setattr(mirroring, "mirror_generation", late_mirror)
+    generation = drive(generation)
     assert generation.status == S.SUCCEEDED, generation.error
     assert stale_urls and generation.outcome_video_url != stale_urls[0]
     assert next(e["status"] for e in catalogue.journal(endpoint="media")) == 403

@@ -14,9 +14,9 @@ from generations.models import Generation
 from generations.services import submissions
 from generations.services.engine import Engine
 from generations.services.mirroring import storage_gate
+from tests.helpers.engine import engines_running
 from tests.helpers.factories import UserFactory
 from tests.helpers.faults import refusing_moto_server
-from tests.helpers.threads import engines_running
 from tests.helpers.waiting import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)

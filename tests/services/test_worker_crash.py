@@ -67,7 +67,7 @@ def test_killing_qcluster_mid_job_loses_nothing_and_sends_nothing_twice(catalogu
         kill_cluster(first)  # SIGKILL: no cleanup, tasks in flight are lost or redelivered
     succeeded = Generation.objects.filter(status=Generation.Status.SUCCEEDED).count()
     assert succeeded < 3, "killed too late to prove anything"
-    # Restarted at once: the new cluster must take over the dead pollers' seats by itself.
+    # Restarted at once: the new cluster must take over the dead engines' shards by itself.
     second = start_cluster(env, log)
     try:
         wait_for(lambda: Generation.objects.filter(status__in=Generation.TERMINAL).count() == 3, 120,

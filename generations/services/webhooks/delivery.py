@@ -28,7 +28,7 @@ from ...net.send import send
 from ...selectors import team_visible_q
 from ...selectors.webhooks import still_managed
 from ..notifications import recording as notification_recording
-from ..upstream_pool import UpstreamPool, named_pool
+from ..pools import ThreadPool, named_pool
 from . import TARGET_REFUSED, WAITING
 from .signing import sign, signing_secrets, submission_signing_secrets
 
@@ -82,7 +82,7 @@ class _Outcome:
     error: str = ""
 
 
-def _get_pool() -> UpstreamPool:
+def _get_pool() -> ThreadPool:
     """This process's webhook pool: separate from GMI's, so slow receivers never hold up polls."""
     return named_pool("webhooks", int(app_settings.WEBHOOK_CONCURRENCY))
 
