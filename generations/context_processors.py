@@ -14,11 +14,11 @@ from django.contrib.messages import get_messages
 from django.db.models import F
 from django.http import HttpRequest
 
-from . import selectors
 from .conf import app_settings
 from .models import Team
 from .policies import awaiting_approval
 from .selectors import notifications as notification_reads
+from .selectors import teams as team_reads
 
 _CACHE_ATTR = "_generations_member_state"
 _BELL_ATTR = "_generations_bell"
@@ -49,7 +49,7 @@ def member_state(request: HttpRequest) -> MemberState:
     state = MemberState()
     if user is not None and user.is_authenticated:
         # The member's own membership row rides along on the same join: no extra query.
-        state.teams = list(selectors.teams_of(user).annotate(
+        state.teams = list(team_reads.teams_of(user).annotate(
             my_membership_id=F("memberships__id"), my_seen_at=F("memberships__seen_at")))
         state.unopened = [t for t in state.teams if t.my_seen_at is None]  # type: ignore[attr-defined]  # annotated above
         profile = getattr(user, "gmi_profile", None)

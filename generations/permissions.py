@@ -83,9 +83,9 @@ def can_view_operations(user: Any) -> bool:
 def may_flag(user: Any, generation: Generation) -> bool:
     """Anyone who can see a video may report it (SPEC: flag, "anyone who can see it")."""
     # selectors asks this module for staff powers, so the visibility read is imported when a flag is asked.
-    from . import selectors
+    from .selectors import generations as generation_reads
 
-    return selectors.visible_generations(user, include_all_for_staff=True).filter(pk=generation.pk).exists()
+    return generation_reads.visible_generations(user, include_all_for_staff=True).filter(pk=generation.pk).exists()
 
 
 def may_cancel(user: Any, generation: Generation) -> bool:
@@ -116,7 +116,7 @@ def may_manage_team(membership: Membership | None) -> TypeGuard[Membership]:
 def may_manage_collection(user: Any, collection: Collection) -> bool:
     """Renaming and deleting: its creator, and for a team collection the team's owners and admins.
 
-    Adding and removing videos is open to everyone who may open it (``selectors.collections_of``).
+    Adding and removing videos is open to everyone who may open it (``selectors.studio.collections_of``).
     """
     if collection.owner_id == getattr(user, "pk", None):
         return True

@@ -13,8 +13,10 @@ from typing import Any
 from django.urls import reverse
 from rest_framework import serializers
 
-from . import permissions, selectors, words
+from . import permissions, words
 from .models import Generation
+from .selectors import generations as generation_reads
+from .selectors import studio as studio_reads
 
 _DATETIME = serializers.DateTimeField()
 _CREDITS = serializers.DecimalField(max_digits=12, decimal_places=2, coerce_to_string=False)
@@ -43,7 +45,7 @@ def video_facts(generation: Generation) -> dict | None:
 
 def collections_of(generation: Generation, viewer: Any) -> list[str]:
     """Ids of the collections ``viewer`` may open that hold it."""
-    return selectors.collection_ids_for(viewer, [generation.pk]).get(generation.pk, [])
+    return studio_reads.collection_ids_for(viewer, [generation.pk]).get(generation.pk, [])
 
 
 def site_absolute(site_url: str) -> Callable[[str], str]:
@@ -59,7 +61,7 @@ def generation_data(generation: Generation, *, viewer: Any, absolute: Callable[[
     instance, which cost more than the rest of a submission's answer.
     """
     obj = generation
-    shape = selectors.video_shape(obj)
+    shape = generation_reads.video_shape(obj)
     return {
         "id": str(obj.pk), "title": obj.display_title, "model": obj.model_id, "payload": obj.payload,
         "prompt": obj.prompt, "status": obj.status, "error": words.failure_words(obj),

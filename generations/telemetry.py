@@ -9,7 +9,7 @@ Two kinds of figure, chosen by where the truth lives:
   memory-mapped file and a scrape adds them up, so any process answers for all.
 * States (jobs by status, queue depth and age, webhook backlog, storage used, engines
   and their shards, e-mails sent, webhook outcomes) are rows in the database. They are
-  read at scrape time (``selectors.operations_figures``), so they are right whatever
+  read at scrape time (``selectors.operations.operations_figures``), so they are right whatever
   process answers and survive restarts, and no process has to keep a gauge in step.
 """
 from __future__ import annotations
@@ -83,7 +83,7 @@ class ObservedCalls:
 
 
 class DatabaseFigures(Collector):
-    """The states the database holds, read once per scrape (``figures`` is ``selectors.operations_figures``)."""
+    """The states the database holds, read once per scrape (``figures`` is ``operation_reads.operations_figures``)."""
 
     def __init__(self, figures: dict[str, Any]) -> None:
         self.figures = figures

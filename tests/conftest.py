@@ -85,7 +85,7 @@ def fresh_send_window():
 @pytest.fixture(autouse=True)
 def fresh_catalogue_cache():
     """Catalogue rows are cached per process; a test's rows must not leak into the next test."""
-    from generations.services.catalogue import forget_cached_models
+    from generations.selectors.catalogue import forget_cached_models
 
     forget_cached_models()
     yield

@@ -8,15 +8,16 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
-from .. import permissions, selectors
+from .. import permissions
 from ..models import EngineBeat, Generation
+from ..selectors import operations as operation_reads
 
 
 def system_page(request: HttpRequest, *, admin_site: admin.AdminSite) -> HttpResponse:
     """What /metrics reports from the database, laid out for staff (refreshed on each visit)."""
     if not permissions.can_view_operations(request.user):
         raise PermissionDenied
-    figures = selectors.operations_figures()
+    figures = operation_reads.operations_figures()
     labels = dict(Generation.Status.choices)
     context: dict[str, Any] = {
         **admin_site.each_context(request),

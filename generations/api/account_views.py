@@ -56,7 +56,7 @@ class NotificationReadView(ApiView):
 class NotificationPreferencesView(ApiView):
     @extend_schema(responses={200: s.NotificationPreferenceSerializer(many=True), **ERRORS}, tags=["notifications"])
     def get(self, request):
-        rows = notification_preferences.preferences_of(request.user)
+        rows = notification_reads.preferences_of(request.user)
         return Response(s.NotificationPreferenceSerializer(rows, many=True).data)
 
     @extend_schema(request={"application/json": {"type": "object", "additionalProperties": {

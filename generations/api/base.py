@@ -16,9 +16,9 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 
-from .. import selectors
 from ..inputs import require_clean_text
 from ..models import Generation
+from ..selectors import generations as generation_reads
 from . import serializers as s
 from .authentication import BearerTokenAuthentication
 from .errors import api_exception_handler
@@ -85,7 +85,7 @@ class ApiView(APIView):
         return data.validated_data
 
     def visible_generation(self, pk, *, staff_sees_all: bool = True) -> Generation:
-        generation = selectors.get_visible_generation(self.request.user, pk, staff_sees_all=staff_sees_all)
+        generation = generation_reads.get_visible_generation(self.request.user, pk, staff_sees_all=staff_sees_all)
         if generation is None:
             raise Http404
         return generation

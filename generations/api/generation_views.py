@@ -10,9 +10,12 @@ from rest_framework import status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
-from .. import permissions, selectors
+from .. import permissions
 from ..request_limits import BodyLimit
+from ..selectors import catalogue as catalogue_reads
+from ..selectors import generations as generation_reads
 from ..selectors import quotas as quota_reads
+from ..selectors import studio as studio_reads
 from ..selectors import teams as team_reads
 from ..services import moderation, ownership, submissions, uploads
 from ..services.waiting_line import queue_positions
@@ -31,14 +34,14 @@ class ModelListView(ApiView):
                                "(`detailed_description`) is left out here and given by the model's own URL.")
     def get(self, request):
         paginator = self.pagination_class()
-        page = paginator.paginate_queryset(selectors.enabled_models(), request, view=self)
+        page = paginator.paginate_queryset(catalogue_reads.enabled_models(), request, view=self)
         return paginator.get_paginated_response(s.VideoModelListSerializer(page, many=True).data)
 
 
 class ModelDetailView(ApiView):
     @extend_schema(responses={200: s.VideoModelSerializer, **ERRORS}, tags=["models"])
     def get(self, request, model_id: str):
-        model = selectors.enabled_models().filter(pk=model_id).first()
+        model = catalogue_reads.enabled_models().filter(pk=model_id).first()
         if model is None:
             raise Http404
         return Response(s.VideoModelSerializer(model).data)
@@ -65,10 +68,11 @@ class GenerationListView(ApiView):
     )
     def get(self, request):
         params = request.query_params
-        collection = selectors.get_collection(request.user, params["collection"]) if params.get("collection") else None
-        batch = selectors.batch_of(request.user, params["batch"]) if params.get("batch") else None
-        qs = selectors.filter_generations(
-            team_reads.hide_unopened_teams(selectors.visible_generations(request.user), user=request.user),
+        collection = (studio_reads.get_collection(request.user, params["collection"])
+                      if params.get("collection") else None)
+        batch = studio_reads.batch_of(request.user, params["batch"]) if params.get("batch") else None
+        qs = generation_reads.filter_generations(
+            team_reads.hide_unopened_teams(generation_reads.visible_generations(request.user), user=request.user),
             status=params.get("status", ""), model=params.get("model", ""),
             q=params.get("q", ""), team=params.get("team", ""), collection=collection,
             favorite=params.get("favorite") in ("1", "true", "yes"), batch=batch,
@@ -78,7 +82,7 @@ class GenerationListView(ApiView):
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(qs, request, view=self)
         context = {"request": request, "queue_positions": queue_positions(page),
-                   "collection_ids": selectors.collection_ids_for(request.user, [g.pk for g in page])}
+                   "collection_ids": studio_reads.collection_ids_for(request.user, [g.pk for g in page])}
         return paginator.get_paginated_response(s.GenerationSerializer(page, many=True, context=context).data)
 
     @extend_schema(

@@ -7,7 +7,7 @@ import re
 from django.db import DatabaseError
 
 from ..gmi import schema
-from ..selectors import enabled_models
+from ..selectors.catalogue import enabled_models
 
 logger = logging.getLogger("generations.api")
 

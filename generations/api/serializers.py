@@ -7,7 +7,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ParseError
 
-from .. import representation, selectors, words
+from .. import representation, words
 from ..forms import widget_for
 from ..gmi import schema
 from ..models import (
@@ -20,6 +20,7 @@ from ..models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
+from ..selectors import generations as generation_reads
 from ..services.waiting_line import queue_positions
 from .parsers import check_value
 
@@ -166,11 +167,11 @@ class GenerationSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_aspect_ratio(self, obj: Generation) -> str | None:
-        return selectors.video_shape(obj)["aspect_ratio"]
+        return generation_reads.video_shape(obj)["aspect_ratio"]
 
     @extend_schema_field(serializers.IntegerField(allow_null=True))
     def get_duration_seconds(self, obj: Generation) -> int | None:
-        return selectors.video_shape(obj)["duration_seconds"]
+        return generation_reads.video_shape(obj)["duration_seconds"]
 
     def get_queue_position(self, obj: Generation) -> int | None:
         positions = self.context.get("queue_positions")

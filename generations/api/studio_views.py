@@ -6,8 +6,9 @@ from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiRespo
 from rest_framework import status
 from rest_framework.response import Response
 
-from .. import permissions, representation, selectors
+from .. import permissions, representation
 from ..models import Batch, Collection
+from ..selectors import studio as studio_reads
 from ..services import batches, collections, frames, shares
 from ..services.waiting_line import queue_positions
 from . import serializers as s
@@ -55,11 +56,11 @@ NOT_FOUND_EXAMPLE = OpenApiExample("Not yours, or gone", response_only=True, sta
 
 def _batch_body(request, batch: Batch, generations: list) -> dict:
     context = {"request": request, "queue_positions": queue_positions(generations),
-               "collection_ids": selectors.collection_ids_for(request.user, [g.pk for g in generations])}
+               "collection_ids": studio_reads.collection_ids_for(request.user, [g.pk for g in generations])}
     return {
         "id": str(batch.pk), "kind": batch.kind, "created_at": representation.timestamp(batch.created_at),
         "generations": s.GenerationSerializer(generations, many=True, context=context).data,
-        "counts": selectors.batch_counts(generations),
+        "counts": studio_reads.batch_counts(generations),
     }
 
 
@@ -80,7 +81,7 @@ class BatchCreateView(ApiView):
             visibility=values.get("visibility") or None,
             idempotency_key=request.headers.get("Idempotency-Key") or None,
         )
-        generations = getattr(batch, "_prefetched_generations", None) or list(selectors.batch_generations(batch))
+        generations = getattr(batch, "_prefetched_generations", None) or list(studio_reads.batch_generations(batch))
         return Response(_batch_body(request, batch, generations), status=status.HTTP_201_CREATED)
 
 
@@ -105,7 +106,7 @@ class BatchQuoteView(ApiView):
 
 class BatchView(ApiView):
     def batch(self, pk) -> Batch:
-        batch = selectors.batch_of(self.request.user, pk)
+        batch = studio_reads.batch_of(self.request.user, pk)
         if batch is None:
             raise Http404
         return batch
@@ -118,7 +119,7 @@ class BatchDetailView(BatchView):
                    description="The batch's jobs in submission order and how many are in each status.")
     def get(self, request, pk):
         batch = self.batch(pk)
-        return Response(_batch_body(request, batch, list(selectors.batch_generations(batch))))
+        return Response(_batch_body(request, batch, list(studio_reads.batch_generations(batch))))
 
 
 class BatchCancelView(BatchView):
@@ -132,7 +133,7 @@ class BatchCancelView(BatchView):
     def post(self, request, pk):
         batch = self.batch(pk)
         cancelled = batches.cancel_batch(batch=batch, actor=request.user)
-        body = _batch_body(request, batch, list(selectors.batch_generations(batch)))
+        body = _batch_body(request, batch, list(studio_reads.batch_generations(batch)))
         body["cancelled"] = [str(g.pk) for g in cancelled]
         return Response(body)
 
@@ -169,7 +170,7 @@ class ShareCreateView(ApiView):
         generation = self.visible_generation(pk, staff_sees_all=False)
         if not permissions.may_change(request.user, generation):
             raise Http404
-        return Response(ss.ShareSerializer(selectors.share_links_of(generation), many=True).data)
+        return Response(ss.ShareSerializer(studio_reads.share_links_of(generation), many=True).data)
 
 
 class ShareDetailView(ApiView):
@@ -177,7 +178,7 @@ class ShareDetailView(ApiView):
                    description="Revoke the link (owner of the video only; others get 404): it answers 404 from now "
                    "on, as for a link that never existed.")
     def delete(self, request, pk):
-        share = selectors.owned_share_link(request.user, pk)
+        share = studio_reads.owned_share_link(request.user, pk)
         if share is None:
             raise Http404
         shares.revoke_share_link(share=share, user=request.user)
@@ -186,7 +187,7 @@ class ShareDetailView(ApiView):
 
 def _collection_body(request, collection: Collection, covers: dict | None = None) -> dict:
     if covers is None:
-        covers = selectors.collection_covers(request.user, [collection])
+        covers = studio_reads.collection_covers(request.user, [collection])
     return ss.CollectionSerializer(collection, context={"request": request, "covers": covers}).data
 
 
@@ -196,8 +197,8 @@ class CollectionListView(ApiView):
     @extend_schema(responses={200: ss.CollectionSerializer(many=True), **ERRORS}, tags=["collections"],
                    examples=[COLLECTION_EXAMPLE], description="Your collections and your teams' collections.")
     def get(self, request):
-        rows = list(selectors.collections_of(request.user))
-        covers = selectors.collection_covers(request.user, rows)
+        rows = list(studio_reads.collections_of(request.user))
+        covers = studio_reads.collection_covers(request.user, rows)
         return Response(ss.CollectionSerializer(rows, many=True, context={"request": request, "covers": covers})
                         .data)
 
@@ -209,13 +210,13 @@ class CollectionListView(ApiView):
         values = self.valid_input(ss.CollectionInputSerializer)
         collection = collections.create_collection(user=request.user, name=values["name"],
                                                    team=values.get("team") or None)
-        collection = selectors.get_collection(request.user, collection.pk)
+        collection = studio_reads.get_collection(request.user, collection.pk)
         return Response(_collection_body(request, collection), status=status.HTTP_201_CREATED)
 
 
 class CollectionView(ApiView):
     def collection(self, pk) -> Collection:
-        collection = selectors.get_collection(self.request.user, pk)
+        collection = studio_reads.get_collection(self.request.user, pk)
         if collection is None:
             raise Http404
         return collection
@@ -235,11 +236,11 @@ class CollectionDetailView(CollectionView):
                    "(most recently added first).")
     def get(self, request, pk):
         collection = self.collection(pk)
-        qs = selectors.collection_generations(request.user, collection)
+        qs = studio_reads.collection_generations(request.user, collection)
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(qs, request, view=self)
         context = {"request": request, "queue_positions": queue_positions(page),
-                   "collection_ids": selectors.collection_ids_for(request.user, [g.pk for g in page])}
+                   "collection_ids": studio_reads.collection_ids_for(request.user, [g.pk for g in page])}
         body = _collection_body(request, collection)
         body.update(count=paginator.page.paginator.count, next=paginator.get_next_link(),
                     previous=paginator.get_previous_link(),

@@ -7,7 +7,6 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from .. import selectors
 from ..models import Membership, Team
 from ..selectors import teams as team_reads
 from ..services import teams
@@ -16,7 +15,7 @@ from .base import ERRORS, WRITE_ERRORS, ApiView
 
 
 def _teams_for(user):
-    return selectors.teams_of(user).prefetch_related(
+    return team_reads.teams_of(user).prefetch_related(
         Prefetch("memberships", queryset=Membership.objects.select_related("user"))
     )
 

@@ -1,8 +1,9 @@
-"""Reads of teams: a member's membership, the invitations still usable, and the teams a member
-has not opened yet (whose videos stay out of their lists)."""
+"""Reads of teams: the teams a member belongs to, their membership, the invitations still usable,
+and the teams a member has not opened yet (whose videos stay out of their lists)."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -10,6 +11,21 @@ from django.utils import timezone
 from ..conf import app_settings
 from ..models import Generation, Membership, Team, TeamInvitation
 from ..types import User
+
+
+def team_ids_of(user: Any) -> list[int]:
+    if not getattr(user, "is_authenticated", False):
+        return []
+    return list(Membership.objects.filter(user=user).values_list("team_id", flat=True))
+
+
+def team_ids_query(user: Any) -> QuerySet[Membership, Any]:
+    """The ids of ``user``'s teams as a subquery (``team_id__in=``), so the list filtered by it stays one query."""
+    return Membership.objects.filter(user=user).values("team_id")
+
+
+def teams_of(user: Any) -> QuerySet[Team]:
+    return Team.objects.filter(memberships__user=user).order_by("name").distinct()
 
 
 def membership_of(user: User, team: Team) -> Membership | None:

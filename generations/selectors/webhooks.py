@@ -7,7 +7,7 @@ from typing import Any
 from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet
 
 from ..models import Membership, Team, UserProfile, WebhookDelivery, WebhookEndpoint
-from . import visible_generations
+from .generations import visible_generations
 
 
 def teams_managed_by(user: Any) -> list[Team]:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -16,17 +15,16 @@ import nh3
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 from django.utils.html import escape
 
 from ..client import api_name, get_client
 from ..conf import app_settings
-from ..gmi import schema
 from ..gmi.errors import GMIError
 from ..models import VideoModel
 from ..net import policy
 from ..net.errors import DownloadError
+from ..selectors.catalogue import forget_cached_models
 from .notifications import recording as notification_recording
 
 logger = logging.getLogger("generations.catalogue")
@@ -193,44 +191,6 @@ def sync_models_safely() -> dict[str, int] | None:
     except GMIError as exc:
         logger.warning("model sync failed: %s", exc)
         return None
-
-
-# Every submission needs its model; the catalogue changes a few times a day.
-_cache: dict[str, tuple[float, VideoModel | None]] = {}
-_cache_lock = threading.Lock()
-
-
-def cached_model(model_id: str) -> VideoModel | None:
-    """The catalogue row ``model_id`` (or None), read at most once per CATALOGUE_CACHE_SECONDS per process.
-
-    Callers must not modify the returned instance: it is shared by the process's requests.
-    """
-    now = time.monotonic()
-    hit = _cache.get(model_id)
-    if hit is not None and hit[0] > now:
-        return hit[1]
-    model = VideoModel.objects.filter(pk=model_id).first()
-    with _cache_lock:
-        _cache[model_id] = (now + float(app_settings.CATALOGUE_CACHE_SECONDS), model)
-    return model
-
-
-def parameters_of(model: VideoModel) -> list[Any]:
-    """The model's parameters as ``gmi.schema`` reads them, parsed once per cached catalogue row."""
-    parsed = model.__dict__.get("_parsed_parameters")
-    if parsed is None:
-        parsed = schema.read_parameters(model.parameters)
-        model.__dict__["_parsed_parameters"] = parsed
-    return parsed
-
-
-def forget_cached_models(**kwargs: Any) -> None:
-    with _cache_lock:
-        _cache.clear()
-
-
-post_save.connect(forget_cached_models, sender=VideoModel, dispatch_uid="generations-catalogue-cache-save")
-post_delete.connect(forget_cached_models, sender=VideoModel, dispatch_uid="generations-catalogue-cache-delete")
 
 
 def input_url_problem(url: str) -> str | None:

@@ -7,10 +7,11 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from .. import permissions, selectors
+from .. import permissions
 from ..exceptions import InvalidInput, NotAllowed, NotFound
 from ..models import Collection, CollectionItem, Generation, Team
 from ..policies import require_below_limit
+from ..selectors.studio import addable_generations
 from ..types import User
 from . import submissions
 
@@ -49,14 +50,6 @@ def delete_collection(*, collection: Collection, user: User) -> None:
     if not permissions.may_manage_collection(user, collection):
         raise NotAllowed("Only the collection's creator or the team's admins may delete it.")
     collection.delete()
-
-
-def addable_generations(*, collection: Collection, user: User) -> Any:
-    """What ``user`` may put into ``collection``: videos they can see; for a team collection, that team's videos."""
-    qs = selectors.visible_generations(user)
-    if collection.team_id is not None:
-        qs = qs.filter(team_id=collection.team_id, visibility=Generation.Visibility.TEAM)
-    return qs
 
 
 def add_to_collection(*, collection: Collection, user: User, generation_ids: Any) -> int:

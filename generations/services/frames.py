@@ -9,9 +9,8 @@ from typing import Any
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from .. import media, selectors
+from .. import media
 from ..exceptions import FramesUnavailable, InvalidInput, NoVideo, VideoUndecodable
-from ..gmi import schema
 from ..models import Generation, Upload
 from ..types import User
 from . import uploads
@@ -113,22 +112,4 @@ def _duration_seconds(container: Any, stream: Any) -> float | None:
         return float(stream.duration * stream.time_base)
     if container.duration is not None:
         return container.duration / 1_000_000
-    return None
-
-
-def image_parameter(params: list[Any]) -> Any:
-    """The parameter of a model that takes its (first) image, or None: a file or URL input for images."""
-    for param in params:
-        if param.kind in ("file", "url") and "image" in (param.accept or ()):
-            return param
-    return None
-
-
-def image_to_video_model(*, prefer: str | None = None) -> Any:
-    """An enabled model that takes an image: ``prefer`` when it does, else the first in the picker."""
-    models = list(selectors.enabled_models())
-    ordered = sorted(models, key=lambda m: m.pk != prefer)
-    for model in ordered:
-        if image_parameter(schema.read_parameters(model.parameters)) is not None:
-            return model
     return None

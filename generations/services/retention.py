@@ -2,7 +2,7 @@
 
 The site keeps files ``RETENTION_DAYS`` after a job finished (``GMI_RETENTION_DAYS``; None
 keeps them forever); a team may set fewer days for its own videos. What retention spares
-is one rule, ``spared_q``. Owners are told ``RETENTION_WARNING_DAYS`` ahead, and a file is
+is one rule, ``selectors.retention.spared_q``. Owners are told ``RETENTION_WARNING_DAYS`` ahead, and a file is
 deleted only once its owner was told that long ago, so turning retention on (or
 shortening it) never removes anything without a week's notice. Deleting clears the
 row's file names first (pages then say the files were removed) and the storage objects
@@ -17,80 +17,19 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
-from .. import selectors, telemetry
+from .. import telemetry
 from ..conf import app_settings
-from ..models import Generation, Team
+from ..models import Generation
+from ..selectors.retention import days_by_team, days_for, expiring, removal_date, site_days
 from . import mirroring
 from .notifications import recording as notification_recording
 
 logger = logging.getLogger("generations.retention")
 
-S = Generation.Status
 CHUNK = 500
-
-
-def spared_q() -> Q:
-    """The one rule of what retention never touches: videos their owner keeps, and videos in any collection."""
-    return Q(keep=True) | selectors.in_any_collection_q()
-
-
-def site_days() -> int | None:
-    days = app_settings.RETENTION_DAYS
-    return None if days in (None, "") else int(days)
-
-
-def days_for(team_days: int | None) -> int | None:
-    """The days that apply to a video: the site's, or its team's when fewer (None: kept forever)."""
-    site = site_days()
-    if team_days is None:
-        return site
-    return team_days if site is None else min(site, team_days)
-
-
-def _team_days() -> dict[int, int]:
-    return {pk: int(days or 0) for pk, days in
-            Team.objects.filter(retention_days__isnull=False).values_list("pk", "retention_days")}
-
-
-def _due_q(cutoff: datetime, teams: dict[int, int]) -> Q | None:
-    """Files of videos that finished ``days`` before ``cutoff`` (per site and team), or None when nothing expires."""
-    site = site_days()
-    clauses = []
-    if site is not None:
-        clauses.append(Q(finished_at__lt=cutoff - timedelta(days=site)))
-    for team_id, days in teams.items():
-        if site is None or days < site:
-            clauses.append(Q(team_id=team_id, finished_at__lt=cutoff - timedelta(days=days)))
-    if not clauses:
-        return None
-    due = clauses[0]
-    for clause in clauses[1:]:
-        due |= clause
-    return due
-
-
-def _with_files() -> QuerySet[Generation]:
-    return Generation.objects.filter(status=S.SUCCEEDED).filter(~Q(video_name="") | ~Q(thumbnail_name="")).exclude(
-        spared_q())
-
-
-def expiring(*, now: datetime | None = None, within: timedelta = timedelta(0)) -> QuerySet[Generation]:
-    """Videos whose files are past their retention at ``now + within`` (not yet deleted, not spared)."""
-    now = now or timezone.now()
-    due = _due_q(now + within, _team_days())
-    return _with_files().filter(due) if due is not None else Generation.objects.none()
-
-
-def removal_date(generation: Generation, *, team_days: dict[int, int] | None = None) -> datetime | None:
-    """When retention will delete this video's files (None: never, or kept)."""
-    teams = _team_days() if team_days is None else team_days
-    days = days_for(teams.get(generation.team_id) if generation.team_id else None)
-    if days is None or generation.keep or generation.finished_at is None:
-        return None
-    return generation.finished_at + timedelta(days=days)
 
 
 @dataclass
@@ -110,7 +49,7 @@ def warn_owners(*, now: datetime | None = None, dry_run: bool = False) -> tuple[
     """
     now = now or timezone.now()
     warning = timedelta(days=int(app_settings.RETENTION_WARNING_DAYS))
-    teams = _team_days()
+    teams = days_by_team()
     by_owner: dict[Any, list[Generation]] = {}
     for generation in expiring(now=now, within=warning).filter(retention_warned_at__isnull=True).only(
             "pk", "owner_id", "team_id", "finished_at", "keep").iterator(chunk_size=CHUNK):
@@ -162,7 +101,7 @@ def delete_expired_files(*, now: datetime | None = None, dry_run: bool = False,
     """
     now = now or timezone.now()
     result = RetentionResult()
-    teams = _team_days()
+    teams = days_by_team()
     for chunk in _chunks(_deletable(now)):
         for generation in chunk:
             size = (generation.video_size or 0) if generation.video_name else 0
@@ -196,7 +135,7 @@ def apply_retention(*, now: datetime | None = None, dry_run: bool = False,
                     progress: Callable[[str], None] | None = None) -> RetentionResult:
     """The nightly pass: warn owners of what goes within the warning period, then delete what is due."""
     now = now or timezone.now()
-    if site_days() is None and not _team_days():
+    if site_days() is None and not days_by_team():
         return RetentionResult()
     result = delete_expired_files(now=now, dry_run=dry_run, progress=progress)
     result.warned_members, result.warned_videos = warn_owners(now=now, dry_run=dry_run)

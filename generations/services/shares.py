@@ -1,10 +1,8 @@
 """Share links: a public, expiring, revocable page for one video, opened by an unguessable token."""
 from __future__ import annotations
 
-import hashlib
 import secrets
 from datetime import timedelta
-from typing import Any
 
 from django.db.models import F
 from django.utils import timezone
@@ -13,22 +11,10 @@ from .. import permissions
 from ..conf import app_settings
 from ..exceptions import InvalidInput, NotFound, NoVideo, SharingDisabled
 from ..models import Generation, ShareLink
+from ..selectors.studio import hash_token, sharing_refusal
 from ..types import User
 
 MIN_SECONDS = 60
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def sharing_refusal(generation: Generation) -> str | None:
-    """Why ``generation`` may not be shared now (site switch, its team's switch), or None. One home for the rule."""
-    if not app_settings.SHARE_LINKS:
-        return "Share links are turned off on this site."
-    if generation.team is not None and not generation.team.sharing_enabled:
-        return "Share links are turned off for this team's videos."
-    return None
 
 
 def create_share_link(
@@ -71,26 +57,6 @@ def revoke_share_link(*, share: ShareLink, user: User) -> None:
     if not permissions.may_change(user, share.generation):
         raise NotFound("No such share link.")
     ShareLink.objects.filter(pk=share.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
-
-
-def live_share(token: Any) -> ShareLink | None:
-    """The link ``token`` opens, or None: never made, expired, revoked, sharing turned off, or the video gone.
-
-    The same None for every case, so a visitor learns nothing about which it was.
-    """
-    if not isinstance(token, str) or not (20 <= len(token) <= 100):
-        return None
-    share = (ShareLink.objects.filter(token_hash=hash_token(token), revoked_at__isnull=True,
-                                      expires_at__gt=timezone.now())
-             .select_related("generation", "generation__team", "generation__owner").first())
-    if share is None:
-        return None
-    generation = share.generation
-    if generation.deleted_at is not None or not generation.has_video or generation.is_removed:
-        return None
-    if sharing_refusal(generation):
-        return None
-    return share
 
 
 def count_view(*, share: ShareLink) -> None:

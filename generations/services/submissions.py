@@ -30,6 +30,7 @@ from ..models import (
     VideoModel,
 )
 from ..policies import quota_policy, submit_policy
+from ..selectors import catalogue as catalogue_reads
 from ..selectors import quotas as quota_reads
 from ..types import User
 from . import catalogue, mirroring, moderation, quota_alerts, quotas, remote, shards, waiting_line
@@ -42,7 +43,7 @@ T = TypeVar("T")
 
 
 def _enabled_model(model_id: str) -> VideoModel:
-    model = catalogue.cached_model(model_id)
+    model = catalogue_reads.cached_model(model_id)
     if model is None:
         raise ModelUnavailable(f"There is no model {model_id!r}. Pick one from the catalogue.")
     if not model.enabled or not model.available:
@@ -86,7 +87,7 @@ def prepare_for_team(*, user: User, model_id: str, payload: Any, team: Team | No
                                 max_total=int(app_settings.MAX_PAYLOAD_CHARS))
     if errors:
         raise PayloadInvalid(errors)
-    params = catalogue.parameters_of(model)
+    params = catalogue_reads.parameters_of(model)
     cleaned, errors = schema.validate_payload(params, payload, url_problem=catalogue.input_url_problem)
     if errors:
         raise PayloadInvalid(errors)

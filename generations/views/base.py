@@ -10,10 +10,11 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from .. import permissions, refusals, selectors
+from .. import permissions, refusals
 from ..context_processors import page_context
 from ..exceptions import GenerationError
 from ..models import Generation
+from ..selectors import generations as generation_reads
 
 T = TypeVar("T")
 
@@ -58,7 +59,7 @@ def found_or_404(found: T | None, what: str) -> T:
 
 def own_generation_or_404(request: HttpRequest, pk: Any) -> Generation:
     """A generation only its owner may act on here (change, share, delete); for anyone else it is not there."""
-    generation = selectors.get_visible_generation(request.user, pk, staff_sees_all=False)
+    generation = generation_reads.get_visible_generation(request.user, pk, staff_sees_all=False)
     if generation is None or not permissions.may_change(request.user, generation):
         raise Http404("No such generation.")
     return generation

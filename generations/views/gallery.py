@@ -9,12 +9,15 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from .. import refusals, selectors
+from .. import refusals
 from ..conf import app_settings
 from ..context_processors import forget_member_state, member_state
 from ..exceptions import GenerationError, InvalidInput, NotFound
 from ..forms import GalleryCollectForm, GalleryFilterForm
 from ..models import Collection, Generation
+from ..selectors import gallery as gallery_reads
+from ..selectors import generations as generation_reads
+from ..selectors import studio as studio_reads
 from ..selectors import teams as team_reads
 from ..services import collections as collection_service
 from ..services import teams, waiting_line
@@ -37,12 +40,12 @@ def _chosen_collection(collections: list[Collection], value: str | None) -> Coll
 def gallery(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Own videos, or a team's shared ones; filtered, paginated, live while jobs run."""
     state = member_state(request)
-    models = selectors.gallery_filter_models(request.user)
-    collections = list(selectors.collections_of(request.user))
+    models = gallery_reads.gallery_filter_models(request.user)
+    collections = list(studio_reads.collections_of(request.user))
     collection = _chosen_collection(collections, request.GET.get("collection"))
     batch = None
     if request.GET.get("batch"):
-        batch = selectors.batch_of(request.user, request.GET["batch"].strip())
+        batch = studio_reads.batch_of(request.user, request.GET["batch"].strip())
         if batch is None:
             raise Http404("No such batch.")
     filter_form = GalleryFilterForm(request.GET or None, models=models, collections=collections)
@@ -61,7 +64,7 @@ def gallery(request: AuthenticatedHttpRequest) -> HttpResponse:
         generations = Generation.objects.none()
     else:
         generations = team_reads.hide_unopened_teams(
-            selectors.gallery(request.user, tab=tab, team=team, status=filters["status"],
+            gallery_reads.gallery(request.user, tab=tab, team=team, status=filters["status"],
                               model=filters["model"], q=filters["q"], favorites=bool(filters["favorites"]),
                               collection=collection, batch=batch),
             user=request.user)
@@ -70,7 +73,7 @@ def gallery(request: AuthenticatedHttpRequest) -> HttpResponse:
     positions = waiting_line.queue_positions(items)
     for generation in items:
         generation.queue_position = positions.get(generation.pk)  # type: ignore[attr-defined]  # for the template
-        generation.shape = selectors.video_shape(generation)  # type: ignore[attr-defined]
+        generation.shape = generation_reads.video_shape(generation)  # type: ignore[attr-defined]
     query = request.GET.copy()
     query.pop("page", None)
     view = "list" if request.GET.get("view") == "list" else "grid"
@@ -105,7 +108,7 @@ def gallery(request: AuthenticatedHttpRequest) -> HttpResponse:
 def gallery_collect(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The ticked videos (or the lightbox's one) into a collection, a new one by name, or out of the one shown."""
     back = safe_next_url(request, reverse("generations:gallery"))
-    collections = list(selectors.collections_of(request.user))
+    collections = list(studio_reads.collections_of(request.user))
     removing = bool(request.POST.get("remove"))
     collection = _chosen_collection(collections, request.POST.get("remove" if removing else "collection"))
     form = GalleryCollectForm(request.POST, collections=collections)

@@ -12,11 +12,13 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from .. import permissions, refusals, selectors, words
+from .. import permissions, refusals, words
 from ..exceptions import InvalidInput, InvalidTransition, NotFound
 from ..forms import FlagForm, GenerationOwnForm
 from ..gmi import schema
 from ..models import Generation
+from ..selectors import generations as generation_reads
+from ..selectors import teams as team_reads
 from ..services import moderation, ownership, submissions, waiting_line
 from ..templatetags.generations_tags import api_url
 from ..types import AuthenticatedHttpRequest
@@ -55,7 +57,7 @@ def generation_status(request: AuthenticatedHttpRequest) -> JsonResponse:
             continue
     items: list[Generation] = []
     if ids:
-        items = list(selectors.visible_generations(request.user, include_all_for_staff=True).filter(pk__in=ids))
+        items = list(generation_reads.visible_generations(request.user, include_all_for_staff=True).filter(pk__in=ids))
     positions = waiting_line.queue_positions(items)
     response = JsonResponse({"items": [_status_item(request, g, positions) for g in items]})
     response["Cache-Control"] = "no-store"
@@ -63,7 +65,7 @@ def generation_status(request: AuthenticatedHttpRequest) -> JsonResponse:
 
 
 def _visible_or_404(request: HttpRequest, pk: Any) -> Generation:
-    return found_or_404(selectors.get_visible_generation(request.user, pk), "generation")
+    return found_or_404(generation_reads.get_visible_generation(request.user, pk), "generation")
 
 
 @login_required
@@ -96,8 +98,8 @@ def detail(request: AuthenticatedHttpRequest, pk: uuid.UUID) -> HttpResponse:
         and permissions.may_flag(request.user, generation),
         "already_flagged": generation.flags.filter(reporter=request.user.pk, resolved_at__isnull=True).exists(),
         "flag_form": FlagForm(),
-        "own_teams": list(selectors.teams_of(request.user)) if is_owner else [],
-        "shape": selectors.video_shape(generation),
+        "own_teams": list(team_reads.teams_of(request.user)) if is_owner else [],
+        "shape": generation_reads.video_shape(generation),
         "sees_notes": sees_removed,
         "video_url": api_url("generation-video", generation.pk) if shows_video else "",
         "thumbnail_url": api_url("generation-thumbnail", generation.pk)

@@ -18,8 +18,8 @@ from ..conf import app_settings
 from ..exceptions import InvalidInput
 from ..forms import NotificationPreferencesForm
 from ..models import NotificationPreference
+from ..notification_kinds import KINDS
 from ..selectors import notifications as notification_reads
-from ..services import notifications
 from ..services.notifications import inbox as notification_inbox
 from ..services.notifications import preferences as notification_choices
 from ..types import AuthenticatedHttpRequest
@@ -72,7 +72,7 @@ def notification_read(request: AuthenticatedHttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def notification_preferences(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Per kind: off, in the app, or also by e-mail (and as a digest); staff may opt into the daily summary."""
-    rows = notification_choices.preferences_of(request.user)
+    rows = notification_reads.preferences_of(request.user)
     form = NotificationPreferencesForm(request.POST or None, rows=rows)
     if request.method == "POST" and form.is_valid():
         try:
@@ -116,4 +116,4 @@ def notification_unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
 
 
 def _labels(kinds: list[str]) -> list[str]:
-    return [notifications.KINDS[k].label for k in kinds if k in notifications.KINDS]
+    return [KINDS[k].label for k in kinds if k in KINDS]

@@ -12,8 +12,9 @@ from django.views.decorators.cache import never_cache
 from health_check.views import HealthCheckView
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from .. import permissions, selectors, telemetry
+from .. import permissions, telemetry
 from ..health import READINESS_CHECKS
+from ..selectors import operations as operation_reads
 
 
 @never_cache
@@ -83,4 +84,4 @@ def metrics(request: HttpRequest) -> HttpResponse:
             return response
     elif not permissions.can_view_operations(request.user):
         raise Http404
-    return HttpResponse(telemetry.render(selectors.operations_figures()), content_type=CONTENT_TYPE_LATEST)
+    return HttpResponse(telemetry.render(operation_reads.operations_figures()), content_type=CONTENT_TYPE_LATEST)

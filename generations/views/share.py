@@ -9,6 +9,7 @@ from django.views.decorators.http import require_GET
 
 from ..exceptions import GenerationError
 from ..models import ShareLink
+from ..selectors import studio as studio_reads
 from ..services import shares
 from ..serving import serve_file
 
@@ -18,7 +19,7 @@ class LinkDoesNotWork(GenerationError):
 
 
 def _live_or_404(token: str) -> ShareLink:
-    share = shares.live_share(token)
+    share = studio_reads.live_share(token)
     if share is None:
         raise LinkDoesNotWork
     return share

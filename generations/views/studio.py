@@ -13,7 +13,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from .. import permissions, refusals, selectors
+from .. import permissions, refusals
 from ..context_processors import member_state
 from ..exceptions import GenerationError, InvalidInput
 from ..forms import ParameterForm
@@ -28,6 +28,9 @@ from ..forms.studio import (
 from ..gmi import schema
 from ..models import Batch, Collection, Generation
 from ..request_limits import BodyLimit, body_limit
+from ..selectors import catalogue as catalogue_reads
+from ..selectors import generations as generation_reads
+from ..selectors import studio as studio_reads
 from ..services import batches, collections, frames, shares, uploads
 from ..templatetags.generations_tags import api_url
 from ..types import AuthenticatedHttpRequest
@@ -35,7 +38,7 @@ from .base import attempt, found_or_404, own_generation_or_404, render_page
 
 
 def _batch_or_404(request: AuthenticatedHttpRequest, pk: Any) -> Batch:
-    return found_or_404(selectors.batch_of(request.user, pk), "batch")
+    return found_or_404(studio_reads.batch_of(request.user, pk), "batch")
 
 
 # ---------------------------------------------------------------- batches
@@ -94,8 +97,8 @@ def _preview(request: AuthenticatedHttpRequest, items: Any, team: str, top_error
 def batch_detail(request: AuthenticatedHttpRequest, pk: uuid.UUID) -> HttpResponse:
     """A batch's progress: how many jobs are in each status (live), its videos, and "cancel the rest"."""
     batch = _batch_or_404(request, pk)
-    generations = list(selectors.batch_generations(batch))
-    counts = selectors.batch_counts(generations)
+    generations = list(studio_reads.batch_generations(batch))
+    counts = studio_reads.batch_counts(generations)
     return render_page(request, "generations/studio/batch_detail.html", {
         "batch": batch, "generations": generations,
         "counts": [(status, label, counts[status]) for status, label in Generation.Status.choices],
@@ -123,7 +126,7 @@ def _special_params(params: list) -> tuple[Any, Any]:
     # The schema's own rule for "the prompt": the name whose value it reads as the prompt text.
     prompt = next((p for p in params if p.kind in ("text", "string") and schema.prompt_text({p.name: "x"}) == "x"),
                   None)
-    return prompt, frames.image_parameter(params)
+    return prompt, catalogue_reads.image_parameter(params)
 
 
 @login_required
@@ -133,7 +136,7 @@ def _special_params(params: list) -> tuple[Any, Any]:
 def compare_form(request: AuthenticatedHttpRequest) -> HttpResponse:
     """One prompt (and an optional image) to 2-4 models, each with its own parameters where they differ."""
     state = member_state(request)
-    models = list(selectors.enabled_models())
+    models = list(catalogue_reads.enabled_models())
     data = request.POST if request.method == "POST" else None
     form = CompareForm(data, request.FILES if data is not None else None, models=models, teams=state.teams,
                        initial={"idempotency_key": uuid.uuid4().hex,
@@ -194,7 +197,7 @@ def _submit_compare(request: AuthenticatedHttpRequest, form: CompareForm, chosen
 def compare_detail(request: AuthenticatedHttpRequest, pk: uuid.UUID) -> HttpResponse:
     """The compared videos side by side as they arrive, played in sync, with "keep this one"."""
     batch = _batch_or_404(request, pk)
-    generations = list(selectors.batch_generations(batch))
+    generations = list(studio_reads.batch_generations(batch))
     return render_page(request, "generations/studio/compare_detail.html", {
         "batch": batch, "generations": generations,
         "items": [{"generation": g, "video_url": api_url("generation-video", g.pk)
@@ -210,7 +213,7 @@ def compare_detail(request: AuthenticatedHttpRequest, pk: uuid.UUID) -> HttpResp
 @require_POST
 def compare_keep(request: AuthenticatedHttpRequest, pk: uuid.UUID, generation_id: uuid.UUID) -> HttpResponse:
     batch = _batch_or_404(request, pk)
-    generation = selectors.batch_generations(batch).filter(pk=generation_id).first()
+    generation = studio_reads.batch_generations(batch).filter(pk=generation_id).first()
     if generation is None:
         raise Http404("No such video in this compare.")
     deleted = batches.keep_compare_choice(batch=batch, generation=generation, user=request.user,
@@ -223,7 +226,7 @@ def compare_keep(request: AuthenticatedHttpRequest, pk: uuid.UUID, generation_id
 
 
 def _collection_or_404(request: AuthenticatedHttpRequest, pk: Any) -> Collection:
-    return found_or_404(selectors.get_collection(request.user, pk), "collection")
+    return found_or_404(studio_reads.get_collection(request.user, pk), "collection")
 
 
 @login_required
@@ -244,8 +247,8 @@ def collection_list(request: AuthenticatedHttpRequest) -> HttpResponse:
         else:
             messages.success(request, f"The collection “{collection.name}” was created.")
             return redirect("generations:collection", pk=collection.pk)
-    rows = list(selectors.collections_of(request.user))
-    covers = selectors.collection_covers(request.user, rows)
+    rows = list(studio_reads.collections_of(request.user))
+    covers = studio_reads.collection_covers(request.user, rows)
     return render_page(request, "generations/studio/collections.html", {
         "form": form, "collections": [{"collection": c, "cover": covers.get(c.pk)} for c in rows],
     }, nav="gallery")
@@ -264,7 +267,8 @@ def collection_detail(request: AuthenticatedHttpRequest, pk: uuid.UUID) -> HttpR
         else:
             messages.success(request, "Renamed.")
         return redirect("generations:collection", pk=collection.pk)
-    page = Paginator(selectors.collection_generations(request.user, collection), 24).get_page(request.GET.get("page"))
+    videos = studio_reads.collection_generations(request.user, collection)
+    page = Paginator(videos, 24).get_page(request.GET.get("page"))
     return render_page(request, "generations/studio/collection_detail.html", {
         "collection": collection, "page": page, "generations": list(page.object_list),
         "may_manage": permissions.may_manage_collection(request.user, collection),
@@ -297,7 +301,7 @@ def collection_remove(request: AuthenticatedHttpRequest, pk: uuid.UUID, generati
 @require_POST
 def collect(request: AuthenticatedHttpRequest, pk: uuid.UUID) -> HttpResponse:
     """From a video's page: add it to one of the member's collections."""
-    generation = selectors.get_visible_generation(request.user, pk, staff_sees_all=False)
+    generation = generation_reads.get_visible_generation(request.user, pk, staff_sees_all=False)
     if generation is None:
         raise Http404("No such generation.")
     collection = _collection_or_404(request, request.POST.get("collection"))
@@ -331,8 +335,8 @@ def share_links(request: AuthenticatedHttpRequest, pk: uuid.UUID) -> HttpRespons
             form = ShareForm()
     response = render_page(request, "generations/studio/share_links.html", {
         "generation": generation, "form": form, "new_url": new_url,
-        "links": list(selectors.share_links_of(generation)),
-        "refusal": shares.sharing_refusal(generation),
+        "links": list(studio_reads.share_links_of(generation)),
+        "refusal": studio_reads.sharing_refusal(generation),
     }, nav="gallery")
     response["Cache-Control"] = "no-store"  # the new link is shown once; no cache keeps it
     return response
@@ -341,7 +345,7 @@ def share_links(request: AuthenticatedHttpRequest, pk: uuid.UUID) -> HttpRespons
 @login_required
 @require_POST
 def share_revoke(request: AuthenticatedHttpRequest, pk: uuid.UUID, share_id: uuid.UUID) -> HttpResponse:
-    share = selectors.owned_share_link(request.user, share_id)
+    share = studio_reads.owned_share_link(request.user, share_id)
     if share is None or share.generation_id != pk:
         raise Http404("No such share link.")
     shares.revoke_share_link(share=share, user=request.user)
@@ -356,7 +360,7 @@ def share_revoke(request: AuthenticatedHttpRequest, pk: uuid.UUID, share_id: uui
 @require_http_methods(["GET", "POST"])
 def use_frame(request: AuthenticatedHttpRequest, pk: uuid.UUID) -> HttpResponse:
     """Pick a moment of a finished video; its frame becomes the image of a new image-to-video job."""
-    generation = selectors.get_visible_generation(request.user, pk, staff_sees_all=False)
+    generation = generation_reads.get_visible_generation(request.user, pk, staff_sees_all=False)
     if generation is None or not permissions.may_see_files(request.user, generation):
         raise Http404("No such video.")
     form = FrameForm(request.POST or None)
@@ -370,7 +374,7 @@ def use_frame(request: AuthenticatedHttpRequest, pk: uuid.UUID) -> HttpResponse:
         except GenerationError as exc:
             form.add_error(None, refusals.page_words(exc))
         else:
-            model = frames.image_to_video_model(prefer=generation.model_id)
+            model = catalogue_reads.image_to_video_model(prefer=generation.model_id)
             query = f"?frame={frame.upload.pk}" + (f"&model={model.pk}" if model else "")
             messages.success(request, "The frame is ready: it is the image of this new job.")
             return redirect(reverse("generations:submit") + query)

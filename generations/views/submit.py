@@ -11,7 +11,7 @@ from django.shortcuts import redirect
 from django.utils import formats
 from django.views.decorators.http import require_http_methods
 
-from .. import refusals, selectors
+from .. import refusals
 from ..context_processors import member_state
 from ..exceptions import (
     GenerationError,
@@ -24,7 +24,9 @@ from ..forms import ParameterForm, SubmitForm
 from ..gmi import schema
 from ..models import Generation
 from ..request_limits import BodyLimit, body_limit
-from ..services import frames, submissions, uploads
+from ..selectors import catalogue as catalogue_reads
+from ..selectors import generations as generation_reads
+from ..services import submissions, uploads
 from ..templatetags.generations_tags import api_url
 from ..types import AuthenticatedHttpRequest
 from .base import render_page
@@ -37,11 +39,11 @@ from .base import render_page
 def submit(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The submit page: a model picker and a form built from that model's parameter schema."""
     state = member_state(request)
-    models = list(selectors.enabled_models())
+    models = list(catalogue_reads.enabled_models())
     source = None
     source_id = request.POST.get("rerun_of") if request.method == "POST" else request.GET.get("from")
     if source_id:
-        source = selectors.get_visible_generation(request.user, source_id)
+        source = generation_reads.get_visible_generation(request.user, source_id)
         if source is None:
             raise Http404("No such generation.")
     wanted = (request.POST.get("model") if request.method == "POST" else request.GET.get("model")) or (
@@ -103,8 +105,8 @@ def submit(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 def _with_frame(request: AuthenticatedHttpRequest, params: list, prefill: Any) -> Any:
     """``?frame=<upload id>`` (a frame taken of a video): its URL goes into the model's image input."""
-    upload = selectors.own_upload(request.user, request.GET.get("frame")) if request.method == "GET" else None
-    image = frames.image_parameter(params) if upload is not None else None
+    upload = generation_reads.own_upload(request.user, request.GET.get("frame")) if request.method == "GET" else None
+    image = catalogue_reads.image_parameter(params) if upload is not None else None
     if upload is None or image is None:
         return prefill
     return {**(prefill or {}), image.name: [upload.public_url] if image.multiple else upload.public_url}

@@ -13,13 +13,14 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from .. import permissions, refusals, selectors
+from .. import permissions, refusals
 from ..conf import app_settings
 from ..context_processors import forget_member_state, member_state
 from ..exceptions import AccountPending, GenerationError
 from ..forms import InviteForm, MemberAddForm, MemberRoleForm, TeamCreateForm, TeamSwitchForm
 from ..inputs import text_problem
 from ..models import Membership, Team
+from ..selectors import gallery as gallery_reads
 from ..selectors import quotas as quota_reads
 from ..selectors import teams as team_reads
 from ..services import accounts, teams
@@ -94,7 +95,7 @@ def team_detail(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     if membership is not None and membership.seen_at is None and teams.open_team(user=request.user, team=team):
         forget_member_state(request)
     can_manage = permissions.may_manage_team(membership)
-    recent = list(selectors.gallery(request.user, tab="team", team=team)[:8]) if membership else []
+    recent = list(gallery_reads.gallery(request.user, tab="team", team=team)[:8]) if membership else []
     invitations, pending = [], []
     if can_manage:
         for inv in team.invitations.filter(team_reads.open_invitations_q()).order_by("-created_at"):

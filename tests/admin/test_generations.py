@@ -5,8 +5,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from generations import selectors
 from generations.models import Flag, Generation, GenerationEvent, LedgerEntry, ModerationDecision
+from generations.selectors import generations as generation_reads
 from generations.selectors import quotas as quota_reads
 from generations.services import moderation, submissions
 from tests.admin.helpers import M, S, bulk, change, changelist, messages_of, submitted
@@ -199,15 +199,15 @@ def test_bulk_reject_with_a_reason_removes_videos_from_the_team_but_not_from_the
     MembershipFactory(team=team, user=owner)
     MembershipFactory(team=team, user=teammate)
     generation = GenerationFactory(owner=owner, team=team, visibility=Generation.Visibility.TEAM, succeeded=True)
-    assert generation in selectors.visible_generations(teammate)
+    assert generation in generation_reads.visible_generations(teammate)
 
     response = bulk(staff_client, "reject_selected", [generation], apply="yes", reason="Shows a real person")
 
     generation.refresh_from_db()
     assert generation.moderation == M.REJECTED
     assert generation.moderation_reason == "Shows a real person"
-    assert generation not in selectors.visible_generations(teammate)
-    mine = selectors.visible_generations(owner).get(pk=generation.pk)
+    assert generation not in generation_reads.visible_generations(teammate)
+    mine = generation_reads.visible_generations(owner).get(pk=generation.pk)
     assert mine.is_removed and mine.moderation_reason == "Shows a real person"
     assert "Rejected 1 generation." in messages_of(response)[0]
     assert response.redirect_chain[-1][0].startswith(changelist())
@@ -236,13 +236,13 @@ def test_pre_moderation_hides_team_videos_from_teammates_until_approved(staff_cl
     with override_generations(MODERATION="pre"):
         generation = submitted(owner, team=team, visibility="team")
         assert generation.moderation == M.PENDING
-        assert generation not in selectors.visible_generations(teammate)
-        assert generation in selectors.visible_generations(owner)
+        assert generation not in generation_reads.visible_generations(teammate)
+        assert generation in generation_reads.visible_generations(owner)
 
         response = staff_client.post(reverse("admin:generations_generation_do", args=[generation.pk, "approve"]),
                                      follow=True)
 
-        assert generation in selectors.visible_generations(teammate)
+        assert generation in generation_reads.visible_generations(teammate)
     assert response.redirect_chain[-1][0] == change(generation)
     assert "Approved 1 generation." in messages_of(response)[0]
 

@@ -7,10 +7,10 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from generations import selectors
 from generations.forms import ParameterForm, widget_for
 from generations.gmi.schema import Parameter, read_parameters
 from generations.models import BlockedTerm, Generation, Membership, VideoModel
+from generations.selectors import catalogue as catalogue_reads
 from generations.services.accounts import profile_for
 from gmi_simulator import media
 from tests.helpers.factories import (
@@ -387,7 +387,7 @@ def test_the_submit_page_points_its_scripts_at_the_api(member, sink):
 
 
 def test_the_simulator_catalogue_renders_for_every_model(member, catalogue):
-    for model in selectors.enabled_models():
+    for model in catalogue_reads.enabled_models():
         response = member.get(reverse("generations:submit"), {"model": model.pk})
         assert response.status_code == 200, model.pk
         assert response.context["model"].pk == model.pk

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from generations import selectors
 from generations.exceptions import InvalidTransition, PromptBlocked
 from generations.models import Generation
+from generations.selectors import generations as generation_reads
 from generations.services import moderation, submissions
 from tests.helpers.factories import (
     GenerationFactory,
@@ -50,11 +50,11 @@ def _team_video(**kwargs):
 
 def test_rejected_video_disappears_for_teammates_but_owner_sees_why(db):
     generation, owner, mate = _team_video()
-    assert selectors.visible_generations(mate).filter(pk=generation.pk).exists()
+    assert generation_reads.visible_generations(mate).filter(pk=generation.pk).exists()
     moderation.moderate_generation(generation=generation, moderator=UserFactory(staff=True), decision="reject",
                                    reason="Contains a logo we may not use")
-    assert not selectors.visible_generations(mate).filter(pk=generation.pk).exists()
-    mine = selectors.visible_generations(owner).get(pk=generation.pk)
+    assert not generation_reads.visible_generations(mate).filter(pk=generation.pk).exists()
+    mine = generation_reads.visible_generations(owner).get(pk=generation.pk)
     assert mine.is_removed and mine.moderation_reason == "Contains a logo we may not use"
     assert generation.moderation_decisions.get().moderator.is_staff
 
@@ -68,10 +68,10 @@ def test_pre_moderation_hides_team_video_until_approved(db, no_auto_dispatch):
         generation = submissions.submit_generation(user=owner, model_id="Veo3", payload={"prompt": "x"},
                                                    team=team.slug)
         assert generation.moderation == Generation.Moderation.PENDING
-        assert not selectors.visible_generations(mate).filter(pk=generation.pk).exists()
-        assert selectors.visible_generations(owner).filter(pk=generation.pk).exists()
+        assert not generation_reads.visible_generations(mate).filter(pk=generation.pk).exists()
+        assert generation_reads.visible_generations(owner).filter(pk=generation.pk).exists()
         moderation.moderate_generation(generation=generation, moderator=UserFactory(staff=True), decision="approve")
-        assert selectors.visible_generations(mate).filter(pk=generation.pk).exists()
+        assert generation_reads.visible_generations(mate).filter(pk=generation.pk).exists()
 
 
 def test_flag_requires_a_reason_and_joins_the_queue(db):

@@ -12,6 +12,7 @@ from django.core import mail, signing
 from django.db import connection
 from django.utils import timezone
 
+from generations import notification_kinds
 from generations.exceptions import InvalidInput
 from generations.models import (
     Generation,
@@ -24,8 +25,9 @@ from generations.models import (
     WebhookEndpoint,
 )
 from generations.policies import NotificationPolicy
+from generations.selectors import notifications as notification_reads
 from generations.selectors import quotas as quota_reads
-from generations.services import moderation, notifications, quota_alerts, submissions
+from generations.services import moderation, quota_alerts, submissions
 from generations.services.lifecycle import transition
 from generations.services.notifications import delivery as notification_delivery
 from generations.services.notifications import inbox as notification_inbox
@@ -480,13 +482,13 @@ def test_the_daily_summary_goes_to_active_staff_who_opted_in_once_a_day(user, st
 def test_members_cannot_opt_into_the_staff_summary(user):
     with pytest.raises(InvalidInput):
         notification_preferences.set_preferences(user=user, choices={K.DAILY_SUMMARY: {"channel": "email"}})
-    assert K.DAILY_SUMMARY not in [row["kind"] for row in notification_preferences.preferences_of(user)]
+    assert K.DAILY_SUMMARY not in [row["kind"] for row in notification_reads.preferences_of(user)]
 
 
 def test_preferences_keep_what_is_left_out_and_refuse_unknown_channels(user):
     notification_preferences.set_preferences(user=user, choices={K.GENERATION_SUCCEEDED: {"channel": "in_app"}})
     notification_preferences.set_preferences(user=user, choices={K.GENERATION_SUCCEEDED: {"digest": True}})
-    row = next(r for r in notification_preferences.preferences_of(user) if r["kind"] == K.GENERATION_SUCCEEDED)
+    row = next(r for r in notification_reads.preferences_of(user) if r["kind"] == K.GENERATION_SUCCEEDED)
     assert (row["channel"], row["digest"]) == ("in_app", True)
     with pytest.raises(InvalidInput):
         notification_preferences.set_preferences(user=user, choices={K.GENERATION_SUCCEEDED: {"channel": "pager"}})
@@ -516,15 +518,15 @@ def test_marking_read_touches_only_the_members_own_notifications(user, other_use
 
 
 def channels_of(user):
-    return {row["kind"]: row["channel"] for row in notification_preferences.preferences_of(user)}
+    return {row["kind"]: row["channel"] for row in notification_reads.preferences_of(user)}
 
 
 def test_stop_all_from_a_digest_stops_every_email_and_undo_opts_into_nothing_new(staff_user):
     prefer(staff_user, K.DAILY_SUMMARY, "email")
-    token = notification_preferences.unsubscribe_token(user_id=staff_user.pk, kind=notifications.EVERY_KIND)
+    token = notification_preferences.unsubscribe_token(user_id=staff_user.pk, kind=notification_kinds.EVERY_KIND)
     done = notification_preferences.unsubscribe(token=token)
     channels = channels_of(staff_user)
-    assert set(done.kinds) == set(done.changed) == set(notifications.KINDS) and channels[K.DAILY_SUMMARY] == "off"
+    assert set(done.kinds) == set(done.changed) == set(notification_kinds.KINDS) and channels[K.DAILY_SUMMARY] == "off"
     assert {channels[k] for k in done.kinds if k != K.DAILY_SUMMARY} == {"in_app"}
     notification_preferences.revise_unsubscribe(token=token, changes=done.changes, channel="email")  # "undo"
     assert set(channels_of(staff_user).values()) == {"email"}
@@ -533,7 +535,7 @@ def test_stop_all_from_a_digest_stops_every_email_and_undo_opts_into_nothing_new
 def test_stop_all_leaves_a_kind_that_was_off_off_and_one_in_the_bell_in_the_bell(user):
     prefer(user, K.GENERATION_REMOVED, "off")
     prefer(user, K.QUOTA_THRESHOLD, "in_app")
-    token = notification_preferences.unsubscribe_token(user_id=user.pk, kind=notifications.EVERY_KIND)
+    token = notification_preferences.unsubscribe_token(user_id=user.pk, kind=notification_kinds.EVERY_KIND)
     done = notification_preferences.unsubscribe(token=token)
     assert K.GENERATION_REMOVED not in done.changed and K.QUOTA_THRESHOLD not in done.changed
     channels = channels_of(user)
@@ -545,7 +547,7 @@ def test_undo_restores_exactly_the_kinds_the_unsubscribe_changed(user):
     prefer(user, K.GENERATION_REMOVED, "off")
     prefer(user, K.QUOTA_THRESHOLD, "in_app")
     before = channels_of(user)
-    token = notification_preferences.unsubscribe_token(user_id=user.pk, kind=notifications.EVERY_KIND)
+    token = notification_preferences.unsubscribe_token(user_id=user.pk, kind=notification_kinds.EVERY_KIND)
     done = notification_preferences.unsubscribe(token=token)
     assert set(done.changed) == {K.GENERATION_SUCCEEDED, K.GENERATION_FAILED, K.WEBHOOK_DISABLED,
                                  K.FILES_EXPIRING}
@@ -580,7 +582,7 @@ def test_undo_refuses_a_value_for_another_member_another_salt_or_older_than_seve
 
 
 def test_undo_acts_only_on_the_kinds_its_link_names(user):
-    every = notification_preferences.unsubscribe_token(user_id=user.pk, kind=notifications.EVERY_KIND)
+    every = notification_preferences.unsubscribe_token(user_id=user.pk, kind=notification_kinds.EVERY_KIND)
     done = notification_preferences.unsubscribe(token=every)
     one = notification_preferences.unsubscribe_token(user_id=user.pk, kind=K.GENERATION_FAILED)
     undone = notification_preferences.revise_unsubscribe(token=one, changes=done.changes, channel="email")

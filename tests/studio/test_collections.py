@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 from rest_framework.test import APIClient
 
-from generations import selectors
 from generations.models import Collection, CollectionItem, Generation
+from generations.selectors import studio as studio_reads
 from generations.services import tokens
 from tests.helpers.factories import GenerationFactory, MembershipFactory, TeamFactory, UserFactory
 from tests.helpers.media import mirrored_generation
@@ -100,19 +100,19 @@ def test_deleting_a_collection_deletes_no_video(alice, user):
     video = GenerationFactory(owner=user)
     collection_id = create(alice, name="Temp").json()["id"]
     alice.post(f"{API}/collections/{collection_id}/items/", {"generations": [str(video.pk)]}, format="json")
-    assert selectors.in_any_collection(video)
+    assert studio_reads.in_any_collection(video)
     assert alice.delete(f"{API}/collections/{collection_id}/").status_code == 204
     assert not Collection.objects.exists() and not CollectionItem.objects.exists()
     assert Generation.objects.filter(pk=video.pk, deleted_at__isnull=True).exists()
-    assert not selectors.in_any_collection(video)
+    assert not studio_reads.in_any_collection(video)
 
 
 def test_in_any_collection_is_a_filter_retention_can_use(user):
     kept, loose = GenerationFactory(owner=user), GenerationFactory(owner=user)
     collection = Collection.objects.create(owner=user, name="Keep")
     CollectionItem.objects.create(collection=collection, generation=kept)
-    assert list(Generation.objects.filter(selectors.in_any_collection_q())) == [kept]
-    assert list(Generation.objects.exclude(selectors.in_any_collection_q())) == [loose]
+    assert list(Generation.objects.filter(studio_reads.in_any_collection_q())) == [kept]
+    assert list(Generation.objects.exclude(studio_reads.in_any_collection_q())) == [loose]
 
 
 def test_collections_on_the_generation_list_cost_one_query_whatever_the_page(alice, user,

@@ -4,6 +4,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand
 from django.template.defaultfilters import filesizeformat
 
+from ...selectors import retention as retention_reads
 from ...services import retention
 
 
@@ -15,7 +16,7 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="Say what would be deleted; change nothing.")
 
     def handle(self, *args, dry_run: bool = False, **options):
-        days = retention.site_days()
+        days = retention_reads.site_days()
         self.stdout.write(f"Site retention: {f'{days} days' if days is not None else 'none (files kept forever)'}"
                           f"{' — dry run, nothing is changed' if dry_run else ''}")
         result = retention.apply_retention(dry_run=dry_run, progress=self.stdout.write)

@@ -16,8 +16,9 @@ from django.utils import timezone
 
 from ...conf import app_settings
 from ...models import Notification
+from ...notification_kinds import EVERY_KIND, KINDS
 from ...policies import notification_policy
-from . import EVERY_KIND, KINDS, absolute, site_path
+from . import absolute, site_path
 from .preferences import unsubscribe_url
 
 logger = logging.getLogger("generations.notifications")

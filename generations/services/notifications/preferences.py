@@ -9,37 +9,19 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core import signing
 
-from ... import permissions
 from ...conf import app_settings
 from ...exceptions import InvalidInput
 from ...models import NotificationPreference
+from ...notification_kinds import EVERY_KIND, KINDS
+from ...selectors.notifications import kinds_for, preferences_of
 from ...types import User
-from . import EVERY_KIND, KINDS, C, absolute, site_path
+from . import C, absolute, site_path
 
 UNSUBSCRIBE_SALT = "generations.notifications.unsubscribe"
 #: Signs the kinds an unsubscribe changed, for its page's Undo and "turn off entirely".
 UNSUBSCRIBE_CHANGES_SALT = "generations.notifications.unsubscribe.changes"
 #: How long that page's Undo stays valid: a page kept or copied cannot subscribe anyone later.
 UNSUBSCRIBE_UNDO_MAX_AGE = timedelta(days=7)
-
-
-def kinds_for(user: User) -> list[str]:
-    """The kinds ``user`` may choose for (the daily summary only for staff who may read every generation)."""
-    staff = permissions.can_view_any_generation(user)
-    return [kind for kind, info in KINDS.items() if staff or not info.staff_only]
-
-
-def preferences_of(user: User) -> list[dict[str, Any]]:
-    """Each kind the member may choose for, with their choice (or the default) and the channels offered."""
-    chosen = {p.kind: p for p in NotificationPreference.objects.filter(user=user)}
-    rows = []
-    for kind in kinds_for(user):
-        info = KINDS[kind]
-        pref = chosen.get(kind)
-        channel = pref.channel if pref else str(app_settings.NOTIFICATION_DEFAULTS.get(kind, C.IN_APP))
-        rows.append({"kind": kind, "label": info.label, "help": info.help, "channel": channel,
-                     "digest": pref.digest if pref else False, "channels": list(info.channels)})
-    return rows
 
 
 def set_preferences(*, user: User, choices: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:

@@ -25,7 +25,7 @@ from ...models import Generation, WebhookDelivery, WebhookEndpoint
 from ...net import policy
 from ...net.errors import DownloadError, DownloadRefused
 from ...net.send import send
-from ...selectors import team_visible_q
+from ...selectors.generations import team_visible_q
 from ...selectors.webhooks import still_managed
 from ..notifications import recording as notification_recording
 from ..pools import ThreadPool, named_pool

@@ -16,7 +16,7 @@ from rest_framework.utils.encoders import JSONEncoder as APIJSONEncoder
 from ... import queue, representation
 from ...conf import app_settings
 from ...models import Generation, Team, WebhookDelivery, WebhookEndpoint
-from ...selectors import team_visible_q
+from ...selectors.generations import team_visible_q
 from ...selectors.webhooks import team_managers
 from ..waiting_line import queue_positions
 from . import WAITING
