@@ -17,6 +17,7 @@ from generations.services import dispatching, polling, shards, submissions
 from generations.services.engine import Engine
 from tests.helpers.engine import engines_running
 from tests.helpers.factories import UserFactory
+from tests.helpers.migrations import migration_under_test
 from tests.helpers.settings import override_generations
 from tests.helpers.waiting import wait_until
 
@@ -277,44 +278,35 @@ def test_a_configuration_that_cannot_keep_up_is_reported(settings):
 
 @pytest.mark.django_db(transaction=True)
 def test_the_migration_moves_each_due_time_to_its_field_and_renames_the_schedule():
-    from django.db.migrations.executor import MigrationExecutor
     from django_q.models import Schedule
 
-    before = [("generations", "0020_token_expiry_scope")]
-    after = [("generations", "0021_engine_vocabulary")]
-    executor = MigrationExecutor(connection)
-    executor.migrate(before)
-    old = executor.loader.project_state(before).apps
-    User = old.get_model("auth", "User")
-    VideoModel, Generation_ = old.get_model("generations", "VideoModel"), old.get_model("generations", "Generation")
-    PollerSlot = old.get_model("generations", "PollerSlot")
-    owner, model = User.objects.create(username="owner"), VideoModel.objects.create(id="Old")
-    due = timezone.now().replace(microsecond=0) + timedelta(minutes=5)
+    with migration_under_test("generations", before="0020_token_expiry_scope",
+                              after="0021_engine_vocabulary") as migration:
+        old = migration.apps
+        User = old.get_model("auth", "User")
+        VideoModel, Generation_ = old.get_model("generations", "VideoModel"), old.get_model("generations", "Generation")
+        PollerSlot = old.get_model("generations", "PollerSlot")
+        owner, model = User.objects.create(username="owner"), VideoModel.objects.create(id="Old")
+        due = timezone.now().replace(microsecond=0) + timedelta(minutes=5)
 
-    def job(status, **fields):
-        return Generation_.objects.create(owner=owner, model=model, payload={}, status=status, next_poll_at=due,
-                                          **fields).pk
+        def job(status, **fields):
+            return Generation_.objects.create(owner=owner, model=model, payload={}, status=status, next_poll_at=due,
+                                              **fields).pk
 
-    polled = job("processing", upstream_request_id="req-1")
-    waiting = job("queued")
-    sending = job("queued", send_started_at=timezone.now())
-    copying = job("mirroring", upstream_request_id="req-2")
-    PollerSlot.objects.create(slot=3, owner="engine-a")
-    Schedule.objects.filter(name__in=["gmi-poller", "gmi-engine"]).delete()  # a flushed database has none
-    Schedule.objects.create(name="gmi-poller", func="generations.tasks.start_poller", schedule_type="I", minutes=1,
-                            repeats=-1)
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(after)
-    rows = {g.pk: (g.next_check_at, g.send_lease_until, g.mirror_lease_until) for g in Generation.objects.all()}
-    assert rows[polled] == (due, None, None)
-    assert rows[waiting] == (due, None, None)
-    assert rows[sending] == (None, due, None)
-    assert rows[copying] == (None, None, due)
-    from generations.models import EngineShard
-
-    assert EngineShard.objects.get(shard=3).owner == "engine-a"
-    assert Schedule.objects.filter(name="gmi-engine", func="generations.tasks.keep_engine").exists()
-    assert not Schedule.objects.filter(func="generations.tasks.start_poller").exists()
-    executor.loader.build_graph()
-    executor.migrate(executor.loader.graph.leaf_nodes())
+        polled = job("processing", upstream_request_id="req-1")
+        waiting = job("queued")
+        sending = job("queued", send_started_at=timezone.now())
+        copying = job("mirroring", upstream_request_id="req-2")
+        PollerSlot.objects.create(slot=3, owner="engine-a")
+        Schedule.objects.filter(name__in=["gmi-poller", "gmi-engine"]).delete()  # a flushed database has none
+        Schedule.objects.create(name="gmi-poller", func="generations.tasks.start_poller", schedule_type="I", minutes=1,
+                                repeats=-1)
+        migration.forward()
+        rows = {g.pk: (g.next_check_at, g.send_lease_until, g.mirror_lease_until) for g in Generation.objects.all()}
+        assert rows[polled] == (due, None, None)
+        assert rows[waiting] == (due, None, None)
+        assert rows[sending] == (None, due, None)
+        assert rows[copying] == (None, None, due)
+        assert EngineShard.objects.get(shard=3).owner == "engine-a"
+        assert Schedule.objects.filter(name="gmi-engine", func="generations.tasks.keep_engine").exists()
+        assert not Schedule.objects.filter(func="generations.tasks.start_poller").exists()

@@ -16,6 +16,7 @@ from generations.services.lifecycle import transition
 from generations.services.webhooks import delivery as webhook_delivery
 from generations.services.webhooks import endpoints as webhook_endpoints
 from tests.helpers.factories import GenerationFactory, UserFactory
+from tests.helpers.migrations import migration_under_test
 from tests.helpers.receiver import Receiver
 from tests.helpers.waiting import wait_until
 
@@ -191,28 +192,20 @@ def test_a_submissions_own_webhook_counts_against_the_members_caps(slow_and_fast
 
 @pytest.mark.django_db(transaction=True)
 def test_the_migration_gives_deliveries_recorded_before_their_owner():
-    from django.db import connection
-    from django.db.migrations.executor import MigrationExecutor
-
-    before = [("generations", "0015_invitations_by_username_catalogue_notice")]
-    after = [("generations", "0016_webhook_delivery_owner")]
-    executor = MigrationExecutor(connection)
-    executor.migrate(before)
-    old = executor.loader.project_state(before).apps
-    User = old.get_model("auth", "User")
-    Endpoint = old.get_model("generations", "WebhookEndpoint")
-    Delivery = old.get_model("generations", "WebhookDelivery")
-    Generation_, VideoModel = old.get_model("generations", "Generation"), old.get_model("generations", "VideoModel")
-    creator, submitter = User.objects.create(username="creator"), User.objects.create(username="submitter")
-    endpoint = Endpoint.objects.create(owner=creator, url="https://hooks.example.com/x", events=[], secret="whsec_x")
-    job = Generation_.objects.create(owner=submitter, model=VideoModel.objects.create(id="Old"), payload={})
-    Delivery.objects.create(endpoint=endpoint, generation=job, event_type="e", message_id="msg_e", payload={})
-    Delivery.objects.create(url="https://own.example.com/x", generation=job, event_type="e", message_id="msg_o",
-                            payload={})
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(after)
-    owners = dict(WebhookDelivery.objects.values_list("message_id", "owner__username"))
-    assert owners == {"msg_e": "creator", "msg_o": "submitter"}
-    executor.loader.build_graph()
-    executor.migrate(executor.loader.graph.leaf_nodes())
+    with migration_under_test("generations", before="0015_invitations_by_username_catalogue_notice",
+                              after="0016_webhook_delivery_owner") as migration:
+        old = migration.apps
+        User = old.get_model("auth", "User")
+        Endpoint = old.get_model("generations", "WebhookEndpoint")
+        Delivery = old.get_model("generations", "WebhookDelivery")
+        Generation_, VideoModel = old.get_model("generations", "Generation"), old.get_model("generations", "VideoModel")
+        creator, submitter = User.objects.create(username="creator"), User.objects.create(username="submitter")
+        endpoint = Endpoint.objects.create(owner=creator, url="https://hooks.example.com/x", events=[],
+                                           secret="whsec_x")
+        job = Generation_.objects.create(owner=submitter, model=VideoModel.objects.create(id="Old"), payload={})
+        Delivery.objects.create(endpoint=endpoint, generation=job, event_type="e", message_id="msg_e", payload={})
+        Delivery.objects.create(url="https://own.example.com/x", generation=job, event_type="e", message_id="msg_o",
+                                payload={})
+        migration.forward()
+        owners = dict(WebhookDelivery.objects.values_list("message_id", "owner__username"))
+        assert owners == {"msg_e": "creator", "msg_o": "submitter"}

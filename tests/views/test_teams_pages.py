@@ -144,7 +144,7 @@ def test_inviting_answers_the_same_whether_or_not_the_account_exists(client, own
 
 def test_plain_member_cannot_add_members(client, team, owner, plain_member, other_user):
     response = signed_in(client, plain_member).post(reverse("generations:team-member-add", args=["studio"]),
-                                              {"username": "bob", "role": "member"}, follow=True)
+                                                    {"username": "bob", "role": "member"}, follow=True)
 
     assert _membership(team, "bob") is None
     assert "Only the team's owners and admins" in unescape(response.content.decode())
@@ -180,7 +180,7 @@ def test_plain_member_cannot_change_roles(client, team, owner, plain_member, adm
     target = _membership(team, "adam")
 
     signed_in(client, plain_member).post(reverse("generations:team-member-role", args=["studio", target.pk]),
-                                   {"role": "member"})
+                                         {"role": "member"})
 
     target.refresh_from_db()
     assert target.role == Role.ADMIN
@@ -190,7 +190,7 @@ def test_an_owners_role_is_not_changed_from_the_page(client, team, owner, admin_
     owner_membership = _membership(team, "alice")
 
     signed_in(client, admin_user).post(reverse("generations:team-member-role", args=["studio", owner_membership.pk]),
-                                 {"role": "member"})
+                                       {"role": "member"})
 
     owner_membership.refresh_from_db()
     assert owner_membership.role == Role.OWNER
@@ -208,7 +208,7 @@ def test_admin_cannot_remove_the_owner(client, team, owner, admin_user):
     target = _membership(team, "alice")
 
     response = signed_in(client, admin_user).post(reverse("generations:team-member-remove", args=["studio", target.pk]),
-                                            follow=True)
+                                                  follow=True)
 
     assert _membership(team, "alice") is not None
     assert "Only owners can remove an owner" in response.content.decode()
@@ -245,7 +245,7 @@ def test_member_actions_on_another_teams_member_are_404(client, owner, team):
 
 def test_admin_creates_an_invitation_link_that_a_user_accepts(client, team, owner, admin_user, other_user):
     signed_in(client, admin_user).post(reverse("generations:team-invite", args=["studio"]),
-                                 {"email": "bob@example.com", "role": "member"})
+                                       {"email": "bob@example.com", "role": "member"})
     invitation = TeamInvitation.objects.get(team=team)
     html = client.get(reverse("generations:team", args=["studio"])).content.decode()
     link = f"http://testserver{reverse('generations:team-join', args=[invitation.token])}"
