@@ -1,7 +1,9 @@
 """Signed-in visitors of the HTML pages: a test client with a session, and a Chromium page with one."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -29,6 +31,17 @@ def signed_in(client, user):
     return client
 
 
+def blocked_by_the_csp(message) -> bool:
+    return "Content Security Policy" in message.text
+
+
+def console_messages(page, keep: Callable[[Any], bool] = script_error) -> list[str]:
+    """The texts of ``page``'s console messages that ``keep`` picks, collected as they come."""
+    found: list[str] = []
+    page.on("console", lambda message: found.append(message.text) if keep(message) else None)
+    return found
+
+
 @pytest.fixture
 def member(client, user):
     """``client``, signed in as ``user``."""
@@ -41,6 +54,4 @@ def signed_in_page(live_server, transactional_db, context, page):
     ``console_errors`` collects the page's script errors."""
     user = UserFactory(username="alice")
     context.add_cookies([session_cookie(live_server.url, user)])
-    errors: list[str] = []
-    page.on("console", lambda message: errors.append(message.text) if script_error(message) else None)
-    return SimpleNamespace(page=page, url=live_server.url, user=user, console_errors=errors)
+    return SimpleNamespace(page=page, url=live_server.url, user=user, console_errors=console_messages(page))

@@ -8,7 +8,7 @@ from generations.models import Batch, Generation
 from generations.services import shares
 from tests.helpers.factories import VideoModelFactory
 from tests.helpers.media import mirrored_generation
-from tests.helpers.pages import script_error
+from tests.helpers.pages import console_messages
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 # Predicates are functions: Playwright eval()s plain expressions, which the CSP (no 'unsafe-eval') refuses.
@@ -53,8 +53,7 @@ def test_the_share_page_opens_in_a_fresh_context_without_cookies(signed_in_page,
     try:
         assert fresh.cookies() == []
         page = fresh.new_page()
-        errors: list[str] = []
-        page.on("console", lambda message: errors.append(message.text) if script_error(message) else None)
+        errors = console_messages(page)
         response = page.goto(signed_in_page.url + f"/s/{token}/")
         assert response.status == 200
         assert page.inner_text("h1") == "Harbour at dawn"
