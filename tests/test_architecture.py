@@ -122,11 +122,52 @@ NEVER_IMPORTS: dict[str, tuple[str, ...]] = {
 }
 
 
+def layer_of(module: str) -> str:
+    """The layer a module belongs to: its package, except that every ``*_models`` module is of ``models``."""
+    package = package_of(module)
+    return f"{APP}.models" if package.endswith("_models") else package
+
+
 def upward_imports(graph: dict[str, set[str]]) -> list[str]:
     found = []
     for module, edges in sorted(graph.items()):
         forbidden = NEVER_IMPORTS.get(package_of(module), ())
-        found += [f"{module} -> {e}" for e in sorted(edges) if package_of(e) in forbidden]
+        found += [f"{module} -> {e}" for e in sorted(edges) if layer_of(e) in forbidden]
+    return found
+
+
+#: Modules that import nothing of the app, not even inside a function, and why.
+IMPORT_NOTHING_OF_THE_APP: dict[str, str] = {
+    # The bottom hand-off to django-q2: tasks are named by their dotted path, so every layer may call it.
+    f"{APP}.queue": "tasks are enqueued by name",
+}
+
+
+def imports_below_the_bottom(graph: dict[str, set[str]]) -> list[str]:
+    return [f"{module} -> {e}" for module in sorted(IMPORT_NOTHING_OF_THE_APP) for e in sorted(graph.get(module, ()))]
+
+
+#: Packages that know no Django database layer at all (the app's models are covered by ``NEVER_IMPORTS``).
+NO_ORM = (f"{APP}.net",)
+ORM = re.compile(r"^django\.(db|contrib\.\w+\.models)(\.|$)")
+
+
+def orm_imports(modules: dict[str, Path] = MODULES) -> list[str]:
+    """Imports of Django's database layer (anywhere, functions included) from a package in ``NO_ORM``."""
+    found = []
+    for module, path in modules.items():
+        if package_of(module) not in NO_ORM:
+            continue
+        for node, _ in _walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names if ORM.match(alias.name)]
+            elif node.level:
+                continue  # a relative import stays in the app, where NEVER_IMPORTS speaks
+            else:
+                base = node.module or ""  # ``from django.db import x`` is one import of django.db
+                names = [base] if ORM.match(base) else [
+                    f"{base}.{alias.name}" for alias in node.names if ORM.match(f"{base}.{alias.name}")]
+            found += [f"{module} -> {name}" for name in names]
     return found
 
 
@@ -198,6 +239,16 @@ def test_the_app_has_no_import_cycles_between_packages():
 def test_no_lower_layer_imports_a_layer_above_it():
     found = upward_imports(import_graph(with_local=True))
     assert not found, "imports of an upper layer from a lower one:\n" + "\n".join(found)
+
+
+def test_the_queue_hand_off_imports_nothing_of_the_app():
+    found = imports_below_the_bottom(import_graph(with_local=True))
+    assert not found, "imports of the app from a module that must import none:\n" + "\n".join(found)
+
+
+def test_outbound_http_knows_no_database_layer():
+    found = orm_imports()
+    assert not found, "imports of Django's database layer from outbound HTTP:\n" + "\n".join(found)
 
 
 def test_the_package_check_sees_a_cycle_the_module_check_misses():
@@ -333,6 +384,34 @@ def test_the_checks_see_an_upward_import_hidden_in_a_function(tmp_path):
     })
     assert not upward_imports(import_graph(modules=modules))
     assert upward_imports(import_graph(with_local=True, modules=modules)) == [f"{APP}.selectors -> {APP}.views.page"]
+
+
+def test_the_checks_see_the_queue_hand_off_reach_into_the_app(tmp_path):
+    modules = _plant(tmp_path, {
+        "queue.py": "from django_q.tasks import async_task\n\n\ndef enqueue():\n"
+                    "    from .models import Generation  # planted\n    return async_task, Generation\n",
+        "models.py": "Generation = object\n",
+    })
+    assert imports_below_the_bottom(import_graph(modules=modules)) == []  # only inside a function
+    assert imports_below_the_bottom(import_graph(with_local=True, modules=modules)) == [
+        f"{APP}.queue -> {APP}.models"]
+
+
+def test_the_checks_see_outbound_http_reach_a_model_a_service_or_the_orm(tmp_path):
+    modules = _plant(tmp_path, {
+        "net/send.py": "from ..webhook_models import WebhookDelivery\n",
+        "net/policy.py": "def allowed():\n    from ..services import hosts  # planted\n    return hosts\n",
+        "net/download.py": "import urllib3\nfrom django.db import transaction\n",
+        "net/transport.py": "from django.contrib.auth.models import User\nfrom django.conf import settings\n",
+        "net/errors.py": "from ..exceptions import GenerationError\n",
+        "webhook_models.py": "WebhookDelivery = object\n",
+        "exceptions.py": "GenerationError = Exception\n",
+        "services/hosts.py": "",
+    })
+    assert upward_imports(import_graph(with_local=True, modules=modules)) == [
+        f"{APP}.net.policy -> {APP}.services.hosts", f"{APP}.net.send -> {APP}.webhook_models"]
+    assert orm_imports(modules) == [f"{APP}.net.download -> django.db",
+                                    f"{APP}.net.transport -> django.contrib.auth.models"]
 
 
 #: Longest a module of the app may grow, in lines.

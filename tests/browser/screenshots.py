@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.world import SHOTS, member_pages, owner_pages, session_cookie, staff_pages
+from tests.browser.world import SHOTS, member_pages, owner_pages, staff_pages
+from tests.helpers.pages import session_cookie
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(900)]
 

@@ -9,6 +9,7 @@ from django.core import mail
 
 from tests.browser.world import SHOTS, log_in, run_axe, serious
 from tests.helpers.factories import UserFactory
+from tests.helpers.pages import blocked_by_the_csp, console_messages
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 
@@ -28,9 +29,7 @@ def check_page(page, name: str) -> None:
 @pytest.mark.parametrize("width", WIDTHS)
 def test_log_in_and_sign_up_pages(live_server, page, transactional_db, width):
     page.set_viewport_size({"width": width, "height": 900})
-    csp_errors: list[str] = []
-    page.on("console", lambda message: csp_errors.append(message.text)
-            if "Content Security Policy" in message.text else None)
+    csp_errors = console_messages(page, blocked_by_the_csp)
     UserFactory(username="carmen")
 
     page.goto(live_server.url + "/accounts/login/")
@@ -59,9 +58,7 @@ def test_log_in_and_sign_up_pages(live_server, page, transactional_db, width):
 @pytest.mark.parametrize("width", WIDTHS)
 def test_two_factor_set_up_and_security_pages(live_server, page, transactional_db, width):
     page.set_viewport_size({"width": width, "height": 900})
-    csp_errors: list[str] = []
-    page.on("console", lambda message: csp_errors.append(message.text)
-            if "Content Security Policy" in message.text else None)
+    csp_errors = console_messages(page, blocked_by_the_csp)
     UserFactory(username="carmen")
     log_in(page, live_server.url, "carmen")
     page.wait_for_url(live_server.url + "/")

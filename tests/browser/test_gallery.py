@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from generations.models import Collection, Generation
-from tests.browser.world import PageWatch, run_axe, serious, session_cookie
+from tests.browser.world import PageWatch, run_axe, serious
+from tests.helpers.pages import session_cookie
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 

@@ -11,9 +11,9 @@ from tests.browser.world import (
     owner_pages,
     run_axe,
     serious,
-    session_cookie,
     staff_pages,
 )
+from tests.helpers.pages import session_cookie
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 

@@ -174,16 +174,6 @@ def staff_pages(world: World) -> dict[str, str]:
     }
 
 
-def session_cookie(live_server_url: str, user) -> dict:
-    from django.conf import settings
-    from django.test import Client
-
-    client = Client()
-    client.force_login(user)
-    return {"name": settings.SESSION_COOKIE_NAME, "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-            "url": live_server_url}
-
-
 def log_in(page, base: str, login: str, password: str = "pass-word-123") -> None:
     """Fill in the log-in form as a person would, and send it."""
     page.goto(base + "/accounts/login/")

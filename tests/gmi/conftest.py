@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -13,6 +12,7 @@ from generations.gmi.requestqueue import RequestQueueBackend
 from gmi_simulator import GMISimulator
 from gmi_simulator.testing import running_simulator
 from tests.helpers.settings import TEST_API_KEY
+from tests.helpers.waiting import wait_until
 
 
 @pytest.fixture
@@ -44,12 +44,15 @@ def poll_until_done() -> Callable[..., list[RemoteJob]]:
 
     def poll(backend: GMIBackend, request_id: str, *, model_id: str = "", timeout: float = 5.0) -> list[RemoteJob]:
         seen: list[RemoteJob] = []
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+
+        def ended() -> bool:
             seen.append(backend.get_request(request_id, model_id=model_id))
-            if seen[-1].state.is_terminal:
-                return seen
-            time.sleep(0.05)
-        raise AssertionError(f"job {request_id} did not end; last state {seen[-1].state}")
+            return seen[-1].state.is_terminal
+
+        try:
+            wait_until(ended, timeout, f"job {request_id} to end")
+        except AssertionError as late:
+            raise AssertionError(f"{late}; last state {seen[-1].state}") from None
+        return seen
 
     return poll

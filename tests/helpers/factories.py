@@ -82,6 +82,17 @@ class VideoModelFactory(factory.django.DjangoModelFactory):
     price_unit = VideoModel.PriceUnit.JOB
 
 
+def _sent_to_gmi(status: str, prefix: str, **more) -> factory.Trait:
+    """A job GMI has accepted, in ``status``: its request id (``req-<prefix>NNNNNN``) and when it was sent."""
+    return factory.Trait(
+        status=status,
+        upstream_request_id=factory.Sequence(lambda n: f"req-{prefix}{n:06d}"),
+        send_started_at=factory.LazyFunction(timezone.now),
+        dispatched_at=factory.LazyFunction(timezone.now),
+        **more,
+    )
+
+
 class GenerationFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Generation
@@ -95,25 +106,10 @@ class GenerationFactory(factory.django.DjangoModelFactory):
     status = Generation.Status.QUEUED
 
     class Params:
-        dispatched = factory.Trait(
-            status=Generation.Status.DISPATCHED,
-            upstream_request_id=factory.Sequence(lambda n: f"req-{n:06d}"),
-            send_started_at=factory.LazyFunction(timezone.now),
-            dispatched_at=factory.LazyFunction(timezone.now),
-            next_check_at=factory.LazyFunction(timezone.now),
-        )
-        processing = factory.Trait(
-            status=Generation.Status.PROCESSING,
-            upstream_request_id=factory.Sequence(lambda n: f"req-p{n:06d}"),
-            send_started_at=factory.LazyFunction(timezone.now),
-            dispatched_at=factory.LazyFunction(timezone.now),
-            next_check_at=factory.LazyFunction(timezone.now),
-        )
-        succeeded = factory.Trait(
-            status=Generation.Status.SUCCEEDED,
-            upstream_request_id=factory.Sequence(lambda n: f"req-s{n:06d}"),
-            send_started_at=factory.LazyFunction(timezone.now),
-            dispatched_at=factory.LazyFunction(timezone.now),
+        dispatched = _sent_to_gmi(Generation.Status.DISPATCHED, "", next_check_at=factory.LazyFunction(timezone.now))
+        processing = _sent_to_gmi(Generation.Status.PROCESSING, "p", next_check_at=factory.LazyFunction(timezone.now))
+        succeeded = _sent_to_gmi(
+            Generation.Status.SUCCEEDED, "s",
             finished_at=factory.LazyFunction(timezone.now),
             video_name=factory.LazyAttribute(lambda g: f"{g.owner.pk}/fixture/video.mp4"),
             video_size=1024,

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.helpers.databases import database_url
+from tests.helpers.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 MB = 1024 * 1024
@@ -41,16 +42,17 @@ def gunicorn(tmpdir: Path, **env: str) -> Iterator[int]:
          "gmi_project.wsgi"],
         cwd=ROOT, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
+    def accepting() -> bool:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return True
+        except OSError:
+            if process.poll() is not None:
+                raise RuntimeError(process.stderr.read().decode() if process.stderr else "gunicorn died") from None
+            return False
+
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                if process.poll() is not None:
-                    raise RuntimeError(process.stderr.read().decode() if process.stderr else "gunicorn died") from None
-                time.sleep(0.1)
+        wait_until(accepting, 30, "gunicorn to accept connections", interval=0.1)
         yield port
     finally:
         process.terminate()

@@ -1,16 +1,20 @@
-"""A separate process that submits generations from several threads at a given instant (for race tests)."""
+"""A separate process that submits generations from several threads at once (for race tests).
+
+It prints ``ready`` once Django is set up and the database has answered, then waits for a line on
+stdin: the test releases every process with one line each, so all start together however long
+each took to come up.
+"""
 from __future__ import annotations
 
 import json
 import os
 import sys
 import threading
-import time
 
 
 def main() -> None:
-    username, model_id, threads, start_at = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
-    team = sys.argv[5] if len(sys.argv) > 5 else None
+    username, model_id, threads = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    team = sys.argv[4] if len(sys.argv) > 4 else None
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gmi_project.settings")
     import django
 
@@ -43,7 +47,8 @@ def main() -> None:
             outcome[key] += 1
 
     workers = [threading.Thread(target=submit, args=(i,)) for i in range(threads)]
-    time.sleep(max(0.0, start_at - time.time()))
+    print("ready", flush=True)
+    sys.stdin.readline()
     for worker in workers:
         worker.start()
     for worker in workers:

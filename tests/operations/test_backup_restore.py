@@ -23,22 +23,22 @@ ROOT = Path(__file__).resolve().parents[2]
 S = Generation.Status
 
 ENGINE = """
-import json, sys, threading, time
+import json, threading
 import django
 django.setup()
 from generations.models import Generation
 from generations.services.engine import Engine
+from tests.helpers.waiting import wait_until
 
 engine = Engine(cluster="restored")
 thread = threading.Thread(target=engine.run, daemon=True)
 thread.start()
-deadline = time.monotonic() + 90
-while time.monotonic() < deadline:
-    if not Generation.objects.exclude(status__in=Generation.TERMINAL).exists():
-        break
-    time.sleep(0.2)
-engine.stop.set()
-thread.join(20)
+try:
+    wait_until(lambda: not Generation.objects.exclude(status__in=Generation.TERMINAL).exists(), 90,
+               "every restored job to end", interval=0.2)
+finally:
+    engine.stop.set()
+    thread.join(20)
 print(json.dumps({str(g.pk): [g.status, g.upstream_request_id, g.error]
                   for g in Generation.objects.all()}))
 """

@@ -9,6 +9,7 @@ from tests.helpers.engine import engine_here
 from tests.helpers.factories import UserFactory
 from tests.helpers.lifecycle import drive
 from tests.helpers.settings import override_generations
+from tests.helpers.waiting import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -31,16 +32,15 @@ def test_over_concurrent_limit_jobs_are_accepted_and_wait_then_all_finish(catalo
     jobs = [submit(user, i) for i in range(3)]
     assert all(j.status == S.QUEUED for j in jobs)
     peak = 0
-    import time
-
-    deadline = time.monotonic() + 30
 
     with engine_here() as engine:
-        while time.monotonic() < deadline:
+        def all_done() -> bool:
+            nonlocal peak
             engine.step()
             peak = max(peak, at_gmi(user))
-            if Generation.objects.filter(owner=user, status=S.SUCCEEDED).count() == 3:
-                break
+            return Generation.objects.filter(owner=user, status=S.SUCCEEDED).count() == 3
+
+        wait_until(all_done, timeout=30, what="the three jobs to succeed", interval=0)
     assert peak == 1
     assert Generation.objects.filter(owner=user, status=S.SUCCEEDED).count() == 3
     assert len(catalogue.journal(endpoint="create")) == 3

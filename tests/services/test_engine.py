@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import itertools
 import time
+from datetime import timedelta
 
 import pytest
 from django.core import checks
@@ -16,6 +17,7 @@ from generations.services import dispatching, polling, shards, submissions
 from generations.services.engine import Engine
 from tests.helpers.engine import engines_running
 from tests.helpers.factories import UserFactory
+from tests.helpers.migrations import migration_under_test
 from tests.helpers.settings import override_generations
 from tests.helpers.waiting import wait_until
 
@@ -49,13 +51,14 @@ def test_an_engine_keeps_shards_that_have_polls_in_flight():
     assert len(held) == SHARDS
 
 
-def test_a_dead_engines_shards_are_taken_over_once_its_lease_has_run_out():
-    with override_generations(ENGINE_STALE=0.5):
+def test_a_dead_engines_shards_are_taken_over_once_its_lease_has_run_out(monkeypatch):
+    with override_generations(ENGINE_STALE=30):
         shards.beat("dead")
         shards.rebalance("dead")
         shards.beat("heir")
         assert shards.rebalance("heir")[0] == set()  # still leased
-        time.sleep(0.6)
+        later = timezone.now() + timedelta(seconds=31)
+        monkeypatch.setattr(timezone, "now", lambda: later)  # leases are read against this clock
         shards.beat("heir")
         held, _ = shards.rebalance("heir")
     assert len(held) == SHARDS
@@ -275,46 +278,35 @@ def test_a_configuration_that_cannot_keep_up_is_reported(settings):
 
 @pytest.mark.django_db(transaction=True)
 def test_the_migration_moves_each_due_time_to_its_field_and_renames_the_schedule():
-    from datetime import timedelta
-
-    from django.db.migrations.executor import MigrationExecutor
     from django_q.models import Schedule
 
-    before = [("generations", "0020_token_expiry_scope")]
-    after = [("generations", "0021_engine_vocabulary")]
-    executor = MigrationExecutor(connection)
-    executor.migrate(before)
-    old = executor.loader.project_state(before).apps
-    User = old.get_model("auth", "User")
-    VideoModel, Generation_ = old.get_model("generations", "VideoModel"), old.get_model("generations", "Generation")
-    PollerSlot = old.get_model("generations", "PollerSlot")
-    owner, model = User.objects.create(username="owner"), VideoModel.objects.create(id="Old")
-    due = timezone.now().replace(microsecond=0) + timedelta(minutes=5)
+    with migration_under_test("generations", before="0020_token_expiry_scope",
+                              after="0021_engine_vocabulary") as migration:
+        old = migration.apps
+        User = old.get_model("auth", "User")
+        VideoModel, Generation_ = old.get_model("generations", "VideoModel"), old.get_model("generations", "Generation")
+        PollerSlot = old.get_model("generations", "PollerSlot")
+        owner, model = User.objects.create(username="owner"), VideoModel.objects.create(id="Old")
+        due = timezone.now().replace(microsecond=0) + timedelta(minutes=5)
 
-    def job(status, **fields):
-        return Generation_.objects.create(owner=owner, model=model, payload={}, status=status, next_poll_at=due,
-                                          **fields).pk
+        def job(status, **fields):
+            return Generation_.objects.create(owner=owner, model=model, payload={}, status=status, next_poll_at=due,
+                                              **fields).pk
 
-    polled = job("processing", upstream_request_id="req-1")
-    waiting = job("queued")
-    sending = job("queued", send_started_at=timezone.now())
-    copying = job("mirroring", upstream_request_id="req-2")
-    PollerSlot.objects.create(slot=3, owner="engine-a")
-    Schedule.objects.filter(name__in=["gmi-poller", "gmi-engine"]).delete()  # a flushed database has none
-    Schedule.objects.create(name="gmi-poller", func="generations.tasks.start_poller", schedule_type="I", minutes=1,
-                            repeats=-1)
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(after)
-    rows = {g.pk: (g.next_check_at, g.send_lease_until, g.mirror_lease_until) for g in Generation.objects.all()}
-    assert rows[polled] == (due, None, None)
-    assert rows[waiting] == (due, None, None)
-    assert rows[sending] == (None, due, None)
-    assert rows[copying] == (None, None, due)
-    from generations.models import EngineShard
-
-    assert EngineShard.objects.get(shard=3).owner == "engine-a"
-    assert Schedule.objects.filter(name="gmi-engine", func="generations.tasks.keep_engine").exists()
-    assert not Schedule.objects.filter(func="generations.tasks.start_poller").exists()
-    executor.loader.build_graph()
-    executor.migrate(executor.loader.graph.leaf_nodes())
+        polled = job("processing", upstream_request_id="req-1")
+        waiting = job("queued")
+        sending = job("queued", send_started_at=timezone.now())
+        copying = job("mirroring", upstream_request_id="req-2")
+        PollerSlot.objects.create(slot=3, owner="engine-a")
+        Schedule.objects.filter(name__in=["gmi-poller", "gmi-engine"]).delete()  # a flushed database has none
+        Schedule.objects.create(name="gmi-poller", func="generations.tasks.start_poller", schedule_type="I", minutes=1,
+                                repeats=-1)
+        migration.forward()
+        rows = {g.pk: (g.next_check_at, g.send_lease_until, g.mirror_lease_until) for g in Generation.objects.all()}
+        assert rows[polled] == (due, None, None)
+        assert rows[waiting] == (due, None, None)
+        assert rows[sending] == (None, due, None)
+        assert rows[copying] == (None, None, due)
+        assert EngineShard.objects.get(shard=3).owner == "engine-a"
+        assert Schedule.objects.filter(name="gmi-engine", func="generations.tasks.keep_engine").exists()
+        assert not Schedule.objects.filter(func="generations.tasks.start_poller").exists()

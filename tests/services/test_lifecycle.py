@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import hashlib
-import time
 
 import pytest
 import requests
@@ -17,6 +16,7 @@ from tests.helpers.engine import engine_here, engines_running
 from tests.helpers.factories import GenerationFactory, UserFactory
 from tests.helpers.lifecycle import drive
 from tests.helpers.threads import run_concurrently
+from tests.helpers.waiting import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -145,10 +145,13 @@ def test_two_engines_cannot_poll_the_same_job(catalogue):
 
     def ticks(index: int) -> int:
         with engine_here() as engine:
-            deadline = time.monotonic() + 15
-            while Generation.objects.filter(status__in=Generation.AT_UPSTREAM).exists():
-                assert time.monotonic() < deadline, "the jobs were not all polled"
+            def all_polled() -> bool:
+                if not Generation.objects.filter(status__in=Generation.AT_UPSTREAM).exists():
+                    return True
                 engine.step()
+                return False
+
+            wait_until(all_polled, 15, "the jobs to be all polled", interval=0)
         return engine.counts["polled"]
 
     results = run_concurrently(2, ticks)
@@ -188,15 +191,10 @@ def test_status_change_is_seen_within_one_poll_interval(catalogue, settings):
     generation.refresh_from_db()
     assert generation.status == S.DISPATCHED  # sent on commit
     with engines_running(Engine()):
-        finished = None
-        deadline = timezone.now() + timezone.timedelta(seconds=10)
-        while timezone.now() < deadline:
-            generation.refresh_from_db()
-            if generation.status == S.SUCCEEDED:
-                finished = timezone.now()
-                break
-            time.sleep(0.02)  # a reader that spins without pause would starve the engine's threads of the GIL
-    assert finished is not None
+        wait_until(lambda: Generation.objects.filter(pk=generation.pk, status=S.SUCCEEDED).exists(), 10,
+                   "the job to succeed", interval=0.02)
+        finished = timezone.now()
+    generation.refresh_from_db()
     upstream_done = generation.upstream_finished_at
     assert (finished - upstream_done).total_seconds() <= 0.3 + 1
 

@@ -165,7 +165,6 @@ def test_fifty_submissions_from_five_processes_accept_exactly_five(tmp_path):
     import json
     import subprocess
     import sys
-    import time
     import uuid
     from pathlib import Path
 
@@ -177,12 +176,17 @@ def test_fifty_submissions_from_five_processes_accept_exactly_five(tmp_path):
     root = Path(__file__).resolve().parents[2]  # the repository
     env = {**__import__("os").environ, "DJANGO_SETTINGS_MODULE": "gmi_project.settings", "DJANGO_DEBUG": "1",
            "DATABASE_URL": database_url(), "Q_CLUSTER_NAME": f"race-{uuid.uuid4().hex[:8]}"}
-    start_at = time.time() + 6  # every process is up and connected by then
     processes = [
-        subprocess.Popen([sys.executable, "-m", "tests.helpers.submit_worker", "procracer", "Veo3", "10",
-                          str(start_at)], cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen([sys.executable, "-m", "tests.helpers.submit_worker", "procracer", "Veo3", "10"], cwd=root,
+                         env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for _ in range(5)
     ]
+    for process in processes:  # every process up and connected before any submits
+        ready = any(line.strip() == "ready" for line in iter(process.stdout.readline, ""))
+        assert ready, process.communicate(timeout=30)[1][-2000:]
+    for process in processes:
+        process.stdin.write("go\n")
+        process.stdin.flush()
     outcomes = []
     for process in processes:
         out, err = process.communicate(timeout=150)

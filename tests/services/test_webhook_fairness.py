@@ -16,8 +16,9 @@ from generations.services.lifecycle import transition
 from generations.services.webhooks import delivery as webhook_delivery
 from generations.services.webhooks import endpoints as webhook_endpoints
 from tests.helpers.factories import GenerationFactory, UserFactory
+from tests.helpers.migrations import migration_under_test
 from tests.helpers.receiver import Receiver
-from tests.helpers.waiting import wait_until as wait_for
+from tests.helpers.waiting import wait_until
 
 S = Generation.Status
 
@@ -53,7 +54,7 @@ class Runner:
         try:
             while not self.stop.is_set():
                 webhook_delivery.deliver_all_due()
-                time.sleep(0.02)
+                self.stop.wait(0.02)  # a pause between runs, as qcluster's workers have; cut short by close()
         finally:
             connections.close_all()
 
@@ -70,10 +71,10 @@ def test_one_members_backlog_at_a_slow_receiver_does_not_delay_anothers_message(
     webhook_endpoints.create_endpoint(user=innocent, url=fast.url, events=["generation.cancelled"])
     runner = Runner()
     try:
-        wait_for(lambda: slow.open_now >= 1)
+        wait_until(lambda: slow.open_now >= 1)
         recorded = time.monotonic()
         transition(GenerationFactory(owner=innocent), S.CANCELLED)
-        wait_for(lambda: len(fast.requests) == 1, timeout=30)
+        wait_until(lambda: len(fast.requests) == 1, timeout=30)
         waited = time.monotonic() - recorded
     finally:
         runner.close()
@@ -122,7 +123,7 @@ def test_an_endpoint_deleted_or_paused_mid_run_gets_nothing_more(slow_and_fast, 
     runner = threading.Thread(target=lambda: (webhook_delivery.deliver_due(), connections.close_all()))
     runner.start()
     try:
-        wait_for(lambda: len(slow.requests) >= 2)
+        wait_until(lambda: len(slow.requests) >= 2)
         if stop == "delete":
             webhook_endpoints.delete_endpoint(endpoint=endpoint)
         elif stop == "pause":
@@ -132,7 +133,8 @@ def test_an_endpoint_deleted_or_paused_mid_run_gets_nothing_more(slow_and_fast, 
         begun = len(slow.requests)
     finally:
         runner.join(timeout=30)
-    time.sleep(1.0)  # anything handed to the pool before would still be arriving now
+    # The run waits for every send it started; the receiver counts a request as open until it has answered.
+    wait_until(lambda: not runner.is_alive() and slow.open_now == 0, what="the sends under way to end")
     # At most the sends already under way when it stopped (one per thread) finish; nothing new starts.
     assert len(slow.requests) <= begun + 2, (len(slow.requests), begun)
     assert len(slow.requests) < 12
@@ -190,28 +192,20 @@ def test_a_submissions_own_webhook_counts_against_the_members_caps(slow_and_fast
 
 @pytest.mark.django_db(transaction=True)
 def test_the_migration_gives_deliveries_recorded_before_their_owner():
-    from django.db import connection
-    from django.db.migrations.executor import MigrationExecutor
-
-    before = [("generations", "0015_invitations_by_username_catalogue_notice")]
-    after = [("generations", "0016_webhook_delivery_owner")]
-    executor = MigrationExecutor(connection)
-    executor.migrate(before)
-    old = executor.loader.project_state(before).apps
-    User = old.get_model("auth", "User")
-    Endpoint = old.get_model("generations", "WebhookEndpoint")
-    Delivery = old.get_model("generations", "WebhookDelivery")
-    Generation_, VideoModel = old.get_model("generations", "Generation"), old.get_model("generations", "VideoModel")
-    creator, submitter = User.objects.create(username="creator"), User.objects.create(username="submitter")
-    endpoint = Endpoint.objects.create(owner=creator, url="https://hooks.example.com/x", events=[], secret="whsec_x")
-    job = Generation_.objects.create(owner=submitter, model=VideoModel.objects.create(id="Old"), payload={})
-    Delivery.objects.create(endpoint=endpoint, generation=job, event_type="e", message_id="msg_e", payload={})
-    Delivery.objects.create(url="https://own.example.com/x", generation=job, event_type="e", message_id="msg_o",
-                            payload={})
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(after)
-    owners = dict(WebhookDelivery.objects.values_list("message_id", "owner__username"))
-    assert owners == {"msg_e": "creator", "msg_o": "submitter"}
-    executor.loader.build_graph()
-    executor.migrate(executor.loader.graph.leaf_nodes())
+    with migration_under_test("generations", before="0015_invitations_by_username_catalogue_notice",
+                              after="0016_webhook_delivery_owner") as migration:
+        old = migration.apps
+        User = old.get_model("auth", "User")
+        Endpoint = old.get_model("generations", "WebhookEndpoint")
+        Delivery = old.get_model("generations", "WebhookDelivery")
+        Generation_, VideoModel = old.get_model("generations", "Generation"), old.get_model("generations", "VideoModel")
+        creator, submitter = User.objects.create(username="creator"), User.objects.create(username="submitter")
+        endpoint = Endpoint.objects.create(owner=creator, url="https://hooks.example.com/x", events=[],
+                                           secret="whsec_x")
+        job = Generation_.objects.create(owner=submitter, model=VideoModel.objects.create(id="Old"), payload={})
+        Delivery.objects.create(endpoint=endpoint, generation=job, event_type="e", message_id="msg_e", payload={})
+        Delivery.objects.create(url="https://own.example.com/x", generation=job, event_type="e", message_id="msg_o",
+                                payload={})
+        migration.forward()
+        owners = dict(WebhookDelivery.objects.values_list("message_id", "owner__username"))
+        assert owners == {"msg_e": "creator", "msg_o": "submitter"}

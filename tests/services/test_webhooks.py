@@ -22,7 +22,7 @@ from generations.services.webhooks import signing as webhook_signing
 from tests.helpers.factories import GenerationFactory, MembershipFactory, TeamFactory, UserFactory
 from tests.helpers.receiver import verify
 from tests.helpers.settings import TEST_API_KEY
-from tests.helpers.waiting import wait_until as wait_for
+from tests.helpers.waiting import wait_until
 
 S = Generation.Status
 
@@ -172,7 +172,7 @@ def test_send_again_waits_while_a_runner_is_sending_so_the_message_goes_once(rec
     runner = threading.Thread(target=lambda: (webhook_delivery.deliver_due(), connections.close_all()))
     runner.start()
     try:
-        wait_for(lambda: receiver.open_now == 1)
+        wait_until(lambda: receiver.open_now == 1)
         delivery = WebhookDelivery.objects.get()
         with pytest.raises(InvalidTransition, match="being sent right now"):
             webhook_endpoints.resend_delivery(delivery=delivery)
@@ -313,7 +313,7 @@ def test_nothing_is_claimed_to_wait_for_a_thread_so_a_later_runner_sends_each_me
     now = timezone.now()
     first = threading.Thread(target=lambda: (webhook_delivery.deliver_due(now=now), connections.close_all()))
     first.start()
-    wait_for(lambda: receiver.open_now == 1)
+    wait_until(lambda: receiver.open_now == 1)
     assert WebhookDelivery.objects.filter(claimed_until__isnull=False).count() == 1
     webhook_delivery.deliver_due(now=now + timedelta(seconds=65))
     first.join(timeout=30)

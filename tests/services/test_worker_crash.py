@@ -15,7 +15,7 @@ from generations.services import submissions
 from tests.helpers.databases import database_url
 from tests.helpers.factories import UserFactory
 from tests.helpers.settings import TEST_API_KEY
-from tests.helpers.waiting import wait_until as wait_for
+from tests.helpers.waiting import wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(240)]
 
@@ -61,7 +61,7 @@ def test_killing_qcluster_mid_job_loses_nothing_and_sends_nothing_twice(catalogu
     log = tmp_path / "qcluster.log"
     first = start_cluster(env, log)
     try:
-        wait_for(lambda: Generation.objects.filter(upstream_request_id__isnull=False).count() == 3, 60,
+        wait_until(lambda: Generation.objects.filter(upstream_request_id__isnull=False).count() == 3, 60,
                  "the first cluster to send all three jobs")
     finally:
         kill_cluster(first)  # SIGKILL: no cleanup, tasks in flight are lost or redelivered
@@ -70,7 +70,7 @@ def test_killing_qcluster_mid_job_loses_nothing_and_sends_nothing_twice(catalogu
     # Restarted at once: the new cluster must take over the dead engines' shards by itself.
     second = start_cluster(env, log)
     try:
-        wait_for(lambda: Generation.objects.filter(status__in=Generation.TERMINAL).count() == 3, 120,
+        wait_until(lambda: Generation.objects.filter(status__in=Generation.TERMINAL).count() == 3, 120,
                  "the second cluster to finish all three jobs")
     finally:
         kill_cluster(second)

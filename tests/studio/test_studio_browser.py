@@ -1,42 +1,26 @@
 """In Chromium: a compare plays in sync, a share link opens with no cookies, a batch preview marks the bad row."""
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import pytest
 from django.urls import reverse
 
 from generations.models import Batch, Generation
 from generations.services import shares
-from tests.browser.world import session_cookie
-from tests.helpers.factories import UserFactory, VideoModelFactory
+from tests.helpers.factories import VideoModelFactory
 from tests.helpers.media import mirrored_generation
+from tests.helpers.pages import console_messages
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 # Predicates are functions: Playwright eval()s plain expressions, which the CSP (no 'unsafe-eval') refuses.
 
 
-@pytest.fixture
-def signed_in(live_server, transactional_db, context, page):
-    user = UserFactory(username="alice")
-    context.add_cookies([session_cookie(live_server.url, user)])
-    errors: list[str] = []
-    page.on("console", lambda message: errors.append(message.text) if _script_error(message) else None)
-    return SimpleNamespace(page=page, url=live_server.url, user=user, console_errors=errors)
-
-
-def _script_error(message) -> bool:
-    # A missing /favicon.ico is logged as an error too; what matters is the CSP and the page's scripts.
-    return message.type == "error" and "Failed to load resource" not in message.text
-
-
-def test_a_compare_of_three_models_plays_in_sync(signed_in):
-    page, user = signed_in.page, signed_in.user
+def test_a_compare_of_three_models_plays_in_sync(signed_in_page):
+    page, user = signed_in_page.page, signed_in_page.user
     batch = Batch.objects.create(owner=user, kind=Batch.Kind.COMPARE, size=3)
     for model_id in ("Veo3", "Luma-Ray2", "Veo3-Fast"):
         generation = mirrored_generation(owner=user, model=VideoModelFactory(id=model_id))
         Generation.objects.filter(pk=generation.pk).update(batch=batch)
-    page.goto(signed_in.url + reverse("generations:compare-detail", args=[batch.pk]))
+    page.goto(signed_in_page.url + reverse("generations:compare-detail", args=[batch.pk]))
     assert page.locator("video[data-sync-video]").count() == 3
     page.wait_for_function(
         "() => [...document.querySelectorAll('video[data-sync-video]')].every(v => v.readyState >= 2)", timeout=20000)
@@ -58,20 +42,19 @@ def test_a_compare_of_three_models_plays_in_sync(signed_in):
         "() => [...document.querySelectorAll('video[data-sync-video]')]"
         ".every(v => Math.abs(v.currentTime - 1.5) < 0.1)",
         timeout=5000)
-    assert signed_in.console_errors == []
+    assert signed_in_page.console_errors == []
 
 
-def test_the_share_page_opens_in_a_fresh_context_without_cookies(signed_in, browser):
-    video = mirrored_generation(owner=signed_in.user)
+def test_the_share_page_opens_in_a_fresh_context_without_cookies(signed_in_page, browser):
+    video = mirrored_generation(owner=signed_in_page.user)
     Generation.objects.filter(pk=video.pk).update(title="Harbour at dawn")
-    _, token = shares.create_share_link(generation=video, user=signed_in.user, allow_download=False)
+    _, token = shares.create_share_link(generation=video, user=signed_in_page.user, allow_download=False)
     fresh = browser.new_context()  # nobody logged in: no cookies at all
     try:
         assert fresh.cookies() == []
         page = fresh.new_page()
-        errors: list[str] = []
-        page.on("console", lambda message: errors.append(message.text) if _script_error(message) else None)
-        response = page.goto(signed_in.url + f"/s/{token}/")
+        errors = console_messages(page)
+        response = page.goto(signed_in_page.url + f"/s/{token}/")
         assert response.status == 200
         assert page.inner_text("h1") == "Harbour at dawn"
         page.wait_for_function("() => document.querySelector('video[data-share-video]').readyState >= 2",
@@ -80,16 +63,16 @@ def test_the_share_page_opens_in_a_fresh_context_without_cookies(signed_in, brow
         assert page.locator("nav, .gmi-nav, a[href='/']").count() == 0  # no way into the site
         assert page.locator("text=Download the video").count() == 0  # the owner turned it off
         assert errors == []  # the CSP blocked nothing
-        shares.revoke_share_link(share=video.share_links.get(), user=signed_in.user)
-        assert page.goto(signed_in.url + f"/s/{token}/").status == 404
+        shares.revoke_share_link(share=video.share_links.get(), user=signed_in_page.user)
+        assert page.goto(signed_in_page.url + f"/s/{token}/").status == 404
     finally:
         fresh.close()
 
 
-def test_a_batch_uploads_preview_marks_the_bad_row(signed_in):
-    page = signed_in.page
+def test_a_batch_uploads_preview_marks_the_bad_row(signed_in_page):
+    page = signed_in_page.page
     VideoModelFactory(id="Veo3")
-    page.goto(signed_in.url + reverse("generations:batch-upload"))
+    page.goto(signed_in_page.url + reverse("generations:batch-upload"))
     page.set_input_files("input[name='file']", files=[{
         "name": "jobs.csv", "mimeType": "text/csv",
         "buffer": b"model,prompt,durationSeconds\nVeo3,a red fox,4\nVeo3,a blue whale,5\nVeo3,a kite,8\n"}])
@@ -100,17 +83,18 @@ def test_a_batch_uploads_preview_marks_the_bad_row(signed_in):
     assert "Must be one of: 4, 6, 8." in bad.inner_text()
     assert page.locator("button:has-text('Submit')").count() == 0
     assert Generation.objects.count() == 0
-    assert signed_in.console_errors == []
+    assert signed_in_page.console_errors == []
 
 
-def test_the_batch_page_counts_follow_the_jobs_and_cancel_the_rest_hides_when_all_ended(signed_in, no_auto_dispatch):
+def test_the_batch_page_counts_follow_the_jobs_and_cancel_the_rest_hides_when_all_ended(
+        signed_in_page, no_auto_dispatch):
     from generations.services import batches as batch_service
 
-    page, user = signed_in.page, signed_in.user
+    page, user = signed_in_page.page, signed_in_page.user
     VideoModelFactory(id="Veo3")
     batch = batch_service.submit_batch(user=user, items=[{"model": "Veo3", "payload": {"prompt": f"p{i}"}}
                                                          for i in range(2)])
-    page.goto(signed_in.url + reverse("generations:batch", args=[batch.pk]))
+    page.goto(signed_in_page.url + reverse("generations:batch", args=[batch.pk]))
     assert page.inner_text("[data-count='queued']") == "2"
     Generation.objects.filter(batch=batch).update(status="succeeded")
     page.wait_for_function("() => document.querySelector(\"[data-count='succeeded']\").textContent === '2'",

@@ -15,12 +15,6 @@ GALLERY = reverse("generations:gallery")
 COLLECT = reverse("generations:gallery-collect")
 
 
-@pytest.fixture
-def member(client, user):
-    client.force_login(user)
-    return client
-
-
 def messages_of(response) -> list[str]:
     return [str(message) for message in response.context["messages"]] if response.context else []
 

@@ -16,12 +16,6 @@ QUERIES_PER_GALLERY_PAGE = 12
 SIGNED = "https://files.example.com/out/clip.mp4?X-Amz-Credential=AKIAEXAMPLE&X-Amz-Signature=deadbeef"
 
 
-@pytest.fixture
-def member(client, user):
-    client.force_login(user)
-    return client
-
-
 def test_a_failed_job_reads_as_a_sentence_and_never_shows_gmis_text(member, user):
     generation = GenerationFactory(owner=user, failed=True, error_code="content_policy",
                                    error=f"policy violation, see {SIGNED}")

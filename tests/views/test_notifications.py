@@ -16,12 +16,6 @@ pytestmark = pytest.mark.django_db
 K = Notification.Kind
 
 
-@pytest.fixture
-def member(client, user):
-    client.force_login(user)
-    return client
-
-
 def notice(recipient, title="Your video is ready", **fields):
     return Notification.objects.create(recipient=recipient, kind=fields.pop("kind", K.GENERATION_SUCCEEDED),
                                        title=title, **fields)

@@ -1,8 +1,6 @@
 """Member pages: gallery, live status, detail, usage and API tokens."""
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import pytest
 from django.urls import reverse
 
@@ -18,12 +16,6 @@ from tests.helpers.factories import (
 from tests.helpers.settings import override_generations
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def member(client, user):
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture
@@ -431,30 +423,11 @@ def test_another_users_generation_gives_no_status_even_to_a_teammate_when_privat
 
 
 
-@pytest.fixture
-def browser_page(live_server, transactional_db, context, page):
-    """A Chromium page (pytest-playwright, launched as tests/conftest.py says) signed in as alice."""
-    from pathlib import Path
-
-    from django.conf import settings as django_settings
-    from django.test import Client
-
-    if not Path("/usr/bin/chromium").exists():
-        pytest.skip("Debian's chromium is not installed")
-    user = UserFactory(username="alice")
-    client = Client()
-    client.force_login(user)
-    context.add_cookies([{"name": django_settings.SESSION_COOKIE_NAME,
-                          "value": client.cookies[django_settings.SESSION_COOKIE_NAME].value,
-                          "url": live_server.url}])
-    return SimpleNamespace(page=page, url=live_server.url, user=user)
-
-
 @pytest.mark.browser
-def test_gallery_cards_update_live_and_show_the_thumbnail_when_done(browser_page):
-    page = browser_page.page
-    generation = GenerationFactory(owner=browser_page.user, processing=True, prompt="live fox")
-    page.goto(browser_page.url + reverse("generations:gallery"))
+def test_gallery_cards_update_live_and_show_the_thumbnail_when_done(signed_in_page):
+    page = signed_in_page.page
+    generation = GenerationFactory(owner=signed_in_page.user, processing=True, prompt="live fox")
+    page.goto(signed_in_page.url + reverse("generations:gallery"))
     badge = page.locator(f"[data-generation-id='{generation.pk}'] [data-status-badge]")
     assert badge.inner_text() == "Rendering"  # the status in words
 
@@ -470,10 +443,10 @@ def test_gallery_cards_update_live_and_show_the_thumbnail_when_done(browser_page
 
 
 @pytest.mark.browser
-def test_submit_page_shows_the_payload_and_a_live_quote(browser_page):
-    page = browser_page.page
+def test_submit_page_shows_the_payload_and_a_live_quote(signed_in_page):
+    page = signed_in_page.page
     VideoModelFactory(id="Veo3")
-    page.goto(browser_page.url + reverse("generations:submit"))
+    page.goto(signed_in_page.url + reverse("generations:submit"))
 
     page.fill("textarea[name='p-prompt']", "a kite over the dunes")
 
@@ -494,11 +467,11 @@ urlpatterns = [
 
 
 @pytest.mark.browser
-def test_switching_the_model_keeps_the_typed_prompt(browser_page):
-    page = browser_page.page
+def test_switching_the_model_keeps_the_typed_prompt(signed_in_page):
+    page = signed_in_page.page
     VideoModelFactory(id="Veo3")
     VideoModelFactory(id="Veo3-Fast")
-    page.goto(browser_page.url + reverse("generations:submit") + "?model=Veo3")
+    page.goto(signed_in_page.url + reverse("generations:submit") + "?model=Veo3")
     page.fill("textarea[name='p-prompt']", "a heron at dawn")
     page.select_option("#gmi-model-picker", "Veo3-Fast")
     page.wait_for_url("**model=Veo3-Fast**")

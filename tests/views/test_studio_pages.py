@@ -17,12 +17,6 @@ BAD_CSV = "model,prompt,durationSeconds\nVeo3,a red fox in snow,4\nVeo3,a lighth
 
 
 @pytest.fixture
-def member(client, user):
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
 def veo(db):
     return VideoModelFactory(id="Veo3")
 

@@ -14,6 +14,7 @@ from tests.helpers.factories import (
     TeamFactory,
     UserFactory,
 )
+from tests.helpers.pages import signed_in
 
 pytestmark = pytest.mark.django_db
 
@@ -45,17 +46,12 @@ def plain_member(team):
     return user
 
 
-def _as(client, user):
-    client.force_login(user)
-    return client
-
-
 def _membership(team, username):
     return Membership.objects.filter(team=team, user__username=username).first()
 
 
 def test_creating_a_team_makes_the_creator_its_owner(client, user):
-    response = _as(client, user).post(reverse("generations:teams"), {"name": "Night Shift"})
+    response = signed_in(client, user).post(reverse("generations:teams"), {"name": "Night Shift"})
 
     team = Team.objects.get(name="Night Shift")
     assert response["Location"] == reverse("generations:team", args=[team.slug])
@@ -63,7 +59,7 @@ def test_creating_a_team_makes_the_creator_its_owner(client, user):
 
 
 def test_a_team_needs_a_name(client, user):
-    response = _as(client, user).post(reverse("generations:teams"), {"name": "   "})
+    response = signed_in(client, user).post(reverse("generations:teams"), {"name": "   "})
 
     assert response.status_code == 200
     assert not Team.objects.exists()
@@ -72,7 +68,7 @@ def test_a_team_needs_a_name(client, user):
 def test_teams_page_lists_the_members_teams_with_roles(client, owner, team):
     TeamFactory(name="Not mine")
 
-    html = _as(client, owner).get(reverse("generations:teams")).content.decode()
+    html = signed_in(client, owner).get(reverse("generations:teams")).content.decode()
 
     assert "Studio" in html and "Owner" in html
     assert "Not mine" not in html
@@ -83,7 +79,7 @@ def test_team_page_shows_members_roles_pool_and_recent_videos(client, owner, tea
                       succeeded=True)
     GenerationFactory(owner=plain_member, prompt="mia's private clip")
 
-    response = _as(client, owner).get(reverse("generations:team", args=["studio"]))
+    response = signed_in(client, owner).get(reverse("generations:team", args=["studio"]))
 
     html = response.content.decode()
     assert response.status_code == 200
@@ -94,11 +90,11 @@ def test_team_page_shows_members_roles_pool_and_recent_videos(client, owner, tea
 
 
 def test_team_page_is_404_for_someone_outside_the_team(client, team, other_user):
-    assert _as(client, other_user).get(reverse("generations:team", args=["studio"])).status_code == 404
+    assert signed_in(client, other_user).get(reverse("generations:team", args=["studio"])).status_code == 404
 
 
 def test_plain_members_see_no_management_forms(client, team, owner, plain_member):
-    html = _as(client, plain_member).get(reverse("generations:team", args=["studio"])).content.decode()
+    html = signed_in(client, plain_member).get(reverse("generations:team", args=["studio"])).content.decode()
 
     assert f'action="{reverse("generations:team-member-add", args=["studio"])}"' not in html
     assert f'action="{reverse("generations:team-invite", args=["studio"])}"' not in html
@@ -114,7 +110,7 @@ def _accept_all(client, *usernames):
 
 
 def test_owner_invites_a_member_and_an_admin_who_join_by_accepting(client, owner, team, other_user):
-    client = _as(client, owner)
+    client = signed_in(client, owner)
     UserFactory(username="zed")
 
     client.post(reverse("generations:team-member-add", args=["studio"]), {"username": "bob", "role": "member"})
@@ -131,7 +127,7 @@ def test_owner_invites_a_member_and_an_admin_who_join_by_accepting(client, owner
 
 
 def test_inviting_answers_the_same_whether_or_not_the_account_exists(client, owner, team, other_user):
-    client = _as(client, owner)
+    client = signed_in(client, owner)
 
     def answer(username):
         response = client.post(reverse("generations:team-member-add", args=["studio"]),
@@ -147,15 +143,15 @@ def test_inviting_answers_the_same_whether_or_not_the_account_exists(client, own
 
 
 def test_plain_member_cannot_add_members(client, team, owner, plain_member, other_user):
-    response = _as(client, plain_member).post(reverse("generations:team-member-add", args=["studio"]),
-                                              {"username": "bob", "role": "member"}, follow=True)
+    response = signed_in(client, plain_member).post(reverse("generations:team-member-add", args=["studio"]),
+                                                    {"username": "bob", "role": "member"}, follow=True)
 
     assert _membership(team, "bob") is None
     assert "Only the team's owners and admins" in unescape(response.content.decode())
 
 
 def test_admin_invites_members_and_admins_but_never_changes_an_owner(client, team, owner, admin_user, other_user):
-    client = _as(client, admin_user)
+    client = signed_in(client, admin_user)
     UserFactory(username="zed")
 
     client.post(reverse("generations:team-member-add", args=["studio"]), {"username": "bob", "role": "member"})
@@ -173,7 +169,8 @@ def test_admin_invites_members_and_admins_but_never_changes_an_owner(client, tea
 def test_owner_changes_a_members_role(client, owner, team, plain_member):
     member = _membership(team, "mia")
 
-    _as(client, owner).post(reverse("generations:team-member-role", args=["studio", member.pk]), {"role": "admin"})
+    signed_in(client, owner).post(reverse("generations:team-member-role", args=["studio", member.pk]),
+                                  {"role": "admin"})
 
     member.refresh_from_db()
     assert member.role == Role.ADMIN
@@ -182,8 +179,8 @@ def test_owner_changes_a_members_role(client, owner, team, plain_member):
 def test_plain_member_cannot_change_roles(client, team, owner, plain_member, admin_user):
     target = _membership(team, "adam")
 
-    _as(client, plain_member).post(reverse("generations:team-member-role", args=["studio", target.pk]),
-                                   {"role": "member"})
+    signed_in(client, plain_member).post(reverse("generations:team-member-role", args=["studio", target.pk]),
+                                         {"role": "member"})
 
     target.refresh_from_db()
     assert target.role == Role.ADMIN
@@ -192,8 +189,8 @@ def test_plain_member_cannot_change_roles(client, team, owner, plain_member, adm
 def test_an_owners_role_is_not_changed_from_the_page(client, team, owner, admin_user):
     owner_membership = _membership(team, "alice")
 
-    _as(client, admin_user).post(reverse("generations:team-member-role", args=["studio", owner_membership.pk]),
-                                 {"role": "member"})
+    signed_in(client, admin_user).post(reverse("generations:team-member-role", args=["studio", owner_membership.pk]),
+                                       {"role": "member"})
 
     owner_membership.refresh_from_db()
     assert owner_membership.role == Role.OWNER
@@ -202,7 +199,7 @@ def test_an_owners_role_is_not_changed_from_the_page(client, team, owner, admin_
 def test_admin_removes_a_member(client, team, owner, admin_user, plain_member):
     target = _membership(team, "mia")
 
-    _as(client, admin_user).post(reverse("generations:team-member-remove", args=["studio", target.pk]))
+    signed_in(client, admin_user).post(reverse("generations:team-member-remove", args=["studio", target.pk]))
 
     assert _membership(team, "mia") is None
 
@@ -210,15 +207,15 @@ def test_admin_removes_a_member(client, team, owner, admin_user, plain_member):
 def test_admin_cannot_remove_the_owner(client, team, owner, admin_user):
     target = _membership(team, "alice")
 
-    response = _as(client, admin_user).post(reverse("generations:team-member-remove", args=["studio", target.pk]),
-                                            follow=True)
+    response = signed_in(client, admin_user).post(reverse("generations:team-member-remove", args=["studio", target.pk]),
+                                                  follow=True)
 
     assert _membership(team, "alice") is not None
     assert "Only owners can remove an owner" in response.content.decode()
 
 
 def test_plain_member_cannot_remove_others_but_can_leave(client, team, owner, plain_member, admin_user):
-    client = _as(client, plain_member)
+    client = signed_in(client, plain_member)
 
     client.post(reverse("generations:team-member-remove", args=["studio", _membership(team, "adam").pk]))
     response = client.post(reverse("generations:team-member-remove", args=["studio", _membership(team, "mia").pk]))
@@ -229,7 +226,7 @@ def test_plain_member_cannot_remove_others_but_can_leave(client, team, owner, pl
 
 
 def test_the_last_owner_cannot_leave(client, team, owner):
-    response = _as(client, owner).post(
+    response = signed_in(client, owner).post(
         reverse("generations:team-member-remove", args=["studio", _membership(team, "alice").pk]), follow=True)
 
     assert _membership(team, "alice") is not None
@@ -240,15 +237,15 @@ def test_member_actions_on_another_teams_member_are_404(client, owner, team):
     other_team = TeamFactory(slug="other")
     stranger = MembershipFactory(team=other_team)
 
-    response = _as(client, owner).post(reverse("generations:team-member-remove", args=["studio", stranger.pk]))
+    response = signed_in(client, owner).post(reverse("generations:team-member-remove", args=["studio", stranger.pk]))
 
     assert response.status_code == 404
     assert Membership.objects.filter(pk=stranger.pk).exists()
 
 
 def test_admin_creates_an_invitation_link_that_a_user_accepts(client, team, owner, admin_user, other_user):
-    _as(client, admin_user).post(reverse("generations:team-invite", args=["studio"]),
-                                 {"email": "bob@example.com", "role": "member"})
+    signed_in(client, admin_user).post(reverse("generations:team-invite", args=["studio"]),
+                                       {"email": "bob@example.com", "role": "member"})
     invitation = TeamInvitation.objects.get(team=team)
     html = client.get(reverse("generations:team", args=["studio"])).content.decode()
     link = f"http://testserver{reverse('generations:team-join', args=[invitation.token])}"
@@ -267,13 +264,13 @@ def test_admin_creates_an_invitation_link_that_a_user_accepts(client, team, owne
 
 
 def test_plain_member_cannot_create_invitations(client, team, owner, plain_member):
-    _as(client, plain_member).post(reverse("generations:team-invite", args=["studio"]), {"role": "member"})
+    signed_in(client, plain_member).post(reverse("generations:team-invite", args=["studio"]), {"role": "member"})
 
     assert not TeamInvitation.objects.exists()
 
 
 def test_a_team_named_join_keeps_its_member_pages(client, user, other_user):
-    _as(client, user).post(reverse("generations:teams"), {"name": "Join"})
+    signed_in(client, user).post(reverse("generations:teams"), {"name": "Join"})
     team = Team.objects.get(slug="join")
 
     client.post(reverse("generations:team-member-add", args=["join"]), {"username": "bob", "role": "member"})
@@ -292,7 +289,7 @@ def test_invitation_links_can_be_withdrawn_and_expire(client, owner, team):
     from generations.models import TeamInvitation
     from generations.services import teams as team_service
 
-    client = _as(client, owner)
+    client = signed_in(client, owner)
     first = team_service.invite(team=team, actor=owner)
     client.post(reverse("generations:team-invite-revoke", args=[team.slug, first.pk]))
     assert not TeamInvitation.objects.filter(pk=first.pk).exists()
@@ -314,7 +311,7 @@ def test_someone_added_by_username_is_told_on_their_next_page_and_leaves_in_one_
 
     added = MembershipFactory(team=team, user=other_user, seen_at=None)  # staff added them in the admin
 
-    page = unescape(_as(client, other_user).get(reverse("generations:gallery")).content.decode())
+    page = unescape(signed_in(client, other_user).get(reverse("generations:gallery")).content.decode())
     assert "You were added to the team <strong>Studio</strong>" in page
     assert f'href="{reverse("generations:team", args=["studio"])}"' in page and "Open team" in page
     leave = reverse("generations:team-member-remove", args=["studio", added.pk])
@@ -330,7 +327,7 @@ def test_a_team_you_were_added_to_fills_your_gallery_only_once_you_open_it(clien
 
     GenerationFactory(owner=owner, team=team, visibility="team", succeeded=True, prompt="unwanted clip")
     MembershipFactory(team=team, user=other_user, seen_at=None)  # staff added them in the admin
-    _as(client, other_user)
+    signed_in(client, other_user)
     team_tab = reverse("generations:gallery") + "?tab=team"
 
     assert "unwanted clip" not in client.get(team_tab).content.decode()
@@ -348,7 +345,7 @@ def test_reading_the_team_in_the_api_opens_it(client, owner, team, other_user):
 
     GenerationFactory(owner=owner, team=team, visibility="team", succeeded=True)
     MembershipFactory(team=team, user=other_user, seen_at=None)  # staff added them in the admin
-    _as(client, other_user)
+    signed_in(client, other_user)
     assert client.get("/api/v1/generations/", {"team": "studio"}).json()["count"] == 0
 
     assert client.get("/api/v1/teams/studio/").status_code == 200
@@ -371,7 +368,7 @@ def test_creators_and_people_who_accept_an_invitation_have_opened_their_team(cli
 def test_open_invitation_links_beyond_the_cap_are_refused_until_one_is_revoked(client, owner, team):
     from tests.helpers.settings import override_generations
 
-    _as(client, owner)
+    signed_in(client, owner)
     invite = reverse("generations:team-invite", args=["studio"])
     with override_generations(MAX_PENDING_INVITATIONS_PER_TEAM=2):
         client.post(invite, {"role": "member"})

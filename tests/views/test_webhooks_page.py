@@ -28,12 +28,6 @@ def local_hooks(settings):
 
 
 @pytest.fixture
-def member(client, user):
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
 def team(user):
     team = TeamFactory(name="Studio", slug="studio")
     MembershipFactory(team=team, user=user, role=Role.OWNER)
