@@ -1,11 +1,13 @@
 """Mirroring: copy a finished job's video and thumbnail into the site's storage, verified, then publish."""
 from __future__ import annotations
 
+import contextvars
 import errno
 import logging
 import threading
 import time
 import uuid
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -27,6 +29,7 @@ from ..models import Generation
 from ..net import download as net_download
 from ..net.download import Downloaded, download
 from ..net.errors import DownloadError, DownloadExpired, DownloadFailed, DownloadRefused
+from . import pools
 from .lifecycle import transition
 
 logger = logging.getLogger("generations.mirroring")
@@ -149,31 +152,13 @@ def _mirror_claimed(generation: Generation) -> bool:
     if generation.mirror_attempts > app_settings.MIRROR_ATTEMPTS:
         # Earlier attempts died without reporting (a killed worker): stop here rather than loop.
         return _give_up(generation, "The copy was interrupted too many times.")
-    stored: list[StoredFile] = []
     try:
-        try:
-            video = _mirror_one(generation, generation.outcome_video_url, kind="video")
-        except DownloadExpired:
-            if not _refresh_outcome_urls(generation):
-                raise
-            video = _mirror_one(generation, generation.outcome_video_url, kind="video")
-        stored.append(video)
-        thumbnail = None
-        if generation.outcome_thumbnail_url:
-            try:
-                thumbnail = _mirror_one(generation, generation.outcome_thumbnail_url, kind="thumbnail")
-                stored.append(thumbnail)
-            except (DownloadError, media.MediaInvalid) as exc:
-                # A missing thumbnail must not cost the member their video.
-                logger.warning("generation %s: thumbnail not mirrored: %s", generation.pk, exc)
+        video, thumbnail = _copy_outcome(generation)
     except StorageUnavailable as exc:
-        _discard(stored)
         return _storage_failed(generation, exc)
     except DownloadRefused as exc:
-        _discard(stored)
         return _give_up(generation, f"The finished video could not be copied: {exc}", code="mirror_refused")
     except (DownloadError, media.MediaInvalid, OSError) as exc:
-        _discard(stored)
         return _mirror_failed(generation, exc)
     storage_gate.succeeded()
     old_names = [generation.video_name, generation.thumbnail_name]
@@ -185,13 +170,86 @@ def _mirror_claimed(generation: Generation) -> bool:
         "thumbnail_content_type": thumbnail.content_type if thumbnail else "",
     }
     if not transition(generation, S.SUCCEEDED, expected=S.MIRRORING, note=f"Mirrored {video.size} bytes", **fields):
-        _discard(stored)  # someone else finished or failed it meanwhile
+        _discard([video, *([thumbnail] if thumbnail else [])])  # someone else finished or failed it meanwhile
         return True
     transaction.on_commit(lambda: delete_files([n for n in old_names if n]))
     telemetry.MIRROR_BYTES.inc(video.size + (thumbnail.size if thumbnail else 0))
     if generation.upstream_finished_at:
         telemetry.STATUS_LAG.observe(max(0.0, (timezone.now() - generation.upstream_finished_at).total_seconds()))
     return True
+
+
+def _copy_outcome(generation: Generation) -> tuple[StoredFile, StoredFile | None]:
+    """The video and its thumbnail copied into storage; on an error neither is left there.
+
+    The thumbnail is copied beside the video rather than after it, so a job pays GMI's
+    storage round trip once. A thumbnail that cannot be downloaded or is not an image
+    costs nothing but itself; anything else it meets (our storage refusing) ends the
+    attempt as the video's own error would.
+    """
+    thumbnail_copy = _copy_aside(generation)
+    try:
+        try:
+            video = _mirror_one(generation, generation.outcome_video_url, kind="video")
+        except DownloadExpired:
+            if not _refresh_outcome_urls(generation):
+                raise
+            thumbnail_copy = _copy_aside(generation, unless_copied=thumbnail_copy)
+            video = _mirror_one(generation, generation.outcome_video_url, kind="video")
+    except BaseException:
+        _discard(_settled(thumbnail_copy))
+        raise
+    try:
+        thumbnail = _thumbnail_of(generation, thumbnail_copy)
+    except BaseException:
+        _discard([video])
+        raise
+    return video, thumbnail
+
+
+def _thumbnail_pool() -> pools.ThreadPool:
+    # Each copy waits for its own thumbnail, so as many threads as copies at once never hold one up.
+    return pools.named_pool("thumbnails", int(app_settings.MIRROR_CONCURRENCY))
+
+
+def _copy_aside(generation: Generation, *, unless_copied: Future | None = None) -> Future | None:
+    """The thumbnail's copy, started on the thumbnail threads (None: the job has no thumbnail).
+
+    ``unless_copied``: an earlier copy, kept when it succeeded (a refreshed URL names the
+    same file), else tried again at the job's current URL.
+    """
+    if unless_copied is not None:
+        earlier = _settled(unless_copied)
+        if earlier and generation.outcome_thumbnail_url:
+            return unless_copied
+        _discard(earlier)
+    url = generation.outcome_thumbnail_url
+    if not url:
+        return None
+    # The job's log context goes along, so lines about its thumbnail name the job.
+    context = contextvars.copy_context()
+    return _thumbnail_pool().submit(context.run, _mirror_one, generation, url, kind="thumbnail")
+
+
+def _settled(copy: Future | None) -> list[StoredFile]:
+    """What a copy stored, once it ended, whatever it met (the caller is discarding)."""
+    if copy is None:
+        return []
+    try:
+        return [copy.result()]
+    except BaseException:
+        return []
+
+
+def _thumbnail_of(generation: Generation, copy: Future | None) -> StoredFile | None:
+    if copy is None:
+        return None
+    try:
+        return copy.result()
+    except (DownloadError, media.MediaInvalid) as exc:
+        # A missing thumbnail must not cost the member their video.
+        logger.warning("generation %s: thumbnail not mirrored: %s", generation.pk, exc)
+        return None
 
 
 def _give_up(generation: Generation, reason: str, *, code: str = "mirror_failed") -> bool:
