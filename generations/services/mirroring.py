@@ -182,25 +182,26 @@ def _mirror_claimed(generation: Generation) -> bool:
 def _copy_outcome(generation: Generation) -> tuple[StoredFile, StoredFile | None]:
     """The video and its thumbnail copied into storage; on an error neither is left there.
 
-    The thumbnail is copied beside the video rather than after it, so a job pays GMI's
-    storage round trip once. A thumbnail that cannot be downloaded or is not an image
-    costs nothing but itself; anything else it meets (our storage refusing) ends the
-    attempt as the video's own error would.
+    The thumbnail is downloaded and checked beside the video rather than after it, so a
+    job pays GMI's storage round trip once; it is written to storage after the video, as
+    before. A thumbnail that cannot be downloaded or is not an image costs nothing but
+    itself; anything else it meets (no room, our storage refusing) ends the attempt as the
+    video's own error would.
     """
-    thumbnail_copy = _copy_aside(generation)
+    thumbnail_fetch = _fetch_aside(generation)
     try:
         try:
             video = _mirror_one(generation, generation.outcome_video_url, kind="video")
         except DownloadExpired:
             if not _refresh_outcome_urls(generation):
                 raise
-            thumbnail_copy = _copy_aside(generation, unless_copied=thumbnail_copy)
+            thumbnail_fetch = _fetch_aside(generation, unless_fetched=thumbnail_fetch)
             video = _mirror_one(generation, generation.outcome_video_url, kind="video")
     except BaseException:
-        _discard(_settled(thumbnail_copy))
+        _close_when_done(thumbnail_fetch)  # its temporary file goes as the download ends; nothing waits for it
         raise
     try:
-        thumbnail = _thumbnail_of(generation, thumbnail_copy)
+        thumbnail = _thumbnail_of(generation, thumbnail_fetch)
     except BaseException:
         _discard([video])
         raise
@@ -208,44 +209,48 @@ def _copy_outcome(generation: Generation) -> tuple[StoredFile, StoredFile | None
 
 
 def _thumbnail_pool() -> pools.ThreadPool:
-    # Each copy waits for its own thumbnail, so as many threads as copies at once never hold one up.
+    # As many threads as copies at once: a copy that gets this far waits for its own thumbnail,
+    # so none waits behind another's for long.
     return pools.named_pool("thumbnails", int(app_settings.MIRROR_CONCURRENCY))
 
 
-def _copy_aside(generation: Generation, *, unless_copied: Future | None = None) -> Future | None:
-    """The thumbnail's copy, started on the thumbnail threads (None: the job has no thumbnail).
+_Fetched = tuple[Downloaded, str]  # the temporary file and the media type it was checked as
 
-    ``unless_copied``: an earlier copy, kept when it succeeded (a refreshed URL names the
-    same file), else tried again at the job's current URL.
+
+def _fetch_aside(generation: Generation, *, unless_fetched: Future | None = None) -> Future | None:
+    """The thumbnail's download and check, started on the thumbnail threads (None: the job has none).
+
+    ``unless_fetched``: an earlier download, kept when it succeeded (a refreshed URL names
+    the same file), else tried again at the job's current URL.
     """
-    if unless_copied is not None:
-        earlier = _settled(unless_copied)
-        if earlier and generation.outcome_thumbnail_url:
-            return unless_copied
-        _discard(earlier)
+    if unless_fetched is not None:
+        try:
+            unless_fetched.result()
+        except BaseException:
+            pass
+        else:
+            if generation.outcome_thumbnail_url:
+                return unless_fetched
+        _close_when_done(unless_fetched)
     url = generation.outcome_thumbnail_url
     if not url:
         return None
     # The job's log context goes along, so lines about its thumbnail name the job.
-    context = contextvars.copy_context()
-    return _thumbnail_pool().submit(context.run, _mirror_one, generation, url, kind="thumbnail")
+    return _thumbnail_pool().submit(contextvars.copy_context().run, _fetch_checked, url, kind="thumbnail")
 
 
-def _settled(copy: Future | None) -> list[StoredFile]:
-    """What a copy stored, once it ended, whatever it met (the caller is discarding)."""
-    if copy is None:
-        return []
-    try:
-        return [copy.result()]
-    except BaseException:
-        return []
+def _close_when_done(fetch: Future | None) -> None:
+    if fetch is not None:
+        fetch.add_done_callback(lambda done: None if done.exception() else done.result()[0].close())
 
 
-def _thumbnail_of(generation: Generation, copy: Future | None) -> StoredFile | None:
-    if copy is None:
+def _thumbnail_of(generation: Generation, fetch: Future | None) -> StoredFile | None:
+    if fetch is None:
         return None
     try:
-        return copy.result()
+        fetched, file_type = fetch.result()
+        with fetched:
+            return _store(generation, fetched, file_type, kind="thumbnail")
     except (DownloadError, media.MediaInvalid) as exc:
         # A missing thumbnail must not cost the member their video.
         logger.warning("generation %s: thumbnail not mirrored: %s", generation.pk, exc)
@@ -321,18 +326,37 @@ class _DownloadedFile(File):
 
 
 def _mirror_one(generation: Generation, url: str, *, kind: str) -> StoredFile:
+    fetched, file_type = _fetch_checked(url, kind=kind)
+    with fetched:
+        return _store(generation, fetched, file_type, kind=kind)
+
+
+def _fetch_checked(url: str, *, kind: str) -> _Fetched:
+    """The file at ``url`` downloaded and verified as the ``kind`` it should be (the caller closes it)."""
     try:
-        return _copy_one(generation, url, kind=kind)
+        fetched = _fetch(url)
     except DownloadFailed as exc:
         if isinstance(exc.__cause__, OSError) and exc.__cause__.errno in _DISK_ERRNOS:
             raise StorageUnavailable(f"no room for the download: {exc.__cause__.strerror}") from exc
         raise
+    try:
+        expected = ("mp4",) if kind == "video" else ("jpeg", "png")
+        fetched.file.seek(0)
+        file_type = media.sniff(fetched.file.read(64))
+        if file_type is None or file_type not in expected:
+            raise media.MediaInvalid(f"The {kind} is not a {' or '.join(expected).upper()} file.")
+        fetched.file.seek(0)
+        media.verify(fetched.file, file_type)
+    except BaseException:
+        fetched.close()
+        raise
+    return fetched, file_type
 
 
 def _fetch(url: str) -> Downloaded:
     """The outcome in a temporary file: from the backend when it holds it itself, else downloaded."""
     # Where Django keeps uploads on their way to storage: ideally the storage's disk,
-    # so that the move in _copy_one is a rename.
+    # so that the move in _store is a rename.
     # Only a URL no download could fetch is offered to the backend (the in-memory one's memory://).
     held = None if url.startswith(("http://", "https://")) else get_client().open_outcome(url)
     if held is not None:
@@ -348,33 +372,24 @@ def _fetch(url: str) -> Downloaded:
     )
 
 
-def _copy_one(generation: Generation, url: str, *, kind: str) -> StoredFile:
-    expected = ("mp4",) if kind == "video" else ("jpeg", "png")
-    with _fetch(url) as fetched:
-        fetched.file.seek(0)
-        file_type = media.sniff(fetched.file.read(64))
-        if file_type is None or file_type not in expected:
-            raise media.MediaInvalid(f"The {kind} is not a {' or '.join(expected).upper()} file.")
-        fetched.file.seek(0)
-        media.verify(fetched.file, file_type)
-        extension = media.extension(file_type)
-        name = f"{generation.owner_id}/{generation.pk}/{kind}-{uuid.uuid4().hex[:12]}.{extension}"
-        storage = generation_storage()
-        fetched.file.seek(0)
-        # A file-system storage moves the temporary file (Downloaded.close() then finds
-        # nothing to delete); other storages read it as they would any file.
-        try:
-            saved = storage.save(name, _DownloadedFile(fetched.file, name=name))
-            stored_size = storage.size(saved)
-        except Exception as exc:  # whatever the backend raises (OSError, botocore's errors ...)
-            # A disk that filled up mid-copy leaves the start of the file behind: remove it.
-            delete_files([name])
-            raise StorageUnavailable(f"{type(exc).__name__}: {exc}") from exc
-        if stored_size != fetched.size:
-            storage.delete(saved)
-            raise media.MediaInvalid("The stored copy does not match the downloaded size.")
-        return StoredFile(name=saved, size=fetched.size, sha256=fetched.sha256,
-                          content_type=media.CONTENT_TYPES[file_type])
+def _store(generation: Generation, fetched: Downloaded, file_type: str, *, kind: str) -> StoredFile:
+    extension = media.extension(file_type)
+    name = f"{generation.owner_id}/{generation.pk}/{kind}-{uuid.uuid4().hex[:12]}.{extension}"
+    storage = generation_storage()
+    fetched.file.seek(0)
+    # A file-system storage moves the temporary file (Downloaded.close() then finds
+    # nothing to delete); other storages read it as they would any file.
+    try:
+        saved = storage.save(name, _DownloadedFile(fetched.file, name=name))
+        stored_size = storage.size(saved)
+    except Exception as exc:  # whatever the backend raises (OSError, botocore's errors ...)
+        # A disk that filled up mid-copy leaves the start of the file behind: remove it.
+        delete_files([name])
+        raise StorageUnavailable(f"{type(exc).__name__}: {exc}") from exc
+    if stored_size != fetched.size:
+        storage.delete(saved)
+        raise media.MediaInvalid("The stored copy does not match the downloaded size.")
+    return StoredFile(name=saved, size=fetched.size, sha256=fetched.sha256, content_type=media.CONTENT_TYPES[file_type])
 
 
 def _discard(stored: list[StoredFile]) -> None:

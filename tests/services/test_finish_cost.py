@@ -134,4 +134,4 @@ def test_a_video_that_fails_leaves_no_thumbnail_behind(catalogue):
     assert not mirroring.mirror_generation(generation.pk)  # tried again later
     generation.refresh_from_db()
     assert generation.status == S.MIRRORING and not generation.video_name and not generation.thumbnail_name
-    assert files_of(generation) == []
+    assert files_of(generation) == []  # the thumbnail, downloaded beside it, is written only after the video
