@@ -240,8 +240,14 @@ def _fetch_aside(generation: Generation, *, unless_fetched: Future | None = None
 
 
 def _close_when_done(fetch: Future | None) -> None:
+    """Delete a thumbnail download's temporary file as the download ends, without waiting for it."""
     if fetch is not None:
-        fetch.add_done_callback(lambda done: None if done.exception() else done.result()[0].close())
+        fetch.add_done_callback(_close_fetched)
+
+
+def _close_fetched(done: Future) -> None:
+    if done.exception() is None:
+        done.result()[0].close()
 
 
 def _thumbnail_of(generation: Generation, fetch: Future | None) -> StoredFile | None:
