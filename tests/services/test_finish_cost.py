@@ -135,3 +135,22 @@ def test_a_video_that_fails_leaves_no_thumbnail_behind(catalogue):
     generation.refresh_from_db()
     assert generation.status == S.MIRRORING and not generation.video_name and not generation.thumbnail_name
     assert files_of(generation) == []  # the thumbnail, downloaded beside it, is written only after the video
+
+
+def test_a_thumbnail_whose_url_expired_is_fetched_again_at_the_refreshed_url(catalogue, monkeypatch):
+    catalogue.configure(url_ttl=30)
+    generation = drive(submissions.submit_generation(user=UserFactory(), model_id="Veo3",
+                                                     payload={"prompt": "a heron", "durationSeconds": 8}),
+                       until=lambda g: g.upstream_request_id is not None)
+    original = mirroring.mirror_generation
+
+    def late_mirror(pk):  # the copy starts only after both signed URLs expired
+        catalogue.advance(60)
+        return original(pk)
+
+    monkeypatch.setattr(mirroring, "mirror_generation", late_mirror)
+    generation = drive(generation)
+    assert generation.status == S.SUCCEEDED, generation.error
+    assert generation.thumbnail_name and generation.thumbnail_content_type == "image/jpeg"
+    assert sorted(files_of(generation)) == sorted(n.rsplit("/", 1)[1] for n in (generation.video_name,
+                                                                                 generation.thumbnail_name))
