@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import io
 import struct
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -63,9 +64,19 @@ def aspect_of(value: object) -> str:
     return text if text in FRAME_SIZES else "16:9"
 
 
-@functools.lru_cache(maxsize=len(FRAME_SIZES) * len(PALETTES))
+_rendering = threading.Lock()
+
+
 def render_clip(variant: int = 0, aspect: str = "16:9") -> Clip:
     """Render (once per variant and aspect ratio) a short clip of a ball crossing a gradient."""
+    # The first requests for a clip often come together (a video and its thumbnail, many jobs
+    # finishing at once): they wait for one render rather than each rendering it under the GIL.
+    with _rendering:
+        return _render_clip(variant, aspect)
+
+
+@functools.lru_cache(maxsize=len(FRAME_SIZES) * len(PALETTES))
+def _render_clip(variant: int, aspect: str) -> Clip:
     width, height = FRAME_SIZES[aspect_of(aspect)]
     palette = PALETTES[variant % len(PALETTES)]
     frames = [_draw_frame(width, height, palette, index) for index in range(FPS * SECONDS)]

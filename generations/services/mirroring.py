@@ -1,11 +1,13 @@
 """Mirroring: copy a finished job's video and thumbnail into the site's storage, verified, then publish."""
 from __future__ import annotations
 
+import contextvars
 import errno
 import logging
 import threading
 import time
 import uuid
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -27,6 +29,7 @@ from ..models import Generation
 from ..net import download as net_download
 from ..net.download import Downloaded, download
 from ..net.errors import DownloadError, DownloadExpired, DownloadFailed, DownloadRefused
+from . import pools
 from .lifecycle import transition
 
 logger = logging.getLogger("generations.mirroring")
@@ -149,31 +152,13 @@ def _mirror_claimed(generation: Generation) -> bool:
     if generation.mirror_attempts > app_settings.MIRROR_ATTEMPTS:
         # Earlier attempts died without reporting (a killed worker): stop here rather than loop.
         return _give_up(generation, "The copy was interrupted too many times.")
-    stored: list[StoredFile] = []
     try:
-        try:
-            video = _mirror_one(generation, generation.outcome_video_url, kind="video")
-        except DownloadExpired:
-            if not _refresh_outcome_urls(generation):
-                raise
-            video = _mirror_one(generation, generation.outcome_video_url, kind="video")
-        stored.append(video)
-        thumbnail = None
-        if generation.outcome_thumbnail_url:
-            try:
-                thumbnail = _mirror_one(generation, generation.outcome_thumbnail_url, kind="thumbnail")
-                stored.append(thumbnail)
-            except (DownloadError, media.MediaInvalid) as exc:
-                # A missing thumbnail must not cost the member their video.
-                logger.warning("generation %s: thumbnail not mirrored: %s", generation.pk, exc)
+        video, thumbnail = _copy_outcome(generation)
     except StorageUnavailable as exc:
-        _discard(stored)
         return _storage_failed(generation, exc)
     except DownloadRefused as exc:
-        _discard(stored)
         return _give_up(generation, f"The finished video could not be copied: {exc}", code="mirror_refused")
     except (DownloadError, media.MediaInvalid, OSError) as exc:
-        _discard(stored)
         return _mirror_failed(generation, exc)
     storage_gate.succeeded()
     old_names = [generation.video_name, generation.thumbnail_name]
@@ -185,13 +170,97 @@ def _mirror_claimed(generation: Generation) -> bool:
         "thumbnail_content_type": thumbnail.content_type if thumbnail else "",
     }
     if not transition(generation, S.SUCCEEDED, expected=S.MIRRORING, note=f"Mirrored {video.size} bytes", **fields):
-        _discard(stored)  # someone else finished or failed it meanwhile
+        _discard([video, *([thumbnail] if thumbnail else [])])  # someone else finished or failed it meanwhile
         return True
     transaction.on_commit(lambda: delete_files([n for n in old_names if n]))
     telemetry.MIRROR_BYTES.inc(video.size + (thumbnail.size if thumbnail else 0))
     if generation.upstream_finished_at:
         telemetry.STATUS_LAG.observe(max(0.0, (timezone.now() - generation.upstream_finished_at).total_seconds()))
     return True
+
+
+def _copy_outcome(generation: Generation) -> tuple[StoredFile, StoredFile | None]:
+    """The video and its thumbnail copied into storage; on an error neither is left there.
+
+    The thumbnail is downloaded and checked beside the video rather than after it, so a
+    job pays GMI's storage round trip once; it is written to storage after the video, as
+    before. A thumbnail that cannot be downloaded or is not an image costs nothing but
+    itself; anything else it meets (no room, our storage refusing) ends the attempt as the
+    video's own error would.
+    """
+    thumbnail_fetch = _fetch_aside(generation)
+    try:
+        try:
+            video = _mirror_one(generation, generation.outcome_video_url, kind="video")
+        except DownloadExpired:
+            if not _refresh_outcome_urls(generation):
+                raise
+            thumbnail_fetch = _fetch_aside(generation, unless_fetched=thumbnail_fetch)
+            video = _mirror_one(generation, generation.outcome_video_url, kind="video")
+    except BaseException:
+        _close_when_done(thumbnail_fetch)  # its temporary file goes as the download ends; nothing waits for it
+        raise
+    try:
+        thumbnail = _thumbnail_of(generation, thumbnail_fetch)
+    except BaseException:
+        _discard([video])
+        raise
+    return video, thumbnail
+
+
+def _thumbnail_pool() -> pools.ThreadPool:
+    # As many threads as copies at once: a copy that gets this far waits for its own thumbnail,
+    # so none waits behind another's for long.
+    return pools.named_pool("thumbnails", int(app_settings.MIRROR_CONCURRENCY))
+
+
+_Fetched = tuple[Downloaded, str]  # the temporary file and the media type it was checked as
+
+
+def _fetch_aside(generation: Generation, *, unless_fetched: Future | None = None) -> Future | None:
+    """The thumbnail's download and check, started on the thumbnail threads (None: the job has none).
+
+    ``unless_fetched``: an earlier download, kept when it succeeded (a refreshed URL names
+    the same file), else tried again at the job's current URL.
+    """
+    if unless_fetched is not None:
+        try:
+            unless_fetched.result()
+        except BaseException:
+            pass
+        else:
+            if generation.outcome_thumbnail_url:
+                return unless_fetched
+        _close_when_done(unless_fetched)
+    url = generation.outcome_thumbnail_url
+    if not url:
+        return None
+    # The job's log context goes along, so lines about its thumbnail name the job.
+    return _thumbnail_pool().submit(contextvars.copy_context().run, _fetch_checked, url, kind="thumbnail")
+
+
+def _close_when_done(fetch: Future | None) -> None:
+    """Delete a thumbnail download's temporary file as the download ends, without waiting for it."""
+    if fetch is not None:
+        fetch.add_done_callback(_close_fetched)
+
+
+def _close_fetched(done: Future) -> None:
+    if done.exception() is None:
+        done.result()[0].close()
+
+
+def _thumbnail_of(generation: Generation, fetch: Future | None) -> StoredFile | None:
+    if fetch is None:
+        return None
+    try:
+        fetched, file_type = fetch.result()
+        with fetched:
+            return _store(generation, fetched, file_type, kind="thumbnail")
+    except (DownloadError, media.MediaInvalid) as exc:
+        # A missing thumbnail must not cost the member their video.
+        logger.warning("generation %s: thumbnail not mirrored: %s", generation.pk, exc)
+        return None
 
 
 def _give_up(generation: Generation, reason: str, *, code: str = "mirror_failed") -> bool:
@@ -263,18 +332,37 @@ class _DownloadedFile(File):
 
 
 def _mirror_one(generation: Generation, url: str, *, kind: str) -> StoredFile:
+    fetched, file_type = _fetch_checked(url, kind=kind)
+    with fetched:
+        return _store(generation, fetched, file_type, kind=kind)
+
+
+def _fetch_checked(url: str, *, kind: str) -> _Fetched:
+    """The file at ``url`` downloaded and verified as the ``kind`` it should be (the caller closes it)."""
     try:
-        return _copy_one(generation, url, kind=kind)
+        fetched = _fetch(url)
     except DownloadFailed as exc:
         if isinstance(exc.__cause__, OSError) and exc.__cause__.errno in _DISK_ERRNOS:
             raise StorageUnavailable(f"no room for the download: {exc.__cause__.strerror}") from exc
         raise
+    try:
+        expected = ("mp4",) if kind == "video" else ("jpeg", "png")
+        fetched.file.seek(0)
+        file_type = media.sniff(fetched.file.read(64))
+        if file_type is None or file_type not in expected:
+            raise media.MediaInvalid(f"The {kind} is not a {' or '.join(expected).upper()} file.")
+        fetched.file.seek(0)
+        media.verify(fetched.file, file_type)
+    except BaseException:
+        fetched.close()
+        raise
+    return fetched, file_type
 
 
 def _fetch(url: str) -> Downloaded:
     """The outcome in a temporary file: from the backend when it holds it itself, else downloaded."""
     # Where Django keeps uploads on their way to storage: ideally the storage's disk,
-    # so that the move in _copy_one is a rename.
+    # so that the move in _store is a rename.
     # Only a URL no download could fetch is offered to the backend (the in-memory one's memory://).
     held = None if url.startswith(("http://", "https://")) else get_client().open_outcome(url)
     if held is not None:
@@ -290,33 +378,24 @@ def _fetch(url: str) -> Downloaded:
     )
 
 
-def _copy_one(generation: Generation, url: str, *, kind: str) -> StoredFile:
-    expected = ("mp4",) if kind == "video" else ("jpeg", "png")
-    with _fetch(url) as fetched:
-        fetched.file.seek(0)
-        file_type = media.sniff(fetched.file.read(64))
-        if file_type is None or file_type not in expected:
-            raise media.MediaInvalid(f"The {kind} is not a {' or '.join(expected).upper()} file.")
-        fetched.file.seek(0)
-        media.verify(fetched.file, file_type)
-        extension = media.extension(file_type)
-        name = f"{generation.owner_id}/{generation.pk}/{kind}-{uuid.uuid4().hex[:12]}.{extension}"
-        storage = generation_storage()
-        fetched.file.seek(0)
-        # A file-system storage moves the temporary file (Downloaded.close() then finds
-        # nothing to delete); other storages read it as they would any file.
-        try:
-            saved = storage.save(name, _DownloadedFile(fetched.file, name=name))
-            stored_size = storage.size(saved)
-        except Exception as exc:  # whatever the backend raises (OSError, botocore's errors ...)
-            # A disk that filled up mid-copy leaves the start of the file behind: remove it.
-            delete_files([name])
-            raise StorageUnavailable(f"{type(exc).__name__}: {exc}") from exc
-        if stored_size != fetched.size:
-            storage.delete(saved)
-            raise media.MediaInvalid("The stored copy does not match the downloaded size.")
-        return StoredFile(name=saved, size=fetched.size, sha256=fetched.sha256,
-                          content_type=media.CONTENT_TYPES[file_type])
+def _store(generation: Generation, fetched: Downloaded, file_type: str, *, kind: str) -> StoredFile:
+    extension = media.extension(file_type)
+    name = f"{generation.owner_id}/{generation.pk}/{kind}-{uuid.uuid4().hex[:12]}.{extension}"
+    storage = generation_storage()
+    fetched.file.seek(0)
+    # A file-system storage moves the temporary file (Downloaded.close() then finds
+    # nothing to delete); other storages read it as they would any file.
+    try:
+        saved = storage.save(name, _DownloadedFile(fetched.file, name=name))
+        stored_size = storage.size(saved)
+    except Exception as exc:  # whatever the backend raises (OSError, botocore's errors ...)
+        # A disk that filled up mid-copy leaves the start of the file behind: remove it.
+        delete_files([name])
+        raise StorageUnavailable(f"{type(exc).__name__}: {exc}") from exc
+    if stored_size != fetched.size:
+        storage.delete(saved)
+        raise media.MediaInvalid("The stored copy does not match the downloaded size.")
+    return StoredFile(name=saved, size=fetched.size, sha256=fetched.sha256, content_type=media.CONTENT_TYPES[file_type])
 
 
 def _discard(stored: list[StoredFile]) -> None:

@@ -34,8 +34,8 @@ def notify(event: NotificationEvent, *, now: datetime | None = None) -> list[Not
     """Record ``event`` for each recipient the policy names, as each one's preference says; never sends.
 
     Meant to run after the change committed, also in the engine's thread: one query for
-    the preferences and one INSERT per recipient, then ``policy.deliver`` (by default it
-    asks for the e-mail task). A repeated event (same ``dedupe_key``) is recorded once
+    the preferences and one INSERT for all recipients, then ``policy.deliver`` (by default
+    it asks for the e-mail task). A repeated event (same ``dedupe_key``) is recorded once
     per recipient, by a unique constraint. The GMI key is redacted from every text.
     Returns the rows recorded.
     """
@@ -50,23 +50,55 @@ def notify(event: NotificationEvent, *, now: datetime | None = None) -> list[Not
     body = redactor.text(event.body)
     data = redactor.data(event.data)
     digest_due = now + timedelta(minutes=float(app_settings.NOTIFICATION_DIGEST_MINUTES))
-    recorded = []
+    rows = []
     for user_id in recipients:
         channel, digest = preferences.get(user_id, (C.OFF, False))
         if channel not in (C.IN_APP, C.EMAIL):
             continue
         email = channel == C.EMAIL
-        row = Notification(
+        rows.append(Notification(
             recipient_id=user_id, kind=event.kind, title=title, body=body, link=event.link[:500],
             generation=event.generation, team=event.team, data=data, dedupe_key=event.dedupe_key[:200],
             created_at=now, email_status=E.PENDING if email else E.NONE,
             email_due_at=(digest_due if digest else now) if email else None,
-        )
-        if _insert(row):
-            recorded.append(row)
+        ))
+    recorded = _insert_all(rows)
     if recorded:
         policy.deliver(recorded)
     return recorded
+
+
+def _insert_all(rows: list[Notification]) -> list[Notification]:
+    """``rows`` (one event's, for several recipients) in one INSERT; those recorded before are left out.
+
+    Several rows go in a savepoint (or a transaction of their own after a commit), so a refused
+    INSERT leaves a caller's transaction usable; a single row needs no transaction around it.
+    """
+    if len(rows) <= 1:
+        return [row for row in rows if _insert(row)]
+    if _bulk_insert(rows):
+        return rows
+    # The event was announced before, to some of them at least: the others still hear of it.
+    told = set(Notification.objects.filter(dedupe_key=rows[0].dedupe_key, recipient_id__in=[
+        row.recipient_id for row in rows]).values_list("recipient_id", flat=True))
+    rows = [row for row in rows if row.recipient_id not in told]
+    if len(rows) > 1 and _bulk_insert(rows):
+        return rows
+    return [row for row in rows if _insert(row)]  # one left, or announced at this moment elsewhere too
+
+
+def _bulk_insert(rows: list[Notification]) -> bool:
+    """Whether ``rows`` went in; False (nothing inserted) when the dedupe key refused one of them."""
+    try:
+        with transaction.atomic():
+            Notification.objects.bulk_create(rows)
+    except IntegrityError:
+        if not rows[0].dedupe_key:
+            raise
+        for row in rows:
+            row.pk = None  # a batch that went in before the refused one was rolled back with it
+        return False
+    return True
 
 
 def _insert(row: Notification) -> bool:
