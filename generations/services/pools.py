@@ -8,6 +8,8 @@ What a pool's threads may touch depends on what it runs, so each is named for th
 - the engine's ``writers`` and ``mirrors`` (``services/engine.py``): threads that do
   write rows, each on a database connection of its own.
 - ``named_pool("webhooks", …)``: webhook deliveries (HTTP to members' targets).
+- ``named_pool("thumbnails", …)`` (``services/mirroring.py``): a finished job's thumbnail,
+  downloaded and checked beside its video; never touches the database or the storage.
 
 The threads are daemons: a worker process that django-q2 stops or recycles is never
 held up by a slow call (anything in flight is then redone from the row, which is the truth).
