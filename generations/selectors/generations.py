@@ -26,10 +26,11 @@ def team_visible_q() -> Q:
     return Q(visibility=Generation.Visibility.TEAM) & ~Q(moderation=M.REJECTED)
 
 
-def visible_to_q(user: Any) -> Q:
+def visible_to_q(user: Any, *, team_ids: Any = None) -> Q:
     """What a signed-in ``user`` may open, as a filter: their own and their teams' visible videos. The teams
-    are a subquery, so a list built on it stays one query."""
-    return Q(owner=user) | (Q(team_id__in=team_ids_query(user)) & team_visible_q())
+    are a subquery unless ``team_ids`` gives them, so a list built on it stays one query."""
+    teams = team_ids_query(user) if team_ids is None else team_ids
+    return Q(owner=user) | (Q(team_id__in=teams) & team_visible_q())
 
 
 def visible_generations(user: Any, *, include_all_for_staff: bool = False) -> QuerySet[Generation]:
@@ -41,7 +42,7 @@ def visible_generations(user: Any, *, include_all_for_staff: bool = False) -> Qu
         return base
     if not getattr(user, "is_authenticated", False):
         return base.none()
-    return base.filter(Q(owner=user) | (Q(team_id__in=team_ids_of(user)) & team_visible_q()))
+    return base.filter(visible_to_q(user, team_ids=team_ids_of(user)))
 
 
 def filter_generations(qs: QuerySet[Generation], *, status: str = "", model: str = "", q: str = "",
