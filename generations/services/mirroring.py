@@ -286,9 +286,7 @@ def _mirror_failed(generation: Generation, exc: Exception) -> bool:
                                     f"{generation.mirror_attempts} attempts: {exc}")
     telemetry.MIRROR_FAILURES.labels(result="retry").inc()
     delay = min(300.0, float(app_settings.POLL_INTERVAL) * (2 ** generation.mirror_attempts))
-    Generation.objects.filter(pk=generation.pk, status=S.MIRRORING).update(
-        mirror_started_at=None, mirror_lease_until=None, next_check_at=timezone.now() + timedelta(seconds=delay)
-    )
+    _try_again_in(generation, delay)
     logger.warning("generation %s: mirroring failed (%s); retry in %.0fs", generation.pk, exc, delay)
     return False
 
@@ -296,12 +294,17 @@ def _mirror_failed(generation: Generation, exc: Exception) -> bool:
 def _storage_failed(generation: Generation, exc: StorageUnavailable) -> bool:
     """Our storage refused: the job waits for it (the attempt is not counted) and nothing was published."""
     delay = storage_gate.failed()
-    Generation.objects.filter(pk=generation.pk, status=S.MIRRORING).update(
-        mirror_started_at=None, mirror_attempts=F("mirror_attempts") - 1, mirror_lease_until=None,
-        next_check_at=timezone.now() + timedelta(seconds=delay),
-    )
+    _try_again_in(generation, delay, mirror_attempts=F("mirror_attempts") - 1)
     logger.error("generation %s: storage refused the copy (%s); trying again in %.1fs", generation.pk, exc, delay)
     return False
+
+
+def _try_again_in(generation: Generation, delay: float, **fields: Any) -> None:
+    """Let go of a job still mirroring: its lease ends and the engine copies it again in ``delay`` seconds."""
+    Generation.objects.filter(pk=generation.pk, status=S.MIRRORING).update(
+        mirror_started_at=None, mirror_lease_until=None, next_check_at=timezone.now() + timedelta(seconds=delay),
+        **fields,
+    )
 
 
 def _refresh_outcome_urls(generation: Generation) -> bool:
